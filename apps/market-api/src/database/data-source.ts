@@ -1,0 +1,17 @@
+import { DataSource } from 'typeorm';
+import { ENTITIES } from './entities.js';
+import { MIGRATIONS } from '../../../../migrations/index.js';
+
+/** The DataSource used by the app, the migration runner and the migration generator. */
+export function createDataSource(url: string, opts: { poolSize?: number } = {}): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'schema_migrations',
+    synchronize: false,
+    poolSize: opts.poolSize ?? 10,
+    logging: ['error'],
+  });
+}

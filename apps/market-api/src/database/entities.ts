@@ -1,0 +1,49 @@
+import { IdempotencyKeyEntity, OrganizationEntity, RefreshTokenEntity, UserEntity } from './accounts.entities.js';
+import { LeaseEntity, OfferEntity, OrderEntity } from './market.entities.js';
+import {
+  AgentBatchEntity,
+  UsageDeadLetterEntity,
+  UsageEventEntity,
+  UsageHourEntity,
+  UsageMinuteEntity,
+} from './metering.entities.js';
+import { AgentEntity, RegistrantEntity, ResourceEntity } from './registry.entities.js';
+import {
+  DebitNoteEntity,
+  InvoiceCounterEntity,
+  InvoiceEntity,
+  LedgerAccountEntity,
+  LedgerEntryEntity,
+  LedgerTransactionEntity,
+} from './settlement.entities.js';
+
+export * from './accounts.entities.js';
+export * from './market.entities.js';
+export * from './metering.entities.js';
+export * from './registry.entities.js';
+export * from './settlement.entities.js';
+
+/** Every entity of the exchange's schema; migrations are generated from these. */
+export const ENTITIES = [
+  OrganizationEntity,
+  UserEntity,
+  RefreshTokenEntity,
+  IdempotencyKeyEntity,
+  RegistrantEntity,
+  ResourceEntity,
+  AgentEntity,
+  OfferEntity,
+  OrderEntity,
+  LeaseEntity,
+  LedgerAccountEntity,
+  LedgerTransactionEntity,
+  LedgerEntryEntity,
+  DebitNoteEntity,
+  InvoiceEntity,
+  InvoiceCounterEntity,
+  UsageEventEntity,
+  AgentBatchEntity,
+  UsageMinuteEntity,
+  UsageHourEntity,
+  UsageDeadLetterEntity,
+];

@@ -1,0 +1,61 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import type { LeaseEndReason, LeaseState, PricedUnit } from '@suanli/contracts';
+import { NUMERIC } from './columns.js';
+
+export interface PriceRow {
+  unit: PricedUnit;
+  price: string;
+}
+
+@Entity('offers')
+export class OfferEntity {
+  @PrimaryGeneratedColumn('uuid') id!: string;
+  @Index() @Column({ name: 'resource_id', type: 'uuid' }) resourceId!: string;
+  @Index() @Column({ name: 'seller_org_id', type: 'uuid' }) sellerOrgId!: string;
+  @Column({ type: 'text' }) title!: string;
+  @Column({ type: 'char', length: 3 }) currency!: string;
+  @Column({ type: 'int' }) capacity!: number;
+  @Column({ name: 'pricing_model', type: 'text' }) pricingModel!: 'fixed';
+  @Column({ type: 'jsonb' }) prices!: PriceRow[];
+  @Column({ name: 'min_hours', type: 'int' }) minHours!: number;
+  @Column({ name: 'max_hours', type: 'int' }) maxHours!: number;
+  @Column({ name: 'accepts_unsigned', type: 'boolean', default: false }) acceptsUnsigned!: boolean;
+  @Column({ type: 'text', default: 'active' }) status!: 'active' | 'paused' | 'closed';
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+}
+
+@Entity('orders')
+export class OrderEntity {
+  @PrimaryGeneratedColumn('uuid') id!: string;
+  @Index() @Column({ name: 'buyer_org_id', type: 'uuid' }) buyerOrgId!: string;
+  @Index() @Column({ name: 'offer_id', type: 'uuid' }) offerId!: string;
+  @Column({ type: 'int' }) slots!: number;
+  @Column({ type: 'int' }) hours!: number;
+  @Column({ type: 'text' }) status!: 'accepted' | 'rejected';
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+}
+
+/** An accepted order running on a resource. Prices, catalog and take rate are pinned at order time. */
+@Entity('leases')
+@Index(['resourceId', 'state'])
+export class LeaseEntity {
+  @PrimaryGeneratedColumn('uuid') id!: string;
+  @Index({ unique: true }) @Column({ name: 'order_id', type: 'uuid' }) orderId!: string;
+  @Index() @Column({ name: 'offer_id', type: 'uuid' }) offerId!: string;
+  @Column({ name: 'resource_id', type: 'uuid' }) resourceId!: string;
+  @Index() @Column({ name: 'buyer_org_id', type: 'uuid' }) buyerOrgId!: string;
+  @Index() @Column({ name: 'seller_org_id', type: 'uuid' }) sellerOrgId!: string;
+  @Column({ type: 'int' }) slots!: number;
+  @Column({ type: 'text' }) state!: LeaseState;
+  @Column({ name: 'starts_at', type: 'timestamptz' }) startsAt!: Date;
+  @Column({ name: 'ends_at', type: 'timestamptz' }) endsAt!: Date;
+  @Column({ name: 'ended_at', type: 'timestamptz', nullable: true }) endedAt!: Date | null;
+  @Column({ name: 'end_reason', type: 'text', nullable: true }) endReason!: LeaseEndReason | null;
+  @Column({ type: 'char', length: 3 }) currency!: string;
+  @Column({ type: 'jsonb' }) prices!: PriceRow[];
+  @Column({ name: 'catalog_version', type: 'text' }) catalogVersion!: string;
+  @Column({ name: 'take_rate', ...NUMERIC }) takeRate!: string;
+  /** End of the last settled period; settlement resumes from here. */
+  @Column({ name: 'settled_until', type: 'timestamptz' }) settledUntil!: Date;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+}

@@ -1,0 +1,58 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
+import { NUMERIC } from './columns.js';
+
+// These tables are written by the metering ingest (apps/metering, plain SQL on the hot path)
+// and read by market-api; the entities exist so that migrations and reads share one schema.
+
+/** One row per applied usage event: `(source, event_id)` is its identity for ever (dedupe). */
+@Entity('usage_events')
+export class UsageEventEntity {
+  @PrimaryColumn({ type: 'text' }) source!: string;
+  @PrimaryColumn({ name: 'event_id', type: 'text' }) eventId!: string;
+  @Index() @Column({ name: 'lease_id', type: 'uuid' }) leaseId!: string;
+  @Column({ name: 'window_start', type: 'timestamptz' }) windowStart!: Date;
+  @Column({ name: 'window_end', type: 'timestamptz' }) windowEnd!: Date;
+  @Column({ type: 'jsonb' }) units!: Record<string, string>;
+  @Column({ type: 'boolean', default: true }) signed!: boolean;
+  @Column({ name: 'batch_seq', type: 'bigint', nullable: true }) batchSeq!: string | null;
+  @CreateDateColumn({ name: 'received_at', type: 'timestamptz' }) receivedAt!: Date;
+}
+
+/** Each agent's batches by sequence number: detects a repeated seq with other content. */
+@Entity('agent_batches')
+export class AgentBatchEntity {
+  @PrimaryColumn({ name: 'agent_id', type: 'text' }) agentId!: string;
+  @PrimaryColumn({ type: 'bigint' }) seq!: string;
+  @Column({ type: 'text' }) hash!: string;
+  @CreateDateColumn({ name: 'received_at', type: 'timestamptz' }) receivedAt!: Date;
+}
+
+@Entity('usage_minutes')
+export class UsageMinuteEntity {
+  @PrimaryColumn({ name: 'lease_id', type: 'uuid' }) leaseId!: string;
+  @PrimaryColumn({ type: 'text' }) unit!: string;
+  @PrimaryColumn({ type: 'timestamptz' }) bucket!: Date;
+  @Column({ ...NUMERIC }) quantity!: string;
+}
+
+@Entity('usage_hours')
+export class UsageHourEntity {
+  @PrimaryColumn({ name: 'lease_id', type: 'uuid' }) leaseId!: string;
+  @PrimaryColumn({ type: 'text' }) unit!: string;
+  @PrimaryColumn({ type: 'timestamptz' }) bucket!: Date;
+  @Column({ ...NUMERIC }) quantity!: string;
+}
+
+@Entity('usage_dead_letters')
+export class UsageDeadLetterEntity {
+  @PrimaryGeneratedColumn('identity', { type: 'bigint' }) id!: string;
+  @Index() @Column({ type: 'text' }) reason!: string;
+  @Column({ type: 'text' }) detail!: string;
+  @Index() @Column({ name: 'agent_id', type: 'text', nullable: true }) agentId!: string | null;
+  @Column({ type: 'bigint', nullable: true }) seq!: string | null;
+  @Column({ name: 'event_id', type: 'text', nullable: true }) eventId!: string | null;
+  @Index() @Column({ name: 'lease_id', type: 'uuid', nullable: true }) leaseId!: string | null;
+  @Column({ type: 'jsonb', nullable: true }) event!: unknown;
+  @Column({ type: 'text', nullable: true }) raw!: string | null;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+}

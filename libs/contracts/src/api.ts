@@ -1,0 +1,285 @@
+import { z } from 'zod';
+
+/** Decimal numbers travel as strings: never binary floats. */
+export const decimalString = z
+  .string()
+  .regex(/^-?(0|[1-9]\d*)(\.\d+)?$/, 'must be a decimal string such as "12.50"');
+export const positiveDecimalString = decimalString.refine(
+  (s) => !s.startsWith('-') && !/^0(\.0+)?$/.test(s),
+  {
+    message: 'must be greater than zero',
+  },
+);
+export const currencyCode = z
+  .string()
+  .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as "CNY"');
+
+export const ROLES = ['buyer', 'seller', 'assessor', 'operator'] as const;
+export type Role = (typeof ROLES)[number];
+
+// ---------- accounts ----------
+export const signUpSchema = z.object({
+  email: z.string().email().max(254),
+  password: z.string().min(10).max(200),
+  displayName: z.string().min(1).max(100),
+  organization: z.object({
+    name: z.string().min(1).max(200),
+    roles: z.array(z.enum(['buyer', 'seller'])).min(1),
+    industry: z
+      .string()
+      .regex(/^[A-T]$/)
+      .default('I'),
+  }),
+});
+export type SignUpRequest = z.infer<typeof signUpSchema>;
+
+export const logInSchema = z.object({ email: z.string().email(), password: z.string().min(1) });
+export type LogInRequest = z.infer<typeof logInSchema>;
+
+export const refreshSchema = z.object({ refreshToken: z.string().min(10) });
+
+export interface OrganizationView {
+  id: string;
+  name: string;
+  roles: Role[];
+  registrant: string | null;
+}
+export interface UserView {
+  id: string;
+  email: string;
+  displayName: string;
+}
+export interface SessionView {
+  accessToken: string;
+  refreshToken: string;
+  tokenType: 'Bearer';
+  expiresIn: number;
+  user: UserView;
+  organization: OrganizationView;
+}
+
+// ---------- registry ----------
+export const COMPUTE_CLASSES = ['GEN', 'AI', 'HPC'] as const;
+export const COMPUTE_FORMS = ['BM', 'VM', 'CTR', 'API', 'JOB'] as const;
+export const LIFECYCLE_STATES = [
+  'prepared',
+  'connected',
+  'schedulable',
+  'running',
+  'retired',
+] as const;
+export type LifecycleState = (typeof LIFECYCLE_STATES)[number];
+
+export const resourceSpecSchema = z
+  .object({
+    cpu: z.number().int().positive().optional(),
+    memGiB: z.number().int().positive().optional(),
+    accel: z
+      .object({ count: z.number().int().positive(), model: z.string().regex(/^[A-Z0-9]{1,16}$/) })
+      .optional(),
+    storageGiB: z.number().int().positive().optional(),
+    netGbps: z.number().int().positive().optional(),
+  })
+  .refine((s) => Object.values(s).some((v) => v !== undefined), {
+    message: 'at least one of cpu, memGiB, accel, storageGiB, netGbps is required',
+  });
+export type ResourceSpec = z.infer<typeof resourceSpecSchema>;
+
+export const registerResourceSchema = z.object({
+  name: z.string().min(1).max(200),
+  class: z.enum(COMPUTE_CLASSES),
+  form: z.enum(COMPUTE_FORMS),
+  location: z.object({
+    country: z.string().regex(/^[A-Z]{2}$/),
+    subdivision: z.string().regex(/^[A-Z0-9]{1,3}$/),
+    site: z.string().regex(/^[A-Z0-9]{1,8}$/),
+  }),
+  spec: resourceSpecSchema,
+  cpuModel: z.string().max(64).optional(),
+});
+export type RegisterResourceRequest = z.infer<typeof registerResourceSchema>;
+
+export interface ResourceView {
+  id: string;
+  handle: string;
+  cri: string;
+  name: string;
+  ownerOrgId: string;
+  class: (typeof COMPUTE_CLASSES)[number];
+  form: (typeof COMPUTE_FORMS)[number];
+  location: { country: string; subdivision: string; site: string };
+  spec: ResourceSpec;
+  state: LifecycleState;
+  liveStatus: 'online' | 'degraded' | 'offline';
+  lastHeartbeatAt: string | null;
+  createdAt: string;
+}
+
+export const enrolAgentSchema = z.object({
+  publicJwk: z
+    .object({ kty: z.literal('OKP'), crv: z.literal('Ed25519'), x: z.string().min(40) })
+    .passthrough(),
+});
+export interface AgentView {
+  id: string;
+  resourceId: string;
+  handle: string;
+  kid: string;
+  createdAt: string;
+}
+
+// ---------- offers ----------
+export const PRICED_UNITS = [
+  'slot_h',
+  'scu.ai',
+  'scu.hpc',
+  'scu.gen',
+  'mem.gib_h',
+  'sto.gib_h',
+  'net.egress_gib',
+  'api.call',
+] as const;
+export type PricedUnit = (typeof PRICED_UNITS)[number];
+
+export const createOfferSchema = z.object({
+  resourceId: z.string().uuid(),
+  title: z.string().min(1).max(200),
+  currency: currencyCode,
+  capacity: z.number().int().positive().max(100000),
+  pricingModel: z.literal('fixed'),
+  prices: z
+    .array(z.object({ unit: z.enum(PRICED_UNITS), price: positiveDecimalString }))
+    .min(1)
+    .refine((p) => new Set(p.map((x) => x.unit)).size === p.length, {
+      message: 'each unit may be priced once',
+    }),
+  minHours: z.number().int().positive().default(1),
+  maxHours: z.number().int().positive().max(8760).default(720),
+  acceptsUnsigned: z.boolean().default(false),
+});
+export type CreateOfferRequest = z.infer<typeof createOfferSchema>;
+
+export interface OfferView {
+  id: string;
+  title: string;
+  status: 'active' | 'paused' | 'closed';
+  resource: Pick<
+    ResourceView,
+    'id' | 'handle' | 'cri' | 'name' | 'class' | 'form' | 'location' | 'spec'
+  >;
+  seller: { id: string; name: string };
+  currency: string;
+  capacity: number;
+  available: number;
+  pricingModel: 'fixed';
+  prices: { unit: PricedUnit; price: string }[];
+  /** Price per standard unit of the resource's class, for comparing across architectures. */
+  normalizedPrice: { unit: string; price: string } | null;
+  minHours: number;
+  maxHours: number;
+  acceptsUnsigned: boolean;
+  createdAt: string;
+}
+
+export const offerSearchSchema = z.object({
+  class: z.enum(COMPUTE_CLASSES).optional(),
+  form: z.enum(COMPUTE_FORMS).optional(),
+  region: z.string().max(16).optional(),
+  currency: currencyCode.optional(),
+  q: z.string().max(100).optional(),
+});
+
+// ---------- orders and leases ----------
+export const createOrderSchema = z.object({
+  offerId: z.string().uuid(),
+  slots: z.number().int().positive().max(10000),
+  hours: z.number().int().positive().max(8760),
+});
+export type CreateOrderRequest = z.infer<typeof createOrderSchema>;
+
+export const LEASE_STATES = ['pending', 'active', 'suspended', 'ended'] as const;
+export type LeaseState = (typeof LEASE_STATES)[number];
+export const LEASE_END_REASONS = [
+  'completed',
+  'cancelled_by_buyer',
+  'terminated_by_seller',
+  'insufficient_funds',
+  'sla_breach',
+  'resource_retired',
+] as const;
+export type LeaseEndReason = (typeof LEASE_END_REASONS)[number];
+
+export interface LeaseView {
+  id: string;
+  orderId: string;
+  offerId: string;
+  resourceId: string;
+  cri: string;
+  slots: number;
+  state: LeaseState;
+  startsAt: string;
+  endsAt: string;
+  endedAt: string | null;
+  endReason: LeaseEndReason | null;
+  currency: string;
+  catalogVersion: string;
+  takeRate: string;
+}
+export interface OrderView {
+  id: string;
+  offerId: string;
+  buyerOrgId: string;
+  slots: number;
+  hours: number;
+  status: 'accepted' | 'rejected';
+  createdAt: string;
+  lease: LeaseView;
+}
+
+export interface UsagePoint {
+  unit: string;
+  bucket: string;
+  quantity: string;
+}
+
+// ---------- wallet, settlement ----------
+export interface WalletView {
+  balances: { currency: string; available: string; held: string; total: string }[];
+}
+export interface InvoiceLineView {
+  description: string;
+  unit: string;
+  quantity: string;
+  unitPrice: string;
+  amount: string;
+}
+export interface DebitNoteView {
+  id: string;
+  leaseId: string;
+  periodStart: string;
+  periodEnd: string;
+  currency: string;
+  lines: InvoiceLineView[];
+  gross: string;
+  fee: string;
+  net: string;
+  createdAt: string;
+}
+export interface InvoiceView {
+  id: string;
+  number: string;
+  leaseId: string;
+  buyerOrgId: string;
+  currency: string;
+  periodStart: string;
+  periodEnd: string;
+  lines: InvoiceLineView[];
+  subtotal: string;
+  credits: string;
+  total: string;
+  debitNotes: string[];
+  issuedAt: string;
+}
+export interface Page<T> {
+  items: T[];
+}

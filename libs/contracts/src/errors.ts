@@ -1,0 +1,21 @@
+/** The one error envelope every HTTP API of the exchange answers with. */
+export interface ErrorEnvelope {
+  error: { code: string; message: string; details?: Record<string, unknown> };
+  correlationId: string;
+}
+
+export const ERROR_CODES = [
+  'validation_failed',
+  'unauthenticated',
+  'forbidden',
+  'not_found',
+  'conflict',
+  'idempotency_conflict',
+  'insufficient_funds',
+  'capacity_unavailable',
+  'invalid_state',
+  'invalid_cri',
+  'rate_limited',
+  'internal',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
