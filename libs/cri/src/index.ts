@@ -1,0 +1,28 @@
+export { CriError, type CriSegment } from './errors.js';
+export { checkCharacter } from './check.js';
+export {
+  CRI_CLASSES,
+  CRI_FORMS,
+  CRI_MAX_LENGTH,
+  CRI_SCHEME,
+  formatCri,
+  formatHandle,
+  formatRegistrant,
+  formatSpec,
+  handleOf,
+  isCri,
+  isHandle,
+  parseCri,
+  parseHandle,
+  parseRegistrant,
+  parseSpec,
+  serialFromNumber,
+  serialToNumber,
+  type Cri,
+  type CriClass,
+  type CriForm,
+  type CriHandle,
+  type CriLocation,
+  type CriSpec,
+  type Registrant,
+} from './cri.js';
