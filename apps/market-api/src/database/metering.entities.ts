@@ -54,5 +54,14 @@ export class UsageDeadLetterEntity {
   @Index() @Column({ name: 'lease_id', type: 'uuid', nullable: true }) leaseId!: string | null;
   @Column({ type: 'jsonb', nullable: true }) event!: unknown;
   @Column({ type: 'text', nullable: true }) raw!: string | null;
+  /**
+   * Makes a dead letter idempotent under Kafka redelivery: the ingest derives it from the message
+   * (SHA-256 of its value) and the event's position, so a replayed message adds no second row.
+   */
+  @Index({ unique: true })
+  @Column({ name: 'dedupe_key', type: 'text', nullable: true })
+  dedupeKey!: string | null;
+  /** When the ingest published the row to the DLQ topic (outbox); null until then. */
+  @Column({ name: 'published_at', type: 'timestamptz', nullable: true }) publishedAt!: Date | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
 }
