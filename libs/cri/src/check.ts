@@ -1,7 +1,7 @@
 import { CriError } from './errors.js';
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ';
-const SEPARATORS = /[:.\-]/g;
+const SEPARATORS = /[:.-]/g;
 
 /**
  * ISO/IEC 7064 hybrid MOD 37,36 check character of a CRI body: the code up to and including the

@@ -1,0 +1,15 @@
+export { CryptoError, type CryptoErrorCode } from './errors.js';
+export { hmacSha256Hex, randomToken, sha256, sha256Hex } from './hash.js';
+export { canonicalJson } from './canonical-json.js';
+export { hashPassword, verifyPassword } from './password.js';
+export {
+  generateSigningKey,
+  jwkThumbprint,
+  publicJwkOf,
+  signJws,
+  verifyJws,
+  VERIFY_ALGORITHMS,
+  type JSONWebKeySet,
+  type JWK,
+  type SigningKey,
+} from './jws.js';
