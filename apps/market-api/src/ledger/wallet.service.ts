@@ -1,0 +1,132 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
+import type { WalletView } from '@suanli/contracts';
+import { Money } from '@suanli/money';
+import { DomainError } from '../common/errors.js';
+import { LedgerService, PLATFORM_OWNER, type PostResult } from './ledger.service.js';
+
+/**
+ * The buyer's wallet: `wallet_available` (spendable) and `wallet_held` (escrow for running
+ * leases) per currency. Total = available + held.
+ */
+@Injectable()
+export class WalletService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly ledger: LedgerService,
+  ) {}
+
+  async view(orgId: string, manager: EntityManager = this.db.manager): Promise<WalletView> {
+    const accounts = await this.ledger.balances(orgId, manager);
+    const byCurrency = new Map<string, { available: Money; held: Money }>();
+    for (const a of accounts) {
+      if (a.kind !== 'wallet_available' && a.kind !== 'wallet_held') continue;
+      const slot = byCurrency.get(a.currency) ?? {
+        available: Money.zero(a.currency),
+        held: Money.zero(a.currency),
+      };
+      if (a.kind === 'wallet_available') slot.available = Money.of(a.balance, a.currency);
+      else slot.held = Money.of(a.balance, a.currency);
+      byCurrency.set(a.currency, slot);
+    }
+    return {
+      balances: [...byCurrency.entries()]
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([currency, { available, held }]) => ({
+          currency,
+          available: available.toString(),
+          held: held.toString(),
+          total: available.plus(held).toString(),
+        })),
+    };
+  }
+
+  /**
+   * TEST-MODE FUNDING: credits `amount` to the org's available balance out of the platform's
+   * `test_funding` account (no real money moves). The local default top-up used by the seed,
+   * tests and operators until Stripe top-ups land. Idempotent on `reference`.
+   */
+  async credit(
+    orgId: string,
+    currency: string,
+    amount: string,
+    reference: string,
+    memo = 'test-mode funding (no real money)',
+  ): Promise<PostResult> {
+    const m = positive(amount, currency);
+    return this.db.transaction((manager) =>
+      this.ledger.post(manager, {
+        kind: 'wallet_credit_test_mode',
+        reference,
+        memo,
+        entries: [
+          {
+            ownerKey: PLATFORM_OWNER,
+            kind: 'test_funding',
+            currency,
+            amount: m.negated().toString(),
+          },
+          { ownerKey: orgId, kind: 'wallet_available', currency, amount: m.toString() },
+        ],
+      }),
+    );
+  }
+
+  /** Moves `amount` from available to held (escrow); insufficient_funds when it can't. */
+  hold(
+    manager: EntityManager,
+    orgId: string,
+    amount: Money,
+    reference: string,
+    memo?: string,
+  ): Promise<PostResult> {
+    return this.move(manager, orgId, amount, reference, 'escrow_hold', memo, 'wallet_available');
+  }
+
+  /** Moves `amount` from held back to available. */
+  release(
+    manager: EntityManager,
+    orgId: string,
+    amount: Money,
+    reference: string,
+    memo?: string,
+  ): Promise<PostResult> {
+    return this.move(manager, orgId, amount, reference, 'escrow_release', memo, 'wallet_held');
+  }
+
+  private move(
+    manager: EntityManager,
+    orgId: string,
+    amount: Money,
+    reference: string,
+    kind: string,
+    memo: string | undefined,
+    from: 'wallet_available' | 'wallet_held',
+  ): Promise<PostResult> {
+    const to = from === 'wallet_available' ? 'wallet_held' : 'wallet_available';
+    const m = positive(amount.toString(), amount.currency);
+    return this.ledger.post(manager, {
+      kind,
+      reference,
+      memo,
+      entries: [
+        { ownerKey: orgId, kind: from, currency: m.currency, amount: m.negated().toString() },
+        { ownerKey: orgId, kind: to, currency: m.currency, amount: m.toString() },
+      ],
+    });
+  }
+}
+
+function positive(amount: string, currency: string): Money {
+  const m = Money.of(amount, currency);
+  if (!m.isPositive() || !m.isAtMinorPrecision()) {
+    throw new DomainError(
+      'validation_failed',
+      `amount must be positive and in whole ${currency} minor units`,
+      400,
+      { amount },
+    );
+  }
+  return m;
+}

@@ -1,0 +1,47 @@
+import { z } from 'zod';
+
+const schema = z.object({
+  /** Minutes to wait after an hour closes before settling it (late usage). Default 0. */
+  SETTLEMENT_LAG_MINUTES: z.coerce.number().int().min(0).max(1440).default(0),
+  /** Minutes a suspended lease may wait for a top-up before it ends. Default 15. */
+  SETTLEMENT_GRACE_MINUTES: z.coerce.number().int().min(0).max(1440).default(15),
+  /** `off` disables the in-process scheduler (tests run settlement by hand). */
+  SETTLEMENT_SCHEDULER: z.enum(['on', 'off']).default('on'),
+  SETTLEMENT_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  /** Key of the HMAC that pseudonymizes buyers on sellers' invoices. */
+  PSEUDONYM_SECRET: z.string().min(1).default('suanli-dev-pseudonym-secret'),
+});
+
+/** Settlement settings, validated from the environment (names the variable on failure). */
+export class SettlementConfig {
+  readonly lagMs: number;
+  readonly graceMs: number;
+  readonly schedulerEnabled: boolean;
+  readonly intervalMs: number;
+  readonly pseudonymSecret: string;
+
+  constructor(v: Partial<z.input<typeof schema>> = {}) {
+    const parsed = schema.safeParse(v);
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+      throw new Error(`invalid settlement configuration:\n  ${problems.join('\n  ')}`);
+    }
+    const c = parsed.data;
+    this.lagMs = c.SETTLEMENT_LAG_MINUTES * 60_000;
+    this.graceMs = c.SETTLEMENT_GRACE_MINUTES * 60_000;
+    this.schedulerEnabled = c.SETTLEMENT_SCHEDULER === 'on';
+    this.intervalMs = c.SETTLEMENT_INTERVAL_SECONDS * 1000;
+    this.pseudonymSecret = c.PSEUDONYM_SECRET;
+  }
+
+  static fromEnv(env: Record<string, string | undefined>): SettlementConfig {
+    const pick = (k: keyof z.input<typeof schema>) => (env[k] === '' ? undefined : env[k]);
+    return new SettlementConfig({
+      SETTLEMENT_LAG_MINUTES: pick('SETTLEMENT_LAG_MINUTES'),
+      SETTLEMENT_GRACE_MINUTES: pick('SETTLEMENT_GRACE_MINUTES'),
+      SETTLEMENT_SCHEDULER: pick('SETTLEMENT_SCHEDULER') as 'on' | 'off' | undefined,
+      SETTLEMENT_INTERVAL_SECONDS: pick('SETTLEMENT_INTERVAL_SECONDS'),
+      PSEUDONYM_SECRET: pick('PSEUDONYM_SECRET'),
+    });
+  }
+}

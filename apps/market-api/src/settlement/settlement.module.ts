@@ -1,0 +1,23 @@
+import { Module } from '@nestjs/common';
+import { LedgerModule } from '../ledger/ledger.module.js';
+import { EscrowService } from './escrow.service.js';
+import { InvoicesController } from './invoices.controller.js';
+import { InvoicesService } from './invoices.service.js';
+import { SettlementConfig } from './settlement.config.js';
+import { SettlementController } from './settlement.controller.js';
+import { SettlementScheduler } from './settlement.scheduler.js';
+import { SettlementService } from './settlement.service.js';
+
+@Module({
+  imports: [LedgerModule],
+  controllers: [InvoicesController, SettlementController],
+  providers: [
+    { provide: SettlementConfig, useFactory: () => SettlementConfig.fromEnv(process.env) },
+    EscrowService,
+    InvoicesService,
+    SettlementService,
+    SettlementScheduler,
+  ],
+  exports: [EscrowService, SettlementService, InvoicesService],
+})
+export class SettlementModule {}

@@ -1,0 +1,313 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
+import type { LeaseEndReason, LeaseState, ResourceSpec } from '@suanli/contracts';
+import { Money } from '@suanli/money';
+import type { ComputeClass } from '@suanli/units';
+import { LeaseEntity } from '../database/market.entities.js';
+import { DebitNoteEntity } from '../database/settlement.entities.js';
+import { LedgerService, PLATFORM_OWNER } from '../ledger/ledger.service.js';
+import { EscrowService, isInsufficientFunds } from './escrow.service.js';
+import { InvoicesService } from './invoices.service.js';
+import { floorHour, nextPeriod, ratePeriod } from './rating.js';
+import { SettlementConfig } from './settlement.config.js';
+
+/** Ledger reference of the debit note for the lease's period starting at `periodStart`. */
+export const debitNoteReference = (leaseId: string, periodStart: Date): string =>
+  `debit-note:${leaseId}:${periodStart.toISOString()}`;
+
+export interface SettlementRunResult {
+  /** The last completed hour considered (floor_hour(now − lag)). */
+  horizon: string;
+  leases: number;
+  debitNotes: number;
+  suspended: number;
+  resumed: number;
+  ended: number;
+  invoices: number;
+  failed: { leaseId: string; error: string }[];
+}
+
+/** Safety net: no lease takes more steps than this in one run (a year of hours and then some). */
+const MAX_STEPS_PER_LEASE = 10_000;
+
+/**
+ * The settlement cycle (settlement.md): per lease and completed clock hour, one debit note
+ * paid from the period's escrow, the rest released, the next period held (or the lease
+ * suspended); ended leases get their final invoice. One DB transaction per step, under the
+ * lease's row lock; every step is idempotent, so running again changes nothing.
+ */
+@Injectable()
+export class SettlementService {
+  private readonly log = new Logger('settlement');
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly ledger: LedgerService,
+    private readonly escrow: EscrowService,
+    private readonly invoices: InvoicesService,
+    private readonly config: SettlementConfig,
+  ) {}
+
+  /** Settles everything due at `now`. */
+  async runDue(now: Date): Promise<SettlementRunResult> {
+    const horizon = floorHour(new Date(now.getTime() - this.config.lagMs));
+    const result: SettlementRunResult = {
+      horizon: horizon.toISOString(),
+      leases: 0,
+      debitNotes: 0,
+      suspended: 0,
+      resumed: 0,
+      ended: 0,
+      invoices: 0,
+      failed: [],
+    };
+    const due: { id: string }[] = await this.db.query(
+      `SELECT l.id FROM leases l
+       WHERE (l.state IN ('pending', 'active', 'suspended') AND l.starts_at <= $1)
+          OR (l.state = 'ended' AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.lease_id = l.id))
+       ORDER BY l.id`,
+      [now],
+    );
+    for (const { id } of due) {
+      result.leases += 1;
+      try {
+        for (let step = 0; step < MAX_STEPS_PER_LEASE; step += 1) {
+          const progressed = await this.db.transaction((m) =>
+            this.step(m, id, now, horizon, result),
+          );
+          if (!progressed) break;
+        }
+      } catch (e) {
+        const error = e instanceof Error ? e.message : String(e);
+        this.log.error(`lease ${id}: settlement failed: ${error}`);
+        result.failed.push({ leaseId: id, error });
+      }
+    }
+    return result;
+  }
+
+  /** One step for one lease in the caller's transaction; true when there may be more to do. */
+  private async step(
+    m: EntityManager,
+    id: string,
+    now: Date,
+    horizon: Date,
+    result: SettlementRunResult,
+  ): Promise<boolean> {
+    const lease = await m.findOne(LeaseEntity, {
+      where: { id },
+      lock: { mode: 'pessimistic_write' },
+    });
+    if (!lease) return false;
+    switch (lease.state) {
+      case 'pending':
+      case 'active': {
+        if (lease.startsAt.getTime() > now.getTime()) return false;
+        const period = nextPeriod(lease.settledUntil, lease.endsAt);
+        if (period) {
+          if (period.end.getTime() > horizon.getTime()) return false;
+          await this.settlePeriod(m, lease, period, true, result);
+          return true;
+        }
+        // Every period up to ends_at is settled (so now ≥ ends_at): the lease is complete.
+        await this.finish(m, lease, 'completed', lease.endsAt, now, result);
+        return false;
+      }
+      case 'suspended':
+        return this.stepSuspended(m, lease, now, result);
+      case 'ended': {
+        // Ended elsewhere (cancelled, terminated, ...): settle up to ended_at, then invoice.
+        const end = lease.endedAt && lease.endedAt < lease.endsAt ? lease.endedAt : lease.endsAt;
+        const period = nextPeriod(lease.settledUntil, end);
+        if (period) {
+          if (period.end.getTime() > horizon.getTime()) return false;
+          await this.settlePeriod(m, lease, period, false, result);
+          return true;
+        }
+        await this.releaseRemaining(m, lease);
+        await this.invoices.issue(m, lease, now);
+        result.invoices += 1;
+        return false;
+      }
+    }
+  }
+
+  /**
+   * Rates the period, posts and records its debit note (paid from the period's hold, any excess
+   * from available), releases the rest of the hold, takes the next period's hold or suspends.
+   */
+  private async settlePeriod(
+    m: EntityManager,
+    lease: LeaseEntity,
+    period: { start: Date; end: Date },
+    continuing: boolean,
+    result: SettlementRunResult,
+  ): Promise<void> {
+    const buyer = lease.buyerOrgId;
+    const cur = lease.currency;
+    // Every account this step touches, locked up front in the ledger's one stable order.
+    await this.ledger.lockAccounts(m, [
+      { ownerKey: buyer, kind: 'wallet_available', currency: cur },
+      { ownerKey: buyer, kind: 'wallet_held', currency: cur },
+      { ownerKey: lease.sellerOrgId, kind: 'seller_payable', currency: cur },
+      { ownerKey: PLATFORM_OWNER, kind: 'platform_revenue', currency: cur },
+    ]);
+
+    const already = await m.findOneBy(DebitNoteEntity, {
+      leaseId: lease.id,
+      periodStart: period.start,
+    });
+    if (!already) {
+      const usageRows: { unit: string; quantity: string }[] = await m.query(
+        'SELECT unit, quantity::text AS quantity FROM usage_hours WHERE lease_id = $1 AND bucket = $2',
+        [lease.id, floorHour(period.start)],
+      );
+      const activeFrom = Math.max(period.start.getTime(), lease.startsAt.getTime());
+      const rated = ratePeriod({
+        currency: cur,
+        slots: lease.slots,
+        prices: lease.prices,
+        activeMs: Math.max(0, period.end.getTime() - activeFrom),
+        usage: Object.fromEntries(usageRows.map((u) => [u.unit, u.quantity])),
+        takeRate: lease.takeRate,
+      });
+      const gross = Money.of(rated.gross, cur);
+      const held = await this.escrow.heldFor(m, lease, period.start);
+      const fromHeld = gross.lt(held) ? gross : held;
+      const fromAvailable = gross.minus(fromHeld);
+      const entries = [
+        {
+          ownerKey: buyer,
+          kind: 'wallet_held' as const,
+          currency: cur,
+          amount: fromHeld.negated(),
+        },
+        {
+          ownerKey: buyer,
+          kind: 'wallet_available' as const,
+          currency: cur,
+          amount: fromAvailable.negated(),
+        },
+        {
+          ownerKey: lease.sellerOrgId,
+          kind: 'seller_payable' as const,
+          currency: cur,
+          amount: Money.of(rated.net, cur),
+        },
+        {
+          ownerKey: PLATFORM_OWNER,
+          kind: 'platform_revenue' as const,
+          currency: cur,
+          amount: Money.of(rated.fee, cur),
+        },
+      ]
+        .filter((e) => !e.amount.isZero())
+        .map((e) => ({ ...e, amount: e.amount.toString() }));
+      const posted = await this.ledger.post(m, {
+        kind: 'debit_note',
+        reference: debitNoteReference(lease.id, period.start),
+        memo: `lease ${lease.id}, ${period.start.toISOString()}–${period.end.toISOString()}`,
+        entries,
+      });
+      await m.insert(DebitNoteEntity, {
+        leaseId: lease.id,
+        periodStart: period.start,
+        periodEnd: period.end,
+        currency: cur,
+        lines: rated.lines,
+        gross: rated.gross,
+        fee: rated.fee,
+        net: rated.net,
+        transactionId: posted.transactionId,
+      });
+      await this.escrow.release(m, lease, period.start, held.minus(fromHeld));
+      result.debitNotes += 1;
+    }
+
+    let state: LeaseState = lease.state;
+    if (continuing && period.end.getTime() < lease.endsAt.getTime()) {
+      try {
+        await this.escrow.takeHold(m, lease, period.end, await this.holdAmount(m, lease));
+      } catch (e) {
+        if (!isInsufficientFunds(e)) throw e;
+        state = 'suspended';
+        result.suspended += 1;
+        this.log.warn(
+          `lease ${lease.id} suspended at ${period.end.toISOString()}: wallet can't cover the next hold`,
+        );
+      }
+    }
+    await m.update(LeaseEntity, { id: lease.id }, { settledUntil: period.end, state });
+  }
+
+  /**
+   * A suspended lease (settled_until = when its hold could not be taken) resumes once the
+   * wallet covers a hold; after the grace period (counted from when the suspension could first
+   * have been decided: settled_until + lag) or at ends_at it ends with insufficient_funds.
+   * Suspended time is never billed.
+   */
+  private async stepSuspended(
+    m: EntityManager,
+    lease: LeaseEntity,
+    now: Date,
+    result: SettlementRunResult,
+  ): Promise<boolean> {
+    const deadline = lease.settledUntil.getTime() + this.config.lagMs + this.config.graceMs;
+    const stop = new Date(Math.min(deadline, lease.endsAt.getTime()));
+    if (now.getTime() < stop.getTime()) {
+      // Resume from the current whole second; the suspended stretch is skipped, not billed.
+      const from = new Date(
+        Math.max(lease.settledUntil.getTime(), Math.floor(now.getTime() / 1000) * 1000),
+      );
+      try {
+        await this.escrow.takeHold(m, lease, from, await this.holdAmount(m, lease));
+      } catch (e) {
+        if (isInsufficientFunds(e)) return false;
+        throw e;
+      }
+      await m.update(LeaseEntity, { id: lease.id }, { settledUntil: from, state: 'active' });
+      result.resumed += 1;
+      this.log.log(`lease ${lease.id} resumed at ${from.toISOString()}`);
+      return true;
+    }
+    lease.settledUntil = stop;
+    await m.update(LeaseEntity, { id: lease.id }, { settledUntil: stop });
+    await this.finish(m, lease, 'insufficient_funds', stop, now, result);
+    return false;
+  }
+
+  /** Ends the lease, releases whatever is still held for it and issues its invoice. */
+  private async finish(
+    m: EntityManager,
+    lease: LeaseEntity,
+    reason: LeaseEndReason,
+    endedAt: Date,
+    now: Date,
+    result: SettlementRunResult,
+  ): Promise<void> {
+    await m.update(LeaseEntity, { id: lease.id }, { state: 'ended', endedAt, endReason: reason });
+    Object.assign(lease, { state: 'ended', endedAt, endReason: reason });
+    await this.releaseRemaining(m, lease);
+    await this.invoices.issue(m, lease, now);
+    result.ended += 1;
+    result.invoices += 1;
+    this.log.log(`lease ${lease.id} ended (${reason})`);
+  }
+
+  /** Releases a hold taken for the period starting at settled_until (never paid by a note). */
+  private async releaseRemaining(m: EntityManager, lease: LeaseEntity): Promise<void> {
+    const held = await this.escrow.heldFor(m, lease, lease.settledUntil);
+    await this.escrow.release(m, lease, lease.settledUntil, held);
+  }
+
+  private async holdAmount(m: EntityManager, lease: LeaseEntity): Promise<Money> {
+    const rows: { spec: ResourceSpec; class: ComputeClass }[] = await m.query(
+      'SELECT spec, class FROM resources WHERE id = $1',
+      [lease.resourceId],
+    );
+    if (rows.length === 0)
+      throw new Error(`resource ${lease.resourceId} of lease ${lease.id} not found`);
+    return this.escrow.holdAmount(lease, { spec: rows[0].spec, computeClass: rows[0].class });
+  }
+}
