@@ -1,0 +1,79 @@
+import type { Metadata } from 'next';
+import type { ResourceView } from '@suanli/contracts';
+import { CriForm } from '@/components/cri-form';
+import { ErrorBox } from '@/components/error-box';
+import { classForm, regionOf, specLines } from '@/components/offer-bits';
+import { api } from '@/lib/api';
+import { formatDateTime } from '@/lib/format';
+import { getI18n } from '@/lib/i18n/server';
+import { decodeParam } from '@/lib/params';
+
+interface Props {
+  params: Promise<{ code: string[] }>;
+}
+
+/** A CRI is one segment; a handle (`<registrant>/<serial>`) is two. */
+async function codeOf(params: Props['params']): Promise<string> {
+  return (await params).code.map(decodeParam).join('/').trim();
+}
+
+export async function generateMetadata({ params }: Props): Promise<Metadata> {
+  const { t } = await getI18n();
+  return { title: `${t.cri.heading}: ${await codeOf(params)}` };
+}
+
+export default async function CriPage({ params }: Props) {
+  const code = await codeOf(params);
+  const { lang, t } = await getI18n();
+  const result = await api<ResourceView>(`/v1/cri/${encodeURIComponent(code)}`);
+
+  return (
+    <>
+      <section className="page-head">
+        <h1>{t.cri.heading}</h1>
+        <p className="lead">{t.cri.intro}</p>
+      </section>
+      <CriForm t={t} value={code} />
+      {!result.ok ? (
+        <ErrorBox error={result.error} labels={t.errors} />
+      ) : (
+        <section className="card">
+          <h2>
+            {result.data.name}{' '}
+            <span className={`badge badge-${result.data.liveStatus}`}>
+              {t.cri.live[result.data.liveStatus] ?? result.data.liveStatus}
+            </span>
+          </h2>
+          <dl className="facts">
+            <dt>{t.cri.code}</dt>
+            <dd className="mono" data-testid="resolved-cri">
+              {result.data.cri}
+            </dd>
+            <dt>{t.cri.handle}</dt>
+            <dd className="mono">{result.data.handle}</dd>
+            <dt>{t.cri.classForm}</dt>
+            <dd>{classForm(result.data, t)}</dd>
+            <dt>{t.cri.location}</dt>
+            <dd>
+              {regionOf(result.data.location)} · {result.data.location.site}
+            </dd>
+            <dt>{t.cri.specs}</dt>
+            <dd>
+              <ul className="plain">
+                {specLines(result.data.spec, t).map((line) => (
+                  <li key={line}>{line}</li>
+                ))}
+              </ul>
+            </dd>
+            <dt>{t.cri.state}</dt>
+            <dd>{t.cri.states[result.data.state] ?? result.data.state}</dd>
+            <dt>{t.cri.lastHeartbeat}</dt>
+            <dd>{formatDateTime(result.data.lastHeartbeatAt, lang)}</dd>
+            <dt>{t.cri.registered}</dt>
+            <dd>{formatDateTime(result.data.createdAt, lang)}</dd>
+          </dl>
+        </section>
+      )}
+    </>
+  );
+}

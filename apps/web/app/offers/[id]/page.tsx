@@ -1,0 +1,172 @@
+import type { Metadata } from 'next';
+import Link from 'next/link';
+import type { OfferView } from '@suanli/contracts';
+import { ErrorBox } from '@/components/error-box';
+import {
+  classForm,
+  NormalizedPrice,
+  regionOf,
+  specLines,
+  unitLabel,
+} from '@/components/offer-bits';
+import { api } from '@/lib/api';
+import { formatDateTime, formatMoney } from '@/lib/format';
+import { getI18n } from '@/lib/i18n/server';
+import { loginUrl, getSession } from '@/lib/session';
+import { criHref } from '@/lib/params';
+import { OrderForm } from './order-form';
+
+interface Props {
+  params: Promise<{ id: string }>;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+async function loadOffer(id: string) {
+  if (!UUID.test(id)) {
+    return { ok: false as const, error: { status: 404, code: 'not_found', message: '' } };
+  }
+  return api<OfferView>(`/v1/offers/${id}`);
+}
+
+export async function generateMetadata({ params }: Props): Promise<Metadata> {
+  const { id } = await params;
+  const result = await loadOffer(id);
+  return result.ok ? { title: result.data.title } : {};
+}
+
+export default async function OfferPage({ params }: Props) {
+  const { id } = await params;
+  const { lang, t } = await getI18n();
+  const result = await loadOffer(id);
+  if (!result.ok) {
+    return (
+      <>
+        <p className="crumbs">
+          <Link href="/">← {t.offer.back}</Link>
+        </p>
+        <ErrorBox error={result.error} labels={t.errors} />
+      </>
+    );
+  }
+  const offer = result.data;
+  const session = await getSession();
+  const isBuyer = session?.profile?.roles.includes('buyer') ?? false;
+  const r = offer.resource;
+
+  return (
+    <>
+      <p className="crumbs">
+        <Link href="/">← {t.offer.back}</Link>
+      </p>
+      <section className="page-head">
+        <h1>
+          {offer.title}{' '}
+          <span className={`badge badge-${offer.status}`}>
+            {t.offer.status[offer.status] ?? offer.status}
+          </span>
+        </h1>
+        <p className="lead">
+          {t.offer.seller}: <strong>{offer.seller.name}</strong>
+        </p>
+      </section>
+
+      <div className="grid">
+        <section className="card">
+          <h2>{t.offer.resource}</h2>
+          <dl className="facts">
+            <dt>{t.offer.cri}</dt>
+            <dd>
+              <Link href={criHref(r.cri)} className="mono" data-testid="offer-cri">
+                {r.cri}
+              </Link>
+            </dd>
+            <dt>{t.cri.name}</dt>
+            <dd>{r.name}</dd>
+            <dt>{t.offer.classForm}</dt>
+            <dd>{classForm(r, t)}</dd>
+            <dt>{t.offer.region}</dt>
+            <dd>
+              {regionOf(r.location)} · {r.location.site}
+            </dd>
+            <dt>{t.offer.specs}</dt>
+            <dd>
+              <ul className="plain">
+                {specLines(r.spec, t).map((line) => (
+                  <li key={line}>{line}</li>
+                ))}
+              </ul>
+            </dd>
+          </dl>
+        </section>
+
+        <section className="card">
+          <h2>{t.offer.prices}</h2>
+          <table className="table compact">
+            <thead>
+              <tr>
+                <th scope="col">{t.offer.unit}</th>
+                <th scope="col" className="num">
+                  {t.offer.price}
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {offer.prices.map((p) => (
+                <tr key={p.unit}>
+                  <td>{unitLabel(p.unit, t)}</td>
+                  <td className="num amount" data-testid="offer-price">
+                    {formatMoney(p.price, offer.currency)}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <div className="highlight">
+            <div className="muted small">{t.offer.normalized}</div>
+            <div className="big">
+              <NormalizedPrice offer={offer} t={t} />
+            </div>
+            <div className="muted small">{t.offer.normalizedHelp}</div>
+          </div>
+          <dl className="facts">
+            <dt>{t.offer.available}</dt>
+            <dd>{t.catalog.availableOf(offer.available, offer.capacity)}</dd>
+            <dt>{t.offer.term}</dt>
+            <dd>{t.offer.hoursRange(offer.minHours, offer.maxHours)}</dd>
+            <dt>{t.offer.unsigned}</dt>
+            <dd>{offer.acceptsUnsigned ? t.offer.unsignedYes : t.offer.unsignedNo}</dd>
+            <dt>{t.offer.listed}</dt>
+            <dd>{formatDateTime(offer.createdAt, lang)}</dd>
+          </dl>
+        </section>
+
+        <section className="card">
+          <h2>{t.offer.order.heading}</h2>
+          {offer.status !== 'active' || offer.available < 1 ? (
+            <p className="muted">{t.offer.order.unavailable}</p>
+          ) : !session ? (
+            <p>
+              <Link href={loginUrl(`/offers/${offer.id}`)} className="button">
+                {t.nav.login}
+              </Link>{' '}
+              <span className="muted">{t.offer.order.loginFirst}</span>
+            </p>
+          ) : !isBuyer ? (
+            <p className="muted">{t.offer.order.notBuyer}</p>
+          ) : (
+            <OrderForm
+              offerId={offer.id}
+              idempotencyKey={crypto.randomUUID()}
+              maxSlots={offer.available}
+              minHours={offer.minHours}
+              maxHours={offer.maxHours}
+              labels={t.offer.order}
+              errors={t.errors}
+            />
+          )}
+        </section>
+      </div>
+    </>
+  );
+}

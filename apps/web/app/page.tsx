@@ -1,0 +1,199 @@
+import Link from 'next/link';
+import type { OfferView, Page } from '@suanli/contracts';
+import { ErrorBox } from '@/components/error-box';
+import {
+  classForm,
+  NormalizedPrice,
+  PriceList,
+  regionOf,
+  specLines,
+} from '@/components/offer-bits';
+import { api } from '@/lib/api';
+import { getI18n } from '@/lib/i18n/server';
+import { criHref, one, type SearchParams } from '@/lib/params';
+
+const CLASSES = ['GEN', 'AI', 'HPC'] as const satisfies readonly OfferView['resource']['class'][];
+const FORMS = [
+  'BM',
+  'VM',
+  'CTR',
+  'API',
+  'JOB',
+] as const satisfies readonly OfferView['resource']['form'][];
+const CURRENCIES = ['CNY', 'USD', 'EUR', 'HKD'];
+
+function pick<T extends string>(value: string, allowed: readonly T[]): T | '' {
+  return (allowed as readonly string[]).includes(value) ? (value as T) : '';
+}
+
+export default async function CatalogPage({
+  searchParams,
+}: {
+  searchParams: Promise<SearchParams>;
+}) {
+  const sp = await searchParams;
+  const { t } = await getI18n();
+  const filters = {
+    class: pick(one(sp, 'class'), CLASSES),
+    form: pick(one(sp, 'form'), FORMS),
+    region: one(sp, 'region').toUpperCase().slice(0, 16),
+    currency: /^[A-Za-z]{3}$/.test(one(sp, 'currency')) ? one(sp, 'currency').toUpperCase() : '',
+    q: one(sp, 'q').slice(0, 100),
+  };
+  const result = await api<Page<OfferView>>('/v1/offers', { query: filters });
+  const filtered = Object.values(filters).some(Boolean);
+
+  return (
+    <>
+      <section className="page-head">
+        <h1>{t.catalog.heading}</h1>
+        <p className="lead">{t.catalog.intro}</p>
+      </section>
+
+      <form className="filters card" method="get" action="/" aria-label={t.catalog.filters}>
+        <label>
+          <span>{t.catalog.q}</span>
+          <input
+            type="search"
+            name="q"
+            defaultValue={filters.q}
+            placeholder={t.catalog.qPlaceholder}
+            maxLength={100}
+          />
+        </label>
+        <label>
+          <span>{t.catalog.class}</span>
+          <select name="class" defaultValue={filters.class}>
+            <option value="">{t.catalog.any}</option>
+            {CLASSES.map((c) => (
+              <option key={c} value={c}>
+                {t.classes[c]}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          <span>{t.catalog.form}</span>
+          <select name="form" defaultValue={filters.form}>
+            <option value="">{t.catalog.any}</option>
+            {FORMS.map((f) => (
+              <option key={f} value={f}>
+                {t.forms[f]}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          <span>{t.catalog.region}</span>
+          <input
+            type="text"
+            name="region"
+            defaultValue={filters.region}
+            placeholder={t.catalog.regionPlaceholder}
+            maxLength={16}
+          />
+        </label>
+        <label>
+          <span>{t.catalog.currency}</span>
+          <select name="currency" defaultValue={filters.currency}>
+            <option value="">{t.catalog.any}</option>
+            {Array.from(
+              new Set([...CURRENCIES, ...(filters.currency ? [filters.currency] : [])]),
+            ).map((c) => (
+              <option key={c} value={c}>
+                {c}
+              </option>
+            ))}
+          </select>
+        </label>
+        <div className="filter-actions">
+          <button type="submit" className="button">
+            {t.catalog.apply}
+          </button>
+          {filtered ? (
+            <Link href="/" className="button button-ghost">
+              {t.catalog.reset}
+            </Link>
+          ) : null}
+        </div>
+      </form>
+
+      {!result.ok ? (
+        <ErrorBox error={result.error} labels={t.errors} />
+      ) : result.data.items.length === 0 ? (
+        <p className="empty">{t.catalog.empty}</p>
+      ) : (
+        <>
+          <p className="muted count">{t.catalog.count(result.data.items.length)}</p>
+          <div className="table-wrap">
+            <table className="table offers-table">
+              <thead>
+                <tr>
+                  <th scope="col">{t.catalog.offer}</th>
+                  <th scope="col">{t.catalog.cri}</th>
+                  <th scope="col">{t.catalog.classForm}</th>
+                  <th scope="col">{t.catalog.region}</th>
+                  <th scope="col">{t.catalog.specs}</th>
+                  <th scope="col">{t.catalog.prices}</th>
+                  <th scope="col">{t.catalog.normalized}</th>
+                  <th scope="col" className="num">
+                    {t.catalog.available}
+                  </th>
+                  <th scope="col">
+                    <span className="sr-only">{t.catalog.view}</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {result.data.items.map((offer) => (
+                  <tr key={offer.id} data-offer-id={offer.id}>
+                    <td>
+                      <Link href={`/offers/${offer.id}`} className="offer-title">
+                        {offer.title}
+                      </Link>
+                      <div className="muted small">{offer.seller.name}</div>
+                    </td>
+                    <td>
+                      <Link href={criHref(offer.resource.cri)} className="mono">
+                        {offer.resource.cri}
+                      </Link>
+                    </td>
+                    <td>{classForm(offer.resource, t)}</td>
+                    <td>
+                      {regionOf(offer.resource.location)}
+                      <div className="muted small">{offer.resource.location.site}</div>
+                    </td>
+                    <td>
+                      <ul className="plain">
+                        {specLines(offer.resource.spec, t).map((line) => (
+                          <li key={line}>{line}</li>
+                        ))}
+                      </ul>
+                    </td>
+                    <td>
+                      <PriceList offer={offer} t={t} />
+                    </td>
+                    <td>
+                      <NormalizedPrice offer={offer} t={t} />
+                    </td>
+                    <td className="num">
+                      {t.catalog.availableOf(offer.available, offer.capacity)}
+                    </td>
+                    <td>
+                      <Link
+                        href={`/offers/${offer.id}`}
+                        className="button button-small button-ghost"
+                      >
+                        {t.catalog.view}
+                      </Link>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,117 @@
+import { describe, it, expect, beforeAll, afterAll, jest } from '@jest/globals';
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { formatMoney } from '../../apps/web/lib/format.js';
+import { startMarketApi } from '../support/market-api.js';
+import { runSkeletonScenario } from '../support/scenario.js';
+import { startWeb } from '../support/web.js';
+
+// next build alone takes 20-60 s on a cold cache.
+jest.setTimeout(180_000);
+
+type Scenario = Awaited<ReturnType<typeof runSkeletonScenario>>;
+interface Server {
+  url: string;
+  close(): Promise<void>;
+}
+
+const SCREENSHOTS = fileURLToPath(new URL('../../.local/screenshots/', import.meta.url));
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+describe('storefront', () => {
+  let api: Server | undefined;
+  let web: Server | undefined;
+  let browser: Browser | undefined;
+  let scenario: Scenario;
+
+  beforeAll(async () => {
+    api = await startMarketApi();
+    scenario = await runSkeletonScenario(api);
+    web = await startWeb(api.url);
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    mkdirSync(SCREENSHOTS, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await web?.close();
+    await api?.close();
+  });
+
+  async function screenshot(page: Page, name: string): Promise<void> {
+    await page.screenshot({ path: `${SCREENSHOTS}${name}.png`, fullPage: true });
+  }
+
+  it('storefront: catalog → offer → login → invoice, then switches to Chinese', async () => {
+    if (!browser || !web) throw new Error('setup failed');
+    const context = await browser.newContext({
+      locale: 'en-US',
+      viewport: { width: 1280, height: 860 },
+    });
+    const page = await context.newPage();
+    page.setDefaultTimeout(20_000);
+    const base = web.url;
+
+    try {
+      // Catalog: the scenario's offer is listed and links to its page.
+      await page.goto(`${base}/`);
+      expect(await page.locator('h1').innerText()).toBe('Compute catalog');
+      const offerLink = page.getByRole('link', { name: scenario.offerTitle, exact: true });
+      await offerLink.first().click();
+      await page.waitForURL(`${base}/offers/${scenario.offerId}`);
+
+      // Offer page: title, CRI (linking to the resolver) and a price in the offer's currency.
+      expect(await page.locator('h1').innerText()).toContain(scenario.offerTitle);
+      const cri = page.getByTestId('offer-cri');
+      expect(await cri.innerText()).toMatch(/^CRI1:/);
+      expect(await cri.getAttribute('href')).toMatch(/^\/cri\/CRI1:/);
+      const price = await page.getByTestId('offer-price').first().innerText();
+      expect(price).toMatch(/\d/);
+      const currencyPrefix = formatMoney('0', scenario.currency).replace(/[\d.,]+$/, '');
+      expect(price.startsWith(currencyPrefix)).toBe(true);
+
+      // A buyer page without a session goes to /login and back after logging in.
+      await page.goto(`${base}/invoices`);
+      await page.waitForURL(/\/login\?next=%2Finvoices$/);
+      await page.getByLabel('Email').fill(scenario.buyer.email);
+      await page.getByLabel('Password').fill(scenario.buyer.password);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.waitForURL(`${base}/invoices`);
+
+      // Invoices list → the scenario's invoice.
+      await page.getByRole('link', { name: scenario.invoiceNumber, exact: true }).click();
+      await page.waitForURL(`${base}/invoices/${scenario.invoiceId}`);
+      expect(await page.getByTestId('invoice-number').innerText()).toBe(scenario.invoiceNumber);
+      const total = page.getByTestId('invoice-total');
+      expect(await total.getAttribute('data-amount')).toBe(scenario.invoiceTotal);
+      expect(await total.innerText()).toBe(formatMoney(scenario.invoiceTotal, scenario.currency));
+      expect(await page.getByRole('columnheader', { name: 'Unit price' }).count()).toBe(1);
+      await screenshot(page, 'invoice-en');
+
+      // Switch to Chinese: same page, Chinese labels, same amount.
+      await page.getByRole('link', { name: '中文' }).click();
+      await page.waitForFunction(() => document.documentElement.lang === 'zh-CN');
+      expect(page.url()).toBe(`${base}/invoices/${scenario.invoiceId}`);
+      expect(await page.getByRole('columnheader', { name: '单价' }).count()).toBe(1);
+      expect(await page.getByRole('link', { name: '发票', exact: true }).count()).toBe(1);
+      expect(await page.getByTestId('invoice-total').innerText()).toBe(
+        formatMoney(scenario.invoiceTotal, scenario.currency),
+      );
+      await screenshot(page, 'invoice-zh');
+    } catch (error) {
+      await screenshot(page, 'storefront-failure').catch(() => undefined);
+      throw error;
+    } finally {
+      await context.close();
+    }
+  });
+});

@@ -1,0 +1,147 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Starts the storefront (apps/web) for end-to-end tests: `next build` when the build is missing
+ * or older than its sources, then `next start` on a free port against the given market API.
+ */
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const WEB_DIR = join(ROOT, 'apps', 'web');
+const NEXT_BIN = join(ROOT, 'node_modules', '.bin', 'next');
+const BUILD_MARKER = join(WEB_DIR, '.next', 'BUILD_ID');
+const SOURCES = [WEB_DIR, join(ROOT, 'libs', 'contracts')];
+const SKIP = new Set(['.next', 'node_modules', 'next-env.d.ts']);
+const START_TIMEOUT_MS = 60_000;
+
+export interface WebServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+function newestSourceMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (SKIP.has(entry.name) || entry.name.endsWith('.tsbuildinfo')) continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSourceMtime(path));
+    else if (entry.isFile()) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+export function webBuildIsStale(): boolean {
+  if (!existsSync(BUILD_MARKER)) return true;
+  const built = statSync(BUILD_MARKER).mtimeMs;
+  return SOURCES.some((dir) => newestSourceMtime(dir) > built);
+}
+
+function webEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, NEXT_TELEMETRY_DISABLED: '1', ...extra };
+}
+
+/** Runs a command to completion, keeping the tail of its output for the error message. */
+function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: WEB_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const keep = (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-8000);
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      if (code === 0) resolve();
+      else reject(new Error(`${command} ${args.join(' ')} failed (${signal ?? code}):\n${output}`));
+    });
+  });
+}
+
+export async function buildWeb(): Promise<{ built: boolean; ms: number }> {
+  const started = Date.now();
+  if (!webBuildIsStale()) return { built: false, ms: 0 };
+  await run(NEXT_BIN, ['build'], webEnv({ NODE_ENV: 'production' }));
+  return { built: true, ms: Date.now() - started };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => (port ? resolve(port) : reject(new Error('no free port'))));
+    });
+  });
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // the group is already gone
+  }
+}
+
+async function waitUntilUp(url: string, child: ChildProcess, log: () => string): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`next start exited early (${child.exitCode ?? child.signalCode}):\n${log()}`);
+    }
+    try {
+      const response = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(5000) });
+      await response.arrayBuffer();
+      if (response.status < 500) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`storefront did not answer at ${url} within ${START_TIMEOUT_MS} ms:\n${log()}`);
+}
+
+export async function startWeb(apiUrl: string): Promise<WebServer> {
+  await buildWeb();
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(NEXT_BIN, ['start', '-H', '127.0.0.1', '-p', String(port)], {
+    cwd: WEB_DIR,
+    env: webEnv({ MARKET_API_URL: apiUrl, NODE_ENV: 'production' }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // its own process group, so close() also ends next's workers
+  });
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-8000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+
+  const close = async (): Promise<void> => {
+    killGroup(child, 'SIGTERM');
+    const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 5000);
+    await exited(child);
+    clearTimeout(timer);
+  };
+
+  try {
+    await waitUntilUp(url, child, () => output);
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { url, close };
+}
