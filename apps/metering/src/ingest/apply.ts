@@ -1,0 +1,491 @@
+// Applies one Kafka batch of usage messages to PostgreSQL in ONE transaction: signature, schema
+// and chain checks per message, per-event validation, deduplicated event rows, aggregate upserts,
+// the agents' chain heads, agent_batches, dead letters and resource heartbeats.
+import type { Pool, PoolClient } from 'pg';
+import { z } from 'zod';
+import type { DlqReason, ResourceSpec } from '@suanli/contracts';
+import { Decimal } from '@suanli/money';
+import type { ComputeClass } from '@suanli/units';
+import { batchHash, verifyBatch, type Jwk } from '../shared/signing.js';
+import { checkChain, type ChainHead } from './chain.js';
+import { validateEvent, type LeaseFacts } from './validate.js';
+
+export interface InboundMessage {
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: string | null;
+}
+
+export interface DeadLetterRow {
+  dedupeKey: string;
+  reason: DlqReason;
+  detail: string;
+  agentId: string | null;
+  seq: number | null;
+  eventId: string | null;
+  leaseId: string | null;
+  event: unknown;
+  raw: string | null;
+}
+
+export interface ApplyResult {
+  messages: number;
+  /** Batches that extended their agent's chain. */
+  batches: number;
+  /** Batches skipped as redeliveries of an accepted batch. */
+  redeliveries: number;
+  /** Events newly applied to the aggregates. */
+  applied: number;
+  /** Valid events already applied before (same source + id): counted once. */
+  duplicateEvents: number;
+  /** Dead letters newly recorded (a redelivered dead letter is not counted again). */
+  deadLetters: number;
+}
+
+export interface ApplyOptions {
+  now: Date;
+  lateGraceHours: number;
+}
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The batch envelope; events are validated one by one so one bad event spares the others. */
+const envelopeSchema = z.object({
+  schemaVersion: z.literal(1),
+  batchId: z.string().min(1).max(128),
+  agent: z.string().min(1).max(128),
+  seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  prev: z.string().regex(/^[0-9a-f]{64}$/),
+  events: z.array(z.unknown()).min(1).max(1000),
+});
+
+interface AgentRow {
+  id: string;
+  resourceId: string;
+  kid: string;
+  publicJwk: Jwk;
+  lastSeq: number | null;
+  lastHash: string | null;
+  revoked: boolean;
+}
+
+/** The `agent` claim of a JWS payload, read without verifying (to find the key to verify with). */
+export function unverifiedAgent(jws: string): string | null {
+  const part = jws.split('.')[1];
+  if (part === undefined) return null;
+  try {
+    const payload: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+    const agent = (payload as { agent?: unknown } | null)?.agent;
+    return typeof agent === 'string' ? agent : null;
+  } catch {
+    return null;
+  }
+}
+
+async function loadAgents(client: PoolClient, ids: string[]): Promise<Map<string, AgentRow>> {
+  const out = new Map<string, AgentRow>();
+  if (ids.length === 0) return out;
+  // Locks the agents' rows: two consumers never advance one chain concurrently (rebalances).
+  const { rows } = await client.query<{
+    id: string;
+    resource_id: string;
+    kid: string;
+    public_jwk: Jwk;
+    last_seq: string | null;
+    last_hash: string | null;
+    revoked: boolean;
+  }>(
+    `SELECT id, resource_id, kid, public_jwk, last_seq, last_hash, revoked_at IS NOT NULL AS revoked
+       FROM agents WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`,
+    [ids],
+  );
+  for (const r of rows) {
+    out.set(r.id, {
+      id: r.id,
+      resourceId: r.resource_id,
+      kid: r.kid,
+      publicJwk: r.public_jwk,
+      lastSeq: r.last_seq === null ? null : Number(r.last_seq),
+      lastHash: r.last_hash,
+      revoked: r.revoked,
+    });
+  }
+  return out;
+}
+
+async function loadLeases(client: PoolClient, ids: string[]): Promise<Map<string, LeaseFacts>> {
+  const out = new Map<string, LeaseFacts>();
+  if (ids.length === 0) return out;
+  const { rows } = await client.query<{
+    id: string;
+    resource_id: string;
+    starts_at: Date;
+    ends_at: Date;
+    slots: number;
+    catalog_version: string;
+    class: ComputeClass;
+    spec: ResourceSpec;
+    cpu_model: string | null;
+    issued_at: Date | null;
+  }>(
+    `SELECT l.id, l.resource_id, l.starts_at, l.ends_at, l.slots, l.catalog_version,
+            r.class, r.spec, r.cpu_model, i.issued_at
+       FROM leases l
+       JOIN resources r ON r.id = l.resource_id
+       LEFT JOIN invoices i ON i.lease_id = l.id
+      WHERE l.id = ANY($1::uuid[])`,
+    [ids],
+  );
+  for (const r of rows) {
+    out.set(r.id, {
+      id: r.id,
+      resourceId: r.resource_id,
+      startsAt: r.starts_at,
+      endsAt: r.ends_at,
+      slots: r.slots,
+      catalogVersion: r.catalog_version,
+      computeClass: r.class,
+      spec: r.spec,
+      cpuModel: r.cpu_model,
+      invoiceIssuedAt: r.issued_at,
+    });
+  }
+  return out;
+}
+
+interface GoodEvent {
+  source: string;
+  id: string;
+  leaseId: string;
+  windowStart: Date;
+  windowEnd: Date;
+  units: Record<string, string>;
+  seq: number;
+}
+
+const MINUTE = 60_000;
+const HOUR = 3_600_000;
+
+/**
+ * Sums the events' units per (lease, unit, bucket), a bucket being the minute or hour in which
+ * the event's window starts. Sorted so concurrent transactions lock rows in one order.
+ */
+export function bucketize(
+  events: Pick<GoodEvent, 'leaseId' | 'windowStart' | 'units'>[],
+  bucketMs: number,
+): { leaseId: string; unit: string; bucket: Date; quantity: string }[] {
+  const sums = new Map<string, { leaseId: string; unit: string; bucket: number; q: Decimal }>();
+  for (const e of events) {
+    const bucket = Math.floor(e.windowStart.getTime() / bucketMs) * bucketMs;
+    for (const [unit, quantity] of Object.entries(e.units)) {
+      const k = `${e.leaseId}|${unit}|${bucket}`;
+      const cur = sums.get(k);
+      if (cur === undefined)
+        sums.set(k, { leaseId: e.leaseId, unit, bucket, q: new Decimal(quantity) });
+      else cur.q = cur.q.plus(quantity);
+    }
+  }
+  return [...sums.values()]
+    .sort((a, b) =>
+      a.leaseId !== b.leaseId
+        ? a.leaseId < b.leaseId
+          ? -1
+          : 1
+        : a.unit !== b.unit
+          ? a.unit < b.unit
+            ? -1
+            : 1
+          : a.bucket - b.bucket,
+    )
+    .map((s) => ({
+      leaseId: s.leaseId,
+      unit: s.unit,
+      bucket: new Date(s.bucket),
+      quantity: s.q.toFixed(),
+    }));
+}
+
+async function upsertBuckets(
+  client: PoolClient,
+  table: 'usage_minutes' | 'usage_hours',
+  rows: ReturnType<typeof bucketize>,
+): Promise<void> {
+  if (rows.length === 0) return;
+  await client.query(
+    `INSERT INTO ${table} (lease_id, unit, bucket, quantity)
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::numeric[])
+     ON CONFLICT (lease_id, unit, bucket)
+     DO UPDATE SET quantity = ${table}.quantity + EXCLUDED.quantity`,
+    [
+      rows.map((r) => r.leaseId),
+      rows.map((r) => r.unit),
+      rows.map((r) => r.bucket),
+      rows.map((r) => r.quantity),
+    ],
+  );
+}
+
+/** Applies `messages` (one Kafka batch, in offset order) in one transaction. */
+export async function applyMessages(
+  pool: Pool,
+  messages: InboundMessage[],
+  opts: ApplyOptions,
+): Promise<ApplyResult> {
+  const result: ApplyResult = {
+    messages: messages.length,
+    batches: 0,
+    redeliveries: 0,
+    applied: 0,
+    duplicateEvents: 0,
+    deadLetters: 0,
+  };
+  const pre = messages.map((m) => ({
+    ...m,
+    hash: m.value === null ? null : batchHash(m.value),
+    agentId: m.key ?? (m.value === null ? null : unverifiedAgent(m.value)),
+  }));
+  const agentIds = [...new Set(pre.map((m) => m.agentId).filter((a): a is string => a !== null))];
+
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const agents = await loadAgents(client, agentIds.sort());
+    const heads = new Map<string, ChainHead>();
+    const seenInTx = new Map<string, string>();
+    const newBatches: { agentId: string; seq: number; hash: string }[] = [];
+    const dead: DeadLetterRow[] = [];
+    const live = new Set<string>();
+    const accepted: { agent: AgentRow; seq: number; hash: string; events: unknown[] }[] = [];
+
+    for (const m of pre) {
+      const batchKey = m.hash ?? `p${m.partition}o${m.offset}`;
+      const deadBatch = (
+        reason: DlqReason,
+        detail: string,
+        extra: Partial<Pick<DeadLetterRow, 'agentId' | 'seq' | 'eventId'>> = {},
+      ) =>
+        dead.push({
+          dedupeKey: `${batchKey}:batch`,
+          reason,
+          detail,
+          agentId: extra.agentId ?? m.agentId,
+          seq: extra.seq ?? null,
+          eventId: extra.eventId ?? null,
+          leaseId: null,
+          event: null,
+          raw: m.value,
+        });
+      if (m.value === null || m.hash === null) {
+        deadBatch('schema', 'empty message');
+        continue;
+      }
+      const agent = m.agentId === null ? undefined : agents.get(m.agentId);
+      if (agent === undefined || agent.revoked) {
+        deadBatch('bad_signature', agent === undefined ? 'unknown agent' : 'agent revoked');
+        continue;
+      }
+      let payload: unknown;
+      try {
+        // The registered key under the agents row's kid (and under its own, if it carries one).
+        const keys: Jwk[] = [{ ...agent.publicJwk, kid: agent.kid }];
+        if (typeof agent.publicJwk.kid === 'string' && agent.publicJwk.kid !== agent.kid) {
+          keys.push(agent.publicJwk);
+        }
+        payload = await verifyBatch(m.value, keys);
+      } catch (err) {
+        deadBatch('bad_signature', `signature does not verify: ${(err as Error).message}`);
+        continue;
+      }
+      live.add(agent.resourceId);
+      const env = envelopeSchema.safeParse(payload);
+      if (!env.success) {
+        const issue = env.error.issues[0];
+        deadBatch('schema', `${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
+        continue;
+      }
+      const batch = env.data;
+      if (batch.agent !== agent.id) {
+        deadBatch(
+          'bad_signature',
+          `batch of agent ${batch.agent} signed with the key of ${agent.id}`,
+        );
+        continue;
+      }
+      const head = heads.get(agent.id) ?? { lastSeq: agent.lastSeq, lastHash: agent.lastHash };
+      let known = seenInTx.get(`${agent.id}:${batch.seq}`);
+      if (known === undefined && head.lastSeq !== null && batch.seq < head.lastSeq) {
+        const { rows } = await client.query<{ hash: string }>(
+          'SELECT hash FROM agent_batches WHERE agent_id = $1 AND seq = $2',
+          [agent.id, batch.seq],
+        );
+        known = rows[0]?.hash;
+      }
+      const verdict = checkChain(head, { seq: batch.seq, prev: batch.prev, hash: m.hash }, known);
+      if (verdict.kind === 'duplicate') {
+        result.redeliveries++;
+        continue;
+      }
+      if (verdict.kind === 'gap' && !verdict.resync) {
+        deadBatch('chain_gap', verdict.detail, { seq: batch.seq, eventId: batch.batchId });
+        continue;
+      }
+      heads.set(agent.id, { lastSeq: batch.seq, lastHash: m.hash });
+      seenInTx.set(`${agent.id}:${batch.seq}`, m.hash);
+      newBatches.push({ agentId: agent.id, seq: batch.seq, hash: m.hash });
+      if (verdict.kind === 'gap') {
+        deadBatch('chain_gap', `${verdict.detail}; chain resynced at seq ${batch.seq}`, {
+          seq: batch.seq,
+          eventId: batch.batchId,
+        });
+        continue;
+      }
+      result.batches++;
+      accepted.push({ agent, seq: batch.seq, hash: m.hash, events: batch.events });
+    }
+
+    // Per-event validation against the leases (one query for the whole Kafka batch).
+    const subjectOf = (e: unknown): string | null => {
+      const s = (e as { subject?: unknown } | null)?.subject;
+      return typeof s === 'string' && UUID_RE.test(s) ? s.toLowerCase() : null;
+    };
+    const subjects = new Set<string>();
+    for (const b of accepted)
+      for (const e of b.events) {
+        const s = subjectOf(e);
+        if (s !== null) subjects.add(s);
+      }
+    const leases = await loadLeases(client, [...subjects]);
+    const good: GoodEvent[] = [];
+    const seenEvents = new Set<string>();
+    for (const b of accepted) {
+      b.events.forEach((raw, index) => {
+        const subject = subjectOf(raw);
+        const v = validateEvent(raw, {
+          agentId: b.agent.id,
+          resourceId: b.agent.resourceId,
+          lease: subject === null ? undefined : leases.get(subject),
+          now: opts.now,
+          lateGraceHours: opts.lateGraceHours,
+        });
+        if (!v.ok) {
+          const id = (raw as { id?: unknown } | null)?.id;
+          dead.push({
+            dedupeKey: `${b.hash}:${index}`,
+            reason: v.reason,
+            detail: v.detail,
+            agentId: b.agent.id,
+            seq: b.seq,
+            eventId: typeof id === 'string' ? id.slice(0, 128) : null,
+            leaseId: subject !== null && leases.has(subject) ? subject : null,
+            event: raw,
+            raw: null,
+          });
+          return;
+        }
+        const key = `${v.event.source}\u0000${v.event.id}`;
+        if (seenEvents.has(key)) {
+          result.duplicateEvents++;
+          return;
+        }
+        seenEvents.add(key);
+        good.push({
+          source: v.event.source,
+          id: v.event.id,
+          leaseId: v.event.subject.toLowerCase(),
+          windowStart: v.windowStart,
+          windowEnd: v.windowEnd,
+          units: v.units,
+          seq: b.seq,
+        });
+      });
+    }
+
+    if (good.length > 0) {
+      const { rows } = await client.query<{ source: string; event_id: string }>(
+        `INSERT INTO usage_events (source, event_id, lease_id, window_start, window_end, units, batch_seq)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::timestamptz[],
+                              $5::timestamptz[], $6::jsonb[], $7::bigint[])
+         ON CONFLICT (source, event_id) DO NOTHING
+         RETURNING source, event_id`,
+        [
+          good.map((e) => e.source),
+          good.map((e) => e.id),
+          good.map((e) => e.leaseId),
+          good.map((e) => e.windowStart),
+          good.map((e) => e.windowEnd),
+          good.map((e) => JSON.stringify(e.units)),
+          good.map((e) => String(e.seq)),
+        ],
+      );
+      const inserted = new Set(rows.map((r) => `${r.source}\u0000${r.event_id}`));
+      const fresh = good.filter((e) => inserted.has(`${e.source}\u0000${e.id}`));
+      result.applied = fresh.length;
+      result.duplicateEvents += good.length - fresh.length;
+      await upsertBuckets(client, 'usage_minutes', bucketize(fresh, MINUTE));
+      await upsertBuckets(client, 'usage_hours', bucketize(fresh, HOUR));
+    }
+
+    if (newBatches.length > 0) {
+      await client.query(
+        `INSERT INTO agent_batches (agent_id, seq, hash)
+         SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])
+         ON CONFLICT (agent_id, seq) DO NOTHING`,
+        [
+          newBatches.map((b) => b.agentId),
+          newBatches.map((b) => String(b.seq)),
+          newBatches.map((b) => b.hash),
+        ],
+      );
+      const finalHeads = [...heads.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+      await client.query(
+        `UPDATE agents a SET last_seq = v.seq, last_hash = v.hash
+           FROM unnest($1::text[], $2::bigint[], $3::text[]) AS v(id, seq, hash)
+          WHERE a.id = v.id`,
+        [
+          finalHeads.map(([id]) => id),
+          finalHeads.map(([, h]) => String(h.lastSeq)),
+          finalHeads.map(([, h]) => h.lastHash),
+        ],
+      );
+    }
+
+    if (dead.length > 0) {
+      const { rowCount } = await client.query(
+        `INSERT INTO usage_dead_letters (dedupe_key, reason, detail, agent_id, seq, event_id, lease_id, event, raw)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[],
+                              $6::text[], $7::uuid[], $8::jsonb[], $9::text[])
+         ON CONFLICT (dedupe_key) DO NOTHING`,
+        [
+          dead.map((d) => d.dedupeKey),
+          dead.map((d) => d.reason),
+          dead.map((d) => d.detail),
+          dead.map((d) => d.agentId),
+          dead.map((d) => (d.seq === null ? null : String(d.seq))),
+          dead.map((d) => d.eventId),
+          dead.map((d) => d.leaseId),
+          dead.map((d) =>
+            d.event === null || d.event === undefined ? null : JSON.stringify(d.event),
+          ),
+          dead.map((d) => d.raw),
+        ],
+      );
+      result.deadLetters = rowCount ?? 0;
+    }
+
+    if (live.size > 0) {
+      await client.query(
+        `UPDATE resources SET last_heartbeat_at = GREATEST(COALESCE(last_heartbeat_at, $2), $2)
+          WHERE id = ANY($1::uuid[])`,
+        [[...live].sort(), opts.now],
+      );
+    }
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { TOPICS } from '@suanli/contracts';
+
+export interface IngestConfig {
+  databaseUrl: string;
+  kafkaBrokers: string[];
+  usageTopic: string;
+  dlqTopic: string;
+  groupId: string;
+  /** Health server port; 0 picks a free one (tests). */
+  port: number;
+  lateGraceHours: number;
+  /** Test hooks; production leaves them unset. */
+  hooks?: IngestHooks;
+  now?: () => Date;
+}
+
+export interface IngestHooks {
+  /**
+   * Called after a Kafka batch's database transaction committed and before its offsets are
+   * committed; throwing here simulates a crash in that gap (the batch is redelivered).
+   */
+  afterDbCommit?: (info: { partition: number; lastOffset: string }) => void | Promise<void>;
+}
+
+const envSchema = z.object({
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+  KAFKA_BROKERS: z
+    .string()
+    .min(1)
+    .transform((s) => s.split(',').map((b) => b.trim()))
+    .refine((bs) => bs.every((b) => /^[^\s:]+:\d+$/.test(b)), 'must be host:port[,host:port…]'),
+  USAGE_TOPIC: z.string().min(1).default(TOPICS.usage),
+  DLQ_TOPIC: z.string().min(1).default(TOPICS.usageDlq),
+  GROUP_ID: z.string().min(1).default('metering-ingest'),
+  INGEST_PORT: z.coerce.number().int().min(0).max(65535).default(3101),
+  LATE_GRACE_HOURS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(24 * 366)
+    .default(24),
+});
+
+/** Reads and validates the ingest's environment; throws listing every problem (fail fast). */
+export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestConfig {
+  const r = envSchema.safeParse(env);
+  if (!r.success) {
+    const problems = r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`invalid metering ingest configuration: ${problems}`);
+  }
+  const e = r.data;
+  return {
+    databaseUrl: e.DATABASE_URL,
+    kafkaBrokers: e.KAFKA_BROKERS,
+    usageTopic: e.USAGE_TOPIC,
+    dlqTopic: e.DLQ_TOPIC,
+    groupId: e.GROUP_ID,
+    port: e.INGEST_PORT,
+    lateGraceHours: e.LATE_GRACE_HOURS,
+  };
+}

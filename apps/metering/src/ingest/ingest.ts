@@ -1,0 +1,165 @@
+import { Kafka, logLevel, type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
+import pg from 'pg';
+import { applyMessages, type ApplyResult } from './apply.js';
+import type { IngestConfig } from './config.js';
+import { publishPendingDeadLetters } from './dlq.js';
+import { startHealthServer } from './health.js';
+
+export interface IngestStats {
+  kafkaBatches: number;
+  messages: number;
+  applied: number;
+  duplicateEvents: number;
+  redeliveries: number;
+  deadLetters: number;
+  deadLettersPublished: number;
+}
+
+export interface RunningIngest {
+  /** The health server's port (useful when the config asked for port 0). */
+  port: number;
+  stats(): IngestStats;
+  /** Drains: the batch in progress finishes and commits, then everything closes. */
+  stop(): Promise<void>;
+}
+
+function log(level: 'info' | 'error', msg: string, extra: Record<string, unknown> = {}): void {
+  const line = JSON.stringify({ at: new Date().toISOString(), level, msg, ...extra });
+  if (level === 'error') console.error(line);
+  else if (process.env.INGEST_QUIET !== '1') console.log(line);
+}
+
+/**
+ * Starts the exactly-once usage ingest: a kafkajs consumer (eachBatch, manual offsets) that
+ * applies each Kafka batch in one PostgreSQL transaction and commits the offsets only after it,
+ * the dead-letter outbox publisher and the health server.
+ */
+export async function startIngest(config: IngestConfig): Promise<RunningIngest> {
+  const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 8 });
+  await pool.query('SELECT 1'); // fail fast on a bad DATABASE_URL
+
+  const kafka = new Kafka({
+    clientId: `metering-ingest-${process.pid}`,
+    brokers: config.kafkaBrokers,
+    logLevel: logLevel.ERROR,
+  });
+  const admin = kafka.admin();
+  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const consumer: Consumer = kafka.consumer({
+    groupId: config.groupId,
+    sessionTimeout: 30_000,
+    heartbeatInterval: 3_000,
+    maxWaitTimeInMs: 250,
+  });
+  await Promise.all([admin.connect(), producer.connect(), consumer.connect()]);
+
+  const stats: IngestStats = {
+    kafkaBatches: 0,
+    messages: 0,
+    applied: 0,
+    duplicateEvents: 0,
+    redeliveries: 0,
+    deadLetters: 0,
+    deadLettersPublished: 0,
+  };
+
+  let publishing: Promise<void> = Promise.resolve();
+  const publishDeadLetters = (): Promise<void> => {
+    publishing = publishing
+      .then(async () => {
+        stats.deadLettersPublished += await publishPendingDeadLetters(
+          pool,
+          producer,
+          config.dlqTopic,
+        );
+      })
+      .catch((err: unknown) => log('error', 'dead-letter publish failed', { error: String(err) }));
+    return publishing;
+  };
+  // Dead letters left unpublished by a previous run (crash between commit and publish).
+  await publishDeadLetters();
+  const sweep = setInterval(() => void publishDeadLetters(), 10_000);
+
+  const eachBatch = async ({
+    batch,
+    heartbeat,
+    isRunning,
+    isStale,
+    resolveOffset,
+  }: EachBatchPayload) => {
+    if (batch.messages.length === 0 || !isRunning() || isStale()) return;
+    const messages = batch.messages.map((m) => ({
+      partition: batch.partition,
+      offset: m.offset,
+      key: m.key === null ? null : m.key.toString('utf8'),
+      value: m.value === null ? null : m.value.toString('utf8'),
+    }));
+    const result: ApplyResult = await applyMessages(pool, messages, {
+      now: config.now?.() ?? new Date(),
+      lateGraceHours: config.lateGraceHours,
+    });
+    const lastOffset = batch.lastOffset();
+    await config.hooks?.afterDbCommit?.({ partition: batch.partition, lastOffset });
+    // The transaction committed: now (and only now) the offsets may move.
+    resolveOffset(lastOffset);
+    await consumer.commitOffsets([
+      {
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: (BigInt(lastOffset) + 1n).toString(),
+      },
+    ]);
+    stats.kafkaBatches++;
+    stats.messages += result.messages;
+    stats.applied += result.applied;
+    stats.duplicateEvents += result.duplicateEvents;
+    stats.redeliveries += result.redeliveries;
+    stats.deadLetters += result.deadLetters;
+    if (result.deadLetters > 0) await publishDeadLetters();
+    await heartbeat();
+  };
+
+  await consumer.subscribe({ topic: config.usageTopic, fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: 3,
+    eachBatch,
+  });
+
+  const health = await startHealthServer(
+    config.port,
+    {
+      postgres: async () => {
+        await pool.query('SELECT 1');
+      },
+      kafka: async () => {
+        await admin.describeCluster();
+      },
+    },
+    () => ({ stats }),
+  );
+  log('info', 'metering ingest started', {
+    topic: config.usageTopic,
+    groupId: config.groupId,
+    port: health.port,
+  });
+
+  let stopped: Promise<void> | null = null;
+  return {
+    port: health.port,
+    stats: () => ({ ...stats }),
+    stop() {
+      stopped ??= (async () => {
+        clearInterval(sweep);
+        await consumer.disconnect(); // waits for the running batch to finish
+        await publishing;
+        await Promise.all([producer.disconnect(), admin.disconnect()]);
+        await new Promise<void>((r) => health.server.close(() => r()));
+        await pool.end();
+        log('info', 'metering ingest stopped', { stats });
+      })();
+      return stopped;
+    },
+  };
+}

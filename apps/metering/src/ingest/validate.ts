@@ -1,0 +1,184 @@
+import { usageEventSchema, type DlqReason, type UsageEvent } from '@suanli/contracts';
+import type { ResourceSpec } from '@suanli/contracts';
+import { Decimal, parseDecimal } from '@suanli/money';
+import {
+  computeUnits,
+  unitsMatch,
+  UnitsError,
+  type ComputeClass,
+  type RawUsage,
+} from '@suanli/units';
+
+/** The longest window an event may cover (metering.md). */
+export const MAX_WINDOW_SECONDS = 3600;
+
+/** What the ingest knows about an event's lease (one row of leases ⨝ resources ⟕ invoices). */
+export interface LeaseFacts {
+  id: string;
+  resourceId: string;
+  startsAt: Date;
+  endsAt: Date;
+  slots: number;
+  catalogVersion: string;
+  computeClass: ComputeClass;
+  spec: ResourceSpec;
+  cpuModel: string | null;
+  /** When the lease's final invoice was issued, if it was. */
+  invoiceIssuedAt: Date | null;
+}
+
+export interface EventContext {
+  /** The agent that signed the batch, and the resource it is enrolled for. */
+  agentId: string;
+  resourceId: string;
+  lease: LeaseFacts | undefined;
+  now: Date;
+  lateGraceHours: number;
+}
+
+export type EventVerdict =
+  | {
+      ok: true;
+      event: UsageEvent;
+      /** The server's units (authoritative), 9 dp. */
+      units: Record<string, string>;
+      windowStart: Date;
+      windowEnd: Date;
+    }
+  | { ok: false; reason: DlqReason; detail: string; event: UsageEvent | null };
+
+function fail(reason: DlqReason, detail: string, event: UsageEvent | null): EventVerdict {
+  return { ok: false, reason, detail, event };
+}
+
+/**
+ * Plausibility: what the lease's slots of the resource can physically deliver in `seconds`.
+ * Returns the first violation, or null.
+ */
+export function checkCapacity(
+  usage: RawUsage,
+  spec: ResourceSpec,
+  slots: number,
+  seconds: number,
+): string | null {
+  const span = new Decimal(slots).times(seconds);
+  const limit = (field: string, value: string | undefined, perSlot: Decimal.Value | undefined) => {
+    if (value === undefined) return null;
+    const v = parseDecimal(value);
+    if (v.isZero()) return null;
+    if (perSlot === undefined) return `${field} ${value} but the resource offers none`;
+    const max = span.times(perSlot);
+    return v.gt(max)
+      ? `${field} ${value} exceeds ${max.toFixed()} (${slots} slot(s) × ${seconds} s)`
+      : null;
+  };
+  if (parseDecimal(usage.duration_s).gt(seconds)) {
+    return `duration_s ${usage.duration_s} exceeds the window's ${seconds} s`;
+  }
+  const checks = [
+    limit('cpu_core_s', usage.cpu_core_s, spec.cpu),
+    limit('mem_gib_s', usage.mem_gib_s, spec.memGiB),
+    limit('sto_gib_s', usage.sto_gib_s, spec.storageGiB),
+    limit(
+      'egress_bytes',
+      usage.egress_bytes,
+      spec.netGbps === undefined ? undefined : new Decimal(spec.netGbps).times('1e9').div(8),
+    ),
+  ];
+  for (const [model, value] of Object.entries(usage.acc_s ?? {})) {
+    checks.push(
+      limit(
+        `acc_s.${model}`,
+        value,
+        spec.accel !== undefined && spec.accel.model === model ? spec.accel.count : undefined,
+      ),
+    );
+  }
+  return checks.find((c) => c !== null) ?? null;
+}
+
+/**
+ * Validates one usage event of a verified, in-chain batch. Pure: everything it needs is in `ctx`.
+ * Checks, in order: schema (and source = the signing agent), unknown_lease, outside_lease,
+ * over_capacity, units_mismatch, late.
+ */
+export function validateEvent(raw: unknown, ctx: EventContext): EventVerdict {
+  const parsed = usageEventSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return fail('schema', `${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`, null);
+  }
+  const event = parsed.data;
+  if (event.source !== ctx.agentId) {
+    return fail('schema', `source ${event.source} is not the signing agent ${ctx.agentId}`, event);
+  }
+
+  const lease = ctx.lease;
+  if (lease === undefined || lease.id !== event.subject) {
+    return fail('unknown_lease', `lease ${event.subject} does not exist`, event);
+  }
+  if (lease.resourceId !== ctx.resourceId) {
+    return fail('unknown_lease', `lease ${event.subject} is not on the agent's resource`, event);
+  }
+
+  const start = new Date(event.data.window.start);
+  const end = new Date(event.data.window.end);
+  const ms = end.getTime() - start.getTime();
+  if (!(ms > 0) || ms % 1000 !== 0) {
+    return fail('outside_lease', 'window must be a positive whole number of seconds', event);
+  }
+  const seconds = ms / 1000;
+  if (seconds > MAX_WINDOW_SECONDS) {
+    return fail('outside_lease', `window of ${seconds} s exceeds ${MAX_WINDOW_SECONDS} s`, event);
+  }
+  if (start < lease.startsAt || end > lease.endsAt) {
+    return fail(
+      'outside_lease',
+      `window ${event.data.window.start}..${event.data.window.end} is outside the lease ` +
+        `${lease.startsAt.toISOString()}..${lease.endsAt.toISOString()}`,
+      event,
+    );
+  }
+
+  const over = checkCapacity(event.data.usage, lease.spec, lease.slots, seconds);
+  if (over !== null) return fail('over_capacity', over, event);
+
+  let units: Record<string, string>;
+  try {
+    units = computeUnits(event.data.usage, {
+      catalog: lease.catalogVersion,
+      class: lease.computeClass,
+      ...(lease.cpuModel !== null ? { cpuModel: lease.cpuModel } : {}),
+    }) as Record<string, string>;
+  } catch (err) {
+    if (err instanceof UnitsError) return fail('schema', err.message, event);
+    throw err;
+  }
+  if (event.data.catalog !== lease.catalogVersion) {
+    return fail(
+      'units_mismatch',
+      `rated with catalog ${event.data.catalog}; the lease pins ${lease.catalogVersion}`,
+      event,
+    );
+  }
+  if (!unitsMatch(units, event.data.units)) {
+    return fail(
+      'units_mismatch',
+      `agent units ${JSON.stringify(event.data.units)} ≠ server units ${JSON.stringify(units)}`,
+      event,
+    );
+  }
+
+  if (lease.invoiceIssuedAt !== null) {
+    const deadline = lease.invoiceIssuedAt.getTime() + ctx.lateGraceHours * 3_600_000;
+    if (ctx.now.getTime() > deadline) {
+      return fail(
+        'late',
+        `the lease's invoice was issued ${lease.invoiceIssuedAt.toISOString()}, ` +
+          `grace of ${ctx.lateGraceHours} h is over`,
+        event,
+      );
+    }
+  }
+  return { ok: true, event, units, windowStart: start, windowEnd: end };
+}
