@@ -1,0 +1,201 @@
+import { createHash } from 'node:crypto';
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager, IsNull } from 'typeorm';
+import type {
+  LogInRequest,
+  OrganizationView,
+  Role,
+  SessionView,
+  SignUpRequest,
+  UserView,
+} from '@suanli/contracts';
+import { hashPassword, randomToken, verifyPassword } from '@suanli/crypto';
+import { AppConfig } from '../config/app-config.js';
+import { Clock } from '../common/clock.js';
+import { DomainError, notFound, unauthenticated } from '../common/errors.js';
+import {
+  OrganizationEntity,
+  RefreshTokenEntity,
+  RegistrantEntity,
+  UserEntity,
+} from '../database/entities.js';
+import { TokensService } from '../auth/tokens.service.js';
+
+const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+export interface NewOrganization {
+  email: string;
+  password: string;
+  displayName: string;
+  organization: { name: string; roles: Role[]; industry: string };
+}
+
+@Injectable()
+export class AccountsService implements OnApplicationBootstrap {
+  private readonly log = new Logger('accounts');
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly tokens: TokensService,
+    private readonly config: AppConfig,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Creates the first operator from BOOTSTRAP_OPERATOR_* when the platform has none. */
+  async onApplicationBootstrap(): Promise<void> {
+    const email = process.env.BOOTSTRAP_OPERATOR_EMAIL;
+    const password = process.env.BOOTSTRAP_OPERATOR_PASSWORD;
+    if (!email || !password) return;
+    const existing = await this.db
+      .getRepository(UserEntity)
+      .findOneBy({ email: email.toLowerCase() });
+    if (existing) return;
+    await this.createOrganization({
+      email,
+      password,
+      displayName: 'Platform operator',
+      organization: { name: 'Suanli Exchange operations', roles: ['operator'], industry: 'I' },
+    });
+    this.log.log(`bootstrap operator created (${email})`);
+  }
+
+  async signUp(req: SignUpRequest): Promise<SessionView> {
+    const { user, org } = await this.createOrganization(req);
+    return this.openSession(user, org);
+  }
+
+  /** Creates an organization with its first member; any roles (operators admit assessors this way). */
+  async createOrganization(
+    req: NewOrganization,
+  ): Promise<{ user: UserEntity; org: OrganizationEntity }> {
+    const email = req.email.toLowerCase();
+    const passwordHash = await hashPassword(req.password);
+    return this.db.transaction(async (m) => {
+      if (await m.getRepository(UserEntity).exists({ where: { email } })) {
+        throw new DomainError('conflict', 'an account with this e-mail already exists', 409, {
+          field: 'email',
+        });
+      }
+      const org = await m.getRepository(OrganizationEntity).save({
+        name: req.organization.name,
+        roles: [...new Set(req.organization.roles)],
+        industry: req.organization.industry,
+      });
+      const user = await m.getRepository(UserEntity).save({
+        email,
+        passwordHash,
+        displayName: req.displayName,
+        orgId: org.id,
+      });
+      if (org.roles.includes('seller')) await this.issueRegistrant(m, org.id);
+      return { user, org };
+    });
+  }
+
+  async grantRoles(orgId: string, roles: Role[]): Promise<OrganizationView> {
+    return this.db.transaction(async (m) => {
+      const org = await m
+        .getRepository(OrganizationEntity)
+        .findOne({ where: { id: orgId }, lock: { mode: 'pessimistic_write' } });
+      if (!org) throw notFound('organization');
+      org.roles = [...new Set([...org.roles, ...roles])];
+      await m.save(org);
+      if (org.roles.includes('seller')) await this.issueRegistrant(m, org.id);
+      return this.organizationView(m, org);
+    });
+  }
+
+  async logIn(req: LogInRequest): Promise<SessionView> {
+    const user = await this.db
+      .getRepository(UserEntity)
+      .findOneBy({ email: req.email.toLowerCase() });
+    // Same answer for an unknown e-mail and a wrong password: no account enumeration.
+    if (!user || !(await verifyPassword(req.password, user.passwordHash))) {
+      throw unauthenticated('e-mail or password is wrong');
+    }
+    const org = await this.db.getRepository(OrganizationEntity).findOneByOrFail({ id: user.orgId });
+    return this.openSession(user, org);
+  }
+
+  /** Refresh tokens rotate: each is good once; the old one is revoked as the new one is issued. */
+  async refresh(refreshToken: string): Promise<SessionView> {
+    return this.db.transaction(async (m) => {
+      const row = await m.getRepository(RefreshTokenEntity).findOne({
+        where: { tokenHash: sha256(refreshToken), revokedAt: IsNull() },
+        lock: { mode: 'pessimistic_write' },
+      });
+      if (!row || row.expiresAt <= this.clock.now())
+        throw unauthenticated('the refresh token is invalid or expired');
+      row.revokedAt = this.clock.now();
+      await m.save(row);
+      const user = await m.getRepository(UserEntity).findOneByOrFail({ id: row.userId });
+      const org = await m.getRepository(OrganizationEntity).findOneByOrFail({ id: user.orgId });
+      return this.openSession(user, org, m);
+    });
+  }
+
+  async me(userId: string): Promise<{ user: UserView; organization: OrganizationView }> {
+    const user = await this.db.getRepository(UserEntity).findOneBy({ id: userId });
+    if (!user) throw notFound('user');
+    const org = await this.db.getRepository(OrganizationEntity).findOneByOrFail({ id: user.orgId });
+    return {
+      user: userView(user),
+      organization: await this.organizationView(this.db.manager, org),
+    };
+  }
+
+  private async openSession(
+    user: UserEntity,
+    org: OrganizationEntity,
+    m: EntityManager = this.db.manager,
+  ): Promise<SessionView> {
+    const accessToken = await this.tokens.issueAccessToken({
+      userId: user.id,
+      orgId: org.id,
+      roles: org.roles,
+    });
+    const refreshToken = randomToken(32);
+    await m.getRepository(RefreshTokenEntity).save({
+      userId: user.id,
+      tokenHash: sha256(refreshToken),
+      expiresAt: new Date(this.clock.now().getTime() + this.config.refreshTokenTtl * 1000),
+      revokedAt: null,
+    });
+    return {
+      accessToken,
+      refreshToken,
+      tokenType: 'Bearer',
+      expiresIn: this.config.accessTokenTtl,
+      user: userView(user),
+      organization: await this.organizationView(m, org),
+    };
+  }
+
+  private async organizationView(
+    m: EntityManager,
+    org: OrganizationEntity,
+  ): Promise<OrganizationView> {
+    const reg = await m.getRepository(RegistrantEntity).findOneBy({ orgId: org.id });
+    return { id: org.id, name: org.name, roles: org.roles, registrant: reg?.code ?? null };
+  }
+
+  /** Sellers get a registrant code under this platform's prefix: `<root>.<platform>.E<5 base36>`. */
+  private async issueRegistrant(m: EntityManager, orgId: string): Promise<void> {
+    if (await m.getRepository(RegistrantEntity).exists({ where: { orgId } })) return;
+    await m.query(`SELECT pg_advisory_xact_lock(hashtext('registrants'))`);
+    const [{ n }] = (await m.query(`SELECT count(*)::int + 1 AS n FROM registrants`)) as {
+      n: number;
+    }[];
+    const entity = `E${n.toString(36).toUpperCase().padStart(5, '0')}`;
+    await m
+      .getRepository(RegistrantEntity)
+      .save({ orgId, code: `${this.config.platformCode}.${entity}`, nextSerial: 1 });
+  }
+}
+
+const userView = (u: UserEntity): UserView => ({
+  id: u.id,
+  email: u.email,
+  displayName: u.displayName,
+});

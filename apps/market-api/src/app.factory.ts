@@ -1,0 +1,32 @@
+import 'reflect-metadata';
+import { type INestApplication, type LoggerService, type LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { AppConfig } from './config/app-config.js';
+import { Clock, SystemClock } from './common/clock.js';
+import { correlationMiddleware } from './common/correlation.middleware.js';
+import { AppModule } from './app.module.js';
+
+export interface CreateAppOptions {
+  clock?: Clock;
+  logger?: LoggerService | LogLevel[] | false;
+}
+
+/** Builds the market API (used by main.ts and by tests, which boot the real app in-process). */
+export async function createApp(
+  config: AppConfig,
+  opts: CreateAppOptions = {},
+): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.forRoot(config, opts.clock ?? new SystemClock()),
+    {
+      logger: opts.logger ?? ['error', 'warn', 'log'],
+      bodyParser: false,
+    },
+  );
+  app.use(correlationMiddleware);
+  app.useBodyParser('json', { limit: '1mb' });
+  app.disable('x-powered-by');
+  app.enableShutdownHooks();
+  return app;
+}

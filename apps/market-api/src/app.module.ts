@@ -1,0 +1,77 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AppConfig } from './config/app-config.js';
+import { Clock } from './common/clock.js';
+import { CoreModule } from './core.module.js';
+import { ENTITIES } from './database/entities.js';
+import { AccountsController } from './accounts/accounts.controller.js';
+import { AccountsService } from './accounts/accounts.service.js';
+import { RegistryController } from './registry/registry.controller.js';
+import { RegistryService } from './registry/registry.service.js';
+import { OffersController } from './offers/offers.controller.js';
+import { OffersService } from './offers/offers.service.js';
+import { OrdersController } from './orders/orders.controller.js';
+import { OrdersService } from './orders/orders.service.js';
+import { HealthController } from './health/health.controller.js';
+import { LedgerModule } from './ledger/ledger.module.js';
+import { SettlementModule } from './settlement/settlement.module.js';
+
+@Module({
+  controllers: [AccountsController],
+  providers: [AccountsService],
+  exports: [AccountsService],
+})
+export class AccountsModule {}
+
+@Module({
+  controllers: [RegistryController],
+  providers: [RegistryService],
+  exports: [RegistryService],
+})
+export class RegistryModule {}
+
+@Module({
+  imports: [RegistryModule],
+  controllers: [OffersController],
+  providers: [OffersService],
+  exports: [OffersService],
+})
+export class OffersModule {}
+
+@Module({
+  imports: [RegistryModule, OffersModule, SettlementModule],
+  controllers: [OrdersController],
+  providers: [OrdersService],
+})
+export class OrdersModule {}
+
+@Module({ controllers: [HealthController] })
+export class HealthModule {}
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig, clock: Clock): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        CoreModule.forRoot(config, clock),
+        TypeOrmModule.forRoot({
+          type: 'postgres',
+          url: config.databaseUrl,
+          entities: ENTITIES,
+          synchronize: false,
+          migrationsRun: false,
+          poolSize: 10,
+          logging: ['error'],
+        }),
+        AccountsModule,
+        RegistryModule,
+        OffersModule,
+        LedgerModule,
+        SettlementModule,
+        OrdersModule,
+        HealthModule,
+      ],
+    };
+  }
+}

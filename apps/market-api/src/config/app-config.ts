@@ -1,0 +1,62 @@
+import { z } from 'zod';
+
+const schema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3100),
+  HOST: z.string().default('127.0.0.1'),
+  DATABASE_URL: z.string().url(),
+  KAFKA_BROKERS: z.string().min(1).default('127.0.0.1:19092'),
+  PLATFORM_CODE: z
+    .string()
+    .regex(/^\d{2,4}\.[NRI][0-9A-Z]{2}$/, 'must look like 86.N00')
+    .default('86.N00'),
+  /** Private Ed25519 JWK (JSON) the platform signs tokens and checkpoints with. */
+  PLATFORM_SIGNING_JWK: z.string().min(1),
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().positive().default(900),
+  REFRESH_TOKEN_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(30 * 24 * 3600),
+  TAKE_RATE: z
+    .string()
+    .regex(/^0(\.\d+)?$/, 'must be a decimal fraction such as 0.05')
+    .default('0.05'),
+  PUBLIC_URL: z.string().url().optional(),
+});
+
+export type AppConfigValues = z.infer<typeof schema>;
+
+/** Validated configuration: the process refuses to start on a bad value, naming it. */
+export class AppConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly databaseUrl: string;
+  readonly kafkaBrokers: string[];
+  readonly platformCode: string;
+  readonly platformSigningJwk: string;
+  readonly accessTokenTtl: number;
+  readonly refreshTokenTtl: number;
+  readonly takeRate: string;
+
+  constructor(v: AppConfigValues) {
+    this.port = v.PORT;
+    this.host = v.HOST;
+    this.databaseUrl = v.DATABASE_URL;
+    this.kafkaBrokers = v.KAFKA_BROKERS.split(',');
+    this.platformCode = v.PLATFORM_CODE;
+    this.platformSigningJwk = v.PLATFORM_SIGNING_JWK;
+    this.accessTokenTtl = v.ACCESS_TOKEN_TTL_SECONDS;
+    this.refreshTokenTtl = v.REFRESH_TOKEN_TTL_SECONDS;
+    this.takeRate = v.TAKE_RATE;
+  }
+
+  static fromEnv(env: Record<string, string | undefined>): AppConfig {
+    const parsed = schema.safeParse(env);
+    if (!parsed.success) {
+      // Names the variable and the rule, never the value (it may be a secret).
+      const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+      throw new Error(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    }
+    return new AppConfig(parsed.data);
+  }
+}

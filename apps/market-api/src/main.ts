@@ -1,0 +1,16 @@
+import { Logger } from '@nestjs/common';
+import { AppConfig } from './config/app-config.js';
+import { createApp } from './app.factory.js';
+
+const log = new Logger('market-api');
+let config: AppConfig;
+try {
+  config = AppConfig.fromEnv(process.env);
+} catch (err) {
+  // Fail fast, naming the bad setting (never its value).
+  console.error((err as Error).message);
+  process.exit(2);
+}
+const app = await createApp(config);
+await app.listen(config.port, config.host);
+log.log(`listening on http://${config.host}:${config.port}`);

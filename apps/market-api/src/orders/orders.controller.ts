@@ -1,0 +1,43 @@
+import { Body, Controller, Get, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { createOrderSchema } from '@suanli/contracts';
+import { z } from 'zod';
+import { parseInput } from '../common/validation.js';
+import { Idempotent } from '../common/idempotency.interceptor.js';
+import { CurrentPrincipal, type Principal, Roles } from '../auth/auth.decorators.js';
+import { OrdersService } from './orders.service.js';
+
+const usageQuery = z.object({ granularity: z.enum(['minute', 'hour']).default('hour') });
+
+@Controller('v1')
+export class OrdersController {
+  constructor(private readonly orders: OrdersService) {}
+
+  @Roles('buyer')
+  @Post('orders')
+  @Idempotent()
+  place(@CurrentPrincipal() p: Principal, @Body() body: unknown) {
+    return this.orders.place(p.orgId, parseInput(createOrderSchema, body));
+  }
+
+  @Roles('buyer', 'seller')
+  @Get('leases')
+  async leases(@CurrentPrincipal() p: Principal) {
+    return { items: await this.orders.listLeases(p) };
+  }
+
+  @Roles('buyer', 'seller')
+  @Get('leases/:id')
+  lease(@CurrentPrincipal() p: Principal, @Param('id', ParseUUIDPipe) id: string) {
+    return this.orders.leaseView(p, id);
+  }
+
+  @Roles('buyer', 'seller')
+  @Get('leases/:id/usage')
+  async usage(
+    @CurrentPrincipal() p: Principal,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Query() q: unknown,
+  ) {
+    return { items: await this.orders.usage(p, id, parseInput(usageQuery, q).granularity) };
+  }
+}

@@ -1,0 +1,177 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, In } from 'typeorm';
+import type { CreateOrderRequest, LeaseView, OrderView, UsagePoint } from '@suanli/contracts';
+import { CURRENT_CATALOG } from '@suanli/units';
+import { AppConfig } from '../config/app-config.js';
+import { Clock } from '../common/clock.js';
+import { DomainError, notFound } from '../common/errors.js';
+import {
+  LeaseEntity,
+  OfferEntity,
+  OrderEntity,
+  ResourceEntity,
+  UsageHourEntity,
+  UsageMinuteEntity,
+} from '../database/entities.js';
+import { EscrowService } from '../settlement/escrow.service.js';
+import { OffersService } from '../offers/offers.service.js';
+import { RegistryService } from '../registry/registry.service.js';
+import type { Principal } from '../auth/auth.decorators.js';
+
+const HOUR = 3600_000;
+
+@Injectable()
+export class OrdersService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly offers: OffersService,
+    private readonly registry: RegistryService,
+    private readonly escrow: EscrowService,
+    private readonly config: AppConfig,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * Accepts an order only when capacity is free and the wallet covers the first period's
+   * escrow. The offer row is locked for the whole check-and-insert, so concurrent orders
+   * can never oversell it.
+   */
+  async place(buyerOrgId: string, req: CreateOrderRequest): Promise<OrderView> {
+    return this.db.transaction(async (m) => {
+      const offer = await m
+        .getRepository(OfferEntity)
+        .findOne({ where: { id: req.offerId }, lock: { mode: 'pessimistic_write' } });
+      if (!offer || offer.status !== 'active') throw notFound('offer');
+      if (offer.sellerOrgId === buyerOrgId) {
+        throw new DomainError('forbidden', 'an organization cannot order its own offer', 403);
+      }
+      if (req.hours < offer.minHours || req.hours > offer.maxHours) {
+        throw new DomainError(
+          'validation_failed',
+          `hours must be between ${offer.minHours} and ${offer.maxHours}`,
+          400,
+          {
+            field: 'hours',
+          },
+        );
+      }
+      const used = (await this.offers.slotsInUse([offer.id], m)).get(offer.id) ?? 0;
+      if (used + req.slots > offer.capacity) {
+        throw new DomainError(
+          'capacity_unavailable',
+          'not enough free capacity for this order',
+          409,
+          {
+            requested: req.slots,
+            available: Math.max(0, offer.capacity - used),
+          },
+        );
+      }
+      const resource = await m
+        .getRepository(ResourceEntity)
+        .findOneByOrFail({ id: offer.resourceId });
+      if (resource.state === 'retired')
+        throw new DomainError('invalid_state', 'the resource is retired', 409);
+      const now = this.clock.now();
+      const order = await m.getRepository(OrderEntity).save({
+        buyerOrgId,
+        offerId: offer.id,
+        slots: req.slots,
+        hours: req.hours,
+        status: 'accepted' as const,
+      });
+      const lease = await m.getRepository(LeaseEntity).save({
+        orderId: order.id,
+        offerId: offer.id,
+        resourceId: offer.resourceId,
+        buyerOrgId,
+        sellerOrgId: offer.sellerOrgId,
+        slots: req.slots,
+        state: 'active' as const,
+        startsAt: now,
+        endsAt: new Date(now.getTime() + req.hours * HOUR),
+        endedAt: null,
+        endReason: null,
+        currency: offer.currency,
+        prices: offer.prices,
+        catalogVersion: CURRENT_CATALOG,
+        takeRate: this.config.takeRate,
+        settledUntil: now,
+      });
+      await this.escrow.holdForNewLease(m, lease, {
+        spec: resource.spec,
+        computeClass: resource.computeClass,
+      });
+      if (resource.state === 'schedulable') await this.registry.transition(m, resource, 'running');
+      return { ...orderView(order), lease: leaseView(lease, resource.cri) };
+    });
+  }
+
+  async listLeases(p: Principal): Promise<LeaseView[]> {
+    const where = p.roles.includes('buyer')
+      ? [{ buyerOrgId: p.orgId }, { sellerOrgId: p.orgId }]
+      : [{ sellerOrgId: p.orgId }];
+    const leases = await this.db
+      .getRepository(LeaseEntity)
+      .find({ where, order: { createdAt: 'DESC' }, take: 500 });
+    const resources = await this.db
+      .getRepository(ResourceEntity)
+      .findBy({ id: In([...new Set(leases.map((l) => l.resourceId))]) });
+    const cri = new Map(resources.map((r) => [r.id, r.cri]));
+    return leases.map((l) => leaseView(l, cri.get(l.resourceId) ?? ''));
+  }
+
+  /** A lease is visible to its buyer and its seller; to anyone else it does not exist. */
+  async getLease(p: Principal, id: string): Promise<LeaseEntity> {
+    const l = await this.db.getRepository(LeaseEntity).findOneBy({ id });
+    if (!l || (l.buyerOrgId !== p.orgId && l.sellerOrgId !== p.orgId)) throw notFound('lease');
+    return l;
+  }
+
+  async leaseView(p: Principal, id: string): Promise<LeaseView> {
+    const l = await this.getLease(p, id);
+    const r = await this.db.getRepository(ResourceEntity).findOneByOrFail({ id: l.resourceId });
+    return leaseView(l, r.cri);
+  }
+
+  async usage(p: Principal, id: string, granularity: 'minute' | 'hour'): Promise<UsagePoint[]> {
+    await this.getLease(p, id);
+    const entity = granularity === 'minute' ? UsageMinuteEntity : UsageHourEntity;
+    const rows = await this.db
+      .getRepository(entity)
+      .find({ where: { leaseId: id }, order: { bucket: 'ASC', unit: 'ASC' }, take: 10_000 });
+    return rows.map((r) => ({
+      unit: r.unit,
+      bucket: r.bucket.toISOString(),
+      quantity: r.quantity,
+    }));
+  }
+}
+
+const orderView = (o: OrderEntity): Omit<OrderView, 'lease'> => ({
+  id: o.id,
+  offerId: o.offerId,
+  buyerOrgId: o.buyerOrgId,
+  slots: o.slots,
+  hours: o.hours,
+  status: o.status,
+  createdAt: o.createdAt.toISOString(),
+});
+
+export const leaseView = (l: LeaseEntity, cri: string): LeaseView => ({
+  id: l.id,
+  orderId: l.orderId,
+  offerId: l.offerId,
+  resourceId: l.resourceId,
+  cri,
+  slots: l.slots,
+  state: l.state,
+  startsAt: l.startsAt.toISOString(),
+  endsAt: l.endsAt.toISOString(),
+  endedAt: l.endedAt?.toISOString() ?? null,
+  endReason: l.endReason,
+  currency: l.currency,
+  catalogVersion: l.catalogVersion,
+  takeRate: l.takeRate,
+});
