@@ -272,25 +272,20 @@ export function parseCri(s: string): Cri {
   if (parts[0] !== CRI_SCHEME) {
     fail('scheme', `must start with ${CRI_SCHEME}:, got ${show(parts[0])}`);
   }
-  for (let i = 1; i < SEGMENTS.length; i++) {
-    if (parts[i] === undefined) fail(SEGMENTS[i] as CriSegment, 'missing');
-  }
-  const [, reg, industry, loc, classForm, specText, serial, check] = parts as [
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-  ];
+  // Segments are checked left to right, so the first offending one is the one named.
+  const segment = (i: number): string => {
+    const part = parts[i];
+    if (part === undefined) fail(SEGMENTS[i] as CriSegment, 'missing');
+    return part;
+  };
 
-  const registrant = parseRegistrant(reg);
+  const registrant = parseRegistrant(segment(1));
+  const industry = segment(2);
   if (!INDUSTRY_RE.test(industry)) {
     fail('industry', `${show(industry)} must be one GB/T 4754 section letter A..T`);
   }
-  const location = parseLocation(loc);
+  const location = parseLocation(segment(3));
+  const classForm = segment(4);
   const dash = classForm.indexOf('-');
   const cls = dash < 0 ? classForm : classForm.slice(0, dash);
   if (!(CRI_CLASSES as readonly string[]).includes(cls)) {
@@ -300,8 +295,9 @@ export function parseCri(s: string): Cri {
   if (!(CRI_FORMS as readonly string[]).includes(form)) {
     fail('form', `${show(form)} must be one of ${CRI_FORMS.join(', ')}`);
   }
-  const spec = parseSpec(specText);
-  checkSerial(serial);
+  const spec = parseSpec(segment(5));
+  const serial = checkSerial(segment(6));
+  const check = segment(7);
 
   const body = parts.slice(0, 7).join(':');
   const expected = checkCharacter(body);
