@@ -1,0 +1,72 @@
+import { describe, expect, it } from '@jest/globals';
+import { bucketize, unverifiedAgent } from './apply.js';
+import { loadIngestConfig } from './config.js';
+
+const L1 = '11111111-1111-4111-8111-111111111111';
+
+describe('bucketize', () => {
+  it('sums exactly per lease, unit and the bucket of the window start', () => {
+    const at = (iso: string) => new Date(iso);
+    const rows = bucketize(
+      [
+        {
+          leaseId: L1,
+          windowStart: at('2026-11-28T08:00:00Z'),
+          units: { 'scu.ai': '0.100000001' },
+        },
+        {
+          leaseId: L1,
+          windowStart: at('2026-11-28T08:00:30Z'),
+          units: { 'scu.ai': '0.200000002' },
+        },
+        {
+          leaseId: L1,
+          windowStart: at('2026-11-28T08:01:00Z'),
+          units: { 'scu.ai': '0.3', 'mem.gib_h': '1' },
+        },
+      ],
+      60_000,
+    );
+    expect(rows).toEqual([
+      { leaseId: L1, unit: 'mem.gib_h', bucket: at('2026-11-28T08:01:00Z'), quantity: '1' },
+      { leaseId: L1, unit: 'scu.ai', bucket: at('2026-11-28T08:00:00Z'), quantity: '0.300000003' },
+      { leaseId: L1, unit: 'scu.ai', bucket: at('2026-11-28T08:01:00Z'), quantity: '0.3' },
+    ]);
+    const hours = bucketize(
+      [{ leaseId: L1, windowStart: at('2026-11-28T08:59:00Z'), units: { x: '1' } }],
+      3_600_000,
+    );
+    expect(hours[0].bucket).toEqual(at('2026-11-28T08:00:00Z'));
+  });
+});
+
+describe('unverifiedAgent', () => {
+  it('reads the agent claim of a JWS payload, null when it cannot', () => {
+    const p = Buffer.from(JSON.stringify({ agent: 'a#1' })).toString('base64url');
+    expect(unverifiedAgent(`h.${p}.s`)).toBe('a#1');
+    expect(unverifiedAgent('garbage')).toBeNull();
+    expect(unverifiedAgent('h.!!!.s')).toBeNull();
+  });
+});
+
+describe('loadIngestConfig', () => {
+  it('applies the defaults', () => {
+    expect(
+      loadIngestConfig({ DATABASE_URL: 'postgres://u@h:5432/db', KAFKA_BROKERS: 'a:1,b:2' }),
+    ).toEqual({
+      databaseUrl: 'postgres://u@h:5432/db',
+      kafkaBrokers: ['a:1', 'b:2'],
+      usageTopic: 'exchange.usage.v1',
+      dlqTopic: 'exchange.usage.dlq.v1',
+      groupId: 'metering-ingest',
+      port: 3101,
+      lateGraceHours: 24,
+    });
+  });
+
+  it('fails fast listing every problem', () => {
+    expect(() => loadIngestConfig({ KAFKA_BROKERS: 'nope', INGEST_PORT: 'x' })).toThrow(
+      /DATABASE_URL.*KAFKA_BROKERS.*INGEST_PORT/,
+    );
+  });
+});
