@@ -1,0 +1,82 @@
+import type { OfferView, ResourceView, SessionView } from '@suanli/contracts';
+import { generateSigningKey } from '@suanli/crypto';
+import { agentToken } from '../../apps/metering/src/agent/lease-client.js';
+import { apiClient } from './http.js';
+import type { TestMarketApi } from './market-api.js';
+
+let n = 0;
+
+/** Signs up an organization with the given roles and returns its token and a client. */
+export async function signUpActor(api: TestMarketApi, roles: ('buyer' | 'seller')[]) {
+  const email = `actor${++n}-${Date.now()}@suanli.test`;
+  const r = await apiClient(api.url).post<SessionView>('/v1/auth/signup', {
+    email,
+    password: 'actor-password-123',
+    displayName: `actor ${n}`,
+    organization: { name: `actor org ${n}`, roles, industry: 'I' },
+  });
+  if (r.status !== 201) throw new Error(`sign-up: ${r.status} ${JSON.stringify(r.body)}`);
+  return {
+    orgId: r.body.organization.id,
+    token: r.body.accessToken,
+    client: apiClient(api.url, r.body.accessToken),
+  };
+}
+
+/** A seller with one connected H200 resource and an active offer on it. */
+export async function sellerWithOffer(
+  api: TestMarketApi,
+  offer: Partial<{
+    capacity: number;
+    currency: string;
+    prices: { unit: string; price: string }[];
+  }> = {},
+) {
+  const seller = await signUpActor(api, ['seller']);
+  const resource = (
+    await seller.client.post<ResourceView>('/v1/resources', {
+      name: 'node',
+      class: 'AI',
+      form: 'BM',
+      location: { country: 'CN', subdivision: 'SH', site: 'PD1' },
+      spec: { cpu: 64, memGiB: 512, accel: { count: 8, model: 'H100' } },
+    })
+  ).body;
+  const key = await generateSigningKey();
+  const agent = (
+    await seller.client.post<{ id: string }>(`/v1/resources/${resource.id}/agents`, {
+      publicJwk: key.publicJwk,
+    })
+  ).body;
+  await apiClient(api.url, await agentToken(agent.id, { ...key.privateJwk, kid: key.kid })).get(
+    '/v1/agents/me/leases',
+  );
+  const created = await seller.client.post<OfferView>('/v1/offers', {
+    resourceId: resource.id,
+    title: 'H100 bare metal',
+    currency: offer.currency ?? 'CNY',
+    capacity: offer.capacity ?? 2,
+    pricingModel: 'fixed',
+    prices: offer.prices ?? [{ unit: 'slot_h', price: '10.00' }],
+  });
+  if (created.status !== 201)
+    throw new Error(`offer: ${created.status} ${JSON.stringify(created.body)}`);
+  return { seller, resource, offer: created.body, agent, key };
+}
+
+export async function fundWallet(
+  api: TestMarketApi,
+  orgId: string,
+  currency: string,
+  amount: string,
+) {
+  const r = await apiClient(api.url, await api.operatorToken()).postIdempotent(
+    `/v1/admin/wallets/${orgId}/credits`,
+    {
+      currency,
+      amount,
+      memo: 'test funding',
+    },
+  );
+  if (r.status !== 201) throw new Error(`funding: ${r.status} ${JSON.stringify(r.body)}`);
+}
