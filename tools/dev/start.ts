@@ -1,0 +1,319 @@
+// `npm start`: the whole exchange on this machine. Starts (or reuses) PostgreSQL, Kafka and
+// stripe-mock, migrates the `suanli` database, starts market-api, seeds demo data, starts the
+// metering ingest, the simulated metering agent and the storefront, and prints the URLs.
+// Ctrl-C stops everything it started; if any process dies, everything is stopped (exit 1).
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { run, waitForHttp, type Child, type RunOptions } from './children.js';
+import { ensureServices, LOCAL, ROOT, ServiceError, type RunningServices } from './services.js';
+
+const MARKET_API_PORT = 3100;
+const INGEST_PORT = 3101;
+const WEB_PORT = 3000;
+const MARKET_API_URL = `http://127.0.0.1:${MARKET_API_PORT}`;
+const INGEST_URL = `http://127.0.0.1:${INGEST_PORT}`;
+const WEB_URL = `http://127.0.0.1:${WEB_PORT}`;
+
+const DEMO_DIR = join(LOCAL, 'demo');
+const AGENT_CONFIG_FILE = join(DEMO_DIR, 'agents.json');
+const WEB_DIR = join(ROOT, 'apps', 'web');
+const TS_NODE = ['--import', '@swc-node/register/esm-register'];
+
+const log = (s: string): void => console.log(`[start] ${s}`);
+
+class StartError extends Error {}
+
+function requireFile(rel: string, what: string): string {
+  const file = join(ROOT, rel);
+  if (!existsSync(file)) throw new StartError(`${what}: ${rel} does not exist (yet)`);
+  return file;
+}
+
+/** How to run npm: the npm CLI that started us (npm_execpath) when there is one. */
+function npm(args: string[]): [string, string[]] {
+  const cli = process.env.npm_execpath;
+  if (cli && /\.(c|m)?js$/.test(cli) && existsSync(cli)) return [process.execPath, [cli, ...args]];
+  return ['npm', args];
+}
+
+/**
+ * The platform's Ed25519 signing key (market-api needs PLATFORM_SIGNING_JWK). Unless one is set,
+ * a development key is generated once and kept in .local/demo/ (never printed).
+ */
+function platformSigningJwk(): string {
+  if (process.env.PLATFORM_SIGNING_JWK) return process.env.PLATFORM_SIGNING_JWK;
+  const file = join(DEMO_DIR, 'platform-signing-jwk.json');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const jwk = {
+    ...privateKey.export({ format: 'jwk' }),
+    kid: `dev-${randomBytes(4).toString('hex')}`,
+  };
+  mkdirSync(DEMO_DIR, { recursive: true });
+  writeFileSync(file, JSON.stringify(jwk) + '\n', { mode: 0o600 });
+  log('generated a development platform signing key in .local/demo/platform-signing-jwk.json');
+  return JSON.stringify(jwk);
+}
+
+function newestMtime(dir: string, skip: Set<string>): number {
+  let newest = 0;
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  for (const name of entries) {
+    if (skip.has(name)) continue;
+    const p = join(dir, name);
+    const st = statSync(p, { throwIfNoEntry: false });
+    if (!st) continue;
+    newest = Math.max(newest, st.isDirectory() ? newestMtime(p, skip) : st.mtimeMs);
+  }
+  return newest;
+}
+
+/** `next build` is needed when there is no build or a source (web app, libs) is newer. */
+function webBuildStale(): boolean {
+  const buildId = statSync(join(WEB_DIR, '.next', 'BUILD_ID'), { throwIfNoEntry: false });
+  if (!buildId) return true;
+  const skip = new Set(['.next', 'node_modules', 'dist', 'next-env.d.ts', '.turbo']);
+  const sources = Math.max(
+    newestMtime(WEB_DIR, skip),
+    newestMtime(join(ROOT, 'libs'), skip),
+    statSync(join(ROOT, 'package-lock.json'), { throwIfNoEntry: false })?.mtimeMs ?? 0,
+  );
+  return sources > buildId.mtimeMs;
+}
+
+function nextBin(): string {
+  try {
+    const pkg = createRequire(join(WEB_DIR, 'package.json')).resolve('next/package.json');
+    return join(dirname(pkg), 'dist', 'bin', 'next');
+  } catch {
+    throw new StartError('apps/web: the `next` package is not installed (run npm install)');
+  }
+}
+
+async function main(): Promise<number> {
+  const t0 = Date.now();
+  const controller = new AbortController();
+  const children: Child[] = [];
+  let services: RunningServices | undefined;
+  let shuttingDown: Promise<number> | undefined;
+
+  const shutdown = (code: number, why: string): Promise<number> => {
+    shuttingDown ??= (async () => {
+      controller.abort();
+      log(`${why}; stopping everything this run started`);
+      await Promise.all(children.map((c) => c.stop()));
+      if (services) await services.stop();
+      log('stopped');
+      return code;
+    })();
+    return shuttingDown;
+  };
+  let resolveExit: (code: number) => void = () => undefined;
+  const exit = new Promise<number>((r) => (resolveExit = r));
+  const onSignal = (sig: NodeJS.Signals): void => {
+    void shutdown(0, `${sig} received`).then(resolveExit);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+
+  /** A long-running process: if it dies while we are not shutting down, everything stops. */
+  const supervise = (c: Child): Child => {
+    children.push(c);
+    void c.exited.then((code) => {
+      if (!shuttingDown) void shutdown(1, `${c.name} exited (${code})`).then(resolveExit);
+    });
+    return c;
+  };
+
+  /** A command run to completion (migrations, seed); stopped too if we shut down meanwhile. */
+  const oneShot = async (
+    name: string,
+    cmd: string,
+    args: string[],
+    opts: RunOptions,
+  ): Promise<number | string> => {
+    const c = run(name, cmd, args, opts);
+    children.push(c);
+    const code = await c.exited;
+    await c.stop(2000);
+    return code;
+  };
+
+  const startup = async (): Promise<void> => {
+    requireFile('tools/db/migrate.ts', 'database migrations');
+    const apiMain = requireFile('apps/market-api/src/main.ts', 'market-api');
+    const ingestMain = requireFile('apps/metering/src/ingest/main.ts', 'metering ingest');
+    const agentMain = requireFile('apps/metering/src/agent/main.ts', 'metering agent');
+    requireFile('apps/web/package.json', 'storefront');
+    const next = nextBin();
+
+    services = await ensureServices({
+      log: (s) => console.log(`[services] ${s}`),
+      signal: controller.signal,
+    });
+    if (controller.signal.aborted) return;
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      DATABASE_URL: services.env.DATABASE_URL,
+      KAFKA_BROKERS: services.env.KAFKA_BROKERS,
+      STRIPE_API_BASE: services.env.STRIPE_API_BASE,
+      STRIPE_SECRET_KEY: process.env.STRIPE_SECRET_KEY ?? 'sk_test_123',
+      MARKET_API_URL,
+    };
+
+    const [npmCmd, npmArgs] = npm(['run', '-s', 'db:migrate']);
+    const migrated = await oneShot('migrate', npmCmd, npmArgs, { cwd: ROOT, env });
+    if (migrated !== 0) throw new StartError(`database migrations failed (${migrated})`);
+    if (controller.signal.aborted) return;
+
+    // market-api and the storefront build run side by side
+    const api = supervise(
+      run('market-api', process.execPath, [...TS_NODE, apiMain], {
+        cwd: ROOT,
+        env: {
+          ...env,
+          PORT: String(MARKET_API_PORT),
+          PLATFORM_SIGNING_JWK: platformSigningJwk(),
+          BOOTSTRAP_OPERATOR_EMAIL: process.env.BOOTSTRAP_OPERATOR_EMAIL ?? 'operator@suanli.local',
+          BOOTSTRAP_OPERATOR_PASSWORD:
+            process.env.BOOTSTRAP_OPERATOR_PASSWORD ?? 'operator-demo-2026',
+        },
+      }),
+    );
+    const webEnv = { ...env, NEXT_TELEMETRY_DISABLED: '1' };
+    const build = (async (): Promise<void> => {
+      if (!webBuildStale()) {
+        log('storefront build is up to date');
+        return;
+      }
+      const t = Date.now();
+      log('building the storefront (next build)');
+      const c = run('web-build', process.execPath, [next, 'build'], { cwd: WEB_DIR, env: webEnv });
+      children.push(c);
+      const code = await c.exited;
+      if (code !== 0) throw new StartError(`next build failed (${code})`);
+      log(`storefront built in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    })();
+    build.catch(() => undefined);
+
+    await waitForHttp(`${MARKET_API_URL}/health/ready`, {
+      timeoutMs: 120_000,
+      child: api,
+      signal: controller.signal,
+    });
+    log('market-api is ready');
+
+    if (existsSync(join(ROOT, 'tools', 'dev', 'seed.ts'))) {
+      const seeded = await oneShot(
+        'seed',
+        process.execPath,
+        [...TS_NODE, join(ROOT, 'tools', 'dev', 'seed.ts')],
+        { cwd: ROOT, env: { ...env, AGENT_CONFIG_FILE }, output: 'inherit' },
+      );
+      if (seeded !== 0) throw new StartError(`seeding demo data failed (${seeded})`);
+    } else {
+      log('WARNING: tools/dev/seed.ts does not exist yet; no demo data');
+    }
+    if (controller.signal.aborted) return;
+
+    const ingest = supervise(
+      run('ingest', process.execPath, [...TS_NODE, ingestMain], {
+        cwd: ROOT,
+        env: { ...env, INGEST_PORT: String(INGEST_PORT) },
+      }),
+    );
+    if (existsSync(AGENT_CONFIG_FILE)) {
+      supervise(
+        run('agent', process.execPath, [...TS_NODE, agentMain], {
+          cwd: ROOT,
+          env: { ...env, AGENT_CONFIG_FILE },
+        }),
+      );
+    } else {
+      log(`WARNING: ${AGENT_CONFIG_FILE} is missing (the seed writes it); not starting the agent`);
+    }
+
+    await build;
+    if (controller.signal.aborted) return;
+    const web = supervise(
+      run('web', process.execPath, [next, 'start', '-p', String(WEB_PORT), '-H', '127.0.0.1'], {
+        cwd: WEB_DIR,
+        env: webEnv,
+      }),
+    );
+
+    await Promise.all([
+      waitForHttp(`${INGEST_URL}/health/ready`, {
+        timeoutMs: 60_000,
+        child: ingest,
+        signal: controller.signal,
+      }),
+      waitForHttp(`${WEB_URL}/`, {
+        timeoutMs: 60_000,
+        child: web,
+        signal: controller.signal,
+        accept: (s) => s < 500,
+      }),
+    ]);
+
+    let docs: string | undefined;
+    for (const path of ['/docs', '/api/docs', '/openapi.json']) {
+      try {
+        const res = await fetch(`${MARKET_API_URL}${path}`, { signal: AbortSignal.timeout(2000) });
+        await res.arrayBuffer();
+        if (res.ok) {
+          docs = `${MARKET_API_URL}${path}`;
+          break;
+        }
+      } catch {
+        // not there
+      }
+    }
+
+    const secs = ((Date.now() - t0) / 1000).toFixed(1);
+    console.log(
+      [
+        '',
+        `Suanli Exchange is running (started in ${secs} s). Ctrl-C stops it.`,
+        '',
+        `  storefront       ${WEB_URL}`,
+        `  market API       ${MARKET_API_URL}`,
+        `  API docs         ${docs ?? '(market-api serves no API docs page yet)'}`,
+        `  API health       ${MARKET_API_URL}/health/live  ${MARKET_API_URL}/health/ready`,
+        `  ingest health    ${INGEST_URL}/health/live  ${INGEST_URL}/health/ready`,
+        `  Kafka            ${services.env.KAFKA_BROKERS}`,
+        `  stripe-mock      ${services.env.STRIPE_API_BASE}`,
+        '',
+      ].join('\n'),
+    );
+  };
+
+  startup().catch((e: unknown) => {
+    if (shuttingDown) return;
+    const msg =
+      e instanceof ServiceError || e instanceof StartError
+        ? e.message
+        : e instanceof Error
+          ? (e.stack ?? e.message)
+          : String(e);
+    console.error(`[start] ${msg}`);
+    void shutdown(1, 'startup failed').then(resolveExit);
+  });
+  return exit;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

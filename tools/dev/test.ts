@@ -1,0 +1,163 @@
+// `npm test [-- <jest args>]`: lint and typecheck (skip with SKIP_LINT=1), make sure PostgreSQL,
+// Kafka, stripe-mock and Chromium are there, recreate the `suanli_test` database, run Jest
+// (projects unit, integration, e2e) and print one line `tests: N passed, M failed[, K skipped]`.
+// Exits non-zero on any failure; stops the services this run started.
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { capture, run } from './children.js';
+import {
+  ensureChromium,
+  ensureServices,
+  recreateDatabase,
+  redact,
+  ROOT,
+  RUN_DIR,
+  ServiceError,
+  type RunningServices,
+} from './services.js';
+
+const log = (s: string): void => console.log(`[test] ${s}`);
+const TEST_DB = 'suanli_test';
+
+interface JestResults {
+  numPassedTests: number;
+  numFailedTests: number;
+  numPendingTests: number;
+  numTodoTests: number;
+  numRuntimeErrorTestSuites: number;
+  success: boolean;
+}
+
+async function check(name: string, script: string): Promise<boolean> {
+  const t = Date.now();
+  const [cmd, args] = npm(['run', '-s', script]);
+  const { code, output } = await capture(cmd, args, { cwd: ROOT });
+  const secs = ((Date.now() - t) / 1000).toFixed(1);
+  if (code === 0) {
+    log(`${name}: ok (${secs} s)`);
+    return true;
+  }
+  process.stdout.write(output.endsWith('\n') ? output : `${output}\n`);
+  log(`${name}: FAILED (exit ${code}, ${secs} s)`);
+  return false;
+}
+
+/** How to run npm: the npm CLI that started us (npm_execpath) when there is one. */
+function npm(args: string[]): [string, string[]] {
+  const cli = process.env.npm_execpath;
+  if (cli && /\.(c|m)?js$/.test(cli) && existsSync(cli)) return [process.execPath, [cli, ...args]];
+  return ['npm', args];
+}
+
+function summary(file: string): { line?: string; failed: boolean } {
+  try {
+    const r = JSON.parse(readFileSync(file, 'utf8')) as JestResults;
+    // A suite that could not run (syntax error, failing import) counts as one failed test.
+    const failed = r.numFailedTests + r.numRuntimeErrorTestSuites;
+    const skipped = r.numPendingTests + r.numTodoTests;
+    const line =
+      `tests: ${r.numPassedTests} passed, ${failed} failed` +
+      (skipped > 0 ? `, ${skipped} skipped` : '');
+    return { line, failed: failed > 0 || !r.success };
+  } catch {
+    console.error(`[test] Jest wrote no results (${file}); it did not finish`);
+    return { failed: true };
+  }
+}
+
+async function main(): Promise<number> {
+  const jestArgs = process.argv.slice(2);
+  const controller = new AbortController();
+  let interrupted = false;
+  const onSignal = (): void => {
+    interrupted = true;
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const skipLint = process.env.SKIP_LINT === '1';
+  if (skipLint) log('SKIP_LINT=1: skipping lint and typecheck');
+  // lint and typecheck run while the services start; their output is shown when they finish
+  const checks = skipLint
+    ? Promise.resolve([true, true])
+    : Promise.all([check('lint', 'lint'), check('typecheck', 'typecheck')]);
+
+  let services: RunningServices | undefined;
+  try {
+    const [svc, chromium] = await Promise.all([
+      ensureServices({ log: (s) => console.log(`[services] ${s}`), signal: controller.signal }),
+      ensureChromium((s) => console.log(`[services] ${s}`)),
+    ]);
+    services = svc;
+    const databaseUrl = await recreateDatabase(svc.env.DATABASE_URL, TEST_DB);
+    log(`database ${TEST_DB} recreated (${redact(databaseUrl)})`);
+
+    const checksFailed = (await checks).filter((ok) => !ok).length;
+    if (interrupted) return 130;
+
+    mkdirSync(RUN_DIR, { recursive: true });
+    const resultsFile = join(RUN_DIR, `jest-results-${process.pid}.json`);
+    rmSync(resultsFile, { force: true });
+    const userSetsWorkers = jestArgs.some((a) => /^(-w|-i|--maxWorkers|--runInBand)/.test(a));
+    const jest = run(
+      'jest',
+      process.execPath,
+      [
+        '--experimental-vm-modules',
+        join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js'),
+        ...(userSetsWorkers ? [] : ['--runInBand']),
+        '--passWithNoTests',
+        '--json',
+        `--outputFile=${resultsFile}`,
+        ...jestArgs,
+      ],
+      {
+        cwd: ROOT,
+        output: 'inherit',
+        env: {
+          ...process.env,
+          NODE_ENV: 'test',
+          DATABASE_URL: databaseUrl,
+          KAFKA_BROKERS: svc.env.KAFKA_BROKERS,
+          STRIPE_API_BASE: svc.env.STRIPE_API_BASE,
+          CHROMIUM_PATH: chromium,
+        },
+      },
+    );
+    // Ctrl-C reaches Jest through us (it runs in its own process group)
+    const forward = (): void => {
+      if (jest.proc.pid) {
+        try {
+          process.kill(-jest.proc.pid, 'SIGINT');
+        } catch {
+          // gone
+        }
+      }
+    };
+    controller.signal.addEventListener('abort', forward);
+    const code = await jest.exited;
+    await jest.stop(5000);
+    const { line, failed } = summary(resultsFile);
+    rmSync(resultsFile, { force: true });
+    if (checksFailed > 0) log('lint or typecheck failed (see above)');
+    if (line) console.log(`\n${line}`);
+    if (interrupted) return 130;
+    return failed || code !== 0 || checksFailed > 0 ? 1 : 0;
+  } catch (e) {
+    if (e instanceof ServiceError) console.error(`[services] ${e.message}`);
+    else console.error(e);
+    await checks.catch(() => undefined);
+    return interrupted ? 130 : 1;
+  } finally {
+    if (services) await services.stop();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
