@@ -29,5 +29,11 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // Tests wire real apps together (an e2e test boots the API and the metering ingest), so
+    // the app/lib boundary applies to shipped code, not to test files and their support code.
+    files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', 'test/**/*.ts'],
+    rules: { '@nx/enforce-module-boundaries': 'off' },
+  },
   prettier,
 );

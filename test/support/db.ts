@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { createDataSource } from '../../apps/market-api/src/database/data-source.js';
+import { createDataSource } from '../../tools/db/data-source.js';
 
 export interface TestDatabase {
   url: string;

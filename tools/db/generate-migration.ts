@@ -5,7 +5,7 @@ import { writeFileSync, readdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { createDataSource } from '../../apps/market-api/src/database/data-source.js';
+import { createDataSource } from './data-source.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const check = process.argv.includes('--check');

@@ -1,5 +1,5 @@
 // Applies pending migrations to DATABASE_URL (`npm run db:migrate`).
-import { createDataSource } from '../../apps/market-api/src/database/data-source.js';
+import { createDataSource } from './data-source.js';
 
 const url = process.env.DATABASE_URL;
 if (!url) {

@@ -1,4 +1,9 @@
-import { IdempotencyKeyEntity, OrganizationEntity, RefreshTokenEntity, UserEntity } from './accounts.entities.js';
+import {
+  IdempotencyKeyEntity,
+  OrganizationEntity,
+  RefreshTokenEntity,
+  UserEntity,
+} from './accounts.entities.js';
 import { LeaseEntity, OfferEntity, OrderEntity } from './market.entities.js';
 import {
   AgentBatchEntity,

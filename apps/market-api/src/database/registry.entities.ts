@@ -1,4 +1,12 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  Index,
+  PrimaryColumn,
+  PrimaryGeneratedColumn,
+  UpdateDateColumn,
+} from 'typeorm';
 import type { LifecycleState, ResourceSpec } from '@suanli/contracts';
 
 /** The registrant code the platform issued to an organization, and its serial counter. */
@@ -27,7 +35,8 @@ export class ResourceEntity {
   @Column({ type: 'jsonb' }) spec!: ResourceSpec;
   @Column({ name: 'cpu_model', type: 'text', nullable: true }) cpuModel!: string | null;
   @Column({ type: 'text', default: 'prepared' }) state!: LifecycleState;
-  @Column({ name: 'last_heartbeat_at', type: 'timestamptz', nullable: true }) lastHeartbeatAt!: Date | null;
+  @Column({ name: 'last_heartbeat_at', type: 'timestamptz', nullable: true })
+  lastHeartbeatAt!: Date | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
 }

@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
-import { ENTITIES } from './entities.js';
-import { MIGRATIONS } from '../../../../migrations/index.js';
+import { ENTITIES } from '../../apps/market-api/src/database/entities.js';
+import { MIGRATIONS } from '../../migrations/index.js';
 
 /** The DataSource used by the app, the migration runner and the migration generator. */
 export function createDataSource(url: string, opts: { poolSize?: number } = {}): DataSource {
