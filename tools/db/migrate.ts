@@ -10,4 +10,6 @@ const ds = createDataSource(url, { poolSize: 2 });
 await ds.initialize();
 const applied = await ds.runMigrations({ transaction: 'each' });
 await ds.destroy();
-console.log(applied.length ? `applied ${applied.map((m) => m.name).join(', ')}` : 'database is up to date');
+console.log(
+  applied.length ? `applied ${applied.map((m) => m.name).join(', ')}` : 'database is up to date',
+);
