@@ -10,11 +10,9 @@ import { startWeb } from '../support/web.js';
 // next build alone takes 20-60 s on a cold cache.
 jest.setTimeout(180_000);
 
+type Api = Awaited<ReturnType<typeof startMarketApi>>;
 type Scenario = Awaited<ReturnType<typeof runSkeletonScenario>>;
-interface Server {
-  url: string;
-  close(): Promise<void>;
-}
+type Web = Awaited<ReturnType<typeof startWeb>>;
 
 const SCREENSHOTS = fileURLToPath(new URL('../../.local/screenshots/', import.meta.url));
 const CHROMIUM_ARGS = [
@@ -28,8 +26,8 @@ const CHROMIUM_ARGS = [
 ];
 
 describe('storefront', () => {
-  let api: Server | undefined;
-  let web: Server | undefined;
+  let api: Api | undefined;
+  let web: Web | undefined;
   let browser: Browser | undefined;
   let scenario: Scenario;
 
@@ -78,6 +76,13 @@ describe('storefront', () => {
       expect(price).toMatch(/\d/);
       const currencyPrefix = formatMoney('0', scenario.currency).replace(/[\d.,]+$/, '');
       expect(price.startsWith(currencyPrefix)).toBe(true);
+      await screenshot(page, 'offer-en');
+
+      // The CRI resolves through the public identifier gateway.
+      const criText = await cri.innerText();
+      await cri.click();
+      await page.waitForURL(/\/cri\/CRI1:/);
+      expect(await page.getByTestId('resolved-cri').innerText()).toBe(criText);
 
       // A buyer page without a session goes to /login and back after logging in.
       await page.goto(`${base}/invoices`);
@@ -107,6 +112,23 @@ describe('storefront', () => {
         formatMoney(scenario.invoiceTotal, scenario.currency),
       );
       await screenshot(page, 'invoice-zh');
+
+      // Still in Chinese: order one more slot-hour (Server Action with an Idempotency-Key).
+      await page.goto(`${base}/offers/${scenario.offerId}`);
+      await page.getByRole('button', { name: '提交订单' }).click();
+      await page.getByText('订单已受理。').waitFor();
+
+      // An expired access cookie is renewed from the refresh token before the page renders.
+      const cookies = await context.cookies();
+      expect(cookies.find((c) => c.name === 'sx_access')?.httpOnly).toBe(true);
+      await context.clearCookies({ name: 'sx_access' });
+      await page.goto(`${base}/leases`);
+      expect(page.url()).toBe(`${base}/leases`);
+      expect(await page.locator('tbody tr').count()).toBe(2);
+      await screenshot(page, 'leases-zh');
+      await page.goto(`${base}/wallet`);
+      expect(await page.locator('h1').innerText()).toBe('钱包');
+      await screenshot(page, 'wallet-zh');
     } catch (error) {
       await screenshot(page, 'storefront-failure').catch(() => undefined);
       throw error;

@@ -61,11 +61,26 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<v
   });
 }
 
+const BUILD_LOCKED = /Another .*next build.* process is already running/;
+const BUILD_WAIT_MS = 240_000;
+
+/**
+ * Builds when stale. Another `next build` of this tree (`npm start`, a parallel test run) holds
+ * `.next/lock`: then wait for it and use its result unless the sources changed meanwhile.
+ */
 export async function buildWeb(): Promise<{ built: boolean; ms: number }> {
   const started = Date.now();
-  if (!webBuildIsStale()) return { built: false, ms: 0 };
-  await run(NEXT_BIN, ['build'], webEnv({ NODE_ENV: 'production' }));
-  return { built: true, ms: Date.now() - started };
+  for (;;) {
+    if (!webBuildIsStale()) return { built: false, ms: Date.now() - started };
+    try {
+      await run(NEXT_BIN, ['build'], webEnv({ NODE_ENV: 'production' }));
+      return { built: true, ms: Date.now() - started };
+    } catch (error) {
+      const locked = error instanceof Error && BUILD_LOCKED.test(error.message);
+      if (!locked || Date.now() - started > BUILD_WAIT_MS) throw error;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
 }
 
 function freePort(): Promise<number> {

@@ -1,54 +1,20 @@
 import { cookies } from 'next/headers';
 import { redirect } from 'next/navigation';
-import type { Role, SessionView } from '@suanli/contracts';
+import type { SessionView } from '@suanli/contracts';
+import {
+  ACCESS_COOKIE,
+  decodeProfile,
+  PROFILE_COOKIE,
+  SESSION_COOKIES,
+  sessionCookies,
+  type Profile,
+} from './session-cookies';
 
-export const ACCESS_COOKIE = 'sx_access';
-export const REFRESH_COOKIE = 'sx_refresh';
-export const PROFILE_COOKIE = 'sx_profile';
-export const SESSION_COOKIES = [ACCESS_COOKIE, REFRESH_COOKIE, PROFILE_COOKIE] as const;
-
-const REFRESH_MAX_AGE_S = 30 * 24 * 3600;
-
-/** What the header shows about the signed-in user; the API remains the authority. */
-export interface Profile {
-  displayName: string;
-  email: string;
-  organization: string;
-  roles: Role[];
-}
+export { SESSION_COOKIES, type Profile };
 
 export interface Session {
   token: string;
   profile: Profile | null;
-}
-
-function cookieOptions(maxAge: number) {
-  return {
-    httpOnly: true,
-    sameSite: 'lax' as const,
-    path: '/',
-    maxAge,
-    // Plain HTTP on 127.0.0.1 in development and tests; set WEB_SECURE_COOKIES=1 behind HTTPS.
-    secure: process.env.WEB_SECURE_COOKIES === '1',
-  };
-}
-
-function decodeProfile(raw: string | undefined): Profile | null {
-  if (!raw) return null;
-  try {
-    const value: unknown = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
-    if (typeof value !== 'object' || value === null) return null;
-    const p = value as Partial<Profile>;
-    if (typeof p.displayName !== 'string' || !Array.isArray(p.roles)) return null;
-    return {
-      displayName: p.displayName,
-      email: typeof p.email === 'string' ? p.email : '',
-      organization: typeof p.organization === 'string' ? p.organization : '',
-      roles: p.roles,
-    };
-  } catch {
-    return null;
-  }
 }
 
 export async function getSession(): Promise<Session | null> {
@@ -81,23 +47,5 @@ export async function requireSession(next: string): Promise<Session> {
 /** Stores a fresh session in httpOnly cookies (Server Functions and Route Handlers only). */
 export async function storeSession(session: SessionView): Promise<void> {
   const jar = await cookies();
-  const accessMaxAge = Math.max(60, Math.floor(session.expiresIn || 900));
-  jar.set(ACCESS_COOKIE, session.accessToken, cookieOptions(accessMaxAge));
-  jar.set(REFRESH_COOKIE, session.refreshToken, cookieOptions(REFRESH_MAX_AGE_S));
-  const profile: Profile = {
-    displayName: session.user.displayName,
-    email: session.user.email,
-    organization: session.organization.name,
-    roles: session.organization.roles,
-  };
-  jar.set(
-    PROFILE_COOKIE,
-    Buffer.from(JSON.stringify(profile), 'utf8').toString('base64url'),
-    cookieOptions(REFRESH_MAX_AGE_S),
-  );
-}
-
-export async function clearSession(): Promise<void> {
-  const jar = await cookies();
-  for (const name of SESSION_COOKIES) jar.delete(name);
+  for (const c of sessionCookies(session)) jar.set(c.name, c.value, c.options);
 }

@@ -1,5 +1,5 @@
 import { NextResponse } from 'next/server';
-import { SESSION_COOKIES } from '@/lib/session';
+import { SESSION_COOKIES } from '@/lib/session-cookies';
 
 function loggedOut(): NextResponse {
   const response = new NextResponse(null, {
