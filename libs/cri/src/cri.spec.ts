@@ -154,36 +154,50 @@ function exceptionPair(p: number): [number, number] {
 // ---------------------------------------------------------------- generators
 
 const b36 = (n: number): fc.Arbitrary<string> => fc.stringMatching(new RegExp(`^[0-9A-Z]{${n}}$`));
-const posInt = fc.integer({ min: 1, max: 1_000_000 });
+const posInt = fc.oneof(
+  { weight: 5, arbitrary: fc.integer({ min: 1, max: 1_000_000 }) },
+  { weight: 1, arbitrary: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }) },
+);
 
-const criParts: fc.Arbitrary<Omit<Cri, 'check'>> = fc.record({
-  registrant: fc.record({
-    root: fc.stringMatching(/^\d{2,4}$/),
-    platform: fc.tuple(fc.constantFrom('N', 'R', 'I'), b36(2)).map(([a, b]) => a + b),
-    entity: b36(5).map((s) => `E${s}`),
-  }),
-  industry: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRST'.split('')),
-  location: fc.record({
-    country: fc.stringMatching(/^[A-Z]{2}$/),
-    subdivision: fc.stringMatching(/^[0-9A-Z]{1,3}$/),
-    site: fc.stringMatching(/^[0-9A-Z]{1,8}$/),
-  }),
-  class: fc.constantFrom('GEN', 'AI', 'HPC'),
-  form: fc.constantFrom('BM', 'VM', 'CTR', 'API', 'JOB'),
-  spec: fc
-    .record(
-      {
-        cpu: posInt,
-        memGiB: posInt,
-        accel: fc.record({ count: posInt, model: fc.stringMatching(/^[0-9A-Z]{1,10}$/) }),
-        storageGiB: posInt,
-        netGbps: posInt,
-      },
-      { requiredKeys: [] },
-    )
-    .filter((s) => Object.keys(s).length > 0),
-  serial: b36(6),
-});
+const criParts: fc.Arbitrary<Omit<Cri, 'check'>> = fc
+  .record({
+    registrant: fc.record({
+      root: fc.stringMatching(/^\d{2,4}$/),
+      platform: fc.tuple(fc.constantFrom('N', 'R', 'I'), b36(2)).map(([a, b]) => a + b),
+      entity: b36(5).map((s) => `E${s}`),
+    }),
+    industry: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRST'.split('')),
+    location: fc.record({
+      country: fc.stringMatching(/^[A-Z]{2}$/),
+      subdivision: fc.stringMatching(/^[0-9A-Z]{1,3}$/),
+      site: fc.stringMatching(/^[0-9A-Z]{1,8}$/),
+    }),
+    class: fc.constantFrom('GEN', 'AI', 'HPC'),
+    form: fc.constantFrom('BM', 'VM', 'CTR', 'API', 'JOB'),
+    spec: fc
+      .record(
+        {
+          cpu: posInt,
+          memGiB: posInt,
+          accel: fc.record({ count: posInt, model: fc.stringMatching(/^[0-9A-Z]{1,10}$/) }),
+          storageGiB: posInt,
+          netGbps: posInt,
+        },
+        { requiredKeys: [] },
+      )
+      .filter((s) => Object.keys(s).length > 0),
+    serial: b36(6),
+  })
+  .filter((parts) => {
+    // The few combinations of long fields that exceed 128 characters are tested separately.
+    try {
+      formatCri(parts);
+      return true;
+    } catch (e) {
+      if (e instanceof CriError && e.segment === 'length') return false;
+      throw e;
+    }
+  });
 
 describe('properties', () => {
   it('parse ∘ format = id and format ∘ parse = id', () => {
@@ -272,6 +286,40 @@ describe('properties', () => {
         expect(e.message).toContain(`expected '${s.slice(-1)}'`);
       }),
     );
+  });
+
+  it('accepts only canonical strings: parse either throws CriError or formats back identically', () => {
+    const alphabet = fc.constantFrom(...'CRI1:.-0123456789ABEGHIMNRSTUVXZ abz/_'.split(''));
+    const mutate = fc
+      .tuple(criParts, fc.nat(), fc.nat(), alphabet, fc.constantFrom('replace', 'insert', 'delete'))
+      .map(([parts, i, j, ch, op]) => {
+        const s = formatCri(parts);
+        const at = i % (s.length + 1);
+        if (op === 'insert') return s.slice(0, at) + ch + s.slice(at);
+        if (op === 'delete') return s.slice(0, at) + s.slice(at + 1);
+        const k = j % s.length;
+        return s.slice(0, k) + ch + s.slice(k + 1);
+      });
+    fc.assert(
+      fc.property(fc.oneof(mutate, fc.string({ maxLength: 140 })), (input) => {
+        let parsed: Cri;
+        try {
+          parsed = parseCri(input);
+        } catch (e) {
+          expect(e).toBeInstanceOf(CriError);
+          return;
+        }
+        expect(formatCri(parsed)).toBe(input);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('rejects integers beyond 2^53 in the spec', () => {
+    expect(formatSpec({ cpu: Number.MAX_SAFE_INTEGER })).toBe('C9007199254740991');
+    expect(parseSpec('C9007199254740991')).toEqual({ cpu: Number.MAX_SAFE_INTEGER });
+    expect(error(() => parseSpec('C9007199254740993')).segment).toBe('spec');
+    expect(error(() => parseSpec('C12345678901234567')).segment).toBe('spec');
   });
 
   it('serialFromNumber and serialToNumber are inverse', () => {

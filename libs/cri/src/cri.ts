@@ -67,7 +67,7 @@ const SITE_RE = /^[0-9A-Z]{1,8}$/;
 const SERIAL_RE = /^[0-9A-Z]{6}$/;
 const CHECK_RE = /^[0-9A-Z]$/;
 const MODEL_RE = /^[0-9A-Z]{1,16}$/;
-const INT_RE = /^[1-9]\d{0,14}$/;
+const INT_RE = /^[1-9]\d{0,15}$/;
 const SERIAL_LIMIT = 36 ** 6;
 
 function show(value: unknown): string {
@@ -152,7 +152,7 @@ function formatInt(name: string, value: unknown): string {
 }
 
 function parseInt10(name: string, text: string): number {
-  if (!INT_RE.test(text)) {
+  if (!INT_RE.test(text) || !Number.isSafeInteger(Number(text))) {
     fail('spec', `${name} ${show(text)} must be a positive integer without leading zeros`);
   }
   return Number(text);
