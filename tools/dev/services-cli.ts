@@ -21,7 +21,7 @@ async function main(command: string | undefined): Promise<number> {
       process.once('SIGINT', abort);
       process.once('SIGTERM', abort);
       const t = Date.now();
-      const services = await ensureServices({ log, signal: controller.signal });
+      const services = await ensureServices({ log, signal: controller.signal, detached: true });
       process.off('SIGINT', abort);
       process.off('SIGTERM', abort);
       log(`all services ready in ${((Date.now() - t) / 1000).toFixed(1)} s`);

@@ -33,10 +33,12 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const LOCAL = join(ROOT, '.local');
 export const RUN_DIR = join(LOCAL, 'run');
 
-export const PG_PORT = 54329;
-export const KAFKA_PORT = 19092;
-export const KAFKA_CONTROLLER_PORT = 19093;
-export const STRIPE_MOCK_PORT = 12111;
+// SUANLI_SERVICES_PORT_OFFSET moves all three (e.g. for a second checkout on the same machine).
+const PORT_OFFSET = Number(process.env.SUANLI_SERVICES_PORT_OFFSET ?? 0) || 0;
+export const PG_PORT = 54329 + PORT_OFFSET;
+export const KAFKA_PORT = 19092 + PORT_OFFSET;
+export const KAFKA_CONTROLLER_PORT = 19093 + PORT_OFFSET;
+export const STRIPE_MOCK_PORT = 12111 + PORT_OFFSET;
 export const STRIPE_MOCK_VERSION = 'v0.203.0';
 
 export const DEFAULT_DATABASE_URL = `postgres://postgres:postgres@127.0.0.1:${PG_PORT}/suanli`;
@@ -64,12 +66,21 @@ export interface EnsureServicesOptions {
   log?: (s: string) => void;
   /** Aborting stops whatever this call has started so far and rejects. */
   signal?: AbortSignal;
+  /**
+   * For `npm run services -- start`: what is started (or reused) stays running until
+   * `npm run services -- stop`; `stop()` then does nothing.
+   */
+  detached?: boolean;
 }
 
 export interface RunningServices {
   env: ServiceEnv;
-  /** Services this call started (and `stop()` will stop). */
+  /** Services this call started. */
   started: ServiceName[];
+  /**
+   * Stops what this call started, unless another run still uses it (then the last of them stops
+   * it). Services that were already running are left alone.
+   */
   stop(): Promise<void>;
 }
 
@@ -216,6 +227,11 @@ interface PidFile {
   match: string;
   log: string;
   startedAt: string;
+  /**
+   * The process that started it and stops it when done (unless other runs still use it), or 0
+   * when it was started by `npm run services -- start` and stays until `npm run services -- stop`.
+   */
+  owner: number;
 }
 
 function pidFilePath(name: ServiceName): string {
@@ -232,6 +248,7 @@ export function readPidFile(name: ServiceName): PidFile | undefined {
       match: data.match,
       log: data.log ?? '',
       startedAt: data.startedAt ?? '',
+      owner: data.owner ?? 0,
     };
   } catch {
     return undefined;
@@ -323,7 +340,14 @@ function spawnDetached(
   name: ServiceName,
   cmd: string,
   args: string[],
-  opts: { logFile: string; match: string; env?: NodeJS.ProcessEnv; uid?: number; gid?: number },
+  opts: {
+    logFile: string;
+    match: string;
+    owner: number;
+    env?: NodeJS.ProcessEnv;
+    uid?: number;
+    gid?: number;
+  },
 ): { child: ChildProcess; exited: Promise<number | null> } {
   mkdirSync(dirname(opts.logFile), { recursive: true });
   const fd = openSync(opts.logFile, 'w');
@@ -350,6 +374,7 @@ function spawnDetached(
     match: opts.match,
     log: opts.logFile,
     startedAt: new Date().toISOString(),
+    owner: opts.owner,
   };
   mkdirSync(RUN_DIR, { recursive: true });
   writeFileSync(pidFilePath(name), JSON.stringify(file) + '\n');
@@ -581,6 +606,7 @@ async function startPostgres(ctx: StartContext): Promise<Started> {
     {
       logFile: PG_LOG,
       match: PG_DATA,
+      owner: ctx.owner,
       uid: user.uid,
       gid: user.gid,
       env: { ...process.env, LC_ALL: 'C' },
@@ -766,7 +792,7 @@ async function startKafka(ctx: StartContext): Promise<Started> {
     'kafka',
     java,
     [...jvm, '-cp', cp, 'kafka.Kafka', props],
-    { logFile: KAFKA_LOG, match: 'kafka.Kafka' },
+    { logFile: KAFKA_LOG, match: 'kafka.Kafka', owner: ctx.owner },
   );
   const started: Started = {
     name: 'kafka',
@@ -932,7 +958,7 @@ async function startStripeMock(ctx: StartContext): Promise<Started> {
       '-https-addr',
       `127.0.0.1:${STRIPE_MOCK_PORT + 1}`,
     ],
-    { logFile: STRIPE_MOCK_LOG, match: 'stripe-mock' },
+    { logFile: STRIPE_MOCK_LOG, match: 'stripe-mock', owner: ctx.owner },
   );
   const started: Started = {
     name: 'stripe-mock',
@@ -957,6 +983,8 @@ async function startStripeMock(ctx: StartContext): Promise<Started> {
 interface StartContext {
   log: (s: string) => void;
   signal?: AbortSignal;
+  /** recorded in the pid file: see PidFile.owner */
+  owner: number;
   register(s: Started): void;
 }
 
@@ -1015,13 +1043,75 @@ async function stopStarted(list: Started[], log: (s: string) => void): Promise<v
   );
 }
 
-/** Makes one service available; returns what it started, if anything. */
+// Several runs (an `npm start` and an `npm test`, or two people's test runs in one checkout) may
+// share a service. Each run using a service from a pid file registers in .local/run/users/<name>/;
+// when it is done, the service is stopped only if no other live run uses it, and only by the run
+// that started it, or by the last user once that run is gone.
+let userSeq = 0;
+
+function addUser(name: ServiceName): string {
+  const dir = join(RUN_DIR, 'users', name);
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${process.pid}-${++userSeq}`);
+  writeFileSync(file, `${process.pid}\n`);
+  return file;
+}
+
+function otherUsers(name: ServiceName): number[] {
+  const dir = join(RUN_DIR, 'users', name);
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const pids: number[] = [];
+  for (const entry of entries) {
+    const pid = Number(entry.split('-')[0]);
+    if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) pids.push(pid);
+    else rmSync(join(dir, entry), { force: true });
+  }
+  return pids;
+}
+
+interface Tracked {
+  name: ServiceName;
+  pid: number;
+  userFile?: string;
+}
+
+async function release(list: Tracked[], log: (s: string) => void): Promise<void> {
+  for (const t of list) if (t.userFile) rmSync(t.userFile, { force: true });
+  await Promise.all(
+    list.map(async (t) => {
+      const file = readPidFile(t.name);
+      if (!file || file.pid !== t.pid) return;
+      if (!isAlive(t.pid)) {
+        rmSync(pidFilePath(t.name), { force: true });
+        return;
+      }
+      if (file.owner === 0) return; // started by `npm run services -- start`: stays
+      const ownerGone = file.owner !== process.pid && !isAlive(file.owner);
+      if (file.owner !== process.pid && !ownerGone) return; // its owner stops it
+      const others = otherUsers(t.name);
+      if (others.length > 0) {
+        log(`${t.name}: still used by pid ${others.join(', ')}; leaving it running for them`);
+        return;
+      }
+      const tm = Date.now();
+      await stopProcess(file, t.name === 'postgres' ? 'SIGINT' : 'SIGTERM');
+      rmSync(pidFilePath(t.name), { force: true });
+      log(`${t.name}: stopped (pid ${t.pid}) in ${elapsed(tm)}`);
+    }),
+  );
+}
+
+/** Makes one service available; returns the value for its env var, and what it started. */
 async function ensureOne(
   spec: ServiceSpec,
   log: (s: string) => void,
-  signal: AbortSignal | undefined,
-  register: (s: Started) => void,
-): Promise<string> {
+  ctx: StartContext,
+): Promise<{ value: string; pid?: number }> {
   const fromEnv = process.env[spec.envVar];
   const shown = spec.name === 'postgres' ? redact : (v: string): string => v;
   const t = Date.now();
@@ -1034,7 +1124,7 @@ async function ensureOne(
     }
     await spec.prepare?.(fromEnv, log);
     log(`${spec.name}: using ${spec.envVar}=${shown(fromEnv)}`);
-    return fromEnv;
+    return { value: fromEnv };
   }
   const value = spec.defaultValue;
   const previous = runningFromPidFile(spec.name);
@@ -1042,22 +1132,22 @@ async function ensureOne(
     await waitUntil(
       `${spec.name} (pid ${previous.pid}, already running)`,
       () => spec.answers(value),
-      {
-        timeoutMs: 60_000,
-        logFile: previous.log,
-        signal,
-      },
+      { timeoutMs: 60_000, logFile: previous.log, signal: ctx.signal },
     );
     await spec.prepare?.(value, log);
+    if (ctx.owner === 0 && previous.owner !== 0) {
+      // `services start` adopts it: it now stays until `services stop`
+      writeFileSync(pidFilePath(spec.name), JSON.stringify({ ...previous, owner: 0 }) + '\n');
+    }
     log(`${spec.name}: already running (pid ${previous.pid}), reusing it`);
-    return value;
+    return { value, pid: previous.pid };
   }
   if (await spec.answers(value)) {
     await spec.prepare?.(value, log);
     log(
       `${spec.name}: something already answers on port ${spec.port} (not started by this tool), reusing it`,
     );
-    return value;
+    return { value };
   }
   if (await portOpen(spec.port)) {
     throw new ServiceError(
@@ -1066,10 +1156,10 @@ async function ensureOne(
     );
   }
   log(`${spec.name}: starting`);
-  const started = await spec.start({ log, signal, register });
+  const started = await spec.start(ctx);
   await spec.prepare?.(value, log);
   log(`${spec.name}: ready in ${elapsed(t)} (pid ${started.pid})`);
-  return value;
+  return { value, pid: started.pid };
 }
 
 /**
@@ -1091,31 +1181,40 @@ export async function ensureServices(opts: EnsureServicesOptions = {}): Promise<
     STRIPE_API_BASE: process.env.STRIPE_API_BASE || DEFAULT_STRIPE_API_BASE,
   };
   const startedList: Started[] = [];
-  let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopping ??= stopStarted(startedList.splice(0), log);
-    return stopping;
+  const tracked: Tracked[] = [];
+  const ctx: StartContext = {
+    log,
+    signal: opts.signal,
+    owner: opts.detached ? 0 : process.pid,
+    register: (s) => startedList.push(s),
   };
 
   await withLock('services', log, opts.signal, async () => {
     const results = await Promise.allSettled(
-      wanted.map((n) =>
-        ensureOne(SPECS[n], log, opts.signal, (s) => startedList.push(s)).then((value) => {
-          env[SPECS[n].envVar] = value;
-        }),
-      ),
+      wanted.map(async (n) => {
+        const r = await ensureOne(SPECS[n], log, ctx);
+        env[SPECS[n].envVar] = r.value;
+        if (r.pid !== undefined) {
+          tracked.push({ name: n, pid: r.pid, userFile: opts.detached ? undefined : addUser(n) });
+        }
+      }),
     );
     const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
     if (failures.length > 0) {
+      for (const t of tracked) if (t.userFile) rmSync(t.userFile, { force: true });
       if (startedList.length > 0) {
         log(`stopping what was started: ${startedList.map((s) => s.name).join(', ')}`);
-        await stop();
+        await stopStarted(startedList, log);
       }
-      const messages = failures.map(errorText);
-      throw new ServiceError(messages.join('\n\n'));
+      throw new ServiceError(failures.map(errorText).join('\n\n'));
     }
   });
 
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= withLock('services', log, undefined, () => release(tracked.splice(0), log));
+    return stopping;
+  };
   return { env, started: startedList.map((s) => s.name), stop };
 }
 
