@@ -355,3 +355,24 @@ describe('fee', () => {
     expect(code(() => fee(Money.of('1', 'CNY'), 0.05))).toBe('invalid_decimal');
   });
 });
+
+describe('parseDecimal fuzz', () => {
+  it('either throws invalid_decimal or returns the exact value of a plain decimal', () => {
+    const chars = fc.constantFrom(...'0123456789.-+eE xN'.split(''));
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.string({ unit: chars, maxLength: 12 })), (s) => {
+        let d: Decimal;
+        try {
+          d = parseDecimal(s);
+        } catch (e) {
+          expect(e).toBeInstanceOf(MoneyError);
+          expect((e as MoneyError).code).toBe('invalid_decimal');
+          return;
+        }
+        expect(s).toMatch(/^-?\d+(\.\d+)?$/);
+        expect(d.eq(new Decimal(s))).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});

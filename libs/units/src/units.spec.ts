@@ -314,6 +314,33 @@ describe('computeUnits properties', () => {
     );
   });
 
+  it('throws only UnitsError on arbitrary input', () => {
+    const field = fc.oneof(
+      qty,
+      fc.string(),
+      fc.double(),
+      fc.constant(undefined),
+      fc.constant(null),
+    );
+    const junk = fc.record({
+      duration_s: field,
+      cpu_core_s: field,
+      mem_gib_s: field,
+      acc_s: fc.oneof(field, fc.dictionary(fc.oneof(model, fc.string()), field)),
+      egress_bytes: field,
+    });
+    fc.assert(
+      fc.property(junk, ctxArb, (usage, ctx) => {
+        try {
+          computeUnits(usage as unknown as RawUsage, ctx);
+        } catch (e) {
+          expect(e).toBeInstanceOf(UnitsError);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('matches itself', () => {
     fc.assert(
       fc.property(usageArb, ctxArb, (usage, ctx) => {
