@@ -63,6 +63,7 @@ describe('storefront', () => {
       // Catalog: the scenario's offer is listed and links to its page.
       await page.goto(`${base}/`);
       expect(await page.locator('h1').innerText()).toBe('Compute catalog');
+      await screenshot(page, 'catalog-en');
       const offerLink = page.getByRole('link', { name: scenario.offerTitle, exact: true });
       await offerLink.first().click();
       await page.waitForURL(`${base}/offers/${scenario.offerId}`);
@@ -84,10 +85,17 @@ describe('storefront', () => {
       await page.waitForURL(/\/cri\/CRI1:/);
       expect(await page.getByTestId('resolved-cri').innerText()).toBe(criText);
 
+      // API errors are shown as a notice with the API's message, not a crash page.
+      await page.goto(`${base}/cri/NOT-A-CRI`);
+      expect(await page.locator('.notice-error').innerText()).toMatch(/Invalid|Not found/);
+
       // A buyer page without a session goes to /login and back after logging in.
       await page.goto(`${base}/invoices`);
       await page.waitForURL(/\/login\?next=%2Finvoices$/);
       await page.getByLabel('Email').fill(scenario.buyer.email);
+      await page.getByLabel('Password').fill(`${scenario.buyer.password}-wrong`);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      expect(await page.locator('.notice-error').innerText()).toContain('Login failed');
       await page.getByLabel('Password').fill(scenario.buyer.password);
       await page.getByRole('button', { name: 'Log in' }).click();
       await page.waitForURL(`${base}/invoices`);

@@ -60,9 +60,9 @@ export default async function LeasesPage() {
                       {t.leases.states[lease.state] ?? lease.state}
                     </span>
                   </td>
-                  <td>{formatDateTime(lease.startsAt, lang)}</td>
-                  <td>{formatDateTime(lease.endsAt, lang)}</td>
-                  <td>
+                  <td className="nowrap">{formatDateTime(lease.startsAt, lang)}</td>
+                  <td className="nowrap">{formatDateTime(lease.endsAt, lang)}</td>
+                  <td className="nowrap">
                     {lease.endedAt ? formatDateTime(lease.endedAt, lang) : '—'}
                     {lease.endReason ? (
                       <div className="muted small">

@@ -146,12 +146,14 @@ export default async function OfferPage({ params }: Props) {
           {offer.status !== 'active' || offer.available < 1 ? (
             <p className="muted">{t.offer.order.unavailable}</p>
           ) : !session ? (
-            <p>
-              <Link href={loginUrl(`/offers/${offer.id}`)} className="button">
-                {t.nav.login}
-              </Link>{' '}
-              <span className="muted">{t.offer.order.loginFirst}</span>
-            </p>
+            <div className="stack">
+              <p className="muted">{t.offer.order.loginFirst}</p>
+              <p>
+                <Link href={loginUrl(`/offers/${offer.id}`)} className="button">
+                  {t.nav.login}
+                </Link>
+              </p>
+            </div>
           ) : !isBuyer ? (
             <p className="muted">{t.offer.order.notBuyer}</p>
           ) : (
