@@ -28,12 +28,14 @@ export class WalletController {
   @Idempotent()
   @Post('admin/wallets/:orgId/credits')
   async credit(
+    @CurrentPrincipal() p: Principal,
     @Param('orgId', ParseUUIDPipe) orgId: string,
     @Body() body: unknown,
     @Headers('idempotency-key') key: string | undefined,
   ): Promise<{ transactionId: string; testMode: true; wallet: WalletView }> {
     const input = parseInput(creditSchema, body);
-    const reference = `test-credit:${orgId}:${key ?? randomUUID()}`;
+    // The interceptor replays retries; the reference makes the ledger posting itself idempotent too.
+    const reference = `test-credit:${p.orgId}:${orgId}:${key ?? randomUUID()}`;
     const memo = `test-mode funding${input.memo ? `: ${input.memo}` : ''}`;
     const { transactionId } = await this.wallets.credit(
       orgId,

@@ -63,11 +63,15 @@ export class SettlementService {
       failed: [],
     };
     const due: { id: string }[] = await this.db.query(
+      // Running leases with a completed period (settled_until before the horizon, which is an
+      // hour boundary) or with every period settled; suspended ones; ended ones not invoiced.
       `SELECT l.id FROM leases l
-       WHERE (l.state IN ('pending', 'active', 'suspended') AND l.starts_at <= $1)
+       WHERE (l.state IN ('pending', 'active') AND l.starts_at <= $1
+              AND (l.settled_until < $2 OR l.settled_until >= l.ends_at))
+          OR l.state = 'suspended'
           OR (l.state = 'ended' AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.lease_id = l.id))
        ORDER BY l.id`,
-      [now],
+      [now, horizon],
     );
     for (const { id } of due) {
       result.leases += 1;
