@@ -188,6 +188,9 @@ describe('signJws / verifyJws', () => {
       expect(await codeOf(verifyJws(jws, [{ ...b.publicJwk, kid: 'a' }]))).toBe('bad_signature');
       expect(await codeOf(verifyJws(jws, []))).toBe('bad_signature');
       expect(await codeOf(verifyJws(jws, { keys: [] }))).toBe('bad_signature');
+      expect(await codeOf(verifyJws(jws, { keys: 'x' } as never))).toBe('bad_signature');
+      expect(await codeOf(verifyJws(jws, null as never))).toBe('bad_signature');
+      expect(await codeOf(verifyJws(jws, [null, 'x', a.publicJwk] as never))).toBeUndefined();
     });
 
     it('unsecured and symmetric JWS, and keys for other uses or algorithms', async () => {

@@ -133,7 +133,8 @@ export async function verifyJws<T = unknown>(
   if (typeof alg !== 'string' || !(VERIFY_ALGORITHMS as readonly string[]).includes(alg)) {
     throw bad(`algorithm ${JSON.stringify(alg)} not accepted`);
   }
-  const list: JWK[] = Array.isArray(keys) ? keys : (keys?.keys ?? []);
+  const set: unknown = Array.isArray(keys) ? keys : keys?.keys;
+  const list: JWK[] = Array.isArray(set) ? (set as JWK[]) : [];
   const headerKid = typeof header.kid === 'string' ? header.kid : undefined;
 
   const candidates: { jwk: JWK; kid: string }[] = [];
