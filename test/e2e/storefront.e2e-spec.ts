@@ -112,7 +112,7 @@ describe('storefront', () => {
 
       // Switch to Chinese: same page, Chinese labels, same amount.
       await page.getByRole('link', { name: '中文' }).click();
-      await page.waitForFunction(() => document.documentElement.lang === 'zh-CN');
+      await page.locator('html[lang="zh-CN"]').waitFor({ state: 'attached' });
       expect(page.url()).toBe(`${base}/invoices/${scenario.invoiceId}`);
       expect(await page.getByRole('columnheader', { name: '单价' }).count()).toBe(1);
       expect(await page.getByRole('link', { name: '发票', exact: true }).count()).toBe(1);
