@@ -298,6 +298,45 @@ describe('settlement cycle', () => {
     expect(await notes(l.id)).toHaveLength(1);
   });
 
+  it('settles each period once when runs and new orders race, without deadlocks', async () => {
+    const buyer = randomUUID();
+    const seller = randomUUID();
+    await kit.wallets.credit(buyer, 'CNY', '500.00', `seed-${buyer}`);
+    const t0 = at('2032-05-05T08:00:00Z');
+    const leases = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        placeLease(kit, {
+          buyerOrgId: buyer,
+          sellerOrgId: seller,
+          slots: 1 + (i % 3),
+          startsAt: new Date(t0.getTime() + i * 7 * 60_000),
+          hours: 2,
+        }),
+      ),
+    );
+    const now = at('2032-05-05T10:30:00Z');
+    const runs = await Promise.all([
+      kit.settlement.runDue(now),
+      kit.settlement.runDue(now),
+      kit.settlement.runDue(now),
+      // A new order of the same buyer while settlement moves its money.
+      placeLease(kit, { buyerOrgId: buyer, sellerOrgId: seller, startsAt: now, hours: 1 }),
+    ]);
+    const results = runs.slice(0, 3) as Awaited<ReturnType<typeof kit.settlement.runDue>>[];
+    expect(results.flatMap((r) => r.failed)).toEqual([]);
+    // Each lease: periods [start, 09:00), [09:00, 10:00) → 2 notes; leases starting after
+    // 08:00 also have the last partial period up to start + 2 h, not complete before 11:00.
+    const stored = await ds.query(
+      `SELECT (SELECT count(*)::int FROM debit_notes WHERE lease_id = ANY($1)) AS n,
+              (SELECT count(*)::int FROM ledger_transactions t, unnest($1::text[]) AS l(id)
+               WHERE t.reference LIKE 'debit-note:' || l.id || ':%') AS txs`,
+      [leases.map((l) => l.id)],
+    );
+    expect(stored[0].txs).toBe(12);
+    expect(stored[0].n).toBe(12);
+    await checkInvariants(kit);
+  });
+
   it('keeps every invariant across random leases, usage, top-ups and run times (property)', async () => {
     const scenario = fc.record({
       leases: fc.array(
