@@ -31,6 +31,7 @@ const configSchema = z.object({
     )
     .min(1),
 });
+const MAX_EVENTS_PER_BATCH = 500;
 type AgentConfig = z.infer<typeof configSchema>['agents'][number];
 
 function collectorFor(a: AgentConfig): Collector {
@@ -100,9 +101,11 @@ async function tick(): Promise<void> {
             usage: await collector.sample(withModel, w),
           });
         }
-        if (samples.length === 0) return;
-        const sent = await agent.sendBatch(samples);
-        log('batch sent', { agent: a.agentId, seq: sent.seq, events: sent.events.length });
+        // A batch holds at most 1000 events (contract) and must stay under Kafka's 1 MB message.
+        for (let i = 0; i < samples.length; i += MAX_EVENTS_PER_BATCH) {
+          const sent = await agent.sendBatch(samples.slice(i, i + MAX_EVENTS_PER_BATCH));
+          log('batch sent', { agent: a.agentId, seq: sent.seq, events: sent.events.length });
+        }
       } catch (err) {
         log('tick failed', { agent: a.agentId, error: (err as Error).message });
       }

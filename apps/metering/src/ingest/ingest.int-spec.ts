@@ -287,4 +287,299 @@ describe('metering ingest (PostgreSQL + Kafka)', () => {
     );
     expect(stored.rows[0].units).toEqual(events[0].data.units);
   }, 60_000);
+
+  it('counts a duplicate delivery once: the same JWS twice, and a replayed event in a new batch', async () => {
+    const a = await enrol();
+    const id = await createLease();
+    const signer = new RawSigner(a.id, a.key);
+    const agent = newAgent(a);
+    const e1 = agent.buildEvent((await samples(id, 0, 1))[0], new Date());
+    const e2 = agent.buildEvent((await samples(id, 1, 1))[0], new Date());
+    const first = await signer.sign([e1]);
+    await sendRaw(a.id, first);
+    await sendRaw(a.id, first); // agent retry / redelivery of the whole message
+    // The next batch (a new seq) carries e1 again beside the new e2.
+    await sendRaw(a.id, await signer.sign([e1, e2]));
+    await expectEventually(async () => {
+      const { rows } = await pool.query('SELECT last_seq::int AS seq FROM agents WHERE id = $1', [
+        a.id,
+      ]);
+      expect(rows[0].seq).toBe(1);
+    });
+    expect(await count('SELECT count(*) AS n FROM usage_events WHERE lease_id = $1', [id])).toBe(2);
+    expect(await aggregates('usage_minutes', id)).toEqual(expected([e1, e2], 60_000));
+    expect(await aggregates('usage_hours', id)).toEqual(expected([e1, e2], 3_600_000));
+    expect(
+      await count('SELECT count(*) AS n FROM usage_dead_letters WHERE agent_id = $1', [a.id]),
+    ).toBe(0);
+  }, 60_000);
+
+  it('dead-letters bad signatures, chain gaps and invalid events, in the table and on the DLQ topic', async () => {
+    const a = await enrol();
+    const id = await createLease();
+    const agent = newAgent(a);
+    const signer = new RawSigner(a.id, a.key);
+    const ev = async (n: number, leaseFor = id) =>
+      agent.buildEvent((await samples(leaseFor, n, 1))[0], new Date());
+
+    // bad_signature: a batch for this agent signed with another key; and an unknown agent.
+    const forger = await generateSigningKey();
+    const forged = await signJws(
+      {
+        schemaVersion: 1,
+        batchId: randomUUID(),
+        agent: a.id,
+        seq: 0,
+        prev: ZERO_HASH,
+        events: [await ev(0)],
+      },
+      forger.privateJwk,
+    );
+    await sendRaw(a.id, forged);
+    const stranger = new RawSigner('86.R03.E00042/000999#zz', forger);
+    await sendRaw(stranger.agentId, await stranger.sign([await ev(0)]));
+
+    // seq 0: one good event and one of each event-level failure.
+    const good = await ev(0);
+    const outside = agent.buildEvent(
+      {
+        lease: lease(id),
+        window: { start: new Date('2025-12-31T23:59:00Z'), end: new Date('2026-01-01T00:00:00Z') },
+        usage: { duration_s: '60', cpu_core_s: '60' },
+      },
+      new Date(),
+    );
+    const mismatch = await ev(1);
+    mismatch.data.units = { ...mismatch.data.units, 'scu.ai': '9.000000000' };
+    const over = agent.buildEvent(
+      { lease: lease(id), window: minute(2), usage: { duration_s: '60', acc_s: { H200: '481' } } },
+      new Date(),
+    );
+    const unknown = await ev(3, randomUUID());
+    const foreign = await ev(4, foreignLeaseId);
+    const late = await ev(5, lateLeaseId);
+    await sendRaw(a.id, await signer.sign([good, outside, mismatch, over, unknown, foreign, late]));
+
+    // seq 2 (seq 1 missing): chain_gap, events not applied, the chain resyncs there …
+    signer.seq = 2;
+    const gapEvent = await ev(10);
+    await sendRaw(a.id, await signer.sign([gapEvent]));
+    // … so seq 3 is accepted again.
+    const afterGap = await ev(11);
+    await sendRaw(a.id, await signer.sign([afterGap]));
+    // seq 3 again with other content: chain_gap, the head stays at 3.
+    await sendRaw(a.id, await signer.sign([await ev(12)], { seq: 3 }));
+
+    const expectedReasons = [
+      'bad_signature',
+      'bad_signature',
+      'chain_gap',
+      'chain_gap',
+      'late',
+      'outside_lease',
+      'over_capacity',
+      'unknown_lease',
+      'unknown_lease',
+      'units_mismatch',
+    ].sort();
+    const reasonsOf = async () =>
+      (
+        await pool.query<{ reason: string }>(
+          `SELECT reason FROM usage_dead_letters WHERE agent_id = ANY($1) ORDER BY reason`,
+          [[a.id, stranger.agentId]],
+        )
+      ).rows
+        .map((r) => r.reason)
+        .sort();
+    await expectEventually(async () => expect(await reasonsOf()).toEqual(expectedReasons));
+    await expectEventually(async () => {
+      const mine = dlq.filter((d) => d.value.agent === a.id || d.value.agent === stranger.agentId);
+      expect(mine.map((d) => d.value.reason).sort()).toEqual(expectedReasons);
+    });
+    const onTopic = dlq.filter((d) => d.value.agent === a.id);
+    for (const d of onTopic) {
+      expect(d.headers['schema-version']).toBe('1');
+      expect(d.headers['event-id']).toMatch(/^dead-letter:/);
+      expect(d.value.schemaVersion).toBe(1);
+    }
+    const mm = onTopic.find((d) => d.value.reason === 'units_mismatch');
+    expect(mm?.value).toMatchObject({
+      eventId: mismatch.id,
+      seq: 0,
+      raw: null,
+      event: { id: mismatch.id },
+    });
+    const bad = onTopic.find((d) => d.value.reason === 'bad_signature');
+    expect(bad?.value.raw).toBe(forged);
+    const gaps = onTopic.filter((d) => d.value.reason === 'chain_gap').map((d) => d.value.detail);
+    expect(gaps.sort()).toEqual([
+      'seq 2 follows 0: 1 batch(es) missing; chain resynced at seq 2',
+      'seq 3 was already used with other content',
+    ]);
+
+    // Applied: the good event of seq 0 and the event of seq 3; nothing else.
+    expect(
+      (
+        await pool.query<{ event_id: string }>(
+          'SELECT event_id FROM usage_events WHERE source = $1 ORDER BY event_id',
+          [a.id],
+        )
+      ).rows.map((r) => r.event_id),
+    ).toEqual([good.id, afterGap.id].sort());
+    expect(await aggregates('usage_minutes', id)).toEqual(expected([good, afterGap], 60_000));
+    const { rows } = await pool.query('SELECT last_seq::int AS seq FROM agents WHERE id = $1', [
+      a.id,
+    ]);
+    expect(rows[0].seq).toBe(3);
+    // Dead-letter rows stay visible with their lease when it exists.
+    expect(
+      await count(
+        `SELECT count(*) AS n FROM usage_dead_letters WHERE agent_id = $1 AND reason = 'late' AND lease_id = $2`,
+        [a.id, lateLeaseId],
+      ),
+    ).toBe(1);
+  }, 60_000);
+
+  it('loses nothing and double-counts nothing across a stop/restart and a crash before the offset commit', async () => {
+    const a = await enrol();
+    const id = await createLease();
+    const agent = newAgent(a);
+    const sent: SentBatch[] = [];
+    const sendSome = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const from = sent.length * 5;
+        sent.push(await agent.sendBatch(await samples(id, from, 5)));
+      }
+    };
+    await sendSome(5);
+    // Stop mid-stream while the agent keeps sending.
+    const sending = sendSome(10);
+    await new Promise((r) => setTimeout(r, 150));
+    await ingest?.stop();
+    ingest = null;
+    await sending;
+    await sendSome(5);
+
+    // Restart with a crash injected after the first DB commit, before the offsets are committed.
+    let crashes = 0;
+    const restarted = await start({
+      afterDbCommit: () => {
+        if (crashes === 0) {
+          crashes++;
+          throw new Error('simulated crash before the offset commit');
+        }
+      },
+    });
+    await sendSome(5);
+    const events = sent.flatMap((s) => s.events);
+    await expectEventually(
+      async () => {
+        expect(
+          await count('SELECT count(*) AS n FROM usage_events WHERE lease_id = $1', [id]),
+        ).toBe(events.length);
+        expect(await aggregates('usage_minutes', id)).toEqual(expected(events, 60_000));
+      },
+      { timeoutMs: 60_000 },
+    );
+    expect(crashes).toBe(1);
+    expect(await aggregates('usage_hours', id)).toEqual(expected(events, 3_600_000));
+    // Let any redelivery land, then check again: still exact.
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await aggregates('usage_minutes', id)).toEqual(expected(events, 60_000));
+    expect(
+      restarted.stats().redeliveries + restarted.stats().duplicateEvents,
+    ).toBeGreaterThanOrEqual(0);
+    expect(
+      await count('SELECT count(*) AS n FROM usage_dead_letters WHERE agent_id = $1', [a.id]),
+    ).toBe(0);
+  }, 120_000);
+
+  it('answers the health probes', async () => {
+    const port = ingest?.port;
+    const live = await fetch(`http://127.0.0.1:${port}/health/live`);
+    expect(live.status).toBe(200);
+    const ready = await fetch(`http://127.0.0.1:${port}/health/ready`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'up', checks: { postgres: 'up', kafka: 'up' } });
+  });
+
+  it('sustains a load of signed batches (throughput and latency figures)', async () => {
+    const agents = await Promise.all([0, 1, 2, 3].map(() => enrol()));
+    const id = await createLease();
+    const perBatch = 250;
+    const batchesPerAgent = 10;
+    // The real agent signs every batch; a capturing producer keeps the messages so that the
+    // pipeline (Kafka → ingest → PostgreSQL) is timed on its own.
+    const captured: { key: string; value: string; headers: Record<string, string> }[] = [];
+    const capture = {
+      send: async (r: {
+        messages: { key: string; value: string; headers: Record<string, string> }[];
+      }) => {
+        captured.push(...r.messages);
+        return [];
+      },
+    } as unknown as Producer;
+    const all: UsageEvent[] = [];
+    const signStart = Date.now();
+    for (const [k, a] of agents.entries()) {
+      const agent = new MeteringAgent({
+        agentId: a.id,
+        privateJwk: a.key.privateJwk,
+        producer: capture,
+      });
+      for (let b = 0; b < batchesPerAgent; b++) {
+        const from = (k * batchesPerAgent + b) * perBatch;
+        all.push(...(await agent.sendBatch(await samples(id, from, perBatch))).events);
+      }
+    }
+    const signMs = Date.now() - signStart;
+    const started = Date.now();
+    // One message per send (a batch of 250 events is ~190 KB; a request is capped at 1 MB), in
+    // order per agent (out of order would be a chain gap), the agents in parallel.
+    await Promise.all(
+      agents.map(async (a) => {
+        for (const m of captured.filter((c) => c.key === a.id)) {
+          await producer.send({ topic: usageTopic, messages: [m] });
+        }
+      }),
+    );
+    await expectEventually(
+      async () =>
+        expect(
+          await count('SELECT count(*) AS n FROM usage_events WHERE lease_id = $1', [id]),
+        ).toBe(all.length),
+      { timeoutMs: 60_000, intervalMs: 20 },
+    );
+    const ms = Date.now() - started;
+    expect(await aggregates('usage_hours', id)).toEqual(expected(all, 3_600_000));
+    expect(await aggregates('usage_minutes', id)).toEqual(expected(all, 60_000));
+
+    // Latency at low load: one single-event batch, from acknowledged send to queryable.
+    const solo = await enrol();
+    const one = newAgent(solo);
+    const latencies: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const s = await one.sendBatch(await samples(id, 20_000 + i, 1));
+      const t0 = Date.now();
+      await expectEventually(
+        async () =>
+          expect(
+            await count(
+              'SELECT count(*) AS n FROM usage_events WHERE source = $1 AND event_id = $2',
+              [solo.id, s.events[0].id],
+            ),
+          ).toBe(1),
+        { intervalMs: 5 },
+      );
+      latencies.push(Date.now() - t0);
+    }
+    latencies.sort((x, y) => x - y);
+    console.log(
+      `metering load: agent built+signed ${all.length} events (${captured.length} batches) in ${signMs} ms ` +
+        `(${Math.round((all.length * 1000) / signMs)} events/s); pipeline applied them in ${ms} ms ` +
+        `(${Math.round((all.length * 1000) / ms)} events/s); single-event latency send→queryable ` +
+        `median ${latencies[5]} ms, max ${latencies[9]} ms`,
+    );
+    expect(latencies[9]).toBeLessThan(2000);
+  }, 120_000);
 });
