@@ -638,6 +638,9 @@ const KAFKA_DATA = join(KAFKA_DIR, 'data');
 const KAFKA_LOG = join(KAFKA_DIR, 'broker.log');
 const KAFKA_POM = join(ROOT, 'tools', 'dev', 'kafka', 'pom.xml');
 const KAFKA_LOG4J = join(ROOT, 'tools', 'dev', 'kafka', 'log4j2.properties');
+// Class data sharing archive of the broker's classes: written when the broker first exits,
+// then mapped at start (about a third less start-up CPU).
+const KAFKA_CDS = join(KAFKA_DIR, 'broker.jsa');
 
 function javaBin(): string {
   const home = process.env.JAVA_HOME;
@@ -693,6 +696,7 @@ async function ensureKafkaLibs(ctx: StartContext): Promise<void> {
   }
   rmSync(KAFKA_LIBS, { recursive: true, force: true });
   renameSync(tmp, KAFKA_LIBS);
+  rmSync(KAFKA_CDS, { force: true });
   writeFileSync(marker, pomHash + '\n');
   ctx.log(`kafka: jars ready in ${elapsed(t)}`);
 }
@@ -750,6 +754,13 @@ const KAFKA_JVM_DEFAULTS = [
   '-XX:+ExitOnOutOfMemoryError',
 ];
 
+function kafkaCdsOptions(): string[] {
+  if (process.env.KAFKA_JVM_OPTS !== undefined) return [];
+  return existsSync(KAFKA_CDS)
+    ? [`-XX:SharedArchiveFile=${KAFKA_CDS}`]
+    : [`-XX:ArchiveClassesAtExit=${KAFKA_CDS}`];
+}
+
 async function startKafka(ctx: StartContext): Promise<Started> {
   const java = javaBin();
   await ensureKafkaLibs(ctx);
@@ -791,7 +802,7 @@ async function startKafka(ctx: StartContext): Promise<Started> {
   const { child, exited } = spawnDetached(
     'kafka',
     java,
-    [...jvm, '-cp', cp, 'kafka.Kafka', props],
+    [...jvm, ...kafkaCdsOptions(), '-cp', cp, 'kafka.Kafka', props],
     { logFile: KAFKA_LOG, match: 'kafka.Kafka', owner: ctx.owner },
   );
   const started: Started = {
