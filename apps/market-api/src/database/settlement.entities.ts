@@ -18,6 +18,8 @@ export const ACCOUNT_KINDS = [
   'stripe_clearing',
   'sla_credits',
   'test_funding',
+  /** What a buyer owes when metered usage beyond the escrow hold exceeded its wallet (≤ 0). */
+  'buyer_receivable',
 ] as const;
 export type AccountKind = (typeof ACCOUNT_KINDS)[number];
 

@@ -232,6 +232,16 @@ export class LedgerService {
     return new Decimal(rows[0]?.total ?? '0').toFixed();
   }
 
+  /** The running balance of one account ("0" when it does not exist yet). */
+  async balanceOf(manager: EntityManager, key: AccountKey): Promise<string> {
+    const rows: { balance: string }[] = await manager.query(
+      `SELECT balance::text AS balance FROM ledger_accounts
+       WHERE owner_key = $1 AND kind = $2 AND currency = $3`,
+      [key.ownerKey, key.kind, key.currency],
+    );
+    return new Decimal(rows[0]?.balance ?? '0').toFixed();
+  }
+
   /** Every account of `ownerKey` with its running balance, by currency then kind. */
   async balances(
     ownerKey: string,

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
@@ -55,8 +56,8 @@ export class WalletService {
     memo = 'test-mode funding (no real money)',
   ): Promise<PostResult> {
     const m = positive(amount, currency);
-    return this.db.transaction((manager) =>
-      this.ledger.post(manager, {
+    return this.db.transaction(async (manager) => {
+      const posted = await this.ledger.post(manager, {
         kind: 'wallet_credit_test_mode',
         reference,
         memo,
@@ -69,8 +70,50 @@ export class WalletService {
           },
           { ownerKey: orgId, kind: 'wallet_available', currency, amount: m.toString() },
         ],
-      }),
-    );
+      });
+      if (!posted.duplicate) await this.collectReceivable(manager, orgId, currency);
+      return posted;
+    });
+  }
+
+  /**
+   * Pays what the org owes (`buyer_receivable` < 0, from usage beyond an escrow hold that its
+   * wallet could not cover) out of its available balance, as far as it goes. Every top-up
+   * calls this; a no-op when nothing is owed or nothing is available.
+   */
+  async collectReceivable(
+    manager: EntityManager,
+    orgId: string,
+    currency: string,
+  ): Promise<PostResult | null> {
+    const available = { ownerKey: orgId, kind: 'wallet_available' as const, currency };
+    const receivable = { ownerKey: orgId, kind: 'buyer_receivable' as const, currency };
+    // Most wallets never owe anything: look before creating and locking accounts.
+    if (!(await this.owed(manager, orgId, currency)).isPositive()) return null;
+    await this.ledger.lockAccounts(manager, [available, receivable]);
+    const owed = Money.of(await this.ledger.balanceOf(manager, receivable), currency).negated();
+    const has = Money.of(await this.ledger.balanceOf(manager, available), currency);
+    const pay = owed.lt(has) ? owed : has;
+    if (!pay.isPositive()) return null;
+    return this.ledger.post(manager, {
+      kind: 'receivable_payment',
+      reference: `receivable-payment:${orgId}:${currency}:${randomUUID()}`,
+      memo: 'usage beyond escrow, paid from the wallet',
+      entries: [
+        { ...available, amount: pay.negated().toString() },
+        { ...receivable, amount: pay.toString() },
+      ],
+    });
+  }
+
+  /** What the org owes (a non-negative amount). */
+  async owed(manager: EntityManager, orgId: string, currency: string): Promise<Money> {
+    const balance = await this.ledger.balanceOf(manager, {
+      ownerKey: orgId,
+      kind: 'buyer_receivable',
+      currency,
+    });
+    return Money.of(balance, currency).negated();
   }
 
   /** Moves `amount` from available to held (escrow); insufficient_funds when it can't. */

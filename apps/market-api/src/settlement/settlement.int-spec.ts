@@ -252,6 +252,49 @@ describe('settlement cycle', () => {
     await checkInvariants(kit);
   });
 
+  it('charges usage beyond the hold from available, books the rest as owed and suspends', async () => {
+    const buyer = randomUUID();
+    const seller = randomUUID();
+    await kit.wallets.credit(buyer, 'CNY', '13.00', `seed-${buyer}`);
+    const l = await placeLease(kit, {
+      buyerOrgId: buyer,
+      sellerOrgId: seller,
+      prices: [
+        { unit: 'slot_h', price: '12.50' },
+        { unit: 'api.call', price: '0.01' },
+      ],
+      startsAt: at('2026-04-04T10:00:00Z'),
+      hours: 3,
+    });
+    // api.call has no physical bound: only the slot-hour is held.
+    expect(await wallet(buyer)).toMatchObject({ available: '0.50', held: '12.50' });
+    await recordUsage(ds, l.id, 'api.call', at('2026-04-04T10:00:00Z'), '1000');
+
+    const r = await kit.settlement.runDue(at('2026-04-04T11:00:00Z'));
+    expect(r).toMatchObject({ debitNotes: 1, suspended: 1, failed: [] });
+    const [n] = await notes(l.id);
+    // 12.50 + 10.00 = 22.50; fee 1.125 → 1.12 (half-even); net 21.38.
+    expect([n.gross, n.fee, n.net]).toEqual(['22.500000000', '1.120000000', '21.380000000']);
+    expect(await wallet(buyer)).toMatchObject({ available: '0.00', held: '0.00' });
+    expect((await ds.transaction((m) => kit.wallets.owed(m, buyer, 'CNY'))).toString()).toBe(
+      '9.50',
+    );
+    expect(await lease(l.id)).toMatchObject({ state: 'suspended' });
+    await checkInvariants(kit);
+
+    // A top-up pays what is owed first; the next run resumes the lease with a fresh hold.
+    await kit.wallets.credit(buyer, 'CNY', '30.00', `topup-${buyer}`);
+    expect(await wallet(buyer)).toMatchObject({ available: '20.50', held: '0.00' });
+    expect((await ds.transaction((m) => kit.wallets.owed(m, buyer, 'CNY'))).isZero()).toBe(true);
+    const resumed = await kit.settlement.runDue(at('2026-04-04T11:05:00Z'));
+    expect(resumed.resumed).toBe(1);
+    expect(await wallet(buyer)).toMatchObject({ available: '8.00', held: '12.50' });
+    await checkInvariants(kit);
+    expect(await kit.ledger.balances(seller)).toEqual([
+      { kind: 'seller_payable', currency: 'CNY', balance: '21.38' },
+    ]);
+  });
+
   it('settles a lease ended elsewhere up to ended_at and releases its hold', async () => {
     const buyer = randomUUID();
     await kit.wallets.credit(buyer, 'CNY', '100.00', `seed-${buyer}`);

@@ -7,6 +7,7 @@ import type { ComputeClass } from '@suanli/units';
 import { LeaseEntity } from '../database/market.entities.js';
 import { DebitNoteEntity } from '../database/settlement.entities.js';
 import { LedgerService, PLATFORM_OWNER } from '../ledger/ledger.service.js';
+import { WalletService } from '../ledger/wallet.service.js';
 import { EscrowService, isInsufficientFunds } from './escrow.service.js';
 import { InvoicesService } from './invoices.service.js';
 import { floorHour, nextPeriod, ratePeriod } from './rating.js';
@@ -44,6 +45,7 @@ export class SettlementService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly ledger: LedgerService,
+    private readonly wallets: WalletService,
     private readonly escrow: EscrowService,
     private readonly invoices: InvoicesService,
     private readonly config: SettlementConfig,
@@ -151,12 +153,15 @@ export class SettlementService {
     const buyer = lease.buyerOrgId;
     const cur = lease.currency;
     // Every account this step touches, locked up front in the ledger's one stable order.
+    const availableAccount = { ownerKey: buyer, kind: 'wallet_available' as const, currency: cur };
     await this.ledger.lockAccounts(m, [
-      { ownerKey: buyer, kind: 'wallet_available', currency: cur },
+      availableAccount,
       { ownerKey: buyer, kind: 'wallet_held', currency: cur },
+      { ownerKey: buyer, kind: 'buyer_receivable', currency: cur },
       { ownerKey: lease.sellerOrgId, kind: 'seller_payable', currency: cur },
       { ownerKey: PLATFORM_OWNER, kind: 'platform_revenue', currency: cur },
     ]);
+    let owes = false;
 
     const already = await m.findOneBy(DebitNoteEntity, {
       leaseId: lease.id,
@@ -178,8 +183,14 @@ export class SettlementService {
       });
       const gross = Money.of(rated.gross, cur);
       const held = await this.escrow.heldFor(m, lease, period.start);
+      // Paid from the period's hold; usage beyond it (units without a physical bound) from the
+      // available balance; what even that cannot cover becomes a receivable and suspends.
       const fromHeld = gross.lt(held) ? gross : held;
-      const fromAvailable = gross.minus(fromHeld);
+      const rest = gross.minus(fromHeld);
+      const available = Money.of(await this.ledger.balanceOf(m, availableAccount), cur);
+      const fromAvailable = rest.lt(available) ? rest : available;
+      const owed = rest.minus(fromAvailable);
+      owes = owed.isPositive();
       const entries = [
         {
           ownerKey: buyer,
@@ -192,6 +203,12 @@ export class SettlementService {
           kind: 'wallet_available' as const,
           currency: cur,
           amount: fromAvailable.negated(),
+        },
+        {
+          ownerKey: buyer,
+          kind: 'buyer_receivable' as const,
+          currency: cur,
+          amount: owed.negated(),
         },
         {
           ownerKey: lease.sellerOrgId,
@@ -230,7 +247,13 @@ export class SettlementService {
     }
 
     let state: LeaseState = lease.state;
-    if (continuing && period.end.getTime() < lease.endsAt.getTime()) {
+    if (continuing && owes && period.end.getTime() < lease.endsAt.getTime()) {
+      state = 'suspended';
+      result.suspended += 1;
+      this.log.warn(
+        `lease ${lease.id} suspended at ${period.end.toISOString()}: usage beyond escrow unpaid`,
+      );
+    } else if (continuing && period.end.getTime() < lease.endsAt.getTime()) {
       try {
         await this.escrow.takeHold(m, lease, period.end, await this.holdAmount(m, lease));
       } catch (e) {
@@ -264,6 +287,9 @@ export class SettlementService {
       const from = new Date(
         Math.max(lease.settledUntil.getTime(), Math.floor(now.getTime() / 1000) * 1000),
       );
+      // Whatever the buyer owes is paid first; it resumes only when nothing is owed.
+      await this.wallets.collectReceivable(m, lease.buyerOrgId, lease.currency);
+      if ((await this.wallets.owed(m, lease.buyerOrgId, lease.currency)).isPositive()) return false;
       try {
         await this.escrow.takeHold(m, lease, from, await this.holdAmount(m, lease));
       } catch (e) {

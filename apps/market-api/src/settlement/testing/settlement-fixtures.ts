@@ -34,7 +34,7 @@ export function settlementKit(
   const wallets = new WalletService(ds, ledger);
   const escrow = new EscrowService(ledger, wallets);
   const invoices = new InvoicesService(ds, config);
-  const settlement = new SettlementService(ds, ledger, escrow, invoices, config);
+  const settlement = new SettlementService(ds, ledger, wallets, escrow, invoices, config);
   const clock = new FixedClock(new Date('2026-11-28T10:00:00Z'));
   return { ds, config, ledger, wallets, escrow, invoices, settlement, clock };
 }
