@@ -57,6 +57,7 @@ if (!configFile) {
   process.exit(2);
 }
 const config = configSchema.parse(JSON.parse(readFileSync(configFile, 'utf8')));
+const marketApiUrl = process.env.MARKET_API_URL ?? config.marketApiUrl;
 const windowSeconds = Number(process.env.AGENT_WINDOW_SECONDS ?? '60');
 if (!Number.isInteger(windowSeconds) || windowSeconds < 1 || windowSeconds > 3600) {
   console.error('AGENT_WINDOW_SECONDS must be an integer in 1..3600');
@@ -89,7 +90,7 @@ async function tick(): Promise<void> {
     agents.map(async ({ config: a, collector, agent }) => {
       try {
         await agent.flushPending();
-        const leases = await fetchActiveLeases(config.marketApiUrl, a.agentId, a.privateJwk);
+        const leases = await fetchActiveLeases(marketApiUrl, a.agentId, a.privateJwk);
         const samples: UsageSample[] = [];
         for (const lease of leases) {
           const w = clipToLease(lease, window);
