@@ -51,6 +51,8 @@ export class UsageHourEntity {
 }
 
 @Entity('usage_dead_letters')
+/** The ingest's outbox scan: dead letters not yet published to the DLQ topic. */
+@Index('IDX_usage_dead_letters_unpublished', ['id'], { where: '"published_at" IS NULL' })
 export class UsageDeadLetterEntity {
   @PrimaryGeneratedColumn('identity', { type: 'bigint' }) id!: string;
   @Index() @Column({ type: 'text' }) reason!: string;

@@ -46,6 +46,8 @@ export interface ApplyResult {
 export interface ApplyOptions {
   now: Date;
   lateGraceHours: number;
+  /** Test hook: runs inside the transaction just before COMMIT (throwing rolls it back). */
+  beforeCommit?: () => void | Promise<void>;
 }
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -122,6 +124,7 @@ async function loadLeases(client: PoolClient, ids: string[]): Promise<Map<string
     resource_id: string;
     starts_at: Date;
     ends_at: Date;
+    ended_at: Date | null;
     slots: number;
     catalog_version: string;
     class: ComputeClass;
@@ -129,7 +132,7 @@ async function loadLeases(client: PoolClient, ids: string[]): Promise<Map<string
     cpu_model: string | null;
     issued_at: Date | null;
   }>(
-    `SELECT l.id, l.resource_id, l.starts_at, l.ends_at, l.slots, l.catalog_version,
+    `SELECT l.id, l.resource_id, l.starts_at, l.ends_at, l.ended_at, l.slots, l.catalog_version,
             r.class, r.spec, r.cpu_model, i.issued_at
        FROM leases l
        JOIN resources r ON r.id = l.resource_id
@@ -142,7 +145,8 @@ async function loadLeases(client: PoolClient, ids: string[]): Promise<Map<string
       id: r.id,
       resourceId: r.resource_id,
       startsAt: r.starts_at,
-      endsAt: r.ends_at,
+      // A lease that ended early accepts no usage after it ended.
+      endsAt: r.ended_at !== null && r.ended_at < r.ends_at ? r.ended_at : r.ends_at,
       slots: r.slots,
       catalogVersion: r.catalog_version,
       computeClass: r.class,
@@ -480,6 +484,7 @@ export async function applyMessages(
         [[...live].sort(), opts.now],
       );
     }
+    await opts.beforeCommit?.();
     await client.query('COMMIT');
     return result;
   } catch (err) {

@@ -16,6 +16,8 @@ export interface IngestConfig {
 }
 
 export interface IngestHooks {
+  /** Called inside a Kafka batch's transaction before COMMIT; throwing rolls it back (a crash). */
+  beforeDbCommit?: (info: { partition: number; lastOffset: string }) => void | Promise<void>;
   /**
    * Called after a Kafka batch's database transaction committed and before its offsets are
    * committed; throwing here simulates a crash in that gap (the batch is redelivered).

@@ -358,7 +358,16 @@ describe('metering ingest (PostgreSQL + Kafka)', () => {
     const unknown = await ev(3, randomUUID());
     const foreign = await ev(4, foreignLeaseId);
     const late = await ev(5, lateLeaseId);
-    await sendRaw(a.id, await signer.sign([good, outside, mismatch, over, unknown, foreign, late]));
+    const endedEarly = await createLease();
+    await pool.query(
+      `UPDATE leases SET ended_at = starts_at + interval '10 minutes' WHERE id = $1`,
+      [endedEarly],
+    );
+    const afterEnd = await ev(20, endedEarly);
+    await sendRaw(
+      a.id,
+      await signer.sign([good, outside, mismatch, over, unknown, foreign, late, afterEnd]),
+    );
 
     // seq 2 (seq 1 missing): chain_gap, events not applied, the chain resyncs there …
     signer.seq = 2;
@@ -376,6 +385,7 @@ describe('metering ingest (PostgreSQL + Kafka)', () => {
       'chain_gap',
       'chain_gap',
       'late',
+      'outside_lease',
       'outside_lease',
       'over_capacity',
       'unknown_lease',
@@ -460,9 +470,17 @@ describe('metering ingest (PostgreSQL + Kafka)', () => {
     await sending;
     await sendSome(5);
 
-    // Restart with a crash injected after the first DB commit, before the offsets are committed.
+    // Restart with two crashes injected: one inside the transaction (rolled back), one after the
+    // DB commit and before the offsets are committed. Both batches are redelivered.
     let crashes = 0;
+    let rollbacks = 0;
     const restarted = await start({
+      beforeDbCommit: () => {
+        if (rollbacks === 0) {
+          rollbacks++;
+          throw new Error('simulated crash inside the transaction');
+        }
+      },
       afterDbCommit: () => {
         if (crashes === 0) {
           crashes++;
@@ -482,6 +500,7 @@ describe('metering ingest (PostgreSQL + Kafka)', () => {
       { timeoutMs: 60_000 },
     );
     expect(crashes).toBe(1);
+    expect(rollbacks).toBe(1);
     expect(await aggregates('usage_hours', id)).toEqual(expected(events, 3_600_000));
     // Let any redelivery land, then check again: still exact.
     await new Promise((r) => setTimeout(r, 1000));

@@ -94,11 +94,13 @@ export async function startIngest(config: IngestConfig): Promise<RunningIngest> 
       key: m.key === null ? null : m.key.toString('utf8'),
       value: m.value === null ? null : m.value.toString('utf8'),
     }));
+    const lastOffset = batch.lastOffset();
+    const before = config.hooks?.beforeDbCommit;
     const result: ApplyResult = await applyMessages(pool, messages, {
       now: config.now?.() ?? new Date(),
       lateGraceHours: config.lateGraceHours,
+      ...(before ? { beforeCommit: () => before({ partition: batch.partition, lastOffset }) } : {}),
     });
-    const lastOffset = batch.lastOffset();
     await config.hooks?.afterDbCommit?.({ partition: batch.partition, lastOffset });
     // The transaction committed: now (and only now) the offsets may move.
     resolveOffset(lastOffset);

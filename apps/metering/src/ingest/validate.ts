@@ -17,6 +17,7 @@ export interface LeaseFacts {
   id: string;
   resourceId: string;
   startsAt: Date;
+  /** The end of the lease: `ends_at`, or `ended_at` when it ended early. */
   endsAt: Date;
   slots: number;
   catalogVersion: string;
