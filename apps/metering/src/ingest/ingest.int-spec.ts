@@ -562,6 +562,8 @@ describe('metering ingest (PostgreSQL + Kafka)', () => {
         }
       }),
     );
+    const sentMs = Date.now() - started;
+    const batchesBefore = ingest?.stats().kafkaBatches ?? 0;
     await expectEventually(
       async () =>
         expect(
@@ -596,7 +598,9 @@ describe('metering ingest (PostgreSQL + Kafka)', () => {
     console.log(
       `metering load: agent built+signed ${all.length} events (${captured.length} batches) in ${signMs} ms ` +
         `(${Math.round((all.length * 1000) / signMs)} events/s); pipeline applied them in ${ms} ms ` +
-        `(${Math.round((all.length * 1000) / ms)} events/s); single-event latency send→queryable ` +
+        `(${Math.round((all.length * 1000) / ms)} events/s; sending took ${sentMs} ms; ` +
+        `${(ingest?.stats().kafkaBatches ?? 0) - batchesBefore} Kafka batches/transactions); ` +
+        `single-event latency send→queryable ` +
         `median ${latencies[5]} ms, max ${latencies[9]} ms`,
     );
     expect(latencies[9]).toBeLessThan(2000);

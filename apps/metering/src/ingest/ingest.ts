@@ -50,6 +50,9 @@ export async function startIngest(config: IngestConfig): Promise<RunningIngest> 
     sessionTimeout: 30_000,
     heartbeatInterval: 3_000,
     maxWaitTimeInMs: 250,
+    // Larger fetches → larger Kafka batches → fewer, bigger transactions under load.
+    maxBytesPerPartition: 8 * 1024 * 1024,
+    maxBytes: 32 * 1024 * 1024,
   });
   await Promise.all([admin.connect(), producer.connect(), consumer.connect()]);
 
