@@ -160,6 +160,8 @@ function portOpen(port: number, host = '127.0.0.1', timeoutMs = 500): Promise<bo
 interface ProcInfo {
   state: string;
   pgrp: number;
+  /** clock ticks after boot; tells a process from a later one with the same pid */
+  startTime: string;
 }
 
 function procInfo(pid: number): ProcInfo | undefined {
@@ -167,7 +169,7 @@ function procInfo(pid: number): ProcInfo | undefined {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // pid (comm) state ppid pgrp ...; comm may contain spaces and parentheses
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { state: rest[0] ?? '?', pgrp: Number(rest[2]) };
+    return { state: rest[0] ?? '?', pgrp: Number(rest[2]), startTime: rest[19] ?? '' };
   } catch {
     return undefined;
   }
@@ -182,6 +184,20 @@ export function isAlive(pid: number): boolean {
   }
   const info = procInfo(pid);
   return info === undefined ? existsSync('/proc') === false : info.state !== 'Z';
+}
+
+/** This process, in a form that survives pid reuse: `pid@starttime`. */
+export function processId(pid = process.pid): string {
+  const info = procInfo(pid);
+  return info ? `${pid}@${info.startTime}` : String(pid);
+}
+
+/** Whether the process a `processId()` names is still running. */
+export function processIdAlive(id: string): boolean {
+  const [pidText, start] = id.split('@');
+  const pid = Number(pidText);
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return false;
+  return start === undefined || procInfo(pid)?.startTime === start;
 }
 
 /** Live (non-zombie) members of a process group. */
@@ -228,10 +244,11 @@ interface PidFile {
   log: string;
   startedAt: string;
   /**
-   * The process that started it and stops it when done (unless other runs still use it), or 0
-   * when it was started by `npm run services -- start` and stays until `npm run services -- stop`.
+   * The process that started it and stops it when done (unless other runs still use it), as a
+   * processId(), or '' when it was started by `npm run services -- start` and stays until
+   * `npm run services -- stop`.
    */
-  owner: number;
+  owner: string;
 }
 
 function pidFilePath(name: ServiceName): string {
@@ -248,7 +265,7 @@ export function readPidFile(name: ServiceName): PidFile | undefined {
       match: data.match,
       log: data.log ?? '',
       startedAt: data.startedAt ?? '',
-      owner: data.owner ?? 0,
+      owner: typeof data.owner === 'string' ? data.owner : '',
     };
   } catch {
     return undefined;
@@ -301,21 +318,23 @@ async function withLock<T>(
   for (let waited = 0; ; waited += 200) {
     try {
       mkdirSync(dir);
-      writeFileSync(join(dir, 'pid'), String(process.pid));
+      writeFileSync(join(dir, 'pid'), processId());
       break;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      let owner = NaN;
+      let owner = '';
       try {
-        owner = Number(readFileSync(join(dir, 'pid'), 'utf8'));
+        owner = readFileSync(join(dir, 'pid'), 'utf8').trim();
       } catch {
         // being written right now
       }
-      if ((owner > 0 && !isAlive(owner)) || waited > 10 * 60_000) {
+      if ((owner !== '' && !processIdAlive(owner)) || waited > 10 * 60_000) {
         rmSync(dir, { recursive: true, force: true });
         continue;
       }
-      if (waited === 0) log(`waiting for another run (pid ${owner}) to finish starting services`);
+      if (waited === 0) {
+        log(`waiting for another run (pid ${owner.split('@')[0]}) to finish with the services`);
+      }
       checkAborted(sig);
       await sleep(200);
     }
@@ -343,7 +362,7 @@ function spawnDetached(
   opts: {
     logFile: string;
     match: string;
-    owner: number;
+    owner: string;
     env?: NodeJS.ProcessEnv;
     uid?: number;
     gid?: number;
@@ -543,6 +562,13 @@ export async function recreateDatabase(url: string, name: string): Promise<strin
     await c.query(`CREATE DATABASE ${c.escapeIdentifier(name)}`);
   });
   return databaseUrl(url, name);
+}
+
+/** Drops database `name` (closing its connections) if it exists. */
+export async function dropDatabase(url: string, name: string): Promise<void> {
+  await withAdminClient(url, async (c) => {
+    await c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(name)} WITH (FORCE)`);
+  });
 }
 
 async function initPostgres(bin: PgBinaries, user: { uid?: number; gid?: number }): Promise<void> {
@@ -995,7 +1021,7 @@ interface StartContext {
   log: (s: string) => void;
   signal?: AbortSignal;
   /** recorded in the pid file: see PidFile.owner */
-  owner: number;
+  owner: string;
   register(s: Started): void;
 }
 
@@ -1064,7 +1090,7 @@ function addUser(name: ServiceName): string {
   const dir = join(RUN_DIR, 'users', name);
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${process.pid}-${++userSeq}`);
-  writeFileSync(file, `${process.pid}\n`);
+  writeFileSync(file, `${processId()}\n`);
   return file;
 }
 
@@ -1078,8 +1104,13 @@ function otherUsers(name: ServiceName): number[] {
   }
   const pids: number[] = [];
   for (const entry of entries) {
-    const pid = Number(entry.split('-')[0]);
-    if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) pids.push(pid);
+    let id: string;
+    try {
+      id = readFileSync(join(dir, entry), 'utf8').trim();
+    } catch {
+      continue;
+    }
+    if (id && processIdAlive(id)) pids.push(Number(id.split('@')[0]));
     else rmSync(join(dir, entry), { force: true });
   }
   return pids;
@@ -1101,9 +1132,9 @@ async function release(list: Tracked[], log: (s: string) => void): Promise<void>
         rmSync(pidFilePath(t.name), { force: true });
         return;
       }
-      if (file.owner === 0) return; // started by `npm run services -- start`: stays
-      const ownerGone = file.owner !== process.pid && !isAlive(file.owner);
-      if (file.owner !== process.pid && !ownerGone) return; // its owner stops it
+      if (file.owner === '') return; // started by `npm run services -- start`: stays
+      const mine = file.owner === processId();
+      if (!mine && processIdAlive(file.owner)) return; // its owner stops it
       const others = otherUsers(t.name);
       if (others.length > 0) {
         log(`${t.name}: still used by pid ${others.join(', ')}; leaving it running for them`);
@@ -1146,9 +1177,9 @@ async function ensureOne(
       { timeoutMs: 60_000, logFile: previous.log, signal: ctx.signal },
     );
     await spec.prepare?.(value, log);
-    if (ctx.owner === 0 && previous.owner !== 0) {
+    if (ctx.owner === '' && previous.owner !== '') {
       // `services start` adopts it: it now stays until `services stop`
-      writeFileSync(pidFilePath(spec.name), JSON.stringify({ ...previous, owner: 0 }) + '\n');
+      writeFileSync(pidFilePath(spec.name), JSON.stringify({ ...previous, owner: '' }) + '\n');
     }
     log(`${spec.name}: already running (pid ${previous.pid}), reusing it`);
     return { value, pid: previous.pid };
@@ -1196,7 +1227,7 @@ export async function ensureServices(opts: EnsureServicesOptions = {}): Promise<
   const ctx: StartContext = {
     log,
     signal: opts.signal,
-    owner: opts.detached ? 0 : process.pid,
+    owner: opts.detached ? '' : processId(),
     register: (s) => startedList.push(s),
   };
 

@@ -2,12 +2,15 @@
 // Kafka, stripe-mock and Chromium are there, recreate the `suanli_test` database, run Jest
 // (projects unit, integration, e2e) and print one line `tests: N passed, M failed[, K skipped]`.
 // Exits non-zero on any failure; stops the services this run started.
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { capture, run } from './children.js';
 import {
   ensureChromium,
   ensureServices,
+  dropDatabase,
+  processId,
+  processIdAlive,
   recreateDatabase,
   redact,
   ROOT,
@@ -18,6 +21,37 @@ import {
 
 const log = (s: string): void => console.log(`[test] ${s}`);
 const TEST_DB = 'suanli_test';
+
+/**
+ * The test database is `suanli_test`, unless another test run in this checkout is using it right
+ * now (recreating it would cut that run's connections): then a database of our own, dropped at
+ * the end.
+ */
+function claimTestDatabase(): { name: string; isDefault: boolean; release(): void } {
+  const file = join(RUN_DIR, `${TEST_DB}.owner`);
+  mkdirSync(RUN_DIR, { recursive: true });
+  let holder = '';
+  try {
+    holder = readFileSync(file, 'utf8').trim();
+  } catch {
+    // nobody
+  }
+  if (holder !== '' && holder !== processId() && processIdAlive(holder)) {
+    return { name: `${TEST_DB}_${process.pid}`, isDefault: false, release: () => undefined };
+  }
+  writeFileSync(file, `${processId()}\n`);
+  return {
+    name: TEST_DB,
+    isDefault: true,
+    release: () => {
+      try {
+        if (readFileSync(file, 'utf8').trim() === processId()) rmSync(file, { force: true });
+      } catch {
+        // gone
+      }
+    },
+  };
+}
 
 interface JestResults {
   numPassedTests: number;
@@ -84,14 +118,17 @@ async function main(): Promise<number> {
     : Promise.all([check('lint', 'lint'), check('typecheck', 'typecheck')]);
 
   let services: RunningServices | undefined;
+  let testDb: ReturnType<typeof claimTestDatabase> | undefined;
   try {
     const [svc, chromium] = await Promise.all([
       ensureServices({ log: (s) => console.log(`[services] ${s}`), signal: controller.signal }),
       ensureChromium((s) => console.log(`[services] ${s}`)),
     ]);
     services = svc;
-    const databaseUrl = await recreateDatabase(svc.env.DATABASE_URL, TEST_DB);
-    log(`database ${TEST_DB} recreated (${redact(databaseUrl)})`);
+    testDb = claimTestDatabase();
+    if (!testDb.isDefault) log(`another test run is using ${TEST_DB}; using ${testDb.name}`);
+    const databaseUrl = await recreateDatabase(svc.env.DATABASE_URL, testDb.name);
+    log(`database ${testDb.name} recreated (${redact(databaseUrl)})`);
 
     const checksFailed = (await checks).filter((ok) => !ok).length;
     if (interrupted) return 130;
@@ -150,6 +187,10 @@ async function main(): Promise<number> {
     await checks.catch(() => undefined);
     return interrupted ? 130 : 1;
   } finally {
+    if (services && testDb && !testDb.isDefault) {
+      await dropDatabase(services.env.DATABASE_URL, testDb.name).catch(() => undefined);
+    }
+    testDb?.release();
     if (services) await services.stop();
   }
 }
