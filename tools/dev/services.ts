@@ -798,6 +798,8 @@ async function startKafka(ctx: StartContext): Promise<Started> {
     ...(process.env.KAFKA_JVM_OPTS?.split(/\s+/).filter(Boolean) ?? KAFKA_JVM_DEFAULTS),
     '-Djava.awt.headless=true',
     `-Dlog4j2.configurationFile=${KAFKA_LOG4J}`,
+    // keep logging until the broker's own shutdown hook has finished
+    '-Dlog4j2.shutdownHookEnabled=false',
   ];
   if (!existsSync(join(KAFKA_DATA, 'meta.properties'))) {
     const t = Date.now();
