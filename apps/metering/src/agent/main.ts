@@ -9,6 +9,7 @@ import { MeteringAgent } from './agent.js';
 import { CgroupV2Collector } from './collectors/cgroup.js';
 import { NvidiaSmiCollector } from './collectors/nvidia.js';
 import { SimulatorCollector } from './collectors/simulator.js';
+import { SlurmCollector } from './collectors/slurm.js';
 import { clipToLease, fetchActiveLeases, lastWindow } from './lease-client.js';
 import type { Collector, UsageSample } from './types.js';
 
@@ -24,9 +25,11 @@ const configSchema = z.object({
         resourceCri: z.string(),
         class: z.enum(['GEN', 'AI', 'HPC']),
         cpuModel: z.string().optional(),
-        collector: z.enum(['simulator', 'cgroup', 'nvidia']).default('simulator'),
+        collector: z.enum(['simulator', 'cgroup', 'nvidia', 'slurm']).default('simulator'),
         /** For `cgroup`: the cgroup directory, `{leaseId}` replaced by the lease id. */
         cgroupDir: z.string().optional(),
+        /** For `slurm`: the account of the lease's jobs, `{leaseId}` replaced by the lease id. */
+        slurmAccount: z.string().optional(),
       }),
     )
     .min(1),
@@ -42,6 +45,10 @@ function collectorFor(a: AgentConfig): Collector {
     }
     case 'nvidia':
       return new NvidiaSmiCollector();
+    case 'slurm': {
+      const pattern = a.slurmAccount ?? '{leaseId}';
+      return new SlurmCollector({ account: (l) => pattern.replace('{leaseId}', l.leaseId) });
+    }
     default:
       return new SimulatorCollector();
   }

@@ -14,6 +14,7 @@ import {
   parseNvidiaCsv,
 } from './nvidia.js';
 import { SimulatorCollector, simulatedUtilization } from './simulator.js';
+import { allocationUsage, parseSacctJson, SlurmCollector } from './slurm.js';
 
 const fixtures = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const fixture = (name: string) => readFile(join(fixtures, name), 'utf8');
@@ -151,5 +152,55 @@ describe('nvidia-smi parsing (recorded CSV)', () => {
       run: runner('nvidia-smi-query-gpu.csv', 'nvidia-smi-query-compute-apps-empty.csv'),
     });
     expect((await none.sample(lease, window)).acc_s).toEqual({ H100: '0.000' });
+  });
+});
+
+describe('Slurm sacct --json (recorded output)', () => {
+  it('parses allocations, skipping jobs that never started', async () => {
+    expect(parseSacctJson(await fixture('sacct.json'))).toEqual([
+      { jobId: 4012, start: 1795852800, end: 1795854600, cpus: 32, memMiB: 262144, gpus: 4 },
+      { jobId: 4013, start: 1795854000, end: null, cpus: 8, memMiB: 65536, gpus: 1 },
+    ]);
+    expect(() => parseSacctJson('{"meta":{}}')).toThrow('no jobs');
+  });
+
+  it('bills the allocations overlapping the window', async () => {
+    // Window 1795854000..1795854600 (600 s): job 4012 holds all 600 s, job 4013 all 600 s.
+    const w = { start: new Date(1795854000_000), end: new Date(1795854600_000) };
+    const calls: string[][] = [];
+    const c = new SlurmCollector({
+      account: () => 'lease-22222222',
+      run: async (args) => {
+        calls.push(args);
+        return fixture('sacct.json');
+      },
+    });
+    const slurmLease = {
+      ...lease,
+      spec: { cpu: 64, memGiB: 512, accel: { count: 8, model: 'H100' } },
+    };
+    expect(await c.sample(slurmLease, w)).toEqual({
+      duration_s: '600',
+      cpu_core_s: '24000', // (32 + 8) × 600
+      mem_gib_s: '192000', // (256 + 64) GiB × 600
+      acc_s: { H100: '3000' }, // (4 + 1) × 600
+    });
+    expect(calls[0]).toEqual([
+      '--json',
+      '--allocations',
+      '--accounts',
+      'lease-22222222',
+      '--starttime',
+      '2026-11-28T08:20:00',
+      '--endtime',
+      '2026-11-28T08:30:00',
+    ]);
+    // A window before job 4013 started: only job 4012's share.
+    const early = { start: new Date(1795853700_000), end: new Date(1795853760_000) };
+    expect(allocationUsage(parseSacctJson(await fixture('sacct.json')), early, undefined)).toEqual({
+      duration_s: '60',
+      cpu_core_s: '1920',
+      mem_gib_s: '15360',
+    });
   });
 });
