@@ -122,7 +122,11 @@ async function main(): Promise<number> {
   try {
     const [svc, chromium] = await Promise.all([
       ensureServices({ log: (s) => console.log(`[services] ${s}`), signal: controller.signal }),
-      ensureChromium((s) => console.log(`[services] ${s}`)),
+      // without Chromium only the browser tests fail; unit and integration runs still work
+      ensureChromium((s) => console.log(`[services] ${s}`)).catch((e: unknown) => {
+        console.error(`[services] WARNING: ${e instanceof Error ? e.message : String(e)}`);
+        return undefined;
+      }),
     ]);
     services = svc;
     testDb = claimTestDatabase();
@@ -158,7 +162,7 @@ async function main(): Promise<number> {
           DATABASE_URL: databaseUrl,
           KAFKA_BROKERS: svc.env.KAFKA_BROKERS,
           STRIPE_API_BASE: svc.env.STRIPE_API_BASE,
-          CHROMIUM_PATH: chromium,
+          ...(chromium ? { CHROMIUM_PATH: chromium } : {}),
         },
       },
     );
