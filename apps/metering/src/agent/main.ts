@@ -2,7 +2,7 @@
 // configured agent's active leases, samples them and sends one signed batch per agent.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { z } from 'zod';
 import { TOPICS } from '@suanli/contracts';
 import { MeteringAgent } from './agent.js';
@@ -76,7 +76,12 @@ const brokers = (process.env.KAFKA_BROKERS ?? config.kafkaBrokers?.join(',') ?? 
 const stateDir = process.env.AGENT_STATE_DIR ?? config.stateDir ?? '.local/agent-state';
 
 const kafka = new Kafka({ clientId: 'metering-agent', brokers, logLevel: logLevel.WARN });
-const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+// Murmur2 (Java-compatible): an agent id always maps to the same partition.
+const producer: Producer = kafka.producer({
+  idempotent: true,
+  maxInFlightRequests: 1,
+  createPartitioner: Partitioners.DefaultPartitioner,
+});
 await producer.connect();
 
 const agents = config.agents.map((a) => ({

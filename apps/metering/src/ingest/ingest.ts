@@ -1,4 +1,11 @@
-import { Kafka, logLevel, type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
+import {
+  Kafka,
+  logLevel,
+  Partitioners,
+  type Consumer,
+  type EachBatchPayload,
+  type Producer,
+} from 'kafkajs';
 import pg from 'pg';
 import { applyMessages, type ApplyResult } from './apply.js';
 import type { IngestConfig } from './config.js';
@@ -44,7 +51,11 @@ export async function startIngest(config: IngestConfig): Promise<RunningIngest> 
     logLevel: logLevel.ERROR,
   });
   const admin = kafka.admin();
-  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const producer: Producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   const consumer: Consumer = kafka.consumer({
     groupId: config.groupId,
     sessionTimeout: 30_000,
