@@ -5,7 +5,9 @@
 //   reused; nothing else is started for it.
 // - A service started by an earlier run (pid file in .local/run/) is reused, not started twice.
 // - Everything else is started detached (own process group, output to a log file) with a pid file;
-//   `stop()` stops only what this call started.
+//   `stop()` stops only what this call started, and not while another run (an `npm start` next to
+//   an `npm test`) still uses it: then the last user stops it.
+// - `npm run services -- start` starts them for good: they run until `npm run services -- stop`.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import {
@@ -114,7 +116,7 @@ function errorText(e: unknown): string {
   return String(e);
 }
 
-/** The last `lines` lines of a log file, indented, for error messages. */
+/** The last `lines` lines of a log file, for error messages. */
 export function logTail(file: string, lines = 30): string {
   try {
     const text = readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines);
@@ -328,7 +330,9 @@ async function withLock<T>(
       } catch {
         // being written right now
       }
-      if ((owner !== '' && !processIdAlive(owner)) || waited > 10 * 60_000) {
+      const age = Date.now() - (statSync(dir, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      const stale = owner === '' ? age > 10_000 : !processIdAlive(owner);
+      if (stale || waited > 10 * 60_000) {
         rmSync(dir, { recursive: true, force: true });
         continue;
       }
@@ -400,10 +404,7 @@ function spawnDetached(
   return { child, exited };
 }
 
-/**
- * Waits until `probe` succeeds, the process exits, the timeout passes or the signal aborts.
- * Returns how long it took.
- */
+/** Waits until `probe` succeeds; throws when the process exits, on timeout or on abort. */
 async function waitUntil(
   what: string,
   probe: () => Promise<boolean>,
