@@ -58,12 +58,38 @@ function log(msg: string, extra: Record<string, unknown> = {}): void {
   console.log(JSON.stringify({ at: new Date().toISOString(), msg, ...extra }));
 }
 
-const configFile = process.env.AGENT_CONFIG_FILE;
-if (!configFile) {
-  console.error('AGENT_CONFIG_FILE is required');
+/**
+ * AGENT_CONFIG_FILE (several agents), or for one agent (docs/architecture.md) AGENT_ID,
+ * AGENT_KEY_FILE (its private JWK), MARKET_API_URL and optionally AGENT_COLLECTOR.
+ */
+function readConfig(env: NodeJS.ProcessEnv): z.infer<typeof configSchema> {
+  if (env.AGENT_CONFIG_FILE) {
+    return configSchema.parse(JSON.parse(readFileSync(env.AGENT_CONFIG_FILE, 'utf8')));
+  }
+  if (env.AGENT_ID && env.AGENT_KEY_FILE && env.MARKET_API_URL) {
+    return configSchema.parse({
+      marketApiUrl: env.MARKET_API_URL,
+      agents: [
+        {
+          agentId: env.AGENT_ID,
+          privateJwk: JSON.parse(readFileSync(env.AGENT_KEY_FILE, 'utf8')) as unknown,
+          resourceCri: env.AGENT_RESOURCE_CRI ?? '',
+          class: env.AGENT_CLASS ?? 'AI',
+          collector: env.AGENT_COLLECTOR ?? 'simulator',
+        },
+      ],
+    });
+  }
+  throw new Error('set AGENT_CONFIG_FILE, or AGENT_ID + AGENT_KEY_FILE + MARKET_API_URL');
+}
+
+let config: z.infer<typeof configSchema>;
+try {
+  config = readConfig(process.env);
+} catch (err) {
+  console.error(`invalid metering agent configuration: ${(err as Error).message}`);
   process.exit(2);
 }
-const config = configSchema.parse(JSON.parse(readFileSync(configFile, 'utf8')));
 const marketApiUrl = process.env.MARKET_API_URL ?? config.marketApiUrl;
 const windowSeconds = Number(process.env.AGENT_WINDOW_SECONDS ?? '60');
 if (!Number.isInteger(windowSeconds) || windowSeconds < 1 || windowSeconds > 3600) {
