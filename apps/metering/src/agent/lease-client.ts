@@ -20,6 +20,8 @@ const leasesResponseSchema = z.object({
       startsAt: z.string(),
       endsAt: z.string(),
       catalogVersion: z.string(),
+      /** The resource's CPU model, when the API tells it (rates `scu.gen`). */
+      cpuModel: z.string().nullable().optional(),
     }),
   ),
 });
@@ -51,7 +53,9 @@ export async function fetchActiveLeases(
     signal: AbortSignal.timeout(10_000),
   });
   if (!res.ok) throw new Error(`GET /v1/agents/me/leases: HTTP ${res.status}`);
-  return leasesResponseSchema.parse(await res.json()).items;
+  return leasesResponseSchema
+    .parse(await res.json())
+    .items.map(({ cpuModel, ...lease }) => (cpuModel ? { ...lease, cpuModel } : lease));
 }
 
 /** The window [end - seconds, end) clipped to the lease, or null when they do not overlap. */
