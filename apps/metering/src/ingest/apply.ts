@@ -301,7 +301,6 @@ export async function applyMessages(
         deadBatch('bad_signature', `signature does not verify: ${(err as Error).message}`);
         continue;
       }
-      live.add(agent.resourceId);
       const env = envelopeSchema.safeParse(payload);
       if (!env.success) {
         const issue = env.error.issues[0];
@@ -330,6 +329,8 @@ export async function applyMessages(
         result.redeliveries++;
         continue;
       }
+      // A fresh signed batch is a sign of life (a replayed old one is not).
+      live.add(agent.resourceId);
       if (verdict.kind === 'gap' && !verdict.resync) {
         deadBatch('chain_gap', verdict.detail, { seq: batch.seq, eventId: batch.batchId });
         continue;
