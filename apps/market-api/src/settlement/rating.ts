@@ -109,7 +109,7 @@ export function ratePeriod(input: PeriodRatingInput): RatedPeriod {
       description: DESCRIPTIONS[row.unit] ?? row.unit,
       unit: row.unit,
       quantity: displayQuantity(quantity),
-      unitPrice: price.toFixed(),
+      unitPrice: row.price, // as published and pinned on the lease
       amount: amount.toString(),
     };
   });
@@ -163,7 +163,7 @@ export function sumLines(
   const byKey = new Map<string, { line: InvoiceLineView; quantity: Decimal; amount: Decimal }>();
   for (const note of notes) {
     for (const line of note.lines) {
-      const key = `${line.unit}\u0000${parseDecimal(line.unitPrice).toFixed()}`;
+      const key = `${line.unit}\u0000${parseDecimal(line.unitPrice).toString()}`;
       const slot = byKey.get(key) ?? {
         line,
         quantity: new Decimal(0),
@@ -177,7 +177,7 @@ export function sumLines(
   return [...byKey.values()].map(({ line, quantity, amount }) => ({
     description: line.description,
     unit: line.unit,
-    quantity: quantity.toFixed(),
+    quantity: quantity.toString(),
     unitPrice: line.unitPrice,
     amount: Money.of(amount, currency).toString(),
   }));
