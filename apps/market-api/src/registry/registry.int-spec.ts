@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { OfferView, ResourceView } from '@suanli/contracts';
 import { parseCri } from '@suanli/cri';
+import { generateSigningKey } from '@suanli/crypto';
+import { agentToken } from '../../../metering/src/agent/lease-client.js';
 import { signUpActor } from '../../../../test/support/actors.js';
 import { apiClient } from '../../../../test/support/http.js';
 import { startMarketApi, type TestMarketApi } from '../../../../test/support/market-api.js';
@@ -94,8 +96,6 @@ describe('registry and identifier gateway (real API, real PostgreSQL)', () => {
     const early = await seller.client.post<{ error: { code: string } }>('/v1/offers', offer);
     expect(early.status).toBe(409);
     expect(early.body.error.code).toBe('invalid_state');
-    const { generateSigningKey } = await import('@suanli/crypto');
-    const { agentToken } = await import('../../../metering/src/agent/lease-client.js');
     const key = await generateSigningKey();
     const agent = (
       await seller.client.post<{ id: string }>(`/v1/resources/${r.id}/agents`, {
