@@ -12,7 +12,12 @@ import {
   UsageHourEntity,
   UsageMinuteEntity,
 } from './metering.entities.js';
-import { AgentEntity, RegistrantEntity, ResourceEntity } from './registry.entities.js';
+import {
+  AgentEntity,
+  RegistrantEntity,
+  ResourceEntity,
+  ResourceHeartbeatEntity,
+} from './registry.entities.js';
 import {
   DebitNoteEntity,
   InvoiceCounterEntity,
@@ -37,6 +42,7 @@ export const ENTITIES = [
   RegistrantEntity,
   ResourceEntity,
   AgentEntity,
+  ResourceHeartbeatEntity,
   OfferEntity,
   OrderEntity,
   LeaseEntity,

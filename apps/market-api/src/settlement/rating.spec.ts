@@ -146,7 +146,7 @@ describe('ratePeriod', () => {
       description: 'Slot-hours',
       unit: 'slot_h',
       quantity: '0.666666667',
-      unitPrice: '10',
+      unitPrice: '10.00',
       amount: '6.67',
     });
     expect(r).toMatchObject({ gross: '6.67', fee: '0.33', net: '6.34' });

@@ -142,14 +142,14 @@ describe('settlement cycle', () => {
         description: 'Slot-hours',
         unit: 'slot_h',
         quantity: '6',
-        unitPrice: '12.5',
+        unitPrice: '12.50',
         amount: '75.00',
       },
       {
         description: 'AI standard compute units (scu.ai)',
         unit: 'scu.ai',
         quantity: '3.178',
-        unitPrice: '9',
+        unitPrice: '9.00',
         amount: '28.60',
       },
     ]);
