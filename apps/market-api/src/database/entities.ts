@@ -17,6 +17,7 @@ import {
   RegistrantEntity,
   ResourceEntity,
   ResourceHeartbeatEntity,
+  ResourceRevisionEntity,
 } from './registry.entities.js';
 import {
   DebitNoteEntity,
@@ -43,6 +44,7 @@ export const ENTITIES = [
   ResourceEntity,
   AgentEntity,
   ResourceHeartbeatEntity,
+  ResourceRevisionEntity,
   OfferEntity,
   OrderEntity,
   LeaseEntity,
