@@ -20,12 +20,17 @@ import {
   ResourceRevisionEntity,
 } from './registry.entities.js';
 import {
+  ConnectAccountEntity,
   DebitNoteEntity,
   InvoiceCounterEntity,
   InvoiceEntity,
+  LeaseTermsEntity,
   LedgerAccountEntity,
   LedgerEntryEntity,
   LedgerTransactionEntity,
+  StripeEventEntity,
+  StripeMovementEntity,
+  TopUpEntity,
 } from './settlement.entities.js';
 
 export * from './accounts.entities.js';
@@ -54,6 +59,11 @@ export const ENTITIES = [
   DebitNoteEntity,
   InvoiceEntity,
   InvoiceCounterEntity,
+  LeaseTermsEntity,
+  StripeEventEntity,
+  TopUpEntity,
+  ConnectAccountEntity,
+  StripeMovementEntity,
   UsageEventEntity,
   AgentBatchEntity,
   UsageMinuteEntity,
