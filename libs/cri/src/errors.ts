@@ -20,9 +20,12 @@ export class CriError extends Error {
   readonly code: 'invalid_cri' | 'check_mismatch';
   readonly segment: CriSegment;
   readonly expected?: string;
+  /** The rule that was broken, without the segment prefix. */
+  readonly reason: string;
 
   constructor(segment: CriSegment, message: string, expected?: string) {
     super(`CRI ${segment}: ${message}`);
+    this.reason = message;
     this.name = 'CriError';
     this.segment = segment;
     this.code = expected === undefined ? 'invalid_cri' : 'check_mismatch';

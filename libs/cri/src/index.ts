@@ -1,6 +1,13 @@
 export { CriError, type CriSegment } from './errors.js';
 export { checkCharacter } from './check.js';
 export {
+  CLASS_NAMES,
+  explainCri,
+  FORM_NAMES,
+  INDUSTRY_SECTIONS,
+  type CriField,
+} from './explain.js';
+export {
   CRI_CLASSES,
   CRI_FORMS,
   CRI_MAX_LENGTH,
