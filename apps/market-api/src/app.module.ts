@@ -15,6 +15,7 @@ import { OrdersService } from './orders/orders.service.js';
 import { HealthController } from './health/health.controller.js';
 import { LedgerModule } from './ledger/ledger.module.js';
 import { SettlementModule } from './settlement/settlement.module.js';
+import { LeaseEventsModule } from './leases/lease-events.module.js';
 
 @Module({
   controllers: [AccountsController],
@@ -64,6 +65,7 @@ export class AppModule {
           poolSize: 10,
           logging: ['error'],
         }),
+        LeaseEventsModule,
         AccountsModule,
         RegistryModule,
         OffersModule,

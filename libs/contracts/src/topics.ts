@@ -5,11 +5,17 @@ import { decimalString } from './api.js';
 export const TOPICS = {
   usage: 'exchange.usage.v1',
   usageDlq: 'exchange.usage.dlq.v1',
+  lease: 'exchange.lease.v1',
 } as const;
 
 /** Every Kafka message carries these headers. */
 export const HEADER_EVENT_ID = 'event-id';
 export const HEADER_SCHEMA_VERSION = 'schema-version';
+/**
+ * On `exchange.usage.v1`: `unsigned` marks a message produced by the HTTP ingest from plain
+ * CloudEvents (its value is an `UnsignedUsageEnvelope`, not a JWS).
+ */
+export const HEADER_USAGE_AUTH = 'usage-auth';
 
 export const USAGE_EVENT_TYPE = 'exchange.usage.v1';
 
@@ -57,6 +63,23 @@ export const usageBatchSchema = z.object({
 });
 export type UsageBatch = z.infer<typeof usageBatchSchema>;
 
+/**
+ * The value of an unsigned message on `exchange.usage.v1` (header `usage-auth: unsigned`): plain
+ * CloudEvents posted with an API key to `POST /v1/usage/events`. `org` is the organization that
+ * owns the API key; the ingest accepts the events only for leases on that organization's
+ * resources whose offer accepts unsigned usage.
+ */
+export interface UnsignedUsageEnvelope {
+  schemaVersion: 1;
+  unsigned: true;
+  /** The organization of the API key that posted the events. */
+  org: string;
+  /** The API key's id (not the secret). */
+  apiKeyId: string;
+  receivedAt: string;
+  events: unknown[];
+}
+
 export const DLQ_REASONS = [
   'bad_signature',
   'schema',
@@ -67,6 +90,8 @@ export const DLQ_REASONS = [
   'late',
   'chain_gap',
 ] as const;
+// Unsigned usage (HTTP ingest) for a lease whose offer refuses it is `bad_signature` (detail
+// "unsigned usage refused …"): the spec's reason codes stay a closed set.
 export type DlqReason = (typeof DLQ_REASONS)[number];
 
 export interface UsageDeadLetter {
@@ -83,10 +108,69 @@ export interface UsageDeadLetter {
   at: string;
 }
 
+export const LEASE_EVENT_TYPES = [
+  'lease.started',
+  'lease.suspended',
+  'lease.resumed',
+  'lease.ended',
+] as const;
+export type LeaseEventType = (typeof LEASE_EVENT_TYPES)[number];
+
+/**
+ * A lease's life as the market publishes it on `exchange.lease.v1` (key = lease id, so a
+ * lease's events stay in order). The metering ingest keeps its own read model from them.
+ */
+export interface LeaseEvent {
+  eventId: string;
+  schemaVersion: 1;
+  type: LeaseEventType;
+  leaseId: string;
+  resourceId: string;
+  /** The organization that owns the resource (the seller). */
+  sellerOrgId: string;
+  cri: string;
+  class: 'GEN' | 'AI' | 'HPC';
+  /** The resource's per-slot spec. */
+  spec: Record<string, unknown>;
+  cpuModel: string | null;
+  slots: number;
+  startsAt: string;
+  endsAt: string;
+  endedAt: string | null;
+  /** When the lease's final invoice was issued (`lease.ended`), else null. */
+  invoicedAt: string | null;
+  catalogVersion: string;
+  /** Whether the lease's offer accepts unsigned usage (HTTP ingest). */
+  acceptsUnsigned: boolean;
+  occurredAt: string;
+}
+
+export const leaseEventSchema = z.object({
+  eventId: z.string().min(1).max(128),
+  schemaVersion: z.literal(1),
+  type: z.enum(LEASE_EVENT_TYPES),
+  leaseId: z.string().uuid(),
+  resourceId: z.string().uuid(),
+  sellerOrgId: z.string().uuid(),
+  cri: z.string().max(128),
+  class: z.enum(['GEN', 'AI', 'HPC']),
+  spec: z.record(z.string(), z.unknown()),
+  cpuModel: z.string().nullable(),
+  slots: z.number().int().positive(),
+  startsAt: z.string().datetime({ offset: true }),
+  endsAt: z.string().datetime({ offset: true }),
+  endedAt: z.string().datetime({ offset: true }).nullable(),
+  invoicedAt: z.string().datetime({ offset: true }).nullable(),
+  catalogVersion: z.string().min(1).max(16),
+  acceptsUnsigned: z.boolean(),
+  occurredAt: z.string().datetime({ offset: true }),
+});
+
 /** Topic → payload map: producers and consumers type their messages through it. */
 export interface TopicPayloads {
-  [TOPICS.usage]: string; // compact JWS of a UsageBatch
+  [TOPICS.usage]: string; // compact JWS of a UsageBatch, or an UnsignedUsageEnvelope (JSON)
   [TOPICS.usageDlq]: UsageDeadLetter;
+  [TOPICS.lease]: LeaseEvent;
 }
 
 export const ZERO_HASH = '0'.repeat(64);

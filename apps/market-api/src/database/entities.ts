@@ -5,8 +5,11 @@ import {
   UserEntity,
 } from './accounts.entities.js';
 import { LeaseEntity, OfferEntity, OrderEntity } from './market.entities.js';
+import { ApiKeyEntity } from './api-keys.entities.js';
 import {
   AgentBatchEntity,
+  LeaseEventOutboxEntity,
+  MeteringLeaseEntity,
   UsageDeadLetterEntity,
   UsageEventEntity,
   UsageHourEntity,
@@ -34,6 +37,7 @@ import {
 } from './settlement.entities.js';
 
 export * from './accounts.entities.js';
+export * from './api-keys.entities.js';
 export * from './market.entities.js';
 export * from './metering.entities.js';
 export * from './registry.entities.js';
@@ -69,4 +73,7 @@ export const ENTITIES = [
   UsageMinuteEntity,
   UsageHourEntity,
   UsageDeadLetterEntity,
+  MeteringLeaseEntity,
+  LeaseEventOutboxEntity,
+  ApiKeyEntity,
 ];

@@ -74,3 +74,45 @@ export class UsageDeadLetterEntity {
   @Column({ name: 'published_at', type: 'timestamptz', nullable: true }) publishedAt!: Date | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
 }
+
+/**
+ * The metering ingest's own read model of leases, built from `exchange.lease.v1` (the market's
+ * lease events): the ingest validates usage against it and never reads the market's tables.
+ */
+@Entity('metering_leases')
+export class MeteringLeaseEntity {
+  @PrimaryColumn({ type: 'uuid' }) id!: string;
+  @Index() @Column({ name: 'resource_id', type: 'uuid' }) resourceId!: string;
+  @Column({ name: 'seller_org_id', type: 'uuid' }) sellerOrgId!: string;
+  @Column({ type: 'text' }) state!: string;
+  @Column({ type: 'text' }) cri!: string;
+  @Column({ type: 'text' }) class!: string;
+  @Column({ type: 'jsonb' }) spec!: Record<string, unknown>;
+  @Column({ name: 'cpu_model', type: 'text', nullable: true }) cpuModel!: string | null;
+  @Column({ type: 'int' }) slots!: number;
+  @Column({ name: 'starts_at', type: 'timestamptz' }) startsAt!: Date;
+  @Column({ name: 'ends_at', type: 'timestamptz' }) endsAt!: Date;
+  @Column({ name: 'ended_at', type: 'timestamptz', nullable: true }) endedAt!: Date | null;
+  @Column({ name: 'invoiced_at', type: 'timestamptz', nullable: true }) invoicedAt!: Date | null;
+  @Column({ name: 'catalog_version', type: 'text' }) catalogVersion!: string;
+  @Column({ name: 'accepts_unsigned', type: 'boolean', default: false }) acceptsUnsigned!: boolean;
+  /** `occurredAt` of the last applied lease event: an older event never overwrites a newer. */
+  @Column({ name: 'event_at', type: 'timestamptz' }) eventAt!: Date;
+  @Column({ name: 'event_id', type: 'text' }) eventId!: string;
+}
+
+/**
+ * The market's transactional outbox for `exchange.lease.v1`: a row is written in the transaction
+ * that changes the lease, and the relay publishes rows in id order and marks them.
+ */
+@Entity('lease_events_outbox')
+@Index('IDX_lease_events_outbox_unpublished', ['id'], { where: '"published_at" IS NULL' })
+export class LeaseEventOutboxEntity {
+  @PrimaryGeneratedColumn('identity', { type: 'bigint' }) id!: string;
+  @Column({ name: 'event_id', type: 'uuid' }) eventId!: string;
+  @Column({ name: 'lease_id', type: 'uuid' }) leaseId!: string;
+  @Column({ type: 'text' }) type!: string;
+  @Column({ type: 'jsonb' }) payload!: Record<string, unknown>;
+  @Column({ name: 'published_at', type: 'timestamptz', nullable: true }) publishedAt!: Date | null;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+}

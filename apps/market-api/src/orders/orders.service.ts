@@ -15,6 +15,7 @@ import {
   UsageMinuteEntity,
 } from '../database/entities.js';
 import { EscrowService } from '../settlement/escrow.service.js';
+import { LeaseEventsService } from '../leases/lease-events.service.js';
 import { OffersService } from '../offers/offers.service.js';
 import { RegistryService } from '../registry/registry.service.js';
 import type { Principal } from '../auth/auth.decorators.js';
@@ -28,6 +29,7 @@ export class OrdersService {
     private readonly offers: OffersService,
     private readonly registry: RegistryService,
     private readonly escrow: EscrowService,
+    private readonly leaseEvents: LeaseEventsService,
     private readonly config: AppConfig,
     private readonly clock: Clock,
   ) {}
@@ -104,6 +106,7 @@ export class OrdersService {
         computeClass: resource.computeClass,
       });
       if (resource.state === 'schedulable') await this.registry.transition(m, resource, 'running');
+      await this.leaseEvents.record(m, lease, 'lease.started');
       return { ...orderView(order), lease: leaseView(lease, resource.cri) };
     });
   }

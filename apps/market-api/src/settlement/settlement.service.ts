@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { LeaseEndReason, LeaseState, ResourceSpec } from '@suanli/contracts';
@@ -6,6 +6,7 @@ import { Money } from '@suanli/money';
 import type { ComputeClass } from '@suanli/units';
 import { LeaseEntity } from '../database/market.entities.js';
 import { DebitNoteEntity } from '../database/settlement.entities.js';
+import { LeaseEventsService } from '../leases/lease-events.service.js';
 import { LedgerService, PLATFORM_OWNER } from '../ledger/ledger.service.js';
 import { WalletService } from '../ledger/wallet.service.js';
 import { EscrowService, isInsufficientFunds } from './escrow.service.js';
@@ -49,6 +50,7 @@ export class SettlementService {
     private readonly escrow: EscrowService,
     private readonly invoices: InvoicesService,
     private readonly config: SettlementConfig,
+    @Optional() private readonly leaseEvents?: LeaseEventsService,
   ) {}
 
   /** Settles everything due at `now`. */
@@ -133,6 +135,7 @@ export class SettlementService {
         }
         await this.releaseRemaining(m, lease);
         await this.invoices.issue(m, lease, now);
+        await this.leaseEvents?.record(m, lease, 'lease.ended');
         result.invoices += 1;
         return false;
       }
@@ -266,6 +269,9 @@ export class SettlementService {
       }
     }
     await m.update(LeaseEntity, { id: lease.id }, { settledUntil: period.end, state });
+    if (state === 'suspended' && lease.state !== 'suspended') {
+      await this.leaseEvents?.record(m, lease, 'lease.suspended');
+    }
   }
 
   /**
@@ -297,6 +303,7 @@ export class SettlementService {
         throw e;
       }
       await m.update(LeaseEntity, { id: lease.id }, { settledUntil: from, state: 'active' });
+      await this.leaseEvents?.record(m, lease, 'lease.resumed');
       result.resumed += 1;
       this.log.log(`lease ${lease.id} resumed at ${from.toISOString()}`);
       return true;
@@ -320,6 +327,7 @@ export class SettlementService {
     Object.assign(lease, { state: 'ended', endedAt, endReason: reason });
     await this.releaseRemaining(m, lease);
     await this.invoices.issue(m, lease, now);
+    await this.leaseEvents?.record(m, lease, 'lease.ended');
     result.ended += 1;
     result.invoices += 1;
     this.log.log(`lease ${lease.id} ended (${reason})`);

@@ -1,0 +1,111 @@
+import {
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { DataSource } from 'typeorm';
+import { HEADER_EVENT_ID, HEADER_SCHEMA_VERSION, TOPICS, type LeaseEvent } from '@suanli/contracts';
+import { AppConfig } from '../config/app-config.js';
+
+/** Publishes `lease_events_outbox` rows to Kafka in id order, then marks them published. */
+@Injectable()
+export class LeaseEventsRelay implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly log = new Logger('lease-events');
+  private producer: Producer | null = null;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> = Promise.resolve();
+  private failing = false;
+  readonly topic: string;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly config: AppConfig,
+  ) {
+    this.topic = process.env.LEASE_TOPIC ?? TOPICS.lease;
+  }
+
+  onApplicationBootstrap(): void {
+    if (process.env.LEASE_EVENTS_RELAY === 'off') return;
+    const ms = Number(process.env.LEASE_EVENTS_RELAY_MS ?? '200');
+    this.timer = setInterval(() => void this.kick(), ms > 0 ? ms : 200);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+    await this.producer?.disconnect().catch(() => undefined);
+  }
+
+  /** Runs one relay pass (serialized with the periodic ones); resolves when it is done. */
+  kick(): Promise<void> {
+    this.running = this.running.then(() =>
+      this.publishPending().then(
+        () => {
+          if (this.failing) this.log.log('lease events relay recovered');
+          this.failing = false;
+        },
+        (err: unknown) => {
+          if (!this.failing) this.log.warn(`lease events relay: ${String(err)}`);
+          this.failing = true;
+        },
+      ),
+    );
+    return this.running;
+  }
+
+  private async connected(): Promise<Producer> {
+    if (this.producer) return this.producer;
+    const kafka = new Kafka({
+      clientId: `market-api-lease-events-${process.pid}`,
+      brokers: this.config.kafkaBrokers,
+      logLevel: logLevel.NOTHING,
+    });
+    const producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    await producer.connect();
+    this.producer = producer;
+    return producer;
+  }
+
+  /** Publishes every unpublished row; one relay at a time (advisory lock) keeps the order. */
+  async publishPending(chunk = 200): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await this.db.transaction(async (m) => {
+        const [{ locked }] = await m.query<{ locked: boolean }[]>(
+          `SELECT pg_try_advisory_xact_lock(hashtext('lease_events_outbox')) AS locked`,
+        );
+        if (!locked) return 0;
+        const rows = await m.query<{ id: string; lease_id: string; payload: LeaseEvent }[]>(
+          `SELECT id, lease_id, payload FROM lease_events_outbox
+            WHERE published_at IS NULL ORDER BY id LIMIT $1`,
+          [chunk],
+        );
+        if (rows.length === 0) return 0;
+        const producer = await this.connected();
+        await producer.send({
+          topic: this.topic,
+          acks: -1,
+          messages: rows.map((r) => ({
+            key: r.lease_id,
+            value: JSON.stringify(r.payload),
+            headers: { [HEADER_EVENT_ID]: r.payload.eventId, [HEADER_SCHEMA_VERSION]: '1' },
+          })),
+        });
+        await m.query(
+          'UPDATE lease_events_outbox SET published_at = now() WHERE id = ANY($1::bigint[])',
+          [rows.map((r) => r.id)],
+        );
+        return rows.length;
+      });
+      total += n;
+      if (n < chunk) return total;
+    }
+  }
+}
