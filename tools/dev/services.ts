@@ -50,6 +50,7 @@ export const DEFAULT_STRIPE_API_BASE = `http://127.0.0.1:${STRIPE_MOCK_PORT}`;
 export const TOPICS: ReadonlyArray<{ topic: string; numPartitions: number }> = [
   { topic: 'exchange.usage.v1', numPartitions: 3 },
   { topic: 'exchange.usage.dlq.v1', numPartitions: 1 },
+  { topic: 'exchange.lease.v1', numPartitions: 3 },
 ];
 
 export type ServiceName = 'postgres' | 'kafka' | 'stripe-mock';
