@@ -15,6 +15,7 @@ import { OrdersService } from './orders/orders.service.js';
 import { HealthController } from './health/health.controller.js';
 import { LedgerModule } from './ledger/ledger.module.js';
 import { SettlementModule } from './settlement/settlement.module.js';
+import { CredibilityModule } from './credibility/credibility.module.js';
 import { LeaseEventsModule } from './leases/lease-events.module.js';
 
 @Module({
@@ -73,6 +74,7 @@ export class AppModule {
         SettlementModule,
         OrdersModule,
         HealthModule,
+        CredibilityModule,
       ],
     };
   }

@@ -179,6 +179,8 @@ export interface OfferView {
   maxHours: number;
   acceptsUnsigned: boolean;
   createdAt: string;
+  /** The resource's credibility score (0..100) and confidence (0..1); null before any evidence. */
+  credibility: { score: number; confidence: number } | null;
 }
 
 export const offerSearchSchema = z.object({
@@ -187,6 +189,8 @@ export const offerSearchSchema = z.object({
   region: z.string().max(16).optional(),
   currency: currencyCode.optional(),
   q: z.string().max(100).optional(),
+  /** Only offers whose resource's credibility score is at least this (0..100). */
+  minCredibility: z.coerce.number().min(0).max(100).optional(),
 });
 
 // ---------- orders and leases ----------

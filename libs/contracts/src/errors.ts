@@ -1,3 +1,5 @@
+import { CREDIBILITY_ERROR_CODES } from './credibility.js';
+
 /** The one error envelope every HTTP API of the exchange answers with. */
 export interface ErrorEnvelope {
   error: { code: string; message: string; details?: Record<string, unknown> };
@@ -17,5 +19,6 @@ export const ERROR_CODES = [
   'invalid_cri',
   'rate_limited',
   'internal',
+  ...CREDIBILITY_ERROR_CODES,
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -4,6 +4,15 @@ import {
   RefreshTokenEntity,
   UserEntity,
 } from './accounts.entities.js';
+import {
+  AssessorAccreditationEntity,
+  AssessorKeyEntity,
+  CredibilityScoreEntity,
+  CredibilityScoreHistoryEntity,
+  DisputeEntity,
+  EvaluationEntity,
+  EvaluationMethodEntity,
+} from './credibility.entities.js';
 import { LeaseEntity, OfferEntity, OrderEntity } from './market.entities.js';
 import { ApiKeyEntity } from './api-keys.entities.js';
 import {
@@ -38,6 +47,7 @@ import {
 
 export * from './accounts.entities.js';
 export * from './api-keys.entities.js';
+export * from './credibility.entities.js';
 export * from './market.entities.js';
 export * from './metering.entities.js';
 export * from './registry.entities.js';
@@ -76,4 +86,11 @@ export const ENTITIES = [
   MeteringLeaseEntity,
   LeaseEventOutboxEntity,
   ApiKeyEntity,
+  AssessorKeyEntity,
+  AssessorAccreditationEntity,
+  EvaluationMethodEntity,
+  EvaluationEntity,
+  DisputeEntity,
+  CredibilityScoreEntity,
+  CredibilityScoreHistoryEntity,
 ];

@@ -7,6 +7,7 @@ import { offerSearchSchema } from '@suanli/contracts';
 import { CURRENT_CATALOG } from '@suanli/units';
 import { DomainError, notFound } from '../common/errors.js';
 import {
+  CredibilityScoreEntity,
   LeaseEntity,
   OfferEntity,
   OrganizationEntity,
@@ -16,6 +17,8 @@ import { RegistryService } from '../registry/registry.service.js';
 import { normalizedPrice } from './pricing.js';
 
 export type OfferSearch = z.infer<typeof offerSearchSchema>;
+const credOf = (c: CredibilityScoreEntity | undefined) =>
+  c ? { score: c.score, confidence: c.confidence } : null;
 const OPEN_LEASE_STATES = ['pending', 'active', 'suspended'] as const;
 
 @Injectable()
@@ -84,6 +87,11 @@ export class OffersService {
       qb.andWhere('r.country = :country', { country });
       if (subdivision) qb.andWhere('r.subdivision = :sub', { sub: subdivision });
     }
+    if (q.minCredibility !== undefined)
+      qb.andWhere(
+        `EXISTS (SELECT 1 FROM credibility_scores cs WHERE cs.subject_type = 'resource' AND cs.subject_id = r.id AND cs.score >= :minCred)`,
+        { minCred: q.minCredibility },
+      );
     if (q.q)
       qb.andWhere('(o.title ILIKE :q OR r.cri ILIKE :q OR r.name ILIKE :q)', {
         q: `%${q.q.replace(/[%_\\]/g, '\\$&')}%`,
@@ -122,6 +130,11 @@ export class OffersService {
       .getRepository(OrganizationEntity)
       .findBy({ id: In(offers.map((o) => o.sellerOrgId)) });
     const used = await this.slotsInUse(offers.map((o) => o.id));
+    const scores = await this.db.getRepository(CredibilityScoreEntity).findBy({
+      subjectType: 'resource',
+      subjectId: In(offers.map((o) => o.resourceId)),
+    });
+    const credByResource = new Map(scores.map((c) => [c.subjectId, c]));
     const rById = new Map(resources.map((r) => [r.id, r]));
     const sById = new Map(sellers.map((s) => [s.id, s]));
     return offers.map((o) => {
@@ -156,6 +169,7 @@ export class OffersService {
         maxHours: o.maxHours,
         acceptsUnsigned: o.acceptsUnsigned,
         createdAt: o.createdAt.toISOString(),
+        credibility: credOf(credByResource.get(o.resourceId)),
       };
     });
   }
