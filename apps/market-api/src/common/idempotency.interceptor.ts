@@ -64,7 +64,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
         throw new DomainError(
           'idempotency_conflict',
           'this Idempotency-Key was used with another request',
-          409,
+          422,
         );
       }
       if (prior.statusCode === null) {

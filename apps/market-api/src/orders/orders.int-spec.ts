@@ -79,7 +79,7 @@ describe('orders, escrow and capacity (real API, real PostgreSQL)', () => {
       { offerId: offer.id, slots: 2, hours: 1 },
       'order-key-0001',
     );
-    expect(other.status).toBe(409);
+    expect(other.status).toBe(422);
     expect(other.body.error.code).toBe('idempotency_conflict');
     const wallet = await buyer.client.get<WalletView>('/v1/wallet');
     expect(wallet.body.balances[0].held).toBe('10.00');
