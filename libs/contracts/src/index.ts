@@ -1,4 +1,5 @@
 export * from './api.js';
 export * from './errors.js';
 export * from './topics.js';
+export * from './registry.js';
 export * from './credibility.js';

@@ -50,6 +50,9 @@ export class ResourceEntity {
   @Index()
   @Column({ name: 'last_heartbeat_at', type: 'timestamptz', nullable: true })
   lastHeartbeatAt!: Date | null;
+  /** The status the agent last reported (its own view: a degraded or offline beat). */
+  @Column({ name: 'reported_status', type: 'text', nullable: true })
+  reportedStatus!: 'online' | 'degraded' | 'offline' | null;
   @Column({ name: 'retired_at', type: 'timestamptz', nullable: true }) retiredAt!: Date | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
@@ -65,7 +68,8 @@ export class ResourceRevisionEntity {
   @PrimaryGeneratedColumn('uuid') id!: string;
   @Column({ name: 'resource_id', type: 'uuid' }) resourceId!: string;
   @Column({ type: 'int' }) revision!: number;
-  @Index({ unique: true }) @Column({ type: 'text' }) cri!: string;
+  /** Not unique: a change back to earlier facts gives the earlier code again. */
+  @Index() @Column({ type: 'text' }) cri!: string;
   /** The facts the code encoded: class, form, location, spec, industry. */
   @Column({ type: 'jsonb' }) facts!: Record<string, unknown>;
   @Column({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;

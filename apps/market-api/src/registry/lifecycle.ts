@@ -14,9 +14,15 @@ export function canTransition(from: LifecycleState, to: LifecycleState): boolean
   return NEXT[from].includes(to);
 }
 
+export function allowedTransitions(from: LifecycleState): readonly LifecycleState[] {
+  return NEXT[from];
+}
+
+/** Refuses a transition outside the graph: 409 `invalid_state` naming the current state. */
 export function assertTransition(from: LifecycleState, to: LifecycleState): void {
   if (!canTransition(from, to)) {
-    throw invalidState(`a resource cannot go from ${from} to ${to}`, {
+    throw invalidState(`the resource is ${from}: it cannot go to ${to}`, {
+      state: from,
       from,
       to,
       allowed: NEXT[from],
@@ -24,14 +30,29 @@ export function assertTransition(from: LifecycleState, to: LifecycleState): void
   }
 }
 
-/** Live status from the last heartbeat: online within 3 windows, degraded within 15 min. */
+export type LiveStatus = 'online' | 'degraded' | 'offline';
+
+/** A heartbeat younger than this keeps a resource online. */
+export const ONLINE_WINDOW_MS = 3 * 60_000;
+/** Older than ONLINE_WINDOW_MS but younger than this: degraded; older: offline. */
+export const DEGRADED_WINDOW_MS = 15 * 60_000;
+
+const RANK: Record<LiveStatus, number> = { online: 0, degraded: 1, offline: 2 };
+
+/**
+ * Live status from the last heartbeat: online within 3 minutes, degraded within 15, offline
+ * after that or without one. The status the agent itself last reported can only make it worse
+ * (an agent that says it is degraded is not online however fresh its beat).
+ */
 export function liveStatus(
   lastHeartbeatAt: Date | null,
   now: Date,
-): 'online' | 'degraded' | 'offline' {
+  reported: LiveStatus | null = null,
+): LiveStatus {
   if (!lastHeartbeatAt) return 'offline';
   const age = now.getTime() - lastHeartbeatAt.getTime();
-  if (age <= 3 * 60_000) return 'online';
-  if (age <= 15 * 60_000) return 'degraded';
-  return 'offline';
+  const byAge: LiveStatus =
+    age <= ONLINE_WINDOW_MS ? 'online' : age <= DEGRADED_WINDOW_MS ? 'degraded' : 'offline';
+  if (reported && RANK[reported] > RANK[byAge]) return reported;
+  return byAge;
 }

@@ -1,5 +1,25 @@
-import { Body, Controller, Get, Param, ParseUUIDPipe, Post } from '@nestjs/common';
-import { enrolAgentSchema, registerResourceSchema } from '@suanli/contracts';
+import {
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Patch,
+  Post,
+  Query,
+  UseInterceptors,
+} from '@nestjs/common';
+import {
+  enrolAgentSchema,
+  heartbeatRangeSchema,
+  heartbeatSchema,
+  lifecycleTransitionSchema,
+  registerResourceRequestSchema,
+  resourceSearchSchema,
+  updateResourceSchema,
+} from '@suanli/contracts';
 import type { JWK } from 'jose';
 import { parseInput } from '../common/validation.js';
 import {
@@ -11,16 +31,25 @@ import {
   Public,
   Roles,
 } from '../auth/auth.decorators.js';
+import { OptionalIdempotencyInterceptor } from './optional-idempotency.interceptor.js';
 import { RegistryService } from './registry.service.js';
 
 @Controller('v1')
 export class RegistryController {
   constructor(private readonly registry: RegistryService) {}
 
+  /** Registers a resource; idempotent under an optional Idempotency-Key (see README). */
   @Roles('seller')
   @Post('resources')
-  register(@CurrentPrincipal() p: Principal, @Body() body: unknown) {
-    return this.registry.register(p.orgId, parseInput(registerResourceSchema, body));
+  @UseInterceptors(OptionalIdempotencyInterceptor)
+  register(
+    @CurrentPrincipal() p: Principal,
+    @Body() body: unknown,
+    @Headers('idempotency-key') key: string | undefined,
+  ) {
+    return this.registry.register(p.orgId, parseInput(registerResourceRequestSchema, body), {
+      keyed: key !== undefined,
+    });
   }
 
   @Roles('seller')
@@ -29,10 +58,55 @@ export class RegistryController {
     return { items: await this.registry.listOwn(p.orgId) };
   }
 
+  /** Public search over the registry (declared before `resources/:id`). */
+  @Public()
+  @Get('resources/search')
+  search(@Query() query: unknown) {
+    return this.registry.search(parseInput(resourceSearchSchema, query));
+  }
+
   @Roles('seller')
   @Get('resources/:id')
   async get(@CurrentPrincipal() p: Principal, @Param('id', ParseUUIDPipe) id: string) {
     return this.registry.view(await this.registry.getOwn(p.orgId, id));
+  }
+
+  @Roles('seller')
+  @Patch('resources/:id')
+  update(
+    @CurrentPrincipal() p: Principal,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() body: unknown,
+  ) {
+    return this.registry.update(p.orgId, id, parseInput(updateResourceSchema, body));
+  }
+
+  @Roles('seller')
+  @Post('resources/:id/retire')
+  @HttpCode(200)
+  retire(@CurrentPrincipal() p: Principal, @Param('id', ParseUUIDPipe) id: string) {
+    return this.registry.retire(p.orgId, id);
+  }
+
+  @Roles('seller')
+  @Post('resources/:id/lifecycle')
+  @HttpCode(200)
+  moveTo(
+    @CurrentPrincipal() p: Principal,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() body: unknown,
+  ) {
+    return this.registry.moveTo(p.orgId, id, parseInput(lifecycleTransitionSchema, body).to);
+  }
+
+  @Roles('seller')
+  @Get('resources/:id/heartbeats')
+  heartbeats(
+    @CurrentPrincipal() p: Principal,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Query() query: unknown,
+  ) {
+    return this.registry.heartbeats(p.orgId, id, parseInput(heartbeatRangeSchema, query));
   }
 
   @Roles('seller')
@@ -60,5 +134,12 @@ export class RegistryController {
   @Get('agents/me/leases')
   async agentLeases(@CurrentAgent() a: AgentPrincipal) {
     return { items: await this.registry.agentLeases(a.agentId, a.resourceId) };
+  }
+
+  @AgentAuth()
+  @Post('agents/me/heartbeats')
+  @HttpCode(202)
+  heartbeat(@CurrentAgent() a: AgentPrincipal, @Body() body: unknown) {
+    return this.registry.heartbeat(a.agentId, a.resourceId, parseInput(heartbeatSchema, body));
   }
 }

@@ -29,7 +29,7 @@ describe('registry and identifier gateway (real API, real PostgreSQL)', () => {
   it('assigns serials in order and valid CRIs', async () => {
     const seller = await signUpActor(api, ['seller']);
     const a = await seller.client.post<ResourceView>('/v1/resources', node);
-    const b = await seller.client.post<ResourceView>('/v1/resources', node);
+    const b = await seller.client.post<ResourceView>('/v1/resources', { ...node, name: 'second' });
     expect(a.status).toBe(201);
     expect(parseCri(a.body.cri).serial).toBe('000001');
     expect(parseCri(b.body.cri).serial).toBe('000002');

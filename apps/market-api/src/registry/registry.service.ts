@@ -3,29 +3,43 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, In } from 'typeorm';
 import type {
   AgentView,
+  HeartbeatInput,
+  HeartbeatView,
   LifecycleState,
-  RegisterResourceRequest,
-  ResourceView,
+  RegisterResourceInput,
+  ResolutionView,
+  ResourceDetailView,
+  ResourceSearchPage,
+  ResourceSearchQuery,
+  ResourceSpec,
+  UpdateResourceInput,
 } from '@suanli/contracts';
 import {
   CriError,
   formatCri,
-  isHandle,
   parseCri,
+  parseHandle,
   parseRegistrant,
   serialFromNumber,
+  type Registrant,
 } from '@suanli/cri';
+import { isAcceleratorModel } from '@suanli/units';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { Clock } from '../common/clock.js';
-import { DomainError, notFound } from '../common/errors.js';
+import { DomainError, invalidState, notFound } from '../common/errors.js';
+import { AppConfig } from '../config/app-config.js';
 import {
   AgentEntity,
   LeaseEntity,
+  OfferEntity,
   OrganizationEntity,
   RegistrantEntity,
   ResourceEntity,
+  ResourceHeartbeatEntity,
+  ResourceRevisionEntity,
 } from '../database/entities.js';
 import { assertTransition, liveStatus } from './lifecycle.js';
+import { buildResourceSearch, encodeCursor, resourceFromRow } from './resource-search.js';
 
 export interface AgentLeaseView {
   leaseId: string;
@@ -38,15 +52,86 @@ export interface AgentLeaseView {
   catalogVersion: string;
 }
 
+type Location = { country: string; subdivision: string; site: string };
+
+const OPEN_LEASES = ['pending', 'active', 'suspended'] as const;
+/** A heartbeat may be stamped at most this far ahead of the API's clock (clock skew). */
+const MAX_HEARTBEAT_SKEW_MS = 5 * 60_000;
+
+const ENDPOINT_KIND = {
+  BM: 'ssh',
+  VM: 'ssh',
+  CTR: 'container',
+  API: 'https',
+  JOB: 'batch-queue',
+} as const;
+
+const regionNames = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'code' });
+
+function invalidField(path: string, message: string): DomainError {
+  return new DomainError('validation_failed', 'the request is not valid', 400, {
+    issues: [{ path, message }],
+  });
+}
+
+/** Facts the code depends on beyond what the request says: a real country, a catalog model. */
+function checkFacts(location: Location | undefined, spec: ResourceSpec | undefined): void {
+  const issues: { path: string; message: string }[] = [];
+  if (location && regionNames.of(location.country) === location.country) {
+    issues.push({
+      path: 'location.country',
+      message: `${location.country} is not an assigned ISO 3166-1 alpha-2 country code`,
+    });
+  }
+  if (spec?.accel && !isAcceleratorModel(spec.accel.model)) {
+    issues.push({
+      path: 'spec.accel.model',
+      message: `${spec.accel.model} is not an accelerator model of the unit catalog`,
+    });
+  }
+  if (issues.length) {
+    throw new DomainError('validation_failed', 'the request is not valid', 400, { issues });
+  }
+}
+
+function criFailure(err: unknown): never {
+  if (err instanceof CriError) {
+    throw new DomainError('invalid_cri', err.message, 400, {
+      segment: err.segment,
+      reason: err.reason,
+      ...(err.expected ? { expected: err.expected } : {}),
+    });
+  }
+  throw err;
+}
+
+function searchColumns(spec: ResourceSpec) {
+  return {
+    cpu: spec.cpu ?? null,
+    memGiB: spec.memGiB ?? null,
+    accelModel: spec.accel?.model ?? null,
+    accelCount: spec.accel?.count ?? null,
+  };
+}
+
 @Injectable()
 export class RegistryService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly clock: Clock,
+    private readonly config: AppConfig,
   ) {}
 
-  /** Assigns the next serial under the owner's registrant code and computes the CRI. */
-  async register(orgId: string, req: RegisterResourceRequest): Promise<ResourceView> {
+  /**
+   * Assigns the next serial under the owner's registrant code and computes the CRI. Without an
+   * Idempotency-Key (`keyed` false), the same facts as a live resource of the owner are a 409.
+   */
+  async register(
+    orgId: string,
+    req: RegisterResourceInput,
+    opts: { keyed: boolean } = { keyed: false },
+  ): Promise<ResourceDetailView> {
+    checkFacts(req.location, req.spec);
     const resource = await this.db.transaction(async (m) => {
       const reg = await m
         .getRepository(RegistrantEntity)
@@ -57,28 +142,44 @@ export class RegistryService {
           'the organization has no registrant code (not a seller)',
           403,
         );
+      if (!opts.keyed) {
+        const dup = await m
+          .getRepository(ResourceEntity)
+          .createQueryBuilder('r')
+          .where('r.owner_org_id = :orgId', { orgId })
+          .andWhere("r.state <> 'retired'")
+          .andWhere('r.name = :name', { name: req.name })
+          .andWhere('r.class = :cls AND r.form = :form', { cls: req.class, form: req.form })
+          .andWhere('r.country = :c AND r.subdivision = :s AND r.site = :site', {
+            c: req.location.country,
+            s: req.location.subdivision,
+            site: req.location.site,
+          })
+          .andWhere('r.spec = CAST(:spec AS jsonb)', { spec: JSON.stringify(req.spec) })
+          .andWhere('r.capacity_slots = :cap', { cap: req.capacity })
+          .getOne();
+        if (dup) {
+          throw new DomainError(
+            'conflict',
+            'the organization already registered a resource with these facts; send an Idempotency-Key to register another one',
+            409,
+            { reason: 'duplicate_resource', existing: { id: dup.id, cri: dup.cri } },
+          );
+        }
+      }
       const org = await m.getRepository(OrganizationEntity).findOneByOrFail({ id: orgId });
       const serial = serialFromNumber(reg.nextSerial);
-      let cri: string;
-      try {
-        cri = formatCri({
-          registrant: parseRegistrant(reg.code),
-          industry: org.industry,
-          location: req.location,
-          class: req.class,
-          form: req.form,
-          spec: req.spec,
-          serial,
-        });
-      } catch (err) {
-        if (err instanceof CriError) {
-          throw new DomainError('validation_failed', err.message, 400, { segment: err.segment });
-        }
-        throw err;
-      }
+      const cri = this.code(
+        parseRegistrant(reg.code),
+        org.industry,
+        req,
+        req.location,
+        req.spec,
+        serial,
+      );
       reg.nextSerial += 1;
       await m.save(reg);
-      return m.getRepository(ResourceEntity).save({
+      const saved = await m.getRepository(ResourceEntity).save({
         handle: `${reg.code}/${serial}`,
         cri,
         name: req.name,
@@ -92,18 +193,180 @@ export class RegistryService {
         subdivision: req.location.subdivision,
         site: req.location.site,
         spec: req.spec,
+        ...searchColumns(req.spec),
+        capacitySlots: req.capacity,
+        revision: 1,
         cpuModel: req.cpuModel ?? null,
         state: 'prepared' as LifecycleState,
         lastHeartbeatAt: null,
+        reportedStatus: null,
+        retiredAt: null,
       });
+      await this.recordRevision(m, saved);
+      return saved;
     });
     return this.view(resource);
   }
 
-  listOwn(orgId: string): Promise<ResourceView[]> {
+  private code(
+    registrant: Registrant,
+    industry: string,
+    kind: { class: ResourceEntity['computeClass']; form: ResourceEntity['form'] },
+    location: Location,
+    spec: ResourceSpec,
+    serial: string,
+  ): string {
+    try {
+      return formatCri({
+        registrant,
+        industry,
+        location,
+        class: kind.class,
+        form: kind.form,
+        spec,
+        serial,
+      });
+    } catch (err) {
+      if (err instanceof CriError) {
+        throw new DomainError('validation_failed', err.message, 400, { segment: err.segment });
+      }
+      throw err;
+    }
+  }
+
+  private async recordRevision(m: EntityManager, r: ResourceEntity): Promise<void> {
+    await m.getRepository(ResourceRevisionEntity).insert({
+      resourceId: r.id,
+      revision: r.revision,
+      cri: r.cri,
+      facts: {
+        industry: r.industry,
+        class: r.computeClass,
+        form: r.form,
+        location: { country: r.country, subdivision: r.subdivision, site: r.site },
+        spec: r.spec,
+      },
+      createdAt: this.clock.now(),
+      supersededAt: null,
+    });
+  }
+
+  /**
+   * Changes a resource. A new location or spec changes the code: a new revision with a new CRI
+   * for the same handle; the old CRI stays resolvable as superseded.
+   */
+  async update(orgId: string, id: string, u: UpdateResourceInput): Promise<ResourceDetailView> {
+    checkFacts(u.location, u.spec);
+    const r = await this.db.transaction(async (m) => {
+      const r = await m.getRepository(ResourceEntity).findOne({
+        where: { id, ownerOrgId: orgId },
+        lock: { mode: 'pessimistic_write' },
+      });
+      if (!r) throw notFound('resource');
+      if (r.state === 'retired') {
+        throw invalidState('the resource is retired: it cannot change', { state: r.state });
+      }
+      const location = u.location ?? {
+        country: r.country,
+        subdivision: r.subdivision,
+        site: r.site,
+      };
+      const spec = u.spec ?? r.spec;
+      const cri = this.code(
+        parseRegistrant(r.registrant),
+        r.industry,
+        { class: r.computeClass, form: r.form },
+        location,
+        spec,
+        r.serial,
+      );
+      if (u.name !== undefined) r.name = u.name;
+      if (u.cpuModel !== undefined) r.cpuModel = u.cpuModel;
+      if (u.capacity !== undefined) r.capacitySlots = u.capacity;
+      if (cri !== r.cri) {
+        const now = this.clock.now();
+        await m
+          .getRepository(ResourceRevisionEntity)
+          .update({ resourceId: r.id, revision: r.revision }, { supersededAt: now });
+        r.cri = cri;
+        r.revision += 1;
+        r.country = location.country;
+        r.subdivision = location.subdivision;
+        r.site = location.site;
+        r.spec = spec;
+        Object.assign(r, searchColumns(spec));
+        await this.recordRevision(m, r);
+      }
+      return m.getRepository(ResourceEntity).save(r);
+    });
+    return this.view(r);
+  }
+
+  /** Retires a resource: no new offers or orders, its handle reserved for ever. */
+  async retire(orgId: string, id: string): Promise<ResourceDetailView> {
+    const r = await this.db.transaction(async (m) => {
+      const r = await m.getRepository(ResourceEntity).findOne({
+        where: { id, ownerOrgId: orgId },
+        lock: { mode: 'pessimistic_write' },
+      });
+      if (!r) throw notFound('resource');
+      assertTransition(r.state, 'retired');
+      const open = await m
+        .getRepository(LeaseEntity)
+        .countBy({ resourceId: r.id, state: In([...OPEN_LEASES]) });
+      if (open > 0) {
+        throw invalidState(`the resource is ${r.state} with ${open} open lease(s)`, {
+          state: r.state,
+          openLeases: open,
+        });
+      }
+      await m
+        .getRepository(OfferEntity)
+        .update({ resourceId: r.id, status: In(['active', 'paused']) }, { status: 'closed' });
+      r.state = 'retired';
+      r.retiredAt = this.clock.now();
+      return m.getRepository(ResourceEntity).save(r);
+    });
+    return this.view(r);
+  }
+
+  /** An explicit lifecycle transition by the owner; 409 naming the current state otherwise. */
+  async moveTo(orgId: string, id: string, to: LifecycleState): Promise<ResourceDetailView> {
+    if (to === 'retired') return this.retire(orgId, id);
+    const r = await this.db.transaction(async (m) => {
+      const r = await m.getRepository(ResourceEntity).findOne({
+        where: { id, ownerOrgId: orgId },
+        lock: { mode: 'pessimistic_write' },
+      });
+      if (!r) throw notFound('resource');
+      assertTransition(r.state, to);
+      if (to === 'connected' && r.state === 'prepared') {
+        if ((await m.getRepository(AgentEntity).countBy({ resourceId: r.id })) === 0) {
+          throw invalidState('the resource is prepared: no agent is enrolled to connect it', {
+            state: r.state,
+          });
+        }
+      }
+      if (to === 'running') {
+        const active = await m
+          .getRepository(LeaseEntity)
+          .countBy({ resourceId: r.id, state: 'active' });
+        if (active === 0) {
+          throw invalidState(`the resource is ${r.state}: running needs an active lease`, {
+            state: r.state,
+          });
+        }
+      }
+      await this.transition(m, r, to);
+      return r;
+    });
+    return this.view(r);
+  }
+
+  listOwn(orgId: string): Promise<ResourceDetailView[]> {
     return this.db
       .getRepository(ResourceEntity)
-      .find({ where: { ownerOrgId: orgId }, order: { createdAt: 'ASC' } })
+      .find({ where: { ownerOrgId: orgId }, order: { createdAt: 'ASC', id: 'ASC' } })
       .then((rs) => rs.map((r) => this.view(r)));
   }
 
@@ -113,28 +376,79 @@ export class RegistryService {
     return r;
   }
 
-  /** Resolution by full CRI (current or not) or by handle. Malformed → 400 naming the segment. */
-  async resolve(code: string): Promise<ResourceView> {
-    const repo = this.db.getRepository(ResourceEntity);
-    let found: ResourceEntity | null;
-    if (isHandle(code)) {
-      found = await repo.findOneBy({ handle: code });
-    } else {
-      try {
-        parseCri(code);
-      } catch (err) {
-        if (err instanceof CriError) {
-          throw new DomainError('invalid_cri', err.message, 400, {
-            segment: err.segment,
-            ...(err.expected ? { expected: err.expected } : {}),
-          });
-        }
-        throw err;
-      }
-      found = await repo.findOneBy({ cri: code });
+  /** Public search over the registry: one SQL statement, keyset pagination. */
+  async search(q: ResourceSearchQuery): Promise<ResourceSearchPage> {
+    const { sql, params } = buildResourceSearch(q, this.clock.now());
+    const rows: Record<string, unknown>[] = await this.db.query(sql, params);
+    const page = rows.slice(0, q.limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map((row) => this.view(resourceFromRow(row))),
+      nextCursor:
+        rows.length > q.limit && last
+          ? encodeCursor({ t: String(last.cursor_ts), i: String(last.id) })
+          : null,
+    };
+  }
+
+  /**
+   * The identifier gateway: a full CRI (current or superseded) or a handle. Malformed → 400
+   * naming the segment; another platform's prefix → 404 naming the authority; unknown → 404.
+   */
+  async resolve(code: string): Promise<ResolutionView> {
+    const asHandle = !code.startsWith('CRI') && code.includes('/');
+    let registrant: Registrant;
+    try {
+      registrant = asHandle ? parseHandle(code).registrant : parseCri(code).registrant;
+    } catch (err) {
+      criFailure(err);
     }
-    if (!found) throw notFound('compute resource', { code });
-    return this.view(found);
+    const prefix = `${registrant.root}.${registrant.platform}`;
+    if (prefix !== this.config.platformCode) {
+      throw new DomainError(
+        'not_found',
+        `${prefix} is another platform's prefix: resolve the code there`,
+        404,
+        { code, authority: prefix, platform: this.config.platformCode, forwarded: false },
+      );
+    }
+    const repo = this.db.getRepository(ResourceEntity);
+    if (asHandle) {
+      const r = await repo.findOneBy({ handle: code });
+      if (!r) throw notFound('compute resource', { code });
+      return this.resolution(r, null);
+    }
+    const current = await repo.findOneBy({ cri: code });
+    if (current) return this.resolution(current, null);
+    const old = await this.db
+      .getRepository(ResourceRevisionEntity)
+      .findOne({ where: { cri: code }, order: { revision: 'DESC' } });
+    const r = old ? await repo.findOneBy({ id: old.resourceId }) : null;
+    if (!old || !r) throw notFound('compute resource', { code });
+    return this.resolution(r, old);
+  }
+
+  private resolution(r: ResourceEntity, old: ResourceRevisionEntity | null): ResolutionView {
+    const v = this.view(r);
+    return {
+      ...v,
+      resolved: old
+        ? {
+            cri: old.cri,
+            revision: old.revision,
+            current: false,
+            supersededAt: old.supersededAt?.toISOString() ?? null,
+          }
+        : { cri: r.cri, revision: r.revision, current: true, supersededAt: null },
+      lifecycle: r.state,
+      live: { status: v.liveStatus, lastHeartbeatAt: v.lastHeartbeatAt },
+      accessPath: {
+        region: `${r.country}-${r.subdivision}`,
+        site: r.site,
+        endpointKind: ENDPOINT_KIND[r.form],
+        gateway: `/v1/cri/${encodeURIComponent(r.handle)}`,
+      },
+    };
   }
 
   async enrolAgent(orgId: string, resourceId: string, publicJwk: JWK): Promise<AgentView> {
@@ -144,8 +458,7 @@ export class RegistryService {
         lock: { mode: 'pessimistic_write' },
       });
       if (!r) throw notFound('resource');
-      if (r.state === 'retired')
-        throw new DomainError('invalid_state', 'the resource is retired', 409);
+      if (r.state === 'retired') throw invalidState('the resource is retired', { state: r.state });
       const n = await m.getRepository(AgentEntity).countBy({ resourceId });
       const id = `${r.handle}#a${n + 1}`;
       const kid = await calculateJwkThumbprint(publicJwk);
@@ -189,6 +502,88 @@ export class RegistryService {
     }));
   }
 
+  /**
+   * An agent's heartbeat: kept as history, and the latest one sets the resource's live status.
+   * The first one marks a prepared resource connected. A repeated `at` is ignored.
+   */
+  async heartbeat(
+    agentId: string,
+    resourceId: string,
+    hb: HeartbeatInput,
+  ): Promise<{ resourceId: string; at: string; accepted: boolean; liveStatus: string }> {
+    const now = this.clock.now();
+    const at = hb.at ? new Date(hb.at) : now;
+    if (at.getTime() > now.getTime() + MAX_HEARTBEAT_SKEW_MS) {
+      throw invalidField('at', 'is in the future (more than 5 minutes ahead of the exchange)');
+    }
+    const r = await this.db.transaction(async (m) => {
+      const r = await m.getRepository(ResourceEntity).findOne({
+        where: { id: resourceId },
+        lock: { mode: 'pessimistic_write' },
+      });
+      if (!r) throw notFound('resource');
+      if (r.state === 'retired') throw invalidState('the resource is retired', { state: r.state });
+      const inserted = await m
+        .createQueryBuilder()
+        .insert()
+        .into(ResourceHeartbeatEntity)
+        .values({
+          resourceId,
+          at,
+          agentId,
+          status: hb.status,
+          utilization: hb.utilization === undefined ? null : String(hb.utilization),
+        })
+        .orIgnore()
+        .returning(['at'])
+        .execute();
+      const accepted = (inserted.raw as unknown[]).length > 0;
+      if (accepted && (!r.lastHeartbeatAt || r.lastHeartbeatAt.getTime() <= at.getTime())) {
+        r.lastHeartbeatAt = at;
+        r.reportedStatus = hb.status;
+        await m
+          .getRepository(ResourceEntity)
+          .update({ id: r.id }, { lastHeartbeatAt: at, reportedStatus: hb.status });
+      }
+      if (r.state === 'prepared') await this.transition(m, r, 'connected');
+      return { r, accepted };
+    });
+    return {
+      resourceId,
+      at: at.toISOString(),
+      accepted: r.accepted,
+      liveStatus: liveStatus(r.r.lastHeartbeatAt, now, r.r.reportedStatus),
+    };
+  }
+
+  /** The owner's view of a resource's heartbeat history, oldest first. */
+  async heartbeats(
+    orgId: string,
+    id: string,
+    range: { from?: string; to?: string; limit: number },
+  ): Promise<{ items: HeartbeatView[] }> {
+    const r = await this.getOwn(orgId, id);
+    const to = range.to ? new Date(range.to) : this.clock.now();
+    const from = range.from ? new Date(range.from) : new Date(to.getTime() - 24 * 3600_000);
+    if (from.getTime() > to.getTime()) throw invalidField('from', 'must not be after to');
+    const rows = await this.db
+      .getRepository(ResourceHeartbeatEntity)
+      .createQueryBuilder('h')
+      .where('h.resource_id = :id', { id: r.id })
+      .andWhere('h.at >= :from AND h.at <= :to', { from, to })
+      .orderBy('h.at', 'ASC')
+      .limit(range.limit)
+      .getMany();
+    return {
+      items: rows.map((h) => ({
+        at: h.at.toISOString(),
+        agentId: h.agentId,
+        status: h.status,
+        utilization: h.utilization,
+      })),
+    };
+  }
+
   async transition(m: EntityManager, r: ResourceEntity, to: LifecycleState): Promise<void> {
     if (r.state === to) return;
     assertTransition(r.state, to);
@@ -196,20 +591,25 @@ export class RegistryService {
     await m.getRepository(ResourceEntity).update({ id: r.id }, { state: to });
   }
 
-  view(r: ResourceEntity): ResourceView {
+  view(r: ResourceEntity): ResourceDetailView {
     return {
       id: r.id,
       handle: r.handle,
       cri: r.cri,
       name: r.name,
       ownerOrgId: r.ownerOrgId,
+      registrant: r.registrant,
+      industry: r.industry,
       class: r.computeClass,
       form: r.form,
       location: { country: r.country, subdivision: r.subdivision, site: r.site },
       spec: r.spec,
+      capacity: r.capacitySlots,
+      revision: r.revision,
       state: r.state,
-      liveStatus: liveStatus(r.lastHeartbeatAt, this.clock.now()),
+      liveStatus: liveStatus(r.lastHeartbeatAt, this.clock.now(), r.reportedStatus),
       lastHeartbeatAt: r.lastHeartbeatAt?.toISOString() ?? null,
+      retiredAt: r.retiredAt?.toISOString() ?? null,
       createdAt: r.createdAt.toISOString(),
     };
   }

@@ -1,0 +1,31 @@
+import {
+  type CallHandler,
+  type ExecutionContext,
+  Injectable,
+  type NestInterceptor,
+} from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Request } from 'express';
+import type { Observable } from 'rxjs';
+import { DataSource } from 'typeorm';
+import { IdempotencyInterceptor } from '../common/idempotency.interceptor.js';
+
+/**
+ * Resource registration: idempotent under an `Idempotency-Key` when the client sends one (the
+ * shared interceptor: replay, or 409 for the same key with another body). Without a key the
+ * request goes through, and the registry refuses a duplicate of an existing resource's facts.
+ */
+@Injectable()
+export class OptionalIdempotencyInterceptor implements NestInterceptor {
+  private readonly inner: IdempotencyInterceptor;
+
+  constructor(@InjectDataSource() db: DataSource) {
+    this.inner = new IdempotencyInterceptor(db);
+  }
+
+  intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const req = ctx.switchToHttp().getRequest<Request>();
+    if (req.header('idempotency-key') === undefined) return next.handle();
+    return this.inner.intercept(ctx, next);
+  }
+}
