@@ -8,10 +8,13 @@ import * as m4 from './1795857273814-resource-search-revisions.js';
 import * as m5 from './1795857323165-settlement-payments.js';
 import * as m6 from './1795857340253-metering-leases-outbox-api-keys.js';
 import * as m7 from './1795857480451-credibility.js';
-import * as m8 from './1795858400000-resource-reported-status.js';
+import * as m8 from './1795857816881-offer-normalized-price.js';
+import * as m9 from './1795858400000-resource-reported-status.js';
 
 type MigrationClass = new () => MigrationInterface;
 const classesOf = (m: Record<string, unknown>): MigrationClass[] =>
   Object.values(m).filter((v): v is MigrationClass => typeof v === 'function');
 
-export const MIGRATIONS: MigrationClass[] = [m0, m1, m2, m3, m4, m5, m6, m7, m8].flatMap(classesOf);
+export const MIGRATIONS: MigrationClass[] = [m0, m1, m2, m3, m4, m5, m6, m7, m8, m9].flatMap(
+  classesOf,
+);

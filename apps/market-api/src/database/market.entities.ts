@@ -1,4 +1,11 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  Index,
+  PrimaryGeneratedColumn,
+  UpdateDateColumn,
+} from 'typeorm';
 import type { LeaseEndReason, LeaseState, PricedUnit } from '@suanli/contracts';
 import { NUMERIC } from './columns.js';
 
@@ -21,7 +28,15 @@ export class OfferEntity {
   @Column({ name: 'max_hours', type: 'int' }) maxHours!: number;
   @Column({ name: 'accepts_unsigned', type: 'boolean', default: false }) acceptsUnsigned!: boolean;
   @Column({ type: 'text', default: 'active' }) status!: 'active' | 'paused' | 'closed';
+  /** Price per standard unit of the resource's class, stored so the catalog can sort on it. */
+  @Column({ name: 'normalized_unit', type: 'text', nullable: true }) normalizedUnit!:
+    | string
+    | null;
+  @Index()
+  @Column({ name: 'normalized_price', ...NUMERIC, nullable: true })
+  normalizedPrice!: string | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
 }
 
 @Entity('orders')
