@@ -5,9 +5,23 @@ import { Money } from '@suanli/money';
 import type { ComputeClass } from '@suanli/units';
 import { DomainError } from '../common/errors.js';
 import type { LeaseEntity } from '../database/market.entities.js';
-import { LedgerService, type PostResult } from '../ledger/ledger.service.js';
+import {
+  DebitNoteEntity,
+  LeaseTermsEntity,
+  type SlaTerms,
+} from '../database/settlement.entities.js';
+import {
+  LedgerService,
+  PLATFORM_OWNER,
+  type LedgerEntryInput,
+  type PostResult,
+} from '../ledger/ledger.service.js';
 import { WalletService } from '../ledger/wallet.service.js';
-import { escrowHold } from './rating.js';
+import { escrowHold, rateReservedBlock, validatePriceRow } from './rating.js';
+import { validateSla } from './sla.js';
+
+/** Ledger reference of a reserved lease's prepaid block (its own debit note). */
+export const reservedBlockReference = (leaseId: string): string => `reserved-block:${leaseId}`;
 
 /** Ledger reference of the escrow hold for the lease's period starting at `periodStart`. */
 export const holdReference = (leaseId: string, periodStart: Date): string =>
@@ -25,7 +39,13 @@ type LeaseForEscrow = Pick<
   LeaseEntity,
   'id' | 'buyerOrgId' | 'currency' | 'slots' | 'prices' | 'catalogVersion' | 'startsAt'
 > &
-  Partial<Pick<LeaseEntity, 'settledUntil'>>;
+  Partial<Pick<LeaseEntity, 'settledUntil' | 'sellerOrgId' | 'endsAt' | 'takeRate'>>;
+
+/** Terms pinned at order time beyond the lease row (absent = defaults). */
+export interface PinnedTerms {
+  /** The offer's SLA (availability target and credit schedule), percentages. */
+  sla?: SlaTerms | null;
+}
 
 /**
  * Escrow for leases: one hold per settlement period, keyed by the period's start, so that the
@@ -59,11 +79,74 @@ export class EscrowService {
     manager: EntityManager,
     lease: LeaseForEscrow,
     ctx: LeaseResourceContext,
+    terms: PinnedTerms = {},
   ): Promise<Money> {
     if (!lease.id) throw new Error('holdForNewLease needs a saved lease (with an id)');
+    lease.prices.forEach(validatePriceRow);
+    if (terms.sla) {
+      await manager.upsert(LeaseTermsEntity, { leaseId: lease.id, sla: validateSla(terms.sla) }, [
+        'leaseId',
+      ]);
+    }
+    await this.prepayReservedBlock(manager, lease);
     const amount = this.holdAmount(lease, ctx);
     await this.takeHold(manager, lease, lease.settledUntil ?? lease.startsAt, amount);
     return amount;
+  }
+
+  /**
+   * `reserved` prices: the prepaid block is paid when the order is placed, from the wallet's
+   * available balance, as a debit note of its own (kind `reserved_block`). Idempotent per
+   * lease; `insufficient_funds` when the wallet can't pay it.
+   */
+  async prepayReservedBlock(manager: EntityManager, lease: LeaseForEscrow): Promise<void> {
+    const takeRate = lease.takeRate;
+    const rated = rateReservedBlock({
+      currency: lease.currency,
+      prices: lease.prices,
+      takeRate: takeRate ?? '0',
+    });
+    if (!rated) return;
+    if (!lease.sellerOrgId || !lease.endsAt || takeRate === undefined) {
+      throw new Error('a reserved lease needs sellerOrgId, endsAt and takeRate');
+    }
+    const cur = lease.currency;
+    const gross = Money.of(rated.gross, cur);
+    const posted = await this.ledger.post(manager, {
+      kind: 'debit_note',
+      reference: reservedBlockReference(lease.id),
+      memo: `lease ${lease.id}: prepaid reserved block`,
+      entries: (
+        [
+          {
+            ownerKey: lease.buyerOrgId,
+            kind: 'wallet_available',
+            currency: cur,
+            amount: gross.negated().toString(),
+          },
+          {
+            ownerKey: lease.sellerOrgId,
+            kind: 'seller_payable',
+            currency: cur,
+            amount: rated.net,
+          },
+          { ownerKey: PLATFORM_OWNER, kind: 'platform_revenue', currency: cur, amount: rated.fee },
+        ] satisfies LedgerEntryInput[]
+      ).filter((e) => !Money.of(e.amount, cur).isZero()),
+    });
+    if (posted.duplicate) return;
+    await manager.insert(DebitNoteEntity, {
+      leaseId: lease.id,
+      kind: 'reserved_block',
+      periodStart: lease.startsAt,
+      periodEnd: lease.endsAt,
+      currency: cur,
+      lines: rated.lines,
+      gross: rated.gross,
+      fee: rated.fee,
+      net: rated.net,
+      transactionId: posted.transactionId,
+    });
   }
 
   /** Holds `amount` for the period starting at `periodStart` (nothing when zero). */

@@ -1,7 +1,28 @@
-import { Controller, Get, Param, ParseUUIDPipe } from '@nestjs/common';
-import type { DebitNoteView, InvoiceView, Page } from '@suanli/contracts';
+import { Controller, Get, Param, ParseUUIDPipe, Query, StreamableFile } from '@nestjs/common';
+import type { DebitNoteView, Page } from '@suanli/contracts';
 import { CurrentPrincipal, type Principal, Roles } from '../auth/auth.decorators.js';
-import { InvoicesService } from './invoices.service.js';
+import { DomainError } from '../common/errors.js';
+import { invoiceCsv, invoicePdf } from './invoice-render.js';
+import { InvoicesService, type InvoiceDocument } from './invoices.service.js';
+
+const UUID = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
+const INVOICE_REF = new RegExp(`^(${UUID})(?:\\.(json|csv|pdf))?$`);
+type Format = 'json' | 'csv' | 'pdf';
+
+/** `<uuid>`, `<uuid>.csv`, `<uuid>.pdf` (the suffix wins over `?format=`). */
+function parseRef(ref: string, format: string | undefined): { id: string; format: Format } {
+  const m = INVOICE_REF.exec(ref);
+  const f = m?.[2] ?? format ?? 'json';
+  if (!m || (f !== 'json' && f !== 'csv' && f !== 'pdf')) {
+    throw new DomainError(
+      'validation_failed',
+      'expected /v1/invoices/<uuid>[.json|.csv|.pdf] and format json, csv or pdf',
+      400,
+      { ref, format },
+    );
+  }
+  return { id: m[1].toLowerCase(), format: f };
+}
 
 @Controller('v1')
 export class InvoicesController {
@@ -10,17 +31,33 @@ export class InvoicesController {
   /** Buyers: their own invoices. Sellers: invoices on their resources, buyer pseudonymized. */
   @Roles('buyer', 'seller')
   @Get('invoices')
-  list(@CurrentPrincipal() p: Principal): Promise<Page<InvoiceView>> {
+  list(@CurrentPrincipal() p: Principal): Promise<Page<InvoiceDocument>> {
     return this.invoices.list(p);
   }
 
+  /** One invoice as JSON, CSV or PDF (`/v1/invoices/<id>.pdf` or `?format=pdf`). */
   @Roles('buyer', 'seller')
-  @Get('invoices/:id')
-  get(
+  @Get('invoices/:ref')
+  async get(
     @CurrentPrincipal() p: Principal,
-    @Param('id', ParseUUIDPipe) id: string,
-  ): Promise<InvoiceView> {
-    return this.invoices.get(p, id);
+    @Param('ref') ref: string,
+    @Query('format') formatQuery: string | undefined,
+  ): Promise<InvoiceDocument | StreamableFile> {
+    const { id, format } = parseRef(ref, formatQuery);
+    const doc = await this.invoices.get(p, id);
+    if (format === 'json') return doc;
+    const name = `${doc.number}${doc.copy === 'seller' ? '-seller' : ''}.${format}`;
+    const disposition = `attachment; filename="${name}"`;
+    if (format === 'csv') {
+      return new StreamableFile(Buffer.from(invoiceCsv(doc), 'utf8'), {
+        type: 'text/csv; charset=utf-8',
+        disposition,
+      });
+    }
+    return new StreamableFile(Buffer.from(await invoicePdf(doc)), {
+      type: 'application/pdf',
+      disposition,
+    });
   }
 
   @Roles('buyer', 'seller')

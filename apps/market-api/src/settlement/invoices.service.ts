@@ -6,10 +6,31 @@ import { Money } from '@suanli/money';
 import type { Principal } from '../auth/auth.decorators.js';
 import { notFound } from '../common/errors.js';
 import { LeaseEntity } from '../database/market.entities.js';
-import { DebitNoteEntity, InvoiceEntity } from '../database/settlement.entities.js';
+import {
+  DebitNoteEntity,
+  InvoiceEntity,
+  LeaseTermsEntity,
+  type InvoiceSla,
+} from '../database/settlement.entities.js';
+import { LedgerService, PLATFORM_OWNER } from '../ledger/ledger.service.js';
+import { WalletService } from '../ledger/wallet.service.js';
 import { buyerPseudonym } from './pseudonym.js';
 import { sumLines } from './rating.js';
 import { SettlementConfig } from './settlement.config.js';
+import { DEFAULT_SLA, slaCredit } from './sla.js';
+
+/** Ledger reference of the SLA credit of a lease (accrued: seller and platform → sla_credits). */
+export const slaCreditReference = (leaseId: string): string => `sla-credit:${leaseId}`;
+/** Ledger reference of paying the lease's SLA credit out to the buyer's wallet. */
+export const slaCreditPaidReference = (leaseId: string): string => `sla-credit-paid:${leaseId}`;
+
+/** An invoice as stored, with the seller-facing buyer pseudonym resolved for the reader. */
+export type InvoiceDocument = InvoiceView & {
+  fee: string;
+  sla: InvoiceSla | null;
+  /** `buyer` when the reader is the buyer; `seller` when it reads the pseudonymized copy. */
+  copy: 'buyer' | 'seller';
+};
 
 /** Final invoices (one per ended lease) and the debit notes they sum, and who may read them. */
 @Injectable()
@@ -17,13 +38,16 @@ export class InvoicesService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly config: SettlementConfig,
+    private readonly ledger: LedgerService,
+    private readonly wallets: WalletService,
   ) {}
 
   /**
    * Issues the lease's final invoice inside the caller's transaction (the lease row is locked by
-   * the caller): lines = its debit notes' lines summed by unit and price, credits 0 (SLA credits
-   * come later), number `INV-<year>-<6 digits>` from the row-locked yearly counter. Issuing
-   * twice returns the first invoice.
+   * the caller): lines = its debit notes' lines summed by unit and price; the SLA credit from the
+   * lease's availability and its pinned (or the default) schedule, posted to the ledger and
+   * credited to the buyer's wallet; number `INV-<year>-<6 digits>` from the row-locked yearly
+   * counter. Issuing twice returns the first invoice.
    */
   async issue(manager: EntityManager, lease: LeaseEntity, issuedAt: Date): Promise<InvoiceEntity> {
     const existing = await manager.findOneBy(InvoiceEntity, { leaseId: lease.id });
@@ -41,7 +65,22 @@ export class InvoicesService {
       notes.map((n) => Money.of(n.fee, cur)),
       cur,
     );
-    const credits = Money.zero(cur);
+    const net = Money.sum(
+      notes.map((n) => Money.of(n.net, cur)),
+      cur,
+    );
+    const { active, available } = await this.availability(manager, lease);
+    const terms = (await manager.findOneBy(LeaseTermsEntity, { leaseId: lease.id }))?.sla;
+    const { credit, ...sla } = slaCredit({
+      currency: cur,
+      terms: terms ?? DEFAULT_SLA,
+      activeMinutes: active,
+      availableMinutes: available,
+      net: net.toString(),
+      fee: fee.toString(),
+    });
+    const credits = Money.of(credit, cur);
+    if (credits.isPositive()) await this.postSlaCredit(manager, lease, sla, credits);
     const year = String(issuedAt.getUTCFullYear());
     const counter: { last: number }[] = await manager.query(
       `INSERT INTO invoice_counters (year, last) VALUES ($1, 1)
@@ -62,13 +101,91 @@ export class InvoicesService {
       credits: credits.toString(),
       total: subtotal.minus(credits).toString(),
       fee: fee.toString(),
+      sla,
       issuedAt,
     });
     return manager.save(invoice);
   }
 
+  /**
+   * Active minutes = the clock minutes the lease's settled periods (its debit notes) touch,
+   * suspended stretches excluded; a minute is available when the resource sent an `online`
+   * heartbeat in it or the lease has usage for it (`usage_minutes`).
+   */
+  async availability(
+    manager: EntityManager,
+    lease: Pick<LeaseEntity, 'id' | 'resourceId'>,
+  ): Promise<{ active: number; available: number }> {
+    const rows: { active: string; available: string }[] = await manager.query(
+      `WITH minutes AS (
+         SELECT DISTINCT m FROM debit_notes d,
+           generate_series(date_trunc('minute', d.period_start),
+                           d.period_end - interval '1 microsecond', interval '1 minute') AS m
+         WHERE d.lease_id = $1 AND d.kind = 'period' AND d.period_end > d.period_start)
+       SELECT count(*)::text AS active,
+              count(*) FILTER (WHERE
+                EXISTS (SELECT 1 FROM resource_heartbeats h WHERE h.resource_id = $2
+                        AND h.status = 'online' AND h.at >= m AND h.at < m + interval '1 minute')
+                OR EXISTS (SELECT 1 FROM usage_minutes u WHERE u.lease_id = $1 AND u.bucket = m)
+              )::text AS available
+       FROM minutes`,
+      [lease.id, lease.resourceId],
+    );
+    return { active: Number(rows[0].active), available: Number(rows[0].available) };
+  }
+
+  /**
+   * Two postings: the credit accrues (seller payable and platform revenue give back their
+   * shares into `sla_credits`), then it is paid to the buyer's wallet, which first settles
+   * anything the buyer owes. Idempotent on the lease.
+   */
+  private async postSlaCredit(
+    m: EntityManager,
+    lease: LeaseEntity,
+    sla: InvoiceSla,
+    credits: Money,
+  ): Promise<void> {
+    const cur = lease.currency;
+    const pool = { ownerKey: PLATFORM_OWNER, kind: 'sla_credits' as const, currency: cur };
+    await this.ledger.post(m, {
+      kind: 'sla_credit',
+      reference: slaCreditReference(lease.id),
+      memo: `lease ${lease.id}: availability ${sla.availability} % < target ${sla.target} %, ${sla.creditPercent} % credited`,
+      entries: [
+        {
+          ownerKey: lease.sellerOrgId,
+          kind: 'seller_payable',
+          currency: cur,
+          amount: Money.of(sla.sellerShare, cur).negated().toString(),
+        },
+        {
+          ownerKey: PLATFORM_OWNER,
+          kind: 'platform_revenue',
+          currency: cur,
+          amount: Money.of(sla.platformShare, cur).negated().toString(),
+        },
+        { ...pool, amount: credits.toString() },
+      ],
+    });
+    await this.ledger.post(m, {
+      kind: 'sla_credit_paid',
+      reference: slaCreditPaidReference(lease.id),
+      memo: `SLA credit of lease ${lease.id} to the buyer's wallet`,
+      entries: [
+        { ...pool, amount: credits.negated().toString() },
+        {
+          ownerKey: lease.buyerOrgId,
+          kind: 'wallet_available',
+          currency: cur,
+          amount: credits.toString(),
+        },
+      ],
+    });
+    await this.wallets.collectReceivable(m, lease.buyerOrgId, cur);
+  }
+
   /** A buyer's own invoices and, pseudonymized, the invoices on a seller's resources. */
-  async list(p: Principal): Promise<Page<InvoiceView>> {
+  async list(p: Principal): Promise<Page<InvoiceDocument>> {
     const repo = this.db.getRepository(InvoiceEntity);
     const where: { buyerOrgId?: string; sellerOrgId?: string }[] = [];
     if (p.roles.includes('buyer')) where.push({ buyerOrgId: p.orgId });
@@ -79,7 +196,7 @@ export class InvoicesService {
   }
 
   /** One invoice its buyer or seller may read; anyone else gets 404. */
-  async get(p: Principal, id: string): Promise<InvoiceView> {
+  async get(p: Principal, id: string): Promise<InvoiceDocument> {
     const row = await this.db.getRepository(InvoiceEntity).findOneBy({ id });
     if (!row || !this.mayRead(p, row)) throw notFound('invoice', { id });
     return this.invoiceView(row, p);
@@ -103,7 +220,7 @@ export class InvoicesService {
     );
   }
 
-  private invoiceView(r: InvoiceEntity, p: Principal): InvoiceView {
+  private invoiceView(r: InvoiceEntity, p: Principal): InvoiceDocument {
     const asBuyer = p.roles.includes('buyer') && r.buyerOrgId === p.orgId;
     const cur = r.currency;
     return {
@@ -122,6 +239,9 @@ export class InvoicesService {
       total: Money.of(r.total, cur).toString(),
       debitNotes: r.debitNoteIds,
       issuedAt: r.issuedAt.toISOString(),
+      fee: Money.of(r.fee, cur).toString(),
+      sla: r.sla,
+      copy: asBuyer ? 'buyer' : 'seller',
     };
   }
 }

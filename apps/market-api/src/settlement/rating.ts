@@ -6,10 +6,71 @@ import { UNIT_DECIMALS, isUnitCode, maxUnitsPerSlotHour, type ComputeClass } fro
 
 export const HOUR_MS = 3_600_000;
 
-/** A pinned price row of a lease (offer price at order time). */
+/**
+ * A pinned price row of a lease (offer price at order time). The `prices` jsonb of a lease is
+ * an array of these; `{unit, price}` alone is the `fixed` model, so older rows stay valid.
+ */
 export interface PriceRow {
   unit: PricedUnit;
+  /**
+   * fixed: the unit price. tiered: the first tier's price. reserved: the on-demand price
+   * beyond the block. interruptible: the buyer's bid per slot-hour.
+   */
   price: string;
+  model?: PricingModel;
+  /** tiered: graduated tiers by cumulative quantity in the lease, ascending; last `upTo` null. */
+  tiers?: PriceTier[];
+  /** reserved: the prepaid block (quantity of `unit`) and its discounted unit price. */
+  reserved?: { quantity: string; price: string };
+}
+
+export type PricingModel = 'fixed' | 'tiered' | 'reserved' | 'interruptible';
+
+export interface PriceTier {
+  /** Upper bound of the tier's cumulative quantity (exclusive), or null for the last tier. */
+  upTo: string | null;
+  price: string;
+}
+
+/** The model of a price row (`fixed` when absent). */
+export const modelOf = (row: PriceRow): PricingModel => row.model ?? 'fixed';
+
+/** Checks the model-specific fields of a pinned price row; throws RangeError. */
+export function validatePriceRow(row: PriceRow): PriceRow {
+  const nonNegative = (s: string, what: string): Decimal => {
+    const d = parseDecimal(s);
+    if (d.isNegative()) throw new RangeError(`${what} must not be negative: ${s}`);
+    return d;
+  };
+  nonNegative(row.price, 'price');
+  switch (modelOf(row)) {
+    case 'fixed':
+      return row;
+    case 'tiered': {
+      const tiers = row.tiers ?? [];
+      if (tiers.length === 0) throw new RangeError('a tiered price needs tiers');
+      let lo = new Decimal(0);
+      tiers.forEach((t, i) => {
+        nonNegative(t.price, 'tier price');
+        const last = i === tiers.length - 1;
+        if (last !== (t.upTo === null)) throw new RangeError('only the last tier is open-ended');
+        if (t.upTo !== null) {
+          const hi = nonNegative(t.upTo, 'tier bound');
+          if (!hi.gt(lo)) throw new RangeError('tier bounds must ascend');
+          lo = hi;
+        }
+      });
+      return row;
+    }
+    case 'reserved':
+      if (!row.reserved) throw new RangeError('a reserved price needs its block');
+      nonNegative(row.reserved.quantity, 'reserved quantity');
+      nonNegative(row.reserved.price, 'reserved price');
+      return row;
+    case 'interruptible':
+      if (row.unit !== 'slot_h') throw new RangeError('interruptible prices are per slot-hour');
+      return row;
+  }
 }
 
 /** The start of the UTC clock hour containing `d`. */
@@ -47,6 +108,13 @@ export interface PeriodRatingInput {
   usage: Readonly<Partial<Record<string, string>>>;
   /** The pinned take rate, a decimal fraction (`"0.05"`). */
   takeRate: string;
+  /**
+   * tiered / reserved: the lease's cumulative quantity per unit before this period (slot-hours
+   * for `slot_h`). Absent = 0.
+   */
+  prior?: Readonly<Partial<Record<string, string>>>;
+  /** interruptible: milliseconds of the active time the lease was paused (not run). */
+  pausedMs?: number;
 }
 
 export interface RatedPeriod {
@@ -83,38 +151,141 @@ export function displayQuantity(q: Decimal): string {
  */
 export function ratePeriod(input: PeriodRatingInput): RatedPeriod {
   const { currency } = input;
-  let gross = Money.zero(currency);
-  const lines: InvoiceLineView[] = input.prices.map((row) => {
-    const price = parseDecimal(row.price);
-    let quantity: Decimal;
-    let exact: Money;
-    if (row.unit === 'slot_h') {
-      // Multiply before dividing so the only inexact step is the last one.
-      checkCount('slots', input.slots);
-      checkCount('activeMs', input.activeMs);
-      quantity = slotHours(input.slots, input.activeMs);
-      exact = Money.of(
-        new Decimal(input.slots).times(input.activeMs).times(price).div(HOUR_MS),
-        currency,
-      );
-    } else {
-      const used = input.usage[row.unit];
-      quantity = used === undefined ? new Decimal(0) : parseDecimal(used);
-      if (quantity.isNegative()) throw new RangeError(`negative usage of ${row.unit}`);
-      exact = Money.of(quantity.times(price), currency);
-    }
-    const amount = exact.roundHalfEven();
-    gross = gross.plus(amount);
-    return {
-      description: DESCRIPTIONS[row.unit] ?? row.unit,
+  const lines: InvoiceLineView[] = [];
+  const line = (
+    row: PriceRow,
+    quantity: Decimal,
+    unitPrice: string,
+    exact: Decimal,
+    note?: string,
+  ): void => {
+    const base = DESCRIPTIONS[row.unit] ?? row.unit;
+    lines.push({
+      description: note ? `${base}, ${note}` : base,
       unit: row.unit,
       quantity: displayQuantity(quantity),
-      unitPrice: row.price, // as published and pinned on the lease
-      amount: amount.toString(),
-    };
-  });
+      unitPrice, // as published and pinned on the lease
+      amount: Money.of(exact, currency).roundHalfEven().toString(),
+    });
+  };
+  for (const row of input.prices) {
+    const price = parseDecimal(row.price);
+    const model = modelOf(row);
+    if (row.unit === 'slot_h') {
+      checkCount('slots', input.slots);
+      checkCount('activeMs', input.activeMs);
+    }
+    if (model === 'fixed') {
+      if (row.unit === 'slot_h') {
+        // Multiply before dividing so the only inexact step is the last one.
+        const exact = new Decimal(input.slots).times(input.activeMs).times(price).div(HOUR_MS);
+        line(row, slotHours(input.slots, input.activeMs), row.price, exact);
+      } else {
+        const q = periodQuantity(input, row);
+        line(row, q, row.price, q.times(price));
+      }
+    } else if (model === 'interruptible') {
+      const paused = input.pausedMs ?? 0;
+      checkCount('pausedMs', paused);
+      const ranMs = Math.max(0, input.activeMs - paused);
+      const exact = new Decimal(input.slots).times(ranMs).times(price).div(HOUR_MS);
+      line(row, slotHours(input.slots, ranMs), row.price, exact, 'interruptible, at the bid');
+    } else if (model === 'tiered') {
+      const q = periodQuantity(input, row);
+      const prior = priorQuantity(input, row);
+      const to = prior.plus(q);
+      let lo = new Decimal(0);
+      for (const tier of row.tiers ?? []) {
+        const hi = tier.upTo === null ? null : parseDecimal(tier.upTo);
+        const from = Decimal.max(prior, lo);
+        const until = hi === null ? to : Decimal.min(to, hi);
+        if (until.gt(from)) {
+          const label = `tier ${lo.toFixed()}${hi === null ? '+' : `-${hi.toFixed()}`}`;
+          const part = until.minus(from);
+          line(row, part, tier.price, part.times(parseDecimal(tier.price)), label);
+        }
+        if (hi === null) break;
+        lo = hi;
+      }
+      if (q.isZero()) line(row, q, row.price, new Decimal(0));
+    } else {
+      // reserved: the prepaid block is consumed first, the rest at the on-demand price.
+      const q = periodQuantity(input, row);
+      const block = parseDecimal(row.reserved?.quantity ?? '0');
+      const left = Decimal.max(0, block.minus(priorQuantity(input, row)));
+      const fromBlock = Decimal.min(q, left);
+      const beyond = q.minus(fromBlock);
+      if (fromBlock.gt(0) || beyond.isZero()) {
+        line(row, fromBlock, '0', new Decimal(0), 'from the prepaid block');
+      }
+      if (beyond.gt(0)) line(row, beyond, row.price, beyond.times(price), 'beyond the block');
+    }
+  }
+  const gross = Money.sum(
+    lines.map((l) => Money.of(l.amount, currency)),
+    currency,
+  );
   const fee = platformFee(gross, parseDecimal(input.takeRate));
   return { lines, gross: gross.toString(), fee: fee.toString(), net: gross.minus(fee).toString() };
+}
+
+/** The period's quantity of a row's unit: slot-hours, or the metered units. */
+function periodQuantity(input: PeriodRatingInput, row: PriceRow): Decimal {
+  if (row.unit === 'slot_h') return slotHours(input.slots, input.activeMs);
+  const used = input.usage[row.unit];
+  const q = used === undefined ? new Decimal(0) : parseDecimal(used);
+  if (q.isNegative()) throw new RangeError(`negative usage of ${row.unit}`);
+  return q;
+}
+
+function priorQuantity(input: PeriodRatingInput, row: PriceRow): Decimal {
+  const p = input.prior?.[row.unit];
+  const d = p === undefined ? new Decimal(0) : parseDecimal(p);
+  if (d.isNegative()) throw new RangeError(`negative prior quantity of ${row.unit}`);
+  return d;
+}
+
+/**
+ * The prepaid block of a lease's `reserved` rows, as its own debit note when the order is
+ * placed: one line per reserved row, `block quantity × block price`. Null when no row is
+ * reserved.
+ */
+export function rateReservedBlock(input: {
+  currency: string;
+  prices: readonly PriceRow[];
+  takeRate: string;
+}): RatedPeriod | null {
+  const { currency } = input;
+  const rows = input.prices.filter((r) => modelOf(r) === 'reserved' && r.reserved);
+  if (rows.length === 0) return null;
+  const lines = rows.map((row) => {
+    const block = row.reserved as { quantity: string; price: string };
+    const q = parseDecimal(block.quantity);
+    return {
+      description: `${DESCRIPTIONS[row.unit] ?? row.unit}, prepaid reserved block`,
+      unit: row.unit,
+      quantity: displayQuantity(q),
+      unitPrice: block.price,
+      amount: Money.of(q.times(parseDecimal(block.price)), currency)
+        .roundHalfEven()
+        .toString(),
+    };
+  });
+  const gross = Money.sum(
+    lines.map((l) => Money.of(l.amount, currency)),
+    currency,
+  );
+  const fee = platformFee(gross, parseDecimal(input.takeRate));
+  return { lines, gross: gross.toString(), fee: fee.toString(), net: gross.minus(fee).toString() };
+}
+
+/** The most a unit of the row can cost in a period: the highest tier price for tiered rows. */
+function maxUnitPrice(row: PriceRow): Decimal {
+  let max = parseDecimal(row.price);
+  if (modelOf(row) === 'tiered') {
+    for (const t of row.tiers ?? []) max = Decimal.max(max, parseDecimal(t.price));
+  }
+  return max;
 }
 
 export interface HoldInput {
@@ -137,7 +308,7 @@ export function escrowHold(input: HoldInput): Money {
   checkCount('slots', input.slots);
   let total = Money.zero(input.currency);
   for (const row of input.prices) {
-    const price = parseDecimal(row.price);
+    const price = maxUnitPrice(row);
     let perSlot: Decimal;
     if (row.unit === 'slot_h') {
       perSlot = new Decimal(1);

@@ -5,6 +5,9 @@ import { fundWallet, sellerWithOffer, signUpActor } from '../../../../test/suppo
 import { apiClient } from '../../../../test/support/http.js';
 import { startMarketApi, type TestMarketApi } from '../../../../test/support/market-api.js';
 import type { TrialBalance } from '../ledger/ledger.service.js';
+import { pdfText } from './testing/pdf-text.js';
+import { reportOnline } from './testing/settlement-fixtures.js';
+import { DataSource } from 'typeorm';
 
 const HOUR = 3_600_000;
 let api: TestMarketApi;
@@ -69,6 +72,18 @@ describe('wallet, settlement and invoices over HTTP', () => {
     });
     expect(order.status).toBe(201);
     const leaseId = order.body.lease.id;
+    // The resource reports online every minute of the lease: no SLA credit.
+    const ds = api.app.get(DataSource);
+    const [{ resource_id: resourceId }] = (await ds.query(
+      'SELECT resource_id FROM leases WHERE id = $1',
+      [leaseId],
+    )) as { resource_id: string }[];
+    await reportOnline(
+      ds,
+      resourceId,
+      api.clock.now(),
+      new Date(api.clock.now().getTime() + 2 * HOUR),
+    );
     expect((await buyer.client.get<WalletView>('/v1/wallet')).body.balances[0]).toMatchObject({
       available: '90.50',
       held: '10.00',
@@ -112,6 +127,51 @@ describe('wallet, settlement and invoices over HTTP', () => {
     });
     expect(inv.number).toMatch(/^INV-\d{4}-\d{6}$/);
     expect(inv.debitNotes).toHaveLength(2);
+
+    // Downloads: CSV and a real PDF, read back with PDF.js.
+    const download = async (path: string, token: string) => {
+      const r = await fetch(`${api.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+      return {
+        status: r.status,
+        type: r.headers.get('content-type') ?? '',
+        headers: r.headers,
+        bytes: new Uint8Array(await r.arrayBuffer()),
+      };
+    };
+    const csv = await download(`/v1/invoices/${inv.id}.csv`, buyer.token);
+    expect(csv.status).toBe(200);
+    expect(csv.type).toMatch(/^text\/csv/);
+    expect(csv.headers.get('content-disposition')).toBe(`attachment; filename="${inv.number}.csv"`);
+    const csvText = Buffer.from(csv.bytes).toString('utf8');
+    expect(csvText).toContain(`invoice,${inv.number}\r\n`);
+    expect(csvText).toContain(`buyer_org_id,${buyer.orgId}\r\n`);
+    expect(csvText).toContain('subtotal,20.00\r\ncredits,0.00\r\ntotal,20.00\r\n');
+    expect(csvText).toContain('Slot-hours,slot_h,2,10.00,20.00\r\n');
+    for (const path of [`/v1/invoices/${inv.id}.pdf`, `/v1/invoices/${inv.id}?format=pdf`]) {
+      const pdf = await download(path, buyer.token);
+      expect(pdf.status).toBe(200);
+      expect(pdf.type).toBe('application/pdf');
+      expect(Buffer.from(pdf.bytes.subarray(0, 5)).toString('latin1')).toBe('%PDF-');
+      const read = await pdfText(pdf.bytes);
+      expect(read.title).toBe(`Invoice ${inv.number}`);
+      const text = read.pages.join(' ');
+      expect(text).toContain(inv.number);
+      expect(text).toContain(buyer.orgId);
+      expect(text).toMatch(/Subtotal 20\.00 SLA credits 0\.00 Total 20\.00 CNY/);
+      expect(text).toContain('Slot-hours slot_h 2 10.00 20.00');
+    }
+    const sellerPdf = await download(`/v1/invoices/${inv.id}.pdf`, seller.token);
+    const sellerText = (await pdfText(sellerPdf.bytes)).pages.join(' ');
+    expect(sellerText).not.toContain(buyer.orgId);
+    expect(sellerText).toMatch(/Buyer \(pseudonym\) buyer-[0-9a-f]{16}/);
+    const sellerCsv = Buffer.from(
+      (await download(`/v1/invoices/${inv.id}.csv`, seller.token)).bytes,
+    ).toString('utf8');
+    expect(sellerCsv).not.toContain(buyer.orgId);
+    expect(sellerCsv).toMatch(/buyer_pseudonym,buyer-[0-9a-f]{16}\r\n/);
+    expect((await download(`/v1/invoices/${inv.id}.pdf`, stranger.token)).status).toBe(404);
+    expect((await download(`/v1/invoices/${inv.id}.xls`, buyer.token)).status).toBe(400);
+    expect((await download(`/v1/invoices/${inv.id}?format=xml`, buyer.token)).status).toBe(400);
 
     const theirs = await seller.client.get<InvoiceView>(`/v1/invoices/${inv.id}`);
     expect(theirs.status).toBe(200);

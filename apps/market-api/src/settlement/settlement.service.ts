@@ -11,7 +11,7 @@ import { LedgerService, PLATFORM_OWNER } from '../ledger/ledger.service.js';
 import { WalletService } from '../ledger/wallet.service.js';
 import { EscrowService, isInsufficientFunds } from './escrow.service.js';
 import { InvoicesService } from './invoices.service.js';
-import { floorHour, nextPeriod, ratePeriod } from './rating.js';
+import { floorHour, modelOf, nextPeriod, ratePeriod, type PriceRow } from './rating.js';
 import { SettlementConfig } from './settlement.config.js';
 
 /** Ledger reference of the debit note for the lease's period starting at `periodStart`. */
@@ -133,6 +133,7 @@ export class SettlementService {
           await this.settlePeriod(m, lease, period, false, result);
           return true;
         }
+        await this.lockLeaseAccounts(m, lease);
         await this.releaseRemaining(m, lease);
         await this.invoices.issue(m, lease, now);
         await this.leaseEvents?.record(m, lease, 'lease.ended');
@@ -168,6 +169,7 @@ export class SettlementService {
 
     const already = await m.findOneBy(DebitNoteEntity, {
       leaseId: lease.id,
+      kind: 'period',
       periodStart: period.start,
     });
     if (!already) {
@@ -176,13 +178,17 @@ export class SettlementService {
         [lease.id, floorHour(period.start)],
       );
       const activeFrom = Math.max(period.start.getTime(), lease.startsAt.getTime());
+      const prices: readonly PriceRow[] = lease.prices;
       const rated = ratePeriod({
         currency: cur,
         slots: lease.slots,
-        prices: lease.prices,
+        prices,
         activeMs: Math.max(0, period.end.getTime() - activeFrom),
         usage: Object.fromEntries(usageRows.map((u) => [u.unit, u.quantity])),
         takeRate: lease.takeRate,
+        prior: prices.some((r) => modelOf(r) === 'tiered' || modelOf(r) === 'reserved')
+          ? await this.priorQuantities(m, lease)
+          : undefined,
       });
       const gross = Money.of(rated.gross, cur);
       const held = await this.escrow.heldFor(m, lease, period.start);
@@ -325,12 +331,54 @@ export class SettlementService {
   ): Promise<void> {
     await m.update(LeaseEntity, { id: lease.id }, { state: 'ended', endedAt, endReason: reason });
     Object.assign(lease, { state: 'ended', endedAt, endReason: reason });
+    await this.lockLeaseAccounts(m, lease);
     await this.releaseRemaining(m, lease);
     await this.invoices.issue(m, lease, now);
     await this.leaseEvents?.record(m, lease, 'lease.ended');
     result.ended += 1;
     result.invoices += 1;
     this.log.log(`lease ${lease.id} ended (${reason})`);
+  }
+
+  /**
+   * Row-locks every account that ending and invoicing the lease touches, in the ledger's one
+   * stable order, before the first posting (the release, the SLA credit and its payment).
+   */
+  private async lockLeaseAccounts(m: EntityManager, lease: LeaseEntity): Promise<void> {
+    const cur = lease.currency;
+    await this.ledger.lockAccounts(m, [
+      { ownerKey: lease.buyerOrgId, kind: 'wallet_available', currency: cur },
+      { ownerKey: lease.buyerOrgId, kind: 'wallet_held', currency: cur },
+      { ownerKey: lease.buyerOrgId, kind: 'buyer_receivable', currency: cur },
+      { ownerKey: lease.sellerOrgId, kind: 'seller_payable', currency: cur },
+      { ownerKey: PLATFORM_OWNER, kind: 'platform_revenue', currency: cur },
+      { ownerKey: PLATFORM_OWNER, kind: 'sla_credits', currency: cur },
+    ]);
+  }
+
+  /**
+   * The lease's cumulative quantity per unit over its settled periods (tiered and reserved
+   * rating): slot-hours = slots × Σ period milliseconds / 3600 s, exact; standard units = Σ of
+   * the usage_hours buckets those periods rated.
+   */
+  private async priorQuantities(
+    m: EntityManager,
+    lease: LeaseEntity,
+  ): Promise<Record<string, string>> {
+    const rows: { unit: string; quantity: string }[] = await m.query(
+      `SELECT 'slot_h' AS unit,
+              (coalesce(sum(extract(epoch FROM d.period_end - d.period_start) * 1000), 0)
+                * $2 / 3600000)::text AS quantity
+         FROM debit_notes d WHERE d.lease_id = $1 AND d.kind = 'period'
+       UNION ALL
+       SELECT u.unit, sum(u.quantity)::text FROM usage_hours u
+         WHERE u.lease_id = $1 AND u.bucket IN (
+           SELECT date_trunc('hour', d.period_start) FROM debit_notes d
+           WHERE d.lease_id = $1 AND d.kind = 'period')
+         GROUP BY u.unit`,
+      [lease.id, lease.slots],
+    );
+    return Object.fromEntries(rows.map((r) => [r.unit, r.quantity]));
   }
 
   /** Releases a hold taken for the period starting at settled_until (never paid by a note). */

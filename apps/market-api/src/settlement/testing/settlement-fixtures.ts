@@ -6,6 +6,7 @@ import { FixedClock } from '../../common/clock.js';
 import { ENTITIES } from '../../database/entities.js';
 import { LeaseEntity, type PriceRow } from '../../database/market.entities.js';
 import { ResourceEntity } from '../../database/registry.entities.js';
+import type { SlaTerms } from '../../database/settlement.entities.js';
 import { LedgerService } from '../../ledger/ledger.service.js';
 import { WalletService } from '../../ledger/wallet.service.js';
 import { EscrowService } from '../escrow.service.js';
@@ -33,7 +34,7 @@ export function settlementKit(
   const ledger = new LedgerService(ds);
   const wallets = new WalletService(ds, ledger);
   const escrow = new EscrowService(ledger, wallets);
-  const invoices = new InvoicesService(ds, config);
+  const invoices = new InvoicesService(ds, config, ledger, wallets);
   const settlement = new SettlementService(ds, ledger, wallets, escrow, invoices, config);
   const clock = new FixedClock(new Date('2026-11-28T10:00:00Z'));
   return { ds, config, ledger, wallets, escrow, invoices, settlement, clock };
@@ -51,6 +52,28 @@ export interface NewLease {
   takeRate?: string;
   spec?: ResourceSpec;
   computeClass?: 'GEN' | 'AI' | 'HPC';
+  /** Heartbeats `online` for every minute of the lease (default true: no SLA credit). */
+  online?: boolean;
+  /** SLA terms pinned at order time. */
+  sla?: SlaTerms;
+}
+
+/** Writes one `online` heartbeat per minute in [from, to) for the resource, as agents would. */
+export async function reportOnline(
+  ds: DataSource,
+  resourceId: string,
+  from: Date,
+  to: Date,
+  status: 'online' | 'offline' = 'online',
+): Promise<void> {
+  await ds.query(
+    `INSERT INTO resource_heartbeats (resource_id, at, agent_id, status, utilization)
+     SELECT $1, m + interval '17 seconds', 'agent-test', $4, 0.5
+     FROM generate_series(date_trunc('minute', $2::timestamptz), $3::timestamptz - interval '1 microsecond',
+                          interval '1 minute') AS m
+     ON CONFLICT (resource_id, at) DO UPDATE SET status = EXCLUDED.status`,
+    [resourceId, from, to, status],
+  );
 }
 
 /** Inserts a resource and an active lease, and holds its first period as the orders service does. */
@@ -58,7 +81,7 @@ export async function placeLease(kit: SettlementKit, o: NewLease): Promise<Lease
   const sellerOrgId = o.sellerOrgId ?? randomUUID();
   const spec = o.spec ?? { cpu: 8, memGiB: 64, accel: { count: 1, model: 'H100' } };
   const computeClass = o.computeClass ?? 'AI';
-  return kit.ds.transaction(async (m) => {
+  const placed = await kit.ds.transaction(async (m) => {
     const handle = randomUUID().slice(0, 8);
     const resource = await m.getRepository(ResourceEntity).save({
       handle: `r-${handle}`,
@@ -96,9 +119,12 @@ export async function placeLease(kit: SettlementKit, o: NewLease): Promise<Lease
       takeRate: o.takeRate ?? '0.05',
       settledUntil: o.startsAt,
     });
-    await kit.escrow.holdForNewLease(m, lease, { spec, computeClass });
+    await kit.escrow.holdForNewLease(m, lease, { spec, computeClass }, { sla: o.sla });
     return lease;
   });
+  if (o.online ?? true)
+    await reportOnline(kit.ds, placed.resourceId, placed.startsAt, placed.endsAt);
+  return placed;
 }
 
 /** Writes a usage_hours aggregate as the metering ingest would. */
@@ -173,13 +199,13 @@ export async function checkInvariants(
     `SELECT l.id AS lease_id,
               coalesce((SELECT -sum(e.amount) FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id
                 JOIN ledger_accounts a ON a.id = e.account_id
-                WHERE t.reference LIKE 'debit-note:' || l.id || ':%' AND a.owner_key = l.buyer_org_id::text), 0)::text AS buyer,
+                WHERE (t.reference LIKE 'debit-note:' || l.id || ':%' OR t.reference = 'reserved-block:' || l.id) AND a.owner_key = l.buyer_org_id::text), 0)::text AS buyer,
               coalesce((SELECT sum(e.amount) FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id
                 JOIN ledger_accounts a ON a.id = e.account_id
-                WHERE t.reference LIKE 'debit-note:' || l.id || ':%' AND a.kind = 'seller_payable'), 0)::text AS seller,
+                WHERE (t.reference LIKE 'debit-note:' || l.id || ':%' OR t.reference = 'reserved-block:' || l.id) AND a.kind = 'seller_payable'), 0)::text AS seller,
               coalesce((SELECT sum(e.amount) FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id
                 JOIN ledger_accounts a ON a.id = e.account_id
-                WHERE t.reference LIKE 'debit-note:' || l.id || ':%' AND a.kind = 'platform_revenue'), 0)::text AS platform,
+                WHERE (t.reference LIKE 'debit-note:' || l.id || ':%' OR t.reference = 'reserved-block:' || l.id) AND a.kind = 'platform_revenue'), 0)::text AS platform,
               coalesce((SELECT sum(gross) FROM debit_notes d WHERE d.lease_id = l.id), 0)::text AS gross,
               coalesce((SELECT sum(net) FROM debit_notes d WHERE d.lease_id = l.id), 0)::text AS net,
               coalesce((SELECT sum(fee) FROM debit_notes d WHERE d.lease_id = l.id), 0)::text AS fee
@@ -198,6 +224,39 @@ export async function checkInvariants(
       !new Decimal(r.platform).eq(r.fee)
     ) {
       throw new Error(`lease ${r.lease_id}: ledger ≠ debit notes ${JSON.stringify(r)}`);
+    }
+  }
+
+  // SLA credits: what the buyer got back = seller share + platform share = invoice credits,
+  // and buyer paid − credits = (seller net − seller share) + (fees − platform share).
+  const sla: {
+    lease_id: string;
+    credits: string;
+    subtotal: string;
+    total: string;
+    seller: string;
+    platform: string;
+    buyer: string;
+  }[] = await ds.query(
+    `SELECT i.lease_id, i.credits::text, i.subtotal::text, i.total::text,
+            coalesce((SELECT -sum(e.amount) FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id
+              JOIN ledger_accounts a ON a.id = e.account_id
+              WHERE t.reference = 'sla-credit:' || i.lease_id AND a.kind = 'seller_payable'), 0)::text AS seller,
+            coalesce((SELECT -sum(e.amount) FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id
+              JOIN ledger_accounts a ON a.id = e.account_id
+              WHERE t.reference = 'sla-credit:' || i.lease_id AND a.kind = 'platform_revenue'), 0)::text AS platform,
+            coalesce((SELECT sum(e.amount) FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id
+              JOIN ledger_accounts a ON a.id = e.account_id
+              WHERE t.reference = 'sla-credit-paid:' || i.lease_id AND a.kind = 'wallet_available'), 0)::text AS buyer
+     FROM invoices i`,
+  );
+  for (const r of sla) {
+    const credits = new Decimal(r.credits);
+    if (!credits.eq(r.buyer) || !credits.eq(new Decimal(r.seller).plus(r.platform))) {
+      throw new Error(`lease ${r.lease_id}: SLA credit does not add up ${JSON.stringify(r)}`);
+    }
+    if (!new Decimal(r.total).eq(new Decimal(r.subtotal).minus(credits))) {
+      throw new Error(`lease ${r.lease_id}: invoice total ≠ subtotal − credits`);
     }
   }
 

@@ -1,0 +1,91 @@
+import { Decimal, Money, parseDecimal, roundHalfEven } from '@suanli/money';
+import type { InvoiceSla, SlaTerms } from '../database/settlement.entities.js';
+
+// Pure SLA credit rules of settlement.md: no I/O, no clock.
+
+/**
+ * The SLA when an offer states none (settlement.md): target 99.5 %; below the target 10 %,
+ * below 99 % 25 %, below 95 % 100 % of the lease's charge.
+ */
+export const DEFAULT_SLA: SlaTerms = {
+  target: '99.5',
+  schedule: [
+    { below: '99.5', credit: '10' },
+    { below: '99', credit: '25' },
+    { below: '95', credit: '100' },
+  ],
+};
+
+/** Checks pinned SLA terms: percentages in [0, 100], each step's credit in [0, 100]. */
+export function validateSla(terms: SlaTerms): SlaTerms {
+  const pct = (s: string, what: string): Decimal => {
+    const d = parseDecimal(s);
+    if (d.isNegative() || d.gt(100)) throw new RangeError(`${what} must be within 0..100: ${s}`);
+    return d;
+  };
+  pct(terms.target, 'SLA target');
+  for (const step of terms.schedule) {
+    pct(step.below, 'SLA step threshold');
+    pct(step.credit, 'SLA step credit');
+  }
+  return terms;
+}
+
+/**
+ * The credited percentage for `available` of `active` minutes: the largest credit among the
+ * steps whose threshold the availability is strictly below (exact comparison, no rounding).
+ * A lease with no active minute gets no credit.
+ */
+export function creditPercent(terms: SlaTerms, available: number, active: number): Decimal {
+  if (!Number.isSafeInteger(available) || !Number.isSafeInteger(active) || available < 0) {
+    throw new RangeError('minutes must be non-negative integers');
+  }
+  if (available > active) throw new RangeError('more available than active minutes');
+  if (active === 0) return new Decimal(0);
+  // available / active < below / 100  ⇔  available × 100 < below × active
+  const lhs = new Decimal(available).times(100);
+  let best = new Decimal(0);
+  for (const step of terms.schedule) {
+    if (lhs.lt(parseDecimal(step.below).times(active))) {
+      const c = parseDecimal(step.credit);
+      if (c.gt(best)) best = c;
+    }
+  }
+  return best;
+}
+
+export interface SlaCreditInput {
+  currency: string;
+  terms: SlaTerms;
+  activeMinutes: number;
+  availableMinutes: number;
+  /** Σ seller net and Σ fee of the lease's debit notes. */
+  net: string;
+  fee: string;
+}
+
+/**
+ * The SLA credit at the final invoice: p = the credited percentage; seller share
+ * round_half_even(Σ net × p), platform share round_half_even(Σ fee × p); the buyer gets the sum.
+ */
+export function slaCredit(input: SlaCreditInput): InvoiceSla & { credit: string } {
+  const { currency, terms, activeMinutes, availableMinutes } = input;
+  const percent = creditPercent(terms, availableMinutes, activeMinutes);
+  const p = percent.div(100);
+  const seller = Money.of(parseDecimal(input.net).times(p), currency).roundHalfEven();
+  const platform = Money.of(parseDecimal(input.fee).times(p), currency).roundHalfEven();
+  const availability =
+    activeMinutes === 0
+      ? new Decimal(100)
+      : roundHalfEven(new Decimal(availableMinutes).times(100).div(activeMinutes), 4);
+  return {
+    availability: availability.toFixed(),
+    activeMinutes,
+    availableMinutes,
+    target: terms.target,
+    creditPercent: percent.toFixed(),
+    sellerShare: seller.toString(),
+    platformShare: platform.toString(),
+    credit: seller.plus(platform).toString(),
+  };
+}
