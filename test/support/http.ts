@@ -34,6 +34,7 @@ export function apiClient(baseUrl: string, token?: string) {
     get: <T>(path: string) => call<T>('GET', path),
     post: <T>(path: string, body: unknown, headers?: Record<string, string>) =>
       call<T>('POST', path, body, headers),
+    patch: <T>(path: string, body: unknown) => call<T>('PATCH', path, body),
     /** A POST that moves money, with a fresh Idempotency-Key unless one is given. */
     postIdempotent: <T>(path: string, body: unknown, key: string = randomUUID()) =>
       call<T>('POST', path, body, { 'idempotency-key': key }),

@@ -191,7 +191,36 @@ export const offerSearchSchema = z.object({
   q: z.string().max(100).optional(),
   /** Only offers whose resource's credibility score is at least this (0..100). */
   minCredibility: z.coerce.number().min(0).max(100).optional(),
+  /** Accelerator model code from the unit catalog, e.g. H200. */
+  accelerator: z
+    .string()
+    .regex(/^[A-Z0-9]{1,16}$/)
+    .optional(),
+  minAccelerators: z.coerce.number().int().positive().max(100000).optional(),
+  /** Bounds on the normalized price (per standard unit of the class), decimal strings. */
+  minPrice: decimalString.optional(),
+  maxPrice: decimalString.optional(),
+  /** Only offers with a free slot right now. */
+  availableNow: z.enum(['true', 'false']).optional(),
+  sort: z.enum(['newest', 'price', 'credibility']).default('newest'),
+  cursor: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
 });
+export type OfferSearchQuery = z.infer<typeof offerSearchSchema>;
+
+export const updateOfferSchema = z
+  .object({
+    title: z.string().min(1).max(200),
+    capacity: z.number().int().positive().max(100000),
+    prices: createOfferSchema.shape.prices,
+    minHours: z.number().int().positive(),
+    maxHours: z.number().int().positive().max(8760),
+    acceptsUnsigned: z.boolean(),
+  })
+  .partial()
+  .strict()
+  .refine((u) => Object.keys(u).length > 0, { message: 'nothing to change' });
+export type UpdateOfferRequest = z.infer<typeof updateOfferSchema>;
 
 // ---------- orders and leases ----------
 export const createOrderSchema = z.object({
@@ -286,4 +315,6 @@ export interface InvoiceView {
 }
 export interface Page<T> {
   items: T[];
+  /** Opaque cursor of the next page, when there is one. */
+  nextCursor?: string | null;
 }

@@ -1,5 +1,15 @@
-import { Body, Controller, Get, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
-import { createOfferSchema, offerSearchSchema } from '@suanli/contracts';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Patch,
+  Post,
+  Query,
+} from '@nestjs/common';
+import { createOfferSchema, offerSearchSchema, updateOfferSchema } from '@suanli/contracts';
 import { parseInput } from '../common/validation.js';
 import { CurrentPrincipal, type Principal, Public, Roles } from '../auth/auth.decorators.js';
 import { OffersService } from './offers.service.js';
@@ -16,13 +26,45 @@ export class OffersController {
 
   @Public()
   @Get()
-  async search(@Query() query: unknown) {
-    return { items: await this.offers.search(parseInput(offerSearchSchema, query)) };
+  search(@Query() query: unknown) {
+    return this.offers.search(parseInput(offerSearchSchema, query));
   }
 
   @Public()
   @Get(':id')
   get(@Param('id', ParseUUIDPipe) id: string) {
     return this.offers.get(id);
+  }
+
+  @Roles('seller')
+  @Patch(':id')
+  update(
+    @CurrentPrincipal() p: Principal,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() body: unknown,
+  ) {
+    return this.offers.update(p.orgId, id, parseInput(updateOfferSchema, body));
+  }
+
+  @Roles('seller')
+  @Post(':id/pause')
+  @HttpCode(200)
+  pause(@CurrentPrincipal() p: Principal, @Param('id', ParseUUIDPipe) id: string) {
+    return this.offers.setStatus(p.orgId, id, 'pause');
+  }
+
+  @Roles('seller')
+  @Post(':id/resume')
+  @HttpCode(200)
+  resume(@CurrentPrincipal() p: Principal, @Param('id', ParseUUIDPipe) id: string) {
+    return this.offers.setStatus(p.orgId, id, 'resume');
+  }
+
+  /** Retires the offer for good; running leases go on under their pinned terms. */
+  @Roles('seller')
+  @Post(':id/close')
+  @HttpCode(200)
+  close(@CurrentPrincipal() p: Principal, @Param('id', ParseUUIDPipe) id: string) {
+    return this.offers.setStatus(p.orgId, id, 'close');
   }
 }

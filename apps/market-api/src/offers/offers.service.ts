@@ -1,11 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, In } from 'typeorm';
-import type { CreateOfferRequest, OfferView } from '@suanli/contracts';
+import { DataSource, type EntityManager, In, IsNull } from 'typeorm';
+import type { CreateOfferRequest, OfferView, Page, UpdateOfferRequest } from '@suanli/contracts';
 import { z } from 'zod';
 import { offerSearchSchema } from '@suanli/contracts';
 import { CURRENT_CATALOG } from '@suanli/units';
-import { DomainError, notFound } from '../common/errors.js';
+import { DomainError, invalidState, notFound } from '../common/errors.js';
 import {
   CredibilityScoreEntity,
   LeaseEntity,
@@ -14,6 +14,7 @@ import {
   ResourceEntity,
 } from '../database/entities.js';
 import { RegistryService } from '../registry/registry.service.js';
+import { decodeCursor, encodeCursor } from './catalog-cursor.js';
 import { normalizedPrice } from './pricing.js';
 
 export type OfferSearch = z.infer<typeof offerSearchSchema>;
@@ -21,8 +22,17 @@ const credOf = (c: CredibilityScoreEntity | undefined) =>
   c ? { score: c.score, confidence: c.confidence } : null;
 const OPEN_LEASE_STATES = ['pending', 'active', 'suspended'] as const;
 
+const normalizedColumns = (prices: OfferEntity['prices'], r: ResourceEntity) => {
+  const n = normalizedPrice(prices, {
+    class: r.computeClass,
+    spec: r.spec,
+    catalog: CURRENT_CATALOG,
+  });
+  return { normalizedUnit: n?.unit ?? null, normalizedPrice: n?.price ?? null };
+};
+
 @Injectable()
-export class OffersService {
+export class OffersService implements OnApplicationBootstrap {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly registry: RegistryService,
@@ -65,20 +75,24 @@ export class OffersService {
         maxHours: req.maxHours,
         acceptsUnsigned: req.acceptsUnsigned,
         status: 'active' as const,
+        ...normalizedColumns(req.prices, r),
       });
       return o.id;
     });
     return this.get(offerId);
   }
 
-  async search(q: OfferSearch): Promise<OfferView[]> {
+  /**
+   * The public catalog: filters, three sorts and keyset (cursor) pagination with the offer id
+   * as the tiebreak, so pages never skip or repeat an offer.
+   */
+  async search(q: OfferSearch): Promise<Page<OfferView>> {
     const qb = this.db
       .getRepository(OfferEntity)
       .createQueryBuilder('o')
       .innerJoin(ResourceEntity, 'r', 'r.id = o.resource_id')
       .where(`o.status = 'active'`)
-      .orderBy('o.created_at', 'DESC')
-      .limit(200);
+      .limit(q.limit + 1);
     if (q.class) qb.andWhere('r.class = :cls', { cls: q.class });
     if (q.form) qb.andWhere('r.form = :form', { form: q.form });
     if (q.currency) qb.andWhere('o.currency = :cur', { cur: q.currency });
@@ -87,6 +101,20 @@ export class OffersService {
       qb.andWhere('r.country = :country', { country });
       if (subdivision) qb.andWhere('r.subdivision = :sub', { sub: subdivision });
     }
+    if (q.accelerator) qb.andWhere(`r.spec->'accel'->>'model' = :acc`, { acc: q.accelerator });
+    if (q.minAccelerators !== undefined)
+      qb.andWhere(`COALESCE((r.spec->'accel'->>'count')::int, 0) >= :minAcc`, {
+        minAcc: q.minAccelerators,
+      });
+    if (q.minPrice !== undefined)
+      qb.andWhere('o.normalized_price >= :minPrice', { minPrice: q.minPrice });
+    if (q.maxPrice !== undefined)
+      qb.andWhere('o.normalized_price <= :maxPrice', { maxPrice: q.maxPrice });
+    if (q.availableNow === 'true')
+      qb.andWhere(
+        `o.capacity > (SELECT COALESCE(SUM(l.slots), 0) FROM leases l
+           WHERE l.offer_id = o.id AND l.state IN ('pending', 'active', 'suspended'))`,
+      );
     if (q.minCredibility !== undefined)
       qb.andWhere(
         `EXISTS (SELECT 1 FROM credibility_scores cs WHERE cs.subject_type = 'resource' AND cs.subject_id = r.id AND cs.score >= :minCred)`,
@@ -96,7 +124,111 @@ export class OffersService {
       qb.andWhere('(o.title ILIKE :q OR r.cri ILIKE :q OR r.name ILIKE :q)', {
         q: `%${q.q.replace(/[%_\\]/g, '\\$&')}%`,
       });
-    return this.views(await qb.getMany());
+
+    // Sort key per sort; offers without a key sort last.
+    const keyExpr = {
+      newest: `to_char(o.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')`,
+      price: `COALESCE(o.normalized_price, 1e30)`,
+      credibility: `COALESCE((SELECT cs.score FROM credibility_scores cs WHERE cs.subject_type = 'resource' AND cs.subject_id = r.id), -1)`,
+    }[q.sort];
+    const ascending = q.sort === 'price';
+    const keyCast = q.sort === 'newest' ? 'text' : 'numeric';
+    qb.addSelect(`${keyExpr}`, 'sort_key');
+    if (q.cursor) {
+      const c = decodeCursor(q.cursor, q.sort);
+      qb.andWhere(
+        `((${keyExpr})::${keyCast}, o.id) ${ascending ? '>' : '<'} (CAST(:ck AS ${keyCast}), CAST(:cid AS uuid))`,
+        { ck: c.key, cid: c.id },
+      );
+    }
+    qb.orderBy('sort_key', ascending ? 'ASC' : 'DESC').addOrderBy(
+      'o.id',
+      ascending ? 'ASC' : 'DESC',
+    );
+    const { entities, raw } = await qb.getRawAndEntities<{ sort_key: string | number }>();
+    const page = entities.slice(0, q.limit);
+    const last = page.length === q.limit && entities.length > q.limit ? page.length - 1 : -1;
+    const nextCursor =
+      last >= 0
+        ? encodeCursor({ sort: q.sort, key: String(raw[last].sort_key), id: page[last].id })
+        : null;
+    return { items: await this.views(page), nextCursor };
+  }
+
+  async update(orgId: string, id: string, req: UpdateOfferRequest): Promise<OfferView> {
+    await this.db.transaction(async (m) => {
+      const o = await this.ownOffer(m, orgId, id);
+      if (o.status === 'closed') throw invalidState('the offer is closed', { status: o.status });
+      const minHours = req.minHours ?? o.minHours;
+      const maxHours = req.maxHours ?? o.maxHours;
+      if (minHours > maxHours) {
+        throw new DomainError('validation_failed', 'minHours may not exceed maxHours', 400, {
+          field: 'minHours',
+        });
+      }
+      if (req.capacity !== undefined) {
+        const used = (await this.slotsInUse([o.id], m)).get(o.id) ?? 0;
+        if (req.capacity < used) {
+          throw new DomainError(
+            'validation_failed',
+            `capacity may not go below the ${used} slots leased now`,
+            400,
+            { field: 'capacity', inUse: used },
+          );
+        }
+      }
+      // Running leases keep the prices pinned at order time; new prices apply to new orders.
+      Object.assign(o, { ...req, minHours, maxHours });
+      await this.withNormalizedPrice(m, o);
+      await m.getRepository(OfferEntity).save(o);
+    });
+    return this.get(id);
+  }
+
+  async setStatus(
+    orgId: string,
+    id: string,
+    action: 'pause' | 'resume' | 'close',
+  ): Promise<OfferView> {
+    await this.db.transaction(async (m) => {
+      const o = await this.ownOffer(m, orgId, id);
+      const next = { pause: 'paused', resume: 'active', close: 'closed' } as const;
+      const allowed: Record<typeof action, OfferEntity['status'][]> = {
+        pause: ['active'],
+        resume: ['paused'],
+        close: ['active', 'paused'],
+      };
+      if (!allowed[action].includes(o.status)) {
+        throw invalidState(`an offer that is ${o.status} cannot ${action}`, { status: o.status });
+      }
+      o.status = next[action];
+      await m.getRepository(OfferEntity).save(o);
+    });
+    return this.get(id);
+  }
+
+  /** Fills in normalized prices stored before the column existed (or after a catalog change). */
+  async onApplicationBootstrap(): Promise<void> {
+    const stale = await this.db
+      .getRepository(OfferEntity)
+      .find({ where: { normalizedUnit: IsNull() }, take: 10_000 });
+    for (const o of stale) {
+      await this.withNormalizedPrice(this.db.manager, o);
+      if (o.normalizedUnit !== null) await this.db.getRepository(OfferEntity).save(o);
+    }
+  }
+
+  private async ownOffer(m: EntityManager, orgId: string, id: string): Promise<OfferEntity> {
+    const o = await m
+      .getRepository(OfferEntity)
+      .findOne({ where: { id, sellerOrgId: orgId }, lock: { mode: 'pessimistic_write' } });
+    if (!o) throw notFound('offer');
+    return o;
+  }
+
+  private async withNormalizedPrice(m: EntityManager, o: OfferEntity): Promise<void> {
+    const r = await m.getRepository(ResourceEntity).findOneByOrFail({ id: o.resourceId });
+    Object.assign(o, normalizedColumns(o.prices, r));
   }
 
   async get(id: string): Promise<OfferView> {

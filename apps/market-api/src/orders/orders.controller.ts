@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { createOrderSchema } from '@suanli/contracts';
 import { z } from 'zod';
 import { parseInput } from '../common/validation.js';
@@ -29,6 +29,20 @@ export class OrdersController {
   @Get('leases/:id')
   lease(@CurrentPrincipal() p: Principal, @Param('id', ParseUUIDPipe) id: string) {
     return this.orders.leaseView(p, id);
+  }
+
+  @Roles('buyer')
+  @Post('leases/:id/cancel')
+  @HttpCode(200)
+  cancel(@CurrentPrincipal() p: Principal, @Param('id', ParseUUIDPipe) id: string) {
+    return this.orders.endEarly(p, id, 'cancelled_by_buyer');
+  }
+
+  @Roles('seller')
+  @Post('leases/:id/terminate')
+  @HttpCode(200)
+  terminate(@CurrentPrincipal() p: Principal, @Param('id', ParseUUIDPipe) id: string) {
+    return this.orders.endEarly(p, id, 'terminated_by_seller');
   }
 
   @Roles('buyer', 'seller')

@@ -111,6 +111,45 @@ export class OrdersService {
     });
   }
 
+  /**
+   * Ends a lease before its window is over: the buyer cancels, or the seller terminates.
+   * Settlement then rates it up to `ended_at`, releases the rest of the hold and invoices it.
+   */
+  async endEarly(
+    p: Principal,
+    id: string,
+    reason: 'cancelled_by_buyer' | 'terminated_by_seller',
+  ): Promise<LeaseView> {
+    return this.db.transaction(async (m) => {
+      const lease = await m
+        .getRepository(LeaseEntity)
+        .findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+      const party = reason === 'cancelled_by_buyer' ? lease?.buyerOrgId : lease?.sellerOrgId;
+      if (!lease || party !== p.orgId) throw notFound('lease');
+      if (lease.state === 'ended') {
+        throw new DomainError('invalid_state', 'the lease has already ended', 409, {
+          state: lease.state,
+          endReason: lease.endReason,
+        });
+      }
+      const now = this.clock.now();
+      lease.state = 'ended';
+      lease.endedAt = now < lease.startsAt ? lease.startsAt : now;
+      lease.endReason = reason;
+      await m.getRepository(LeaseEntity).save(lease);
+      const resource = await m
+        .getRepository(ResourceEntity)
+        .findOne({ where: { id: lease.resourceId }, lock: { mode: 'pessimistic_write' } });
+      const stillRunning = await m
+        .getRepository(LeaseEntity)
+        .countBy({ resourceId: lease.resourceId, state: In(['active', 'suspended']) });
+      if (resource && resource.state === 'running' && stillRunning === 0) {
+        await this.registry.transition(m, resource, 'schedulable');
+      }
+      return leaseView(lease, resource?.cri ?? '');
+    });
+  }
+
   async listLeases(p: Principal): Promise<LeaseView[]> {
     const where = p.roles.includes('buyer')
       ? [{ buyerOrgId: p.orgId }, { sellerOrgId: p.orgId }]

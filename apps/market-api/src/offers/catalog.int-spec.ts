@@ -1,0 +1,167 @@
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import type { OfferView, OrderView, Page, ResourceView } from '@suanli/contracts';
+import { generateSigningKey } from '@suanli/crypto';
+import { agentToken } from '../../../metering/src/agent/lease-client.js';
+import { fundWallet, signUpActor } from '../../../../test/support/actors.js';
+import { apiClient } from '../../../../test/support/http.js';
+import { startMarketApi, type TestMarketApi } from '../../../../test/support/market-api.js';
+
+jest.setTimeout(120_000);
+
+type Seller = Awaited<ReturnType<typeof signUpActor>>;
+
+describe('catalog and offer management (real API, real PostgreSQL)', () => {
+  let api: TestMarketApi;
+  let seller: Seller;
+  const offers: Record<string, OfferView> = {};
+
+  async function connectedResource(body: object): Promise<ResourceView> {
+    const r = (await seller.client.post<ResourceView>('/v1/resources', body)).body;
+    const key = await generateSigningKey();
+    const agent = (
+      await seller.client.post<{ id: string }>(`/v1/resources/${r.id}/agents`, {
+        publicJwk: key.publicJwk,
+      })
+    ).body;
+    await apiClient(api.url, await agentToken(agent.id, { ...key.privateJwk, kid: key.kid })).get(
+      '/v1/agents/me/leases',
+    );
+    return r;
+  }
+
+  async function offer(name: string, resource: ResourceView, prices: object[], currency = 'CNY') {
+    const r = await seller.client.post<OfferView>('/v1/offers', {
+      resourceId: resource.id,
+      title: name,
+      currency,
+      capacity: 2,
+      pricingModel: 'fixed',
+      prices,
+    });
+    expect(r.status).toBe(201);
+    offers[name] = r.body;
+  }
+
+  beforeAll(async () => {
+    api = await startMarketApi();
+    seller = await signUpActor(api, ['seller']);
+    const h200 = await connectedResource({
+      name: 'h200',
+      class: 'AI',
+      form: 'CTR',
+      location: { country: 'CN', subdivision: 'GZ', site: 'GA1' },
+      spec: { cpu: 96, memGiB: 1536, accel: { count: 8, model: 'H200' } },
+    });
+    const a100 = await connectedResource({
+      name: 'a100',
+      class: 'AI',
+      form: 'BM',
+      location: { country: 'CN', subdivision: 'BJ', site: 'HD1' },
+      spec: { cpu: 64, memGiB: 512, accel: { count: 4, model: 'A100' } },
+    });
+    const vm = await connectedResource({
+      name: 'vm',
+      class: 'GEN',
+      form: 'VM',
+      location: { country: 'CN', subdivision: 'NM', site: 'WLC' },
+      spec: { cpu: 16, memGiB: 64 },
+    });
+    // H200 ×8: 7.912 scu.ai per slot-hour; A100 ×4: 1.248.
+    await offer('h200-cheap', h200, [{ unit: 'slot_h', price: '39.56' }]); // 5.00 / scu.ai
+    await offer('h200-dear', h200, [{ unit: 'scu.ai', price: '9.00' }]); // 9.00
+    await offer('a100', a100, [{ unit: 'slot_h', price: '8.736' }]); // 7.00
+    await offer('vm', vm, [{ unit: 'slot_h', price: '0.80' }], 'USD'); // 0.05 / scu.gen
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  const search = (qs: string) => apiClient(api.url).get<Page<OfferView>>(`/v1/offers?${qs}`);
+  const titles = (p: Page<OfferView>) => p.items.map((o) => o.title);
+
+  it('stores and shows the normalized price of every offer', () => {
+    expect(offers['h200-cheap'].normalizedPrice).toEqual({ unit: 'scu.ai', price: '5' });
+    expect(offers['a100'].normalizedPrice).toEqual({ unit: 'scu.ai', price: '7' });
+    expect(offers['vm'].normalizedPrice).toEqual({ unit: 'scu.gen', price: '0.05' });
+  });
+
+  it('filters by class, region prefix, accelerator model and count, and price range', async () => {
+    expect(titles((await search('class=AI&sort=price')).body)).toEqual([
+      'h200-cheap',
+      'a100',
+      'h200-dear',
+    ]);
+    expect(titles((await search('region=CN-GZ')).body).sort()).toEqual(['h200-cheap', 'h200-dear']);
+    expect(titles((await search('accelerator=A100')).body)).toEqual(['a100']);
+    expect(titles((await search('minAccelerators=8&sort=price')).body)).toEqual([
+      'h200-cheap',
+      'h200-dear',
+    ]);
+    expect(titles((await search('class=AI&minPrice=6&maxPrice=9&sort=price')).body)).toEqual([
+      'a100',
+      'h200-dear',
+    ]);
+    expect(titles((await search('currency=USD')).body)).toEqual(['vm']);
+  });
+
+  it('pages with a cursor without skipping or repeating, in every sort', async () => {
+    for (const sort of ['newest', 'price', 'credibility']) {
+      const seen: string[] = [];
+      let cursor: string | null | undefined;
+      let pages = 0;
+      do {
+        const r = await search(`sort=${sort}&limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+        expect(r.status).toBe(200);
+        seen.push(...titles(r.body));
+        cursor = r.body.nextCursor;
+        pages++;
+      } while (cursor && pages < 10);
+      expect(seen.sort()).toEqual(Object.keys(offers).sort());
+    }
+    expect((await search('sort=price&cursor=bogus')).status).toBe(400);
+    expect((await search('limit=1000')).status).toBe(400);
+  });
+
+  it('edits, pauses, resumes and closes an offer; only its seller may', async () => {
+    const id = offers['h200-dear'].id;
+    const other = await signUpActor(api, ['seller']);
+    expect((await other.client.post(`/v1/offers/${id}/pause`, {})).status).toBe(404);
+    const edited = await seller.client.patch<OfferView>(`/v1/offers/${id}`, {
+      prices: [{ unit: 'scu.ai', price: '8.50' }],
+    });
+    expect(edited.status).toBe(200);
+    expect(edited.body.normalizedPrice).toEqual({ unit: 'scu.ai', price: '8.5' });
+    expect((await seller.client.patch(`/v1/offers/${id}`, { price: '1' })).status).toBe(400);
+    expect((await seller.client.patch(`/v1/offers/${id}`, { capacity: 0 })).status).toBe(400);
+    expect((await seller.client.post(`/v1/offers/${id}/pause`, {})).status).toBe(200);
+    expect(titles((await search('class=AI')).body)).not.toContain('h200-dear');
+    const buyer = await signUpActor(api, ['buyer']);
+    await fundWallet(api, buyer.orgId, 'CNY', '500.00');
+    const paused = await buyer.client.postIdempotent('/v1/orders', {
+      offerId: id,
+      slots: 1,
+      hours: 1,
+    });
+    expect(paused.status).toBe(404);
+    expect((await seller.client.post(`/v1/offers/${id}/pause`, {})).status).toBe(409);
+    expect((await seller.client.post(`/v1/offers/${id}/resume`, {})).status).toBe(200);
+    const order = await buyer.client.postIdempotent<OrderView>('/v1/orders', {
+      offerId: id,
+      slots: 2,
+      hours: 1,
+    });
+    expect(order.status).toBe(201);
+    const shrink = await seller.client.patch<{ error: { details: { inUse: number } } }>(
+      `/v1/offers/${id}`,
+      { capacity: 1 },
+    );
+    expect(shrink.status).toBe(400);
+    expect(shrink.body.error.details.inUse).toBe(2);
+    expect(titles((await search('availableNow=true&class=AI')).body)).not.toContain('h200-dear');
+    expect((await seller.client.post(`/v1/offers/${id}/close`, {})).status).toBe(200);
+    expect((await seller.client.post(`/v1/offers/${id}/resume`, {})).status).toBe(409);
+    // The running lease keeps its pinned terms.
+    const lease = await buyer.client.get<{ state: string }>(`/v1/leases/${order.body.lease.id}`);
+    expect(lease.body.state).toBe('active');
+  });
+});
