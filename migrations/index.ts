@@ -9,12 +9,25 @@ import * as m5 from './1795857323165-settlement-payments.js';
 import * as m6 from './1795857340253-metering-leases-outbox-api-keys.js';
 import * as m7 from './1795857480451-credibility.js';
 import * as m8 from './1795857816881-offer-normalized-price.js';
-import * as m9 from './1795858400000-resource-reported-status.js';
+import * as m9 from './1795858195941-resource-search-indexes.js';
+import * as m10 from './1795858400000-resource-reported-status.js';
+import * as m11 from './1795858500000-resource-search-statistics.js';
 
 type MigrationClass = new () => MigrationInterface;
 const classesOf = (m: Record<string, unknown>): MigrationClass[] =>
   Object.values(m).filter((v): v is MigrationClass => typeof v === 'function');
 
-export const MIGRATIONS: MigrationClass[] = [m0, m1, m2, m3, m4, m5, m6, m7, m8, m9].flatMap(
-  classesOf,
-);
+export const MIGRATIONS: MigrationClass[] = [
+  m0,
+  m1,
+  m2,
+  m3,
+  m4,
+  m5,
+  m6,
+  m7,
+  m8,
+  m9,
+  m10,
+  m11,
+].flatMap(classesOf);

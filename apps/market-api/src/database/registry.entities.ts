@@ -18,7 +18,12 @@ export class RegistrantEntity {
 }
 
 @Entity('resources')
+// Search: keyset order (created_at, id), alone and after the common equality filters, so that
+// a filtered page is read in order from one index.
 @Index('IDX_resources_created_id', ['createdAt', 'id'])
+@Index('IDX_resources_registrant_created', ['registrant', 'createdAt', 'id'])
+@Index('IDX_resources_class_created', ['computeClass', 'createdAt', 'id'])
+@Index('IDX_resources_region_created', ['country', 'subdivision', 'createdAt', 'id'])
 @Index('IDX_resources_accel', ['accelModel', 'accelCount'])
 @Index('IDX_resources_location', ['country', 'subdivision', 'site'])
 export class ResourceEntity {
@@ -27,7 +32,7 @@ export class ResourceEntity {
   @Index({ unique: true }) @Column({ type: 'text' }) cri!: string;
   @Column({ type: 'text' }) name!: string;
   @Index() @Column({ name: 'owner_org_id', type: 'uuid' }) ownerOrgId!: string;
-  @Index() @Column({ type: 'text' }) registrant!: string;
+  @Column({ type: 'text' }) registrant!: string;
   @Column({ type: 'text' }) serial!: string;
   @Column({ type: 'char', length: 1 }) industry!: string;
   @Column({ name: 'class', type: 'text' }) computeClass!: 'GEN' | 'AI' | 'HPC';

@@ -75,14 +75,18 @@ export function buildResourceSearch(
     // The same rule as liveStatus() in lifecycle.ts, in SQL.
     const online = new Date(now.getTime() - ONLINE_WINDOW_MS);
     const degraded = new Date(now.getTime() - DEGRADED_WINDOW_MS);
+    // Written as plain ranges and IS NULL tests, which the planner estimates well.
+    const notOffline = `(r.reported_status IS NULL OR r.reported_status <> 'offline')`;
     if (q.status === 'online') {
       where.push(
-        `r.last_heartbeat_at >= ${p(online)} AND coalesce(r.reported_status, 'online') = 'online'`,
+        `r.last_heartbeat_at >= ${p(online)}` +
+          ` AND (r.reported_status IS NULL OR r.reported_status = 'online')`,
       );
     } else if (q.status === 'degraded') {
+      const t3 = p(online);
       where.push(
-        `r.last_heartbeat_at >= ${p(degraded)} AND r.reported_status IS DISTINCT FROM 'offline'` +
-          ` AND (r.last_heartbeat_at < ${p(online)} OR r.reported_status = 'degraded')`,
+        `((r.last_heartbeat_at >= ${p(degraded)} AND r.last_heartbeat_at < ${t3} AND ${notOffline})` +
+          ` OR (r.last_heartbeat_at >= ${t3} AND r.reported_status = 'degraded'))`,
       );
     } else {
       where.push(
