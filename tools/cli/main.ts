@@ -1,5 +1,6 @@
 // suanli — the exchange's command-line tool. Later capabilities add commands here.
 import { checkCharacter, CriError, explainCri, handleOf, parseCri } from '@suanli/cri';
+import { runAssessor } from './commands/assessor.js';
 
 const HELP = `suanli — Suanli Exchange (算力交易所) command-line tool
 
@@ -14,6 +15,7 @@ Commands:
   cri explain <CRI> [--json]          Print the decoded fields of a code
   cri check <CRI>                     Validate one code and print it parsed, as JSON
   cri resolve <CRI|handle>            Resolve an identifier through the market API (--api URL)
+  assessor <command>                  Assessor keys and signed evaluations (assessor help)
   help                                Show this help
 
 Options:
@@ -100,6 +102,7 @@ function explain(code: string | undefined, json: boolean): number {
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, sub, arg] = argv;
+  if (cmd === 'assessor') return runAssessor(argv.slice(1));
   if (!cmd || cmd === 'help' || argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(HELP);
     return 0;
