@@ -28,6 +28,9 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
           { href: '/invoices', label: t.nav.invoices },
         ]
       : []),
+    ...(session?.profile?.roles.includes('seller')
+      ? [{ href: '/seller/resources', label: t.nav.sellerResources }]
+      : []),
   ];
 
   return (

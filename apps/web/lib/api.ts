@@ -7,6 +7,8 @@ export interface ApiError {
   code: string;
   message: string;
   correlationId?: string;
+  /** The envelope's `details` (e.g. the CRI segment an `invalid_cri` names). */
+  details?: Record<string, unknown>;
 }
 
 export type ApiResult<T> = { ok: true; status: number; data: T } | { ok: false; error: ApiError };
@@ -77,6 +79,7 @@ export async function api<T>(path: string, options: ApiOptions = {}): Promise<Ap
         code: payload.error.code,
         message: payload.error.message,
         correlationId: payload.correlationId,
+        ...(payload.error.details ? { details: payload.error.details } : {}),
       },
     };
   }
