@@ -22,6 +22,8 @@ export async function createApp(
     {
       logger: opts.logger ?? ['error', 'warn', 'log'],
       bodyParser: false,
+      // req.rawBody for the Stripe webhook's signature check (captured by the JSON parser below).
+      rawBody: true,
     },
   );
   app.use(correlationMiddleware);

@@ -15,6 +15,7 @@ import { OrdersService } from './orders/orders.service.js';
 import { HealthController } from './health/health.controller.js';
 import { LedgerModule } from './ledger/ledger.module.js';
 import { SettlementModule } from './settlement/settlement.module.js';
+import { PaymentsModule } from './payments/payments.module.js';
 import { CredibilityModule } from './credibility/credibility.module.js';
 import { LeaseEventsModule } from './leases/lease-events.module.js';
 
@@ -72,6 +73,7 @@ export class AppModule {
         OffersModule,
         LedgerModule,
         SettlementModule,
+        PaymentsModule,
         OrdersModule,
         HealthModule,
         CredibilityModule,

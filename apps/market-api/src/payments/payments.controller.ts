@@ -1,0 +1,115 @@
+import {
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  Post,
+  Req,
+  type RawBodyRequest,
+} from '@nestjs/common';
+import type { Request } from 'express';
+import { currencyCode, positiveDecimalString } from '@suanli/contracts';
+import { z } from 'zod';
+import { CurrentPrincipal, type Principal, Public, Roles } from '../auth/auth.decorators.js';
+import { Idempotent } from '../common/idempotency.interceptor.js';
+import { parseInput } from '../common/validation.js';
+import {
+  PayoutsService,
+  type ConnectOnboarding,
+  type EarningsView,
+  type MovementView,
+  type PayoutRunResult,
+} from './payouts.service.js';
+import { ReconciliationService, type ReconciliationReport } from './reconciliation.service.js';
+import { TopUpsService, type TopUpView, type WebhookOutcome } from './top-ups.service.js';
+
+const moneySchema = z.object({ currency: currencyCode, amount: positiveDecimalString });
+
+@Controller('v1')
+export class PaymentsController {
+  constructor(
+    private readonly topUps: TopUpsService,
+    private readonly payouts: PayoutsService,
+    private readonly reconciliation: ReconciliationService,
+  ) {}
+
+  /** Starts a top-up: a Stripe Checkout Session (its URL), or in test mode an immediate credit. */
+  @Roles('buyer')
+  @Idempotent()
+  @Post('wallet/top-ups')
+  createTopUp(
+    @CurrentPrincipal() p: Principal,
+    @Body() body: unknown,
+    @Headers('idempotency-key') key: string,
+  ): Promise<TopUpView> {
+    const input = parseInput(moneySchema, body);
+    return this.topUps.create(p.orgId, input.currency, input.amount, key);
+  }
+
+  @Roles('buyer')
+  @Get('wallet/top-ups')
+  async listTopUps(@CurrentPrincipal() p: Principal): Promise<{ items: TopUpView[] }> {
+    return { items: await this.topUps.list(p.orgId) };
+  }
+
+  /** Refunds unused available balance to the card of a paid Stripe top-up. */
+  @Roles('buyer')
+  @Idempotent()
+  @Post('wallet/refunds')
+  refund(
+    @CurrentPrincipal() p: Principal,
+    @Body() body: unknown,
+    @Headers('idempotency-key') key: string,
+  ): Promise<MovementView> {
+    const input = parseInput(moneySchema, body);
+    return this.payouts.refund(p.orgId, input.currency, input.amount, key);
+  }
+
+  @Roles('buyer')
+  @Get('wallet/refunds')
+  async refunds(@CurrentPrincipal() p: Principal): Promise<{ items: MovementView[] }> {
+    return { items: await this.payouts.movements(p.orgId, 'refund') };
+  }
+
+  /** Stripe's webhook: signature-verified on the raw body; each event id applied once. */
+  @Public()
+  @Post('stripe/webhook')
+  @HttpCode(200)
+  webhook(
+    @Req() req: RawBodyRequest<Request>,
+    @Headers('stripe-signature') signature: string | undefined,
+  ): Promise<WebhookOutcome> {
+    return this.topUps.handleWebhook(req.rawBody, signature);
+  }
+
+  /** Sellers: onboard (or resume onboarding) as a Stripe Connect account. */
+  @Roles('seller')
+  @Post('earnings/connect-account')
+  @HttpCode(200)
+  connect(@CurrentPrincipal() p: Principal): Promise<ConnectOnboarding> {
+    return this.payouts.onboard(p.orgId);
+  }
+
+  /** Sellers: payable balances, Connect account and payouts. */
+  @Roles('seller')
+  @Get('earnings')
+  earnings(@CurrentPrincipal() p: Principal): Promise<EarningsView> {
+    return this.payouts.earnings(p.orgId);
+  }
+
+  /** Operators: run the payout schedule now (idempotent per seller, currency and day). */
+  @Roles('operator')
+  @Post('admin/payouts/run')
+  @HttpCode(200)
+  runPayouts(): Promise<PayoutRunResult> {
+    return this.payouts.runPayouts();
+  }
+
+  /** Operators: ledger movements vs Stripe balance transactions, every difference listed. */
+  @Roles('operator')
+  @Get('admin/reconciliation')
+  reconciliationReport(): Promise<ReconciliationReport> {
+    return this.reconciliation.report();
+  }
+}
