@@ -10,6 +10,8 @@ import { RegistryController } from './registry/registry.controller.js';
 import { RegistryService } from './registry/registry.service.js';
 import { OffersController } from './offers/offers.controller.js';
 import { OffersService } from './offers/offers.service.js';
+import { DemandsController } from './offers/demands.controller.js';
+import { DemandsService } from './offers/demands.service.js';
 import { OrdersController } from './orders/orders.controller.js';
 import { OrdersService } from './orders/orders.service.js';
 import { HealthController } from './health/health.controller.js';
@@ -18,6 +20,8 @@ import { SettlementModule } from './settlement/settlement.module.js';
 import { PaymentsModule } from './payments/payments.module.js';
 import { CredibilityModule } from './credibility/credibility.module.js';
 import { LeaseEventsModule } from './leases/lease-events.module.js';
+import { ApiKeysModule } from './api-keys/api-keys.module.js';
+import { UsageModule } from './usage/usage.module.js';
 
 @Module({
   controllers: [AccountsController],
@@ -35,8 +39,8 @@ export class RegistryModule {}
 
 @Module({
   imports: [RegistryModule],
-  controllers: [OffersController],
-  providers: [OffersService],
+  controllers: [OffersController, DemandsController],
+  providers: [OffersService, DemandsService],
   exports: [OffersService],
 })
 export class OffersModule {}
@@ -68,6 +72,8 @@ export class AppModule {
           logging: ['error'],
         }),
         LeaseEventsModule,
+        ApiKeysModule,
+        UsageModule,
         AccountsModule,
         RegistryModule,
         OffersModule,

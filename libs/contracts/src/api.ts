@@ -318,3 +318,51 @@ export interface Page<T> {
   /** Opaque cursor of the next page, when there is one. */
   nextCursor?: string | null;
 }
+
+// ---------- demand matching (供需匹配) ----------
+export const demandSchema = z
+  .object({
+    class: z.enum(COMPUTE_CLASSES),
+    form: z.enum(COMPUTE_FORMS).optional(),
+    /** Acceptable accelerator models (any of), and the least count per slot. */
+    accelerators: z
+      .object({
+        models: z
+          .array(z.string().regex(/^[A-Z0-9]{1,16}$/))
+          .min(1)
+          .max(20),
+        minCount: z.number().int().positive().max(1024).default(1),
+      })
+      .optional(),
+    minCpu: z.number().int().positive().optional(),
+    minMemGiB: z.number().int().positive().optional(),
+    /** Preferred location prefix, e.g. CN or CN-GZ: closer offers rank higher. */
+    region: z
+      .string()
+      .regex(/^[A-Z]{2}(-[A-Z0-9]{1,3})?$/)
+      .optional(),
+    slots: z.number().int().positive().max(10000),
+    hours: z.number().int().positive().max(8760),
+    currency: currencyCode,
+    /** The most the buyer pays per standard unit of the class (normalized price). */
+    maxPricePerUnit: positiveDecimalString.optional(),
+    minCredibility: z.number().min(0).max(100).optional(),
+    limit: z.number().int().min(1).max(50).default(10),
+  })
+  .strict();
+export type DemandRequest = z.infer<typeof demandSchema>;
+
+export interface DemandMatchView {
+  offer: OfferView;
+  /** 0..1, the weighted sum of the components below. */
+  score: string;
+  components: {
+    name: 'price' | 'credibility' | 'locality' | 'availability';
+    weight: string;
+    value: string;
+    contribution: string;
+    reason: string;
+  }[];
+  /** The body to POST to /v1/orders to take this candidate. */
+  order: { offerId: string; slots: number; hours: number };
+}

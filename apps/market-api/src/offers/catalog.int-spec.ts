@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import type { OfferView, OrderView, Page, ResourceView } from '@suanli/contracts';
+import type { DemandMatchView, OfferView, OrderView, Page, ResourceView } from '@suanli/contracts';
 import { generateSigningKey } from '@suanli/crypto';
 import { agentToken } from '../../../metering/src/agent/lease-client.js';
 import { fundWallet, signUpActor } from '../../../../test/support/actors.js';
@@ -120,6 +120,48 @@ describe('catalog and offer management (real API, real PostgreSQL)', () => {
     }
     expect((await search('sort=price&cursor=bogus')).status).toBe(400);
     expect((await search('limit=1000')).status).toBe(400);
+  });
+
+  it('matches a demand to ranked, explained candidates the buyer can order directly', async () => {
+    const buyer = await signUpActor(api, ['buyer']);
+    const demand = {
+      class: 'AI',
+      accelerators: { models: ['H200', 'A100'], minCount: 4 },
+      region: 'CN-GZ',
+      slots: 1,
+      hours: 2,
+      currency: 'CNY',
+    };
+    const r = await buyer.client.post<{ items: DemandMatchView[] }>('/v1/demands', demand);
+    expect(r.status).toBe(200);
+    expect(r.body.items.map((m) => m.offer.title)).toEqual(['h200-cheap', 'h200-dear', 'a100']);
+    const top = r.body.items[0];
+    expect(top.components.map((c) => [c.name, c.value])).toEqual([
+      ['price', '1'],
+      ['credibility', '0.5'],
+      ['locality', '1'],
+      ['availability', '1'],
+    ]);
+    expect(top.score).toBe('0.85');
+    const a100 = r.body.items[2];
+    expect(a100.components.find((c) => c.name === 'locality')?.value).toBe('0.5');
+    // Cheaper per unit than every H200 offer is only the a100 at 7.00: price cap 6 leaves one.
+    const capped = await buyer.client.post<{ items: DemandMatchView[] }>('/v1/demands', {
+      ...demand,
+      maxPricePerUnit: '6',
+    });
+    expect(capped.body.items.map((m) => m.offer.title)).toEqual(['h200-cheap']);
+    await fundWallet(api, buyer.orgId, 'CNY', '200.00');
+    const order = await buyer.client.postIdempotent('/v1/orders', top.order);
+    expect(order.status).toBe(201);
+    const bad = await buyer.client.post<{ error: { code: string } }>('/v1/demands', {
+      ...demand,
+      slots: 0,
+      colour: 'blue',
+    });
+    expect(bad.status).toBe(400);
+    const asSeller = await seller.client.post('/v1/demands', demand);
+    expect(asSeller.status).toBe(403);
   });
 
   it('edits, pauses, resumes and closes an offer; only its seller may', async () => {

@@ -253,7 +253,7 @@ export class OffersService implements OnApplicationBootstrap {
     return used;
   }
 
-  private async views(offers: OfferEntity[]): Promise<OfferView[]> {
+  async views(offers: OfferEntity[]): Promise<OfferView[]> {
     if (offers.length === 0) return [];
     const resources = await this.db
       .getRepository(ResourceEntity)

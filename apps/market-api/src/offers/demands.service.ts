@@ -1,0 +1,56 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import type { DemandMatchView, DemandRequest } from '@suanli/contracts';
+import { OfferEntity, ResourceEntity } from '../database/entities.js';
+import { rankOffers } from './demand-scoring.js';
+import { OffersService } from './offers.service.js';
+
+/** 供需匹配: the offers that can serve a demand, ranked with an explanation. */
+@Injectable()
+export class DemandsService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly offers: OffersService,
+  ) {}
+
+  async match(d: DemandRequest): Promise<{ items: DemandMatchView[] }> {
+    const qb = this.db
+      .getRepository(OfferEntity)
+      .createQueryBuilder('o')
+      .innerJoin(ResourceEntity, 'r', 'r.id = o.resource_id')
+      .where(`o.status = 'active'`)
+      .andWhere('o.currency = :cur', { cur: d.currency })
+      .andWhere('r.class = :cls', { cls: d.class })
+      .andWhere('o.min_hours <= :hours AND o.max_hours >= :hours', { hours: d.hours })
+      // Only offers with room for the whole order now.
+      .andWhere(
+        `o.capacity - (SELECT COALESCE(SUM(l.slots), 0) FROM leases l
+           WHERE l.offer_id = o.id AND l.state IN ('pending', 'active', 'suspended')) >= :slots`,
+        { slots: d.slots },
+      )
+      .orderBy('o.normalized_price', 'ASC', 'NULLS LAST')
+      .addOrderBy('o.id', 'ASC')
+      .limit(200);
+    if (d.form) qb.andWhere('r.form = :form', { form: d.form });
+    if (d.accelerators) {
+      qb.andWhere(`r.spec->'accel'->>'model' IN (:...models)`, { models: d.accelerators.models });
+      qb.andWhere(`COALESCE((r.spec->'accel'->>'count')::int, 0) >= :minAcc`, {
+        minAcc: d.accelerators.minCount,
+      });
+    }
+    if (d.minCpu) qb.andWhere(`COALESCE((r.spec->>'cpu')::int, 0) >= :cpu`, { cpu: d.minCpu });
+    if (d.minMemGiB)
+      qb.andWhere(`COALESCE((r.spec->>'memGiB')::int, 0) >= :mem`, { mem: d.minMemGiB });
+    if (d.maxPricePerUnit)
+      qb.andWhere('o.normalized_price <= :maxPrice', { maxPrice: d.maxPricePerUnit });
+    if (d.minCredibility !== undefined)
+      qb.andWhere(
+        `EXISTS (SELECT 1 FROM credibility_scores cs WHERE cs.subject_type = 'resource'
+           AND cs.subject_id = r.id AND cs.score >= :minCred)`,
+        { minCred: d.minCredibility },
+      );
+    const candidates = await this.offers.views(await qb.getMany());
+    return { items: rankOffers(candidates, d).slice(0, d.limit) };
+  }
+}
