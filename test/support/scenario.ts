@@ -1,11 +1,12 @@
 import { Kafka, logLevel } from 'kafkajs';
-import type {
-  InvoiceView,
-  OfferView,
-  OrderView,
-  ResourceView,
-  SessionView,
-  WalletView,
+import {
+  TOPICS,
+  type InvoiceView,
+  type OfferView,
+  type OrderView,
+  type ResourceView,
+  type SessionView,
+  type WalletView,
 } from '@suanli/contracts';
 import { generateSigningKey } from '@suanli/crypto';
 import { MeteringAgent } from '../../apps/metering/src/agent/agent.js';
@@ -59,8 +60,8 @@ function check<T>(r: { status: number; body: T }, expected: number, what: string
  * metering agent streams signed usage (one batch delivered twice), the ingest aggregates it,
  * settlement rates the hour and the lease's invoice is issued.
  *
- * Prices: 5.00 CNY per slot-hour + 12.00 CNY per scu.ai. Usage: three 20-minute windows of
- * 3600 H200-seconds each = 3 × 0.989 = 2.967 scu.ai → lines 5.00 + 35.60 (35.604 rounded
+ * Prices: 5.00 CNY per slot-hour + 12.00 CNY per scu.ai. Usage: sixty one-minute windows of
+ * 180 H200-seconds each = 60 × 0.04945 = 2.967 scu.ai → lines 5.00 + 35.60 (35.604 rounded
  * half-even) = 40.60 gross, fee 2.03 (5 %), seller net 38.57.
  */
 export async function runSkeletonScenario(api: TestMarketApi): Promise<SkeletonResult> {
@@ -156,6 +157,10 @@ export async function runSkeletonScenario(api: TestMarketApi): Promise<SkeletonR
     kafkaBrokers: kafkaBrokers(),
     usageTopic: topics['exchange.usage.v1'],
     dlqTopic: topics['exchange.usage.dlq.v1'],
+    // The market API publishes its lease events to the shared topic; the ingest learns the
+    // lease from there (and holds usage that arrives first until it has).
+    leaseTopic: TOPICS.lease,
+    leaseWaitMs: 30_000,
     groupId: `scenario-${leaseId}`,
     port: 0,
     lateGraceHours: 24,
@@ -176,15 +181,18 @@ export async function runSkeletonScenario(api: TestMarketApi): Promise<SkeletonR
       catalogVersion: order.lease.catalogVersion,
     };
     let last;
+    // Three batches of twenty one-minute windows: usage in every minute of the hour also
+    // makes the resource 100 % available, so no SLA credit applies.
     for (let i = 0; i < 3; i++) {
-      const start = new Date(t0.getTime() + i * 20 * 60_000);
-      last = await meter.sendBatch([
-        {
+      const samples = Array.from({ length: 20 }, (_, j) => {
+        const start = new Date(t0.getTime() + (i * 20 + j) * 60_000);
+        return {
           lease,
-          window: { start, end: new Date(start.getTime() + 20 * 60_000) },
-          usage: { duration_s: '1200', acc_s: { H200: '3600' } },
-        },
-      ]);
+          window: { start, end: new Date(start.getTime() + 60_000) },
+          usage: { duration_s: '60', acc_s: { H200: '180' } },
+        };
+      });
+      last = await meter.sendBatch(samples);
       batchesSent++;
     }
     // Kafka redelivery / agent retry: the very same signed batch again must count once.

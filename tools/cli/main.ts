@@ -1,5 +1,6 @@
 // suanli — the exchange's command-line tool. Later capabilities add commands here.
 import { checkCharacter, CriError, explainCri, handleOf, parseCri } from '@suanli/cri';
+import { runAgent } from './commands/agent.js';
 import { runAssessor } from './commands/assessor.js';
 
 const HELP = `suanli — Suanli Exchange (算力交易所) command-line tool
@@ -16,6 +17,7 @@ Commands:
   cri check <CRI>                     Validate one code and print it parsed, as JSON
   cri resolve <CRI|handle>            Resolve an identifier through the market API (--api URL)
   assessor <command>                  Assessor keys and signed evaluations (assessor help)
+  agent [options]                     Run the metering agent (suanli agent --help)
   help                                Show this help
 
 Options:
@@ -102,6 +104,7 @@ function explain(code: string | undefined, json: boolean): number {
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, sub, arg] = argv;
+  if (cmd === 'agent') return runAgent(argv.slice(1));
   if (cmd === 'assessor') return runAssessor(argv.slice(1));
   if (!cmd || cmd === 'help' || argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(HELP);

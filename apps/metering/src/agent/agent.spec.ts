@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -111,7 +111,7 @@ describe('MeteringAgent', () => {
     expect((await agent.chainState()).nextSeq).toBe(1);
   });
 
-  it('keeps a batch that could not be sent pending and resends it first, unchanged', async () => {
+  it('spools a batch that could not be sent and resends it first, unchanged, after a restart', async () => {
     const stateFile = join(dir, 'pending.json');
     const { producer, sent } = fakeProducer(3);
     const agent = new MeteringAgent({
@@ -125,11 +125,15 @@ describe('MeteringAgent', () => {
     await expect(agent.sendBatch([sample(0)])).rejects.toThrow('broker not available');
     const saved = JSON.parse(await readFile(stateFile, 'utf8')) as {
       nextSeq: number;
-      pending: { jws: string; seq: number };
+      ackedSeq: number;
     };
-    expect(saved.nextSeq).toBe(1);
-    expect(saved.pending.seq).toBe(0);
-    // A restarted agent (new instance, same state file) sends the pending batch before seq 1.
+    expect(saved).toMatchObject({ nextSeq: 1, ackedSeq: -1 });
+    const spooled = (await readFile(join(dir, 'pending.spool'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { seq: number; jws: string });
+    expect(spooled.map((e) => e.seq)).toEqual([0]);
+    // A restarted agent (new instance, same files) sends the spooled batch before seq 1.
     const restarted = new MeteringAgent({
       agentId: AGENT,
       privateJwk: key.privateJwk,
@@ -139,9 +143,67 @@ describe('MeteringAgent', () => {
     });
     const b = await restarted.sendBatch([sample(1)]);
     expect(b.seq).toBe(1);
-    expect(sent.map((r) => r.messages[0].value)).toEqual([saved.pending.jws, b.jws]);
+    expect(sent.flatMap((r) => r.messages.map((m) => m.value))).toEqual([spooled[0].jws, b.jws]);
+    expect(sent.every((r) => r.acks === -1)).toBe(true);
     const pb = usageBatchSchema.parse((await verifyJws(b.jws, [key.publicJwk])).payload);
-    expect(pb.prev).toBe(sha256Hex(saved.pending.jws));
+    expect(pb.prev).toBe(sha256Hex(spooled[0].jws));
+  });
+
+  it('keeps signing and spooling while Kafka is down, then sends everything in order', async () => {
+    const stateFile = join(dir, 'outage.json');
+    let down = true;
+    const sent: ProducerRecord[] = [];
+    const producer = {
+      send: async (record: ProducerRecord) => {
+        if (down) throw new Error('broker not available');
+        sent.push(record);
+        return [];
+      },
+    } as unknown as Producer;
+    const opts = { agentId: AGENT, privateJwk: key.privateJwk, producer, stateFile };
+    const agent = new MeteringAgent({ ...opts, maxAttempts: 1, retryDelayMs: 1 });
+    const spooled: string[] = [];
+    for (let i = 0; i < 4; i++) spooled.push((await agent.spoolBatch([sample(i)])).jws);
+    await expect(agent.drain()).rejects.toThrow('broker not available');
+    expect((await agent.stats()).spooled).toBe(4);
+    // The process restarts during the outage and spools one more window.
+    const restarted = new MeteringAgent({ ...opts, retryDelayMs: 1 });
+    spooled.push((await restarted.spoolBatch([sample(4)])).jws);
+    down = false;
+    expect(await restarted.drain()).toBe(5);
+    expect(sent.flatMap((r) => r.messages.map((m) => m.value))).toEqual(spooled);
+    expect((await restarted.stats()).spooled).toBe(0);
+    expect(await restarted.chainState()).toEqual({
+      nextSeq: 5,
+      prev: sha256Hex(spooled[4]),
+      ackedSeq: 4,
+    });
+    // Nothing is sent twice.
+    expect(await restarted.drain()).toBe(0);
+  });
+
+  it('recovers the chain from the spool when it crashed before saving its state', async () => {
+    const stateFile = join(dir, 'crash.json');
+    const { producer } = fakeProducer();
+    const agent = new MeteringAgent({
+      agentId: AGENT,
+      privateJwk: key.privateJwk,
+      producer,
+      stateFile,
+    });
+    await agent.sendBatch([sample(0)]);
+    const before = await readFile(stateFile, 'utf8');
+    const b1 = await agent.spoolBatch([sample(1)]);
+    // Simulate the crash: the state file as it was before seq 1 was spooled, a torn line after.
+    await writeFile(stateFile, before);
+    await appendFile(join(dir, 'crash.spool'), '{"seq":2,"batchId":"x","jw');
+    const restarted = new MeteringAgent({
+      agentId: AGENT,
+      privateJwk: key.privateJwk,
+      producer,
+      stateFile,
+    });
+    expect(await restarted.chainState()).toMatchObject({ nextSeq: 2, prev: sha256Hex(b1.jws) });
   });
 
   it('continues the chain from its state file after a restart', async () => {
@@ -164,8 +226,31 @@ describe('MeteringAgent', () => {
     expect(await second.chainState()).toEqual({
       nextSeq: 2,
       prev: sha256Hex(last.jws),
-      pending: null,
+      ackedSeq: 1,
     });
     expect((await second.sendBatch([sample(2)])).seq).toBe(2);
+  });
+
+  it('reads a state file with a pending batch (before the spool) and sends that batch first', async () => {
+    const stateFile = join(dir, 'legacy.json');
+    const { producer, sent } = fakeProducer();
+    const a = new MeteringAgent({ agentId: AGENT, privateJwk: key.privateJwk, producer });
+    const pending = await a.spoolBatch([sample(0)]);
+    await writeFile(
+      stateFile,
+      JSON.stringify({
+        nextSeq: 1,
+        prev: sha256Hex(pending.jws),
+        pending: { batchId: pending.batchId, seq: 0, jws: pending.jws },
+      }),
+    );
+    const agent = new MeteringAgent({
+      agentId: AGENT,
+      privateJwk: key.privateJwk,
+      producer,
+      stateFile,
+    });
+    const b = await agent.sendBatch([sample(1)]);
+    expect(sent.flatMap((r) => r.messages.map((m) => m.value))).toEqual([pending.jws, b.jws]);
   });
 });

@@ -9,7 +9,8 @@ import {
 } from '@suanli/contracts';
 import { computeUnits } from '@suanli/units';
 import { batchHash, signBatch, type Jwk } from '../shared/signing.js';
-import { ulid } from '../shared/ulid.js';
+import { ulid, ulidTime } from '../shared/ulid.js';
+import { Spool, type SpooledBatch } from './spool.js';
 import { loadState, saveState, type AgentState } from './state.js';
 import type { UsageSample } from './types.js';
 
@@ -19,9 +20,14 @@ export interface MeteringAgentOptions {
   /** A kafkajs producer created with `idempotent: true`. */
   producer: Producer;
   topic?: string;
-  /** JSON file keeping seq/prev (and an unsent batch) across restarts. */
+  /** JSON file keeping the chain position and the acknowledged seq across restarts. */
   stateFile?: string;
-  /** Send attempts per batch before `sendBatch` gives up (the batch stays pending). Default 8. */
+  /**
+   * The append-only spool of signed batches (default: the state file's name with `.spool`).
+   * Without a state file the spool lives in memory only.
+   */
+  spoolFile?: string;
+  /** Send attempts per batch before `sendBatch`/`drain` give up (the batch stays spooled). Default 8. */
   maxAttempts?: number;
   /** First retry delay in ms, doubled per attempt (capped at 5 s). Default 200. */
   retryDelayMs?: number;
@@ -35,39 +41,102 @@ export interface SentBatch {
   events: UsageEvent[];
 }
 
+export interface AgentStats {
+  /** Batches Kafka acknowledged since start. */
+  sent: number;
+  /** Events in those batches. */
+  sentEvents: number;
+  /** Signed batches in the spool not yet acknowledged. */
+  spooled: number;
+  /** Age in seconds of the oldest unacknowledged batch (0 when none). */
+  lagSeconds: number;
+}
+
+/** Largest produce request the agent builds from spooled batches (Kafka's default is 1 MB). */
+const MAX_SEND_BYTES = 900_000;
+
 /**
  * The metering agent's sending side: turns usage samples into CloudEvents, signs them as one
- * chained batch and sends it to Kafka. A batch, once signed, is persisted as pending and resent
- * unchanged (same seq, same JWS) until Kafka acknowledges it: a retry never mints a new seq.
+ * chained batch, appends it to the on-disk spool and sends the spool to Kafka in order. A batch,
+ * once signed, is sent unchanged (same seq, same JWS) until Kafka acknowledges it (acks from all
+ * in-sync replicas); a retry never mints a new seq, and new batches are signed and spooled even
+ * while Kafka is unreachable.
  */
 export class MeteringAgent {
   readonly agentId: string;
   private readonly topic: string;
+  private readonly spool: Spool;
   private state: AgentState | null = null;
   private queue: Promise<unknown> = Promise.resolve();
+  private sending: Promise<unknown> = Promise.resolve();
+  private counters = { sent: 0, sentEvents: 0 };
+  private readonly eventCounts = new Map<number, number>();
 
   constructor(private readonly options: MeteringAgentOptions) {
     this.agentId = options.agentId;
     this.topic = options.topic ?? TOPICS.usage;
+    const spoolFile =
+      options.spoolFile ??
+      (options.stateFile === undefined
+        ? undefined
+        : `${options.stateFile.replace(/\.json$/, '')}.spool`);
+    this.spool = new Spool(spoolFile);
   }
 
-  /** The chain position: the next seq and the `prev` it will carry. */
+  /** The chain position: the next seq, the `prev` it will carry and the acknowledged seq. */
   async chainState(): Promise<AgentState> {
-    return { ...(await this.loadedState()) };
+    const { nextSeq, prev, ackedSeq } = await this.loadedState();
+    return { nextSeq, prev, ackedSeq };
   }
 
-  /** Builds, signs and sends one batch with one event per sample. Calls are serialized. */
+  /** Sent, spooled and lag figures (for the periodic stats line). */
+  async stats(): Promise<AgentStats> {
+    const state = await this.loadedState();
+    const unacked = await this.spool.unacked(state.ackedSeq);
+    const now = (this.options.now?.() ?? new Date()).getTime();
+    const oldest = unacked[0];
+    return {
+      ...this.counters,
+      spooled: unacked.length,
+      lagSeconds:
+        oldest === undefined
+          ? 0
+          : Math.max(0, Math.round((now - (ulidTime(oldest.batchId) || now)) / 1000)),
+    };
+  }
+
+  /**
+   * Builds, signs and spools one batch with one event per sample, then sends the spool up to
+   * and including it. Calls are serialized. When Kafka does not acknowledge it after
+   * `maxAttempts`, this rejects; the batch stays spooled and is sent by a later call.
+   */
   sendBatch(samples: UsageSample[]): Promise<SentBatch> {
-    const run = this.queue.then(() => this.doSend(samples));
+    const run = this.queue.then(async () => {
+      const batch = await this.doSpool(samples);
+      await this.doDrain();
+      return batch;
+    });
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  /** Resends a batch left pending by a failed send or a crash; no-op when there is none. */
-  flushPending(): Promise<void> {
-    const run = this.queue.then(() => this.doFlush());
+  /** Signs and spools one batch without waiting for Kafka (the agent's loop drains separately). */
+  spoolBatch(samples: UsageSample[]): Promise<SentBatch> {
+    const run = this.queue.then(() => this.doSpool(samples));
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /** Sends every spooled, unacknowledged batch in order; resolves with how many were sent. */
+  drain(): Promise<number> {
+    const run = this.queue.then(() => this.doDrain());
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Sends what a failed send or a crash left in the spool (kept for compatibility). */
+  async flushPending(): Promise<void> {
+    await this.drain();
   }
 
   /** Builds the CloudEvent of one sample (units from the lease's pinned catalog and class). */
@@ -96,22 +165,29 @@ export class MeteringAgent {
     };
   }
 
+  /**
+   * The state file and the spool, reconciled: the spool is written first, so a batch spooled
+   * just before a crash (state not yet saved) moves the chain head forward, never re-minted.
+   */
   private async loadedState(): Promise<AgentState> {
-    if (this.state === null) this.state = await loadState(this.options.stateFile);
-    return this.state;
-  }
-
-  private async doFlush(): Promise<void> {
-    const state = await this.loadedState();
-    if (state.pending === null) return;
-    await this.deliver(state.pending.batchId, state.pending.jws);
+    if (this.state !== null) return this.state;
+    const state = await loadState(this.options.stateFile);
+    const spooled = await this.spool.load();
+    if (state.pending && !spooled.some((e) => e.seq === state.pending?.seq)) {
+      await this.spool.append(state.pending);
+    }
+    const last = await this.spool.last();
+    if (last !== undefined && last.seq >= state.nextSeq) {
+      state.nextSeq = last.seq + 1;
+      state.prev = batchHash(last.jws);
+    }
     state.pending = null;
-    await saveState(this.options.stateFile, state);
+    this.state = state;
+    return state;
   }
 
-  private async doSend(samples: UsageSample[]): Promise<SentBatch> {
+  private async doSpool(samples: UsageSample[]): Promise<SentBatch> {
     if (samples.length === 0) throw new Error('sendBatch needs at least one sample');
-    await this.doFlush();
     const state = await this.loadedState();
     const now = this.options.now?.() ?? new Date();
     const events = samples.map((s) => this.buildEvent(s, now));
@@ -126,33 +202,53 @@ export class MeteringAgent {
     };
     const jws = await signBatch(payload, this.options.privateJwk);
     // Commit to this batch before sending: after a crash it is resent, never re-minted.
-    const next: AgentState = {
-      nextSeq: state.nextSeq + 1,
-      prev: batchHash(jws),
-      pending: { batchId, seq: payload.seq, jws },
-    };
-    await saveState(this.options.stateFile, next);
-    this.state = next;
-    await this.deliver(batchId, jws);
-    next.pending = null;
-    await saveState(this.options.stateFile, next);
+    await this.spool.append({ seq: payload.seq, batchId, jws });
+    state.nextSeq = payload.seq + 1;
+    state.prev = batchHash(jws);
+    await saveState(this.options.stateFile, state);
+    this.eventCounts.set(payload.seq, events.length);
     return { batchId, seq: payload.seq, jws, events };
   }
 
-  private async deliver(batchId: string, jws: string): Promise<void> {
+  private async doDrain(): Promise<number> {
+    const state = await this.loadedState();
+    const todo = await this.spool.unacked(state.ackedSeq);
+    let sent = 0;
+    while (sent < todo.length) {
+      const chunk: SpooledBatch[] = [];
+      let bytes = 0;
+      for (const e of todo.slice(sent)) {
+        if (chunk.length > 0 && bytes + e.jws.length > MAX_SEND_BYTES) break;
+        chunk.push(e);
+        bytes += e.jws.length;
+      }
+      await this.deliver(chunk);
+      sent += chunk.length;
+      state.ackedSeq = chunk[chunk.length - 1].seq;
+      await saveState(this.options.stateFile, state);
+      this.counters.sent += chunk.length;
+      for (const e of chunk) {
+        this.counters.sentEvents += this.eventCounts.get(e.seq) ?? 0;
+        this.eventCounts.delete(e.seq);
+      }
+    }
+    if (sent > 0) await this.spool.compact(state.ackedSeq);
+    return sent;
+  }
+
+  private async deliver(batches: SpooledBatch[]): Promise<void> {
     const maxAttempts = this.options.maxAttempts ?? 8;
     let delay = this.options.retryDelayMs ?? 200;
     for (let attempt = 1; ; attempt++) {
       try {
         await this.options.producer.send({
           topic: this.topic,
-          messages: [
-            {
-              key: this.agentId,
-              value: jws,
-              headers: { [HEADER_EVENT_ID]: batchId, [HEADER_SCHEMA_VERSION]: '1' },
-            },
-          ],
+          acks: -1,
+          messages: batches.map((b) => ({
+            key: this.agentId,
+            value: b.jws,
+            headers: { [HEADER_EVENT_ID]: b.batchId, [HEADER_SCHEMA_VERSION]: '1' },
+          })),
         });
         return;
       } catch (err) {

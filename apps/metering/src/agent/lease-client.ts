@@ -1,6 +1,7 @@
 import { importJWK, SignJWT } from 'jose';
 import { z } from 'zod';
 import type { Jwk } from '../shared/signing.js';
+import type { RawUsage } from '@suanli/units';
 import type { ActiveLease, Window } from './types.js';
 
 const leasesResponseSchema = z.object({
@@ -73,4 +74,51 @@ export function lastWindow(now: Date, seconds: number): Window {
   const ms = seconds * 1000;
   const end = Math.floor(now.getTime() / ms) * ms;
   return { start: new Date(end - ms), end: new Date(end) };
+}
+
+/**
+ * `POST {marketApiUrl}/v1/agents/me/heartbeats` `{status, utilization}`. Resolves `false` when the
+ * market does not offer the endpoint (404, an older market API): heartbeats are best effort.
+ */
+export async function sendHeartbeat(
+  marketApiUrl: string,
+  agentId: string,
+  privateJwk: Jwk,
+  beat: { status: 'online' | 'degraded'; utilization?: number },
+  fetchImpl: typeof fetch = fetch,
+): Promise<boolean> {
+  const token = await agentToken(agentId, privateJwk);
+  const res = await fetchImpl(new URL('/v1/agents/me/heartbeats', marketApiUrl), {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(beat),
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (res.status === 404) return false;
+  if (!res.ok) throw new Error(`POST /v1/agents/me/heartbeats: HTTP ${res.status}`);
+  return true;
+}
+
+/**
+ * The share of what the leases' slots could deliver that the samples used (0..1): accelerator
+ * seconds when the spec has accelerators, else core seconds.
+ */
+export function utilizationOf(
+  samples: { lease: Pick<ActiveLease, 'spec' | 'slots'>; window: Window; usage: RawUsage }[],
+): number {
+  let used = 0;
+  let possible = 0;
+  for (const s of samples) {
+    const seconds = (s.window.end.getTime() - s.window.start.getTime()) / 1000;
+    const accel = s.lease.spec.accel;
+    if (accel !== undefined) {
+      used += Number(s.usage.acc_s?.[accel.model] ?? 0);
+      possible += accel.count * s.lease.slots * seconds;
+    } else if (s.lease.spec.cpu !== undefined) {
+      used += Number(s.usage.cpu_core_s ?? 0);
+      possible += s.lease.spec.cpu * s.lease.slots * seconds;
+    }
+  }
+  if (!(possible > 0)) return 0;
+  return Math.min(1, Math.max(0, Math.round((used / possible) * 1000) / 1000));
 }

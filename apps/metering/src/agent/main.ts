@@ -1,7 +1,10 @@
-// The metering agent process: every AGENT_WINDOW_SECONDS it asks the market API for each
-// configured agent's active leases, samples them and sends one signed batch per agent.
+// The metering agent process (`npx suanli agent …`): every window it asks the market API for each
+// configured agent's active leases, samples them, signs one chained batch per agent into the
+// agent's on-disk spool and sends the spool to Kafka (acks from all in-sync replicas, idempotent
+// producer, retries); a heartbeat per window; sent/spooled/lag stats in the log.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { z } from 'zod';
 import { TOPICS } from '@suanli/contracts';
@@ -10,7 +13,13 @@ import { CgroupV2Collector } from './collectors/cgroup.js';
 import { NvidiaSmiCollector } from './collectors/nvidia.js';
 import { SimulatorCollector } from './collectors/simulator.js';
 import { SlurmCollector } from './collectors/slurm.js';
-import { clipToLease, fetchActiveLeases, lastWindow } from './lease-client.js';
+import {
+  clipToLease,
+  fetchActiveLeases,
+  lastWindow,
+  sendHeartbeat,
+  utilizationOf,
+} from './lease-client.js';
 import type { Collector, UsageSample } from './types.js';
 
 const configSchema = z.object({
@@ -54,8 +63,72 @@ function collectorFor(a: AgentConfig): Collector {
   }
 }
 
+const USAGE = `suanli agent — the metering agent
+
+Usage: suanli agent [options]
+
+Options (each also read from the environment; flags win):
+  --config FILE         agents file (AGENT_CONFIG_FILE), see apps/metering/README.md
+  --agent-id ID         a single agent (AGENT_ID) …
+  --key-file FILE       … its private JWK (AGENT_KEY_FILE)
+  --resource-cri CRI    … its resource (AGENT_RESOURCE_CRI)
+  --class GEN|AI|HPC    … the resource class (AGENT_CLASS, default AI)
+  --collector NAME      … simulator|cgroup|nvidia|slurm (AGENT_COLLECTOR, default simulator)
+  --market-api URL      market API (MARKET_API_URL)
+  --brokers LIST        Kafka bootstrap servers host:port,… (KAFKA_BROKERS)
+  --topic NAME          usage topic (USAGE_TOPIC, default exchange.usage.v1)
+  --state-dir DIR       state files and spools (AGENT_STATE_DIR, default .local/agent-state)
+  --window SECONDS      window length, 1..3600 (AGENT_WINDOW_SECONDS, default 60)
+  --stats SECONDS       stats log interval (AGENT_STATS_SECONDS, default 30)
+  -h, --help            this help
+`;
+
 function log(msg: string, extra: Record<string, unknown> = {}): void {
   console.log(JSON.stringify({ at: new Date().toISOString(), msg, ...extra }));
+}
+
+type Flags = Partial<Record<string, string>>;
+
+/** Flags win over the environment: each flag is mapped onto its environment variable. */
+function settings(argv: string[], env: NodeJS.ProcessEnv): NodeJS.ProcessEnv | null {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string' },
+      'agent-id': { type: 'string' },
+      'key-file': { type: 'string' },
+      'resource-cri': { type: 'string' },
+      class: { type: 'string' },
+      collector: { type: 'string' },
+      'market-api': { type: 'string' },
+      brokers: { type: 'string' },
+      topic: { type: 'string' },
+      'state-dir': { type: 'string' },
+      window: { type: 'string' },
+      stats: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help === true) return null;
+  const f = values as Flags;
+  const map: [string, string][] = [
+    ['config', 'AGENT_CONFIG_FILE'],
+    ['agent-id', 'AGENT_ID'],
+    ['key-file', 'AGENT_KEY_FILE'],
+    ['resource-cri', 'AGENT_RESOURCE_CRI'],
+    ['class', 'AGENT_CLASS'],
+    ['collector', 'AGENT_COLLECTOR'],
+    ['market-api', 'MARKET_API_URL'],
+    ['brokers', 'KAFKA_BROKERS'],
+    ['topic', 'USAGE_TOPIC'],
+    ['state-dir', 'AGENT_STATE_DIR'],
+    ['window', 'AGENT_WINDOW_SECONDS'],
+    ['stats', 'AGENT_STATS_SECONDS'],
+  ];
+  const out = { ...env };
+  for (const [flag, name] of map) if (f[flag] !== undefined) out[name] = f[flag];
+  return out;
 }
 
 /**
@@ -80,56 +153,82 @@ function readConfig(env: NodeJS.ProcessEnv): z.infer<typeof configSchema> {
       ],
     });
   }
-  throw new Error('set AGENT_CONFIG_FILE, or AGENT_ID + AGENT_KEY_FILE + MARKET_API_URL');
+  throw new Error('set --config, or --agent-id + --key-file + --market-api (or their env vars)');
 }
 
+let env: NodeJS.ProcessEnv;
 let config: z.infer<typeof configSchema>;
 try {
-  config = readConfig(process.env);
+  const parsed = settings(process.argv.slice(2), process.env);
+  if (parsed === null) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  env = parsed;
+  config = readConfig(env);
 } catch (err) {
-  console.error(`invalid metering agent configuration: ${(err as Error).message}`);
+  console.error(`invalid metering agent configuration: ${(err as Error).message}\n\n${USAGE}`);
   process.exit(2);
 }
-const marketApiUrl = process.env.MARKET_API_URL ?? config.marketApiUrl;
-const windowSeconds = Number(process.env.AGENT_WINDOW_SECONDS ?? '60');
+const marketApiUrl = env.MARKET_API_URL ?? config.marketApiUrl;
+const windowSeconds = Number(env.AGENT_WINDOW_SECONDS ?? '60');
 if (!Number.isInteger(windowSeconds) || windowSeconds < 1 || windowSeconds > 3600) {
-  console.error('AGENT_WINDOW_SECONDS must be an integer in 1..3600');
+  console.error('AGENT_WINDOW_SECONDS (--window) must be an integer in 1..3600');
   process.exit(2);
 }
-const brokers = (process.env.KAFKA_BROKERS ?? config.kafkaBrokers?.join(',') ?? '127.0.0.1:19092')
+const statsSeconds = Number(env.AGENT_STATS_SECONDS ?? '30');
+if (!Number.isInteger(statsSeconds) || statsSeconds < 1) {
+  console.error('AGENT_STATS_SECONDS (--stats) must be a positive integer');
+  process.exit(2);
+}
+const brokers = (env.KAFKA_BROKERS ?? config.kafkaBrokers?.join(',') ?? '127.0.0.1:19092')
   .split(',')
   .filter((b) => b.length > 0);
-const stateDir = process.env.AGENT_STATE_DIR ?? config.stateDir ?? '.local/agent-state';
+const stateDir = env.AGENT_STATE_DIR ?? config.stateDir ?? '.local/agent-state';
 
-const kafka = new Kafka({ clientId: 'metering-agent', brokers, logLevel: logLevel.WARN });
-// Murmur2 (Java-compatible): an agent id always maps to the same partition.
+const kafka = new Kafka({
+  clientId: 'metering-agent',
+  brokers,
+  logLevel: logLevel.NOTHING,
+  retry: { retries: 5, initialRetryTime: 300, maxRetryTime: 5_000 },
+});
+// Idempotent (acks from all in-sync replicas, one request in flight, so retries never reorder
+// or duplicate); murmur2 (Java-compatible): an agent id always maps to the same partition.
 const producer: Producer = kafka.producer({
   idempotent: true,
   maxInFlightRequests: 1,
   createPartitioner: Partitioners.DefaultPartitioner,
 });
-await producer.connect();
+let connected = false;
+const connect = async () => {
+  if (connected) return;
+  await producer.connect();
+  connected = true;
+};
 
 const agents = config.agents.map((a) => ({
   config: a,
   collector: collectorFor(a),
+  heartbeats: true,
   agent: new MeteringAgent({
     agentId: a.agentId,
     privateJwk: a.privateJwk,
     producer,
-    topic: process.env.USAGE_TOPIC ?? TOPICS.usage,
+    topic: env.USAGE_TOPIC ?? TOPICS.usage,
     stateFile: join(stateDir, `${encodeURIComponent(a.agentId)}.json`),
+    maxAttempts: 3,
   }),
 }));
 
+/** Samples the last window of every agent's leases into its spool (never waits for Kafka). */
 async function tick(): Promise<void> {
   const window = lastWindow(new Date(), windowSeconds);
   await Promise.all(
-    agents.map(async ({ config: a, collector, agent }) => {
+    agents.map(async (entry) => {
+      const { config: a, collector, agent } = entry;
       try {
-        await agent.flushPending();
         const leases = await fetchActiveLeases(marketApiUrl, a.agentId, a.privateJwk);
-        const samples: UsageSample[] = [];
+        const samples: (UsageSample & { lease: (typeof leases)[number] })[] = [];
         for (const lease of leases) {
           const w = clipToLease(lease, window);
           if (w === null) continue;
@@ -142,14 +241,54 @@ async function tick(): Promise<void> {
         }
         // A batch holds at most 1000 events (contract) and must stay under Kafka's 1 MB message.
         for (let i = 0; i < samples.length; i += MAX_EVENTS_PER_BATCH) {
-          const sent = await agent.sendBatch(samples.slice(i, i + MAX_EVENTS_PER_BATCH));
-          log('batch sent', { agent: a.agentId, seq: sent.seq, events: sent.events.length });
+          const b = await agent.spoolBatch(samples.slice(i, i + MAX_EVENTS_PER_BATCH));
+          log('batch spooled', { agent: a.agentId, seq: b.seq, events: b.events.length });
+        }
+        if (entry.heartbeats) {
+          const utilization = utilizationOf(samples);
+          entry.heartbeats = await sendHeartbeat(marketApiUrl, a.agentId, a.privateJwk, {
+            status: 'online',
+            utilization,
+          });
+          if (!entry.heartbeats) log('heartbeats not offered by the market API (404): off');
         }
       } catch (err) {
         log('tick failed', { agent: a.agentId, error: (err as Error).message });
       }
     }),
   );
+  kickDrain();
+}
+
+// The sender: drains every agent's spool; on failure retries with backoff (the spool keeps all).
+let draining: Promise<void> | null = null;
+let backoffMs = 500;
+let retryTimer: NodeJS.Timeout | undefined;
+function kickDrain(): void {
+  if (draining !== null || stopping) return;
+  draining = (async () => {
+    try {
+      await connect();
+      for (const { agent } of agents) await agent.drain();
+      backoffMs = 500;
+    } catch (err) {
+      log('send failed; batches stay spooled', {
+        error: (err as Error).message,
+        retryInMs: backoffMs,
+      });
+      retryTimer = setTimeout(kickDrain, backoffMs);
+      backoffMs = Math.min(backoffMs * 2, 30_000);
+    } finally {
+      draining = null;
+    }
+  })();
+}
+
+async function logStats(): Promise<void> {
+  for (const { config: a, agent } of agents) {
+    const s = await agent.stats();
+    log('stats', { agent: a.agentId, ...s });
+  }
 }
 
 let stopping = false;
@@ -166,17 +305,32 @@ function schedule(): void {
   }, delay);
 }
 
+const statsTimer = setInterval(() => void logStats().catch(() => undefined), statsSeconds * 1000);
+
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   log('shutting down', { signal });
   if (timer) clearTimeout(timer);
+  if (retryTimer) clearTimeout(retryTimer);
+  clearInterval(statsTimer);
   await current;
-  await producer.disconnect();
+  await draining;
+  // One last attempt to send what is spooled; whatever is left is sent at the next start.
+  await Promise.race([
+    (async () => {
+      for (const { agent } of agents) await agent.drain();
+    })().catch(() => undefined),
+    new Promise((r) => setTimeout(r, 5_000)),
+  ]);
+  await logStats().catch(() => undefined);
+  if (connected) await producer.disconnect().catch(() => undefined);
   process.exit(0);
 }
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
-log('metering agent started', { agents: agents.length, windowSeconds, brokers });
+log('metering agent started', { agents: agents.length, windowSeconds, brokers, stateDir });
+// What an earlier run (or an outage) left spooled goes first.
+kickDrain();
 schedule();

@@ -8,11 +8,13 @@ export interface AgentState {
   nextSeq: number;
   /** SHA-256 of the last batch's JWS (the next batch's `prev`). */
   prev: string;
-  /** A signed batch not yet acknowledged by Kafka: resent as is before any new batch. */
-  pending: { batchId: string; seq: number; jws: string } | null;
+  /** The highest seq Kafka acknowledged (−1: none); later spooled batches are still to send. */
+  ackedSeq: number;
+  /** Legacy (before the spool): a signed batch not yet acknowledged, moved into the spool. */
+  pending?: { batchId: string; seq: number; jws: string } | null;
 }
 
-export const INITIAL_STATE: AgentState = { nextSeq: 0, prev: ZERO_HASH, pending: null };
+export const INITIAL_STATE: AgentState = { nextSeq: 0, prev: ZERO_HASH, ackedSeq: -1 };
 
 export async function loadState(file: string | undefined): Promise<AgentState> {
   if (file === undefined) return { ...INITIAL_STATE };
@@ -32,7 +34,14 @@ export async function loadState(file: string | undefined): Promise<AgentState> {
   ) {
     throw new Error(`agent state file ${file} is corrupt`);
   }
-  return { nextSeq: s.nextSeq, prev: s.prev, pending: s.pending ?? null };
+  const pending = s.pending ?? null;
+  const ackedSeq =
+    typeof s.ackedSeq === 'number'
+      ? s.ackedSeq
+      : pending !== null
+        ? pending.seq - 1
+        : s.nextSeq - 1;
+  return { nextSeq: s.nextSeq, prev: s.prev, ackedSeq, pending };
 }
 
 /** Writes the state atomically (temp file + rename) so a crash never leaves half a file. */
@@ -40,6 +49,7 @@ export async function saveState(file: string | undefined, state: AgentState): Pr
   if (file === undefined) return;
   await mkdir(dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify(state), { mode: 0o600 });
+  const { nextSeq, prev, ackedSeq } = state;
+  await writeFile(tmp, JSON.stringify({ nextSeq, prev, ackedSeq }), { mode: 0o600 });
   await rename(tmp, file);
 }

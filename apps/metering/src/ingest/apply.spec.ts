@@ -57,6 +57,8 @@ describe('loadIngestConfig', () => {
       databaseUrl: 'postgres://u@h:5432/db',
       kafkaBrokers: ['a:1', 'b:2'],
       usageTopic: 'exchange.usage.v1',
+      leaseTopic: 'exchange.lease.v1',
+      leaseWaitMs: 30_000,
       dlqTopic: 'exchange.usage.dlq.v1',
       groupId: 'metering-ingest',
       port: 3101,

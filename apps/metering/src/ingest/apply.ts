@@ -3,18 +3,22 @@
 // the agents' chain heads, agent_batches, dead letters and resource heartbeats.
 import type { Pool, PoolClient } from 'pg';
 import { z } from 'zod';
-import type { DlqReason, ResourceSpec } from '@suanli/contracts';
+import type { DlqReason } from '@suanli/contracts';
 import { Decimal } from '@suanli/money';
-import type { ComputeClass } from '@suanli/units';
 import { batchHash, verifyBatch, type Jwk } from '../shared/signing.js';
 import { checkChain, type ChainHead } from './chain.js';
-import { validateEvent, type LeaseFacts } from './validate.js';
+import { loadLeases } from './leases.js';
+import { validateEvent } from './validate.js';
 
 export interface InboundMessage {
   partition: number;
   offset: string;
   key: string | null;
   value: string | null;
+  /** Header `usage-auth: unsigned`: plain CloudEvents from the HTTP ingest (no JWS, no chain). */
+  unsigned?: boolean;
+  /** The Kafka timestamp (ms): how long a message naming an unknown lease may be held back. */
+  timestamp?: number;
 }
 
 export interface DeadLetterRow {
@@ -41,11 +45,18 @@ export interface ApplyResult {
   duplicateEvents: number;
   /** Dead letters newly recorded (a redelivered dead letter is not counted again). */
   deadLetters: number;
+  /**
+   * True when nothing was written because an event names a lease the ingest does not know yet
+   * and its message is younger than `leaseWaitMs`: the caller retries the batch later.
+   */
+  held: boolean;
 }
 
 export interface ApplyOptions {
   now: Date;
   lateGraceHours: number;
+  /** See `IngestConfig.leaseWaitMs`; 0 or unset: unknown leases are dead-lettered at once. */
+  leaseWaitMs?: number;
   /** Test hook: runs inside the transaction just before COMMIT (throwing rolls it back). */
   beforeCommit?: () => void | Promise<void>;
 }
@@ -116,48 +127,6 @@ async function loadAgents(client: PoolClient, ids: string[]): Promise<Map<string
   return out;
 }
 
-async function loadLeases(client: PoolClient, ids: string[]): Promise<Map<string, LeaseFacts>> {
-  const out = new Map<string, LeaseFacts>();
-  if (ids.length === 0) return out;
-  const { rows } = await client.query<{
-    id: string;
-    resource_id: string;
-    starts_at: Date;
-    ends_at: Date;
-    ended_at: Date | null;
-    slots: number;
-    catalog_version: string;
-    class: ComputeClass;
-    spec: ResourceSpec;
-    cpu_model: string | null;
-    issued_at: Date | null;
-  }>(
-    `SELECT l.id, l.resource_id, l.starts_at, l.ends_at, l.ended_at, l.slots, l.catalog_version,
-            r.class, r.spec, r.cpu_model, i.issued_at
-       FROM leases l
-       JOIN resources r ON r.id = l.resource_id
-       LEFT JOIN invoices i ON i.lease_id = l.id
-      WHERE l.id = ANY($1::uuid[])`,
-    [ids],
-  );
-  for (const r of rows) {
-    out.set(r.id, {
-      id: r.id,
-      resourceId: r.resource_id,
-      startsAt: r.starts_at,
-      // A lease that ended early accepts no usage after it ended.
-      endsAt: r.ended_at !== null && r.ended_at < r.ends_at ? r.ended_at : r.ends_at,
-      slots: r.slots,
-      catalogVersion: r.catalog_version,
-      computeClass: r.class,
-      spec: r.spec,
-      cpuModel: r.cpu_model,
-      invoiceIssuedAt: r.issued_at,
-    });
-  }
-  return out;
-}
-
 interface GoodEvent {
   source: string;
   id: string;
@@ -165,8 +134,19 @@ interface GoodEvent {
   windowStart: Date;
   windowEnd: Date;
   units: Record<string, string>;
-  seq: number;
+  seq: number | null;
+  signed: boolean;
 }
+
+/** The unsigned envelope (`UnsignedUsageEnvelope`), its events validated one by one. */
+const unsignedEnvelopeSchema = z.object({
+  schemaVersion: z.literal(1),
+  unsigned: z.literal(true),
+  org: z.string().regex(UUID_RE),
+  apiKeyId: z.string().min(1).max(128),
+  receivedAt: z.string(),
+  events: z.array(z.unknown()).min(1).max(1000),
+});
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
@@ -243,11 +223,13 @@ export async function applyMessages(
     applied: 0,
     duplicateEvents: 0,
     deadLetters: 0,
+    held: false,
   };
   const pre = messages.map((m) => ({
     ...m,
     hash: m.value === null ? null : batchHash(m.value),
-    agentId: m.key ?? (m.value === null ? null : unverifiedAgent(m.value)),
+    agentId:
+      m.unsigned === true ? null : (m.key ?? (m.value === null ? null : unverifiedAgent(m.value))),
   }));
   const agentIds = [...new Set(pre.map((m) => m.agentId).filter((a): a is string => a !== null))];
 
@@ -260,7 +242,15 @@ export async function applyMessages(
     const newBatches: { agentId: string; seq: number; hash: string }[] = [];
     const dead: DeadLetterRow[] = [];
     const live = new Set<string>();
-    const accepted: { agent: AgentRow; seq: number; hash: string; events: unknown[] }[] = [];
+    const accepted: {
+      agent: AgentRow | null;
+      /** For unsigned envelopes: the organization of the API key. */
+      org: string | null;
+      seq: number | null;
+      hash: string;
+      events: unknown[];
+      timestamp: number | undefined;
+    }[] = [];
 
     for (const m of pre) {
       const batchKey = m.hash ?? `p${m.partition}o${m.offset}`;
@@ -282,6 +272,31 @@ export async function applyMessages(
         });
       if (m.value === null || m.hash === null) {
         deadBatch('schema', 'empty message');
+        continue;
+      }
+      if (m.unsigned === true) {
+        let json: unknown;
+        try {
+          json = JSON.parse(m.value);
+        } catch {
+          deadBatch('schema', 'unsigned envelope is not JSON');
+          continue;
+        }
+        const u = unsignedEnvelopeSchema.safeParse(json);
+        if (!u.success) {
+          const issue = u.error.issues[0];
+          deadBatch('schema', `${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
+          continue;
+        }
+        result.batches++;
+        accepted.push({
+          agent: null,
+          org: u.data.org,
+          seq: null,
+          hash: m.hash,
+          events: u.data.events,
+          timestamp: m.timestamp,
+        });
         continue;
       }
       const agent = m.agentId === null ? undefined : agents.get(m.agentId);
@@ -346,7 +361,14 @@ export async function applyMessages(
         continue;
       }
       result.batches++;
-      accepted.push({ agent, seq: batch.seq, hash: m.hash, events: batch.events });
+      accepted.push({
+        agent,
+        org: null,
+        seq: batch.seq,
+        hash: m.hash,
+        events: batch.events,
+        timestamp: m.timestamp,
+      });
     }
 
     // Per-event validation against the leases (one query for the whole Kafka batch).
@@ -361,31 +383,69 @@ export async function applyMessages(
         if (s !== null) subjects.add(s);
       }
     const leases = await loadLeases(client, [...subjects]);
+    const wait = opts.leaseWaitMs ?? 0;
+    if (wait > 0) {
+      const nowMs = Date.now();
+      const young = accepted.some(
+        (b) =>
+          b.timestamp !== undefined &&
+          nowMs - b.timestamp < wait &&
+          b.events.some((e) => {
+            const s = subjectOf(e);
+            return s !== null && !leases.has(s);
+          }),
+      );
+      if (young) {
+        await client.query('ROLLBACK');
+        return { ...result, held: true };
+      }
+    }
     const good: GoodEvent[] = [];
     const seenEvents = new Set<string>();
     for (const b of accepted) {
       b.events.forEach((raw, index) => {
         const subject = subjectOf(raw);
+        const lease = subject === null ? undefined : leases.get(subject);
+        const deadEvent = (reason: DlqReason, detail: string) => {
+          const id = (raw as { id?: unknown } | null)?.id;
+          dead.push({
+            dedupeKey: `${b.hash}:${index}`,
+            reason,
+            detail,
+            agentId: b.agent?.id ?? null,
+            seq: b.seq,
+            eventId: typeof id === 'string' ? id.slice(0, 128) : null,
+            leaseId: lease !== undefined ? lease.id : null,
+            event: raw,
+            raw: null,
+          });
+        };
+        if (b.agent === null) {
+          // Unsigned: only for the API key's organization's leases whose offer accepts it.
+          if (lease === undefined || lease.sellerOrgId !== b.org) {
+            deadEvent(
+              'unknown_lease',
+              `lease ${subject ?? '?'} is not a lease of the API key's organization`,
+            );
+            return;
+          }
+          if (!lease.acceptsUnsigned) {
+            deadEvent(
+              'bad_signature',
+              `unsigned usage refused: the offer of lease ${lease.id} accepts signed usage only`,
+            );
+            return;
+          }
+        }
         const v = validateEvent(raw, {
-          agentId: b.agent.id,
-          resourceId: b.agent.resourceId,
-          lease: subject === null ? undefined : leases.get(subject),
+          agentId: b.agent?.id ?? null,
+          resourceId: b.agent?.resourceId ?? lease?.resourceId ?? '',
+          lease,
           now: opts.now,
           lateGraceHours: opts.lateGraceHours,
         });
         if (!v.ok) {
-          const id = (raw as { id?: unknown } | null)?.id;
-          dead.push({
-            dedupeKey: `${b.hash}:${index}`,
-            reason: v.reason,
-            detail: v.detail,
-            agentId: b.agent.id,
-            seq: b.seq,
-            eventId: typeof id === 'string' ? id.slice(0, 128) : null,
-            leaseId: subject !== null && leases.has(subject) ? subject : null,
-            event: raw,
-            raw: null,
-          });
+          deadEvent(v.reason, v.detail);
           return;
         }
         const key = `${v.event.source}\u0000${v.event.id}`;
@@ -402,15 +462,16 @@ export async function applyMessages(
           windowEnd: v.windowEnd,
           units: v.units,
           seq: b.seq,
+          signed: b.agent !== null,
         });
       });
     }
 
     if (good.length > 0) {
       const { rows } = await client.query<{ source: string; event_id: string }>(
-        `INSERT INTO usage_events (source, event_id, lease_id, window_start, window_end, units, batch_seq)
+        `INSERT INTO usage_events (source, event_id, lease_id, window_start, window_end, units, batch_seq, signed)
          SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::timestamptz[],
-                              $5::timestamptz[], $6::jsonb[], $7::bigint[])
+                              $5::timestamptz[], $6::jsonb[], $7::bigint[], $8::boolean[])
          ON CONFLICT (source, event_id) DO NOTHING
          RETURNING source, event_id`,
         [
@@ -420,7 +481,8 @@ export async function applyMessages(
           good.map((e) => e.windowStart),
           good.map((e) => e.windowEnd),
           good.map((e) => JSON.stringify(e.units)),
-          good.map((e) => String(e.seq)),
+          good.map((e) => (e.seq === null ? null : String(e.seq))),
+          good.map((e) => e.signed),
         ],
       );
       const inserted = new Set(rows.map((r) => `${r.source}\u0000${r.event_id}`));

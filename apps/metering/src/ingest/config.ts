@@ -6,10 +6,18 @@ export interface IngestConfig {
   kafkaBrokers: string[];
   usageTopic: string;
   dlqTopic: string;
+  /** The market's lease events (`exchange.lease.v1`): the ingest's read model of leases. */
+  leaseTopic: string;
   groupId: string;
   /** Health server port; 0 picks a free one (tests). */
   port: number;
   lateGraceHours: number;
+  /**
+   * How long a usage message naming a lease the ingest does not know yet is held back (its
+   * lease event may still be on its way), counted from the message's Kafka timestamp; after
+   * that its events are `unknown_lease`. Default 30 000 ms.
+   */
+  leaseWaitMs?: number;
   /** Test hooks; production leaves them unset. */
   hooks?: IngestHooks;
   now?: () => Date;
@@ -34,8 +42,10 @@ const envSchema = z.object({
     .refine((bs) => bs.every((b) => /^[^\s:]+:\d+$/.test(b)), 'must be host:port[,host:port…]'),
   USAGE_TOPIC: z.string().min(1).default(TOPICS.usage),
   DLQ_TOPIC: z.string().min(1).default(TOPICS.usageDlq),
+  LEASE_TOPIC: z.string().min(1).default(TOPICS.lease),
   GROUP_ID: z.string().min(1).default('metering-ingest'),
   INGEST_PORT: z.coerce.number().int().min(0).max(65535).default(3101),
+  LEASE_WAIT_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   LATE_GRACE_HOURS: z.coerce
     .number()
     .int()
@@ -57,8 +67,10 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
     kafkaBrokers: e.KAFKA_BROKERS,
     usageTopic: e.USAGE_TOPIC,
     dlqTopic: e.DLQ_TOPIC,
+    leaseTopic: e.LEASE_TOPIC,
     groupId: e.GROUP_ID,
     port: e.INGEST_PORT,
     lateGraceHours: e.LATE_GRACE_HOURS,
+    leaseWaitMs: e.LEASE_WAIT_MS,
   };
 }

@@ -25,6 +25,8 @@ export async function startHealthServer(
   port: number,
   checks: Record<string, Check>,
   extra: () => Record<string, unknown> = () => ({}),
+  /** `GET /metrics`: Prometheus text exposition format (0.0.4). */
+  metrics?: () => string,
 ): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
     const send = (status: number, body: unknown) => {
@@ -34,6 +36,11 @@ export async function startHealthServer(
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET') return send(405, { error: { code: 'method_not_allowed' } });
     if (path === '/health/live') return send(200, { status: 'up', ...extra() });
+    if (path === '/metrics' && metrics !== undefined) {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+      res.end(metrics());
+      return;
+    }
     if (path === '/health/ready') {
       void (async () => {
         const results: Record<string, string> = {};

@@ -6,6 +6,8 @@ import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import pg from 'pg';
 import {
   ZERO_HASH,
+  type LeaseEvent,
+  type UnsignedUsageEnvelope,
   type UsageBatch,
   type UsageDeadLetter,
   type UsageEvent,
@@ -31,6 +33,7 @@ let pool: pg.Pool;
 let topics: Awaited<ReturnType<typeof createTestTopics>>;
 let usageTopic: string;
 let dlqTopic: string;
+let leaseTopic: string;
 let kafka: Kafka;
 let producer: Producer;
 let dlqConsumer: Consumer;
@@ -72,13 +75,30 @@ async function samples(id: string, from: number, count: number): Promise<UsageSa
 
 let orgId: string;
 
-/** A fresh lease (so that each test's aggregates are its own). */
-async function createLease(resource = resourceId, id: string = randomUUID()): Promise<string> {
+/**
+ * A fresh lease (so that each test's aggregates are its own), in the ingest's read model
+ * `metering_leases` (what the market's lease events build; one test goes through the topic).
+ */
+async function createLease(
+  resource = resourceId,
+  id: string = randomUUID(),
+  invoicedAt: string | null = null,
+): Promise<string> {
   await pool.query(
-    `INSERT INTO leases (id, order_id, offer_id, resource_id, buyer_org_id, seller_org_id, slots, state,
-                         starts_at, ends_at, currency, prices, catalog_version, take_rate, settled_until)
-     VALUES ($1, $2, $3, $4, $5, $5, 8, 'active', $6, $7, 'CNY', '[]', '2026.1', '0.05', $6)`,
-    [id, randomUUID(), randomUUID(), resource, orgId, LEASE_START, LEASE_END],
+    `INSERT INTO metering_leases (id, resource_id, seller_org_id, state, cri, class, spec, slots,
+                                  starts_at, ends_at, invoiced_at, catalog_version, event_at, event_id)
+     VALUES ($1, $2, $3, 'active', $4, 'AI', $5, 8, $6, $7, $8, '2026.1', $6, $9)`,
+    [
+      id,
+      resource,
+      orgId,
+      CRI,
+      JSON.stringify(SPEC),
+      LEASE_START,
+      LEASE_END,
+      invoicedAt,
+      randomUUID(),
+    ],
   );
   return id;
 }
@@ -172,7 +192,12 @@ async function start(hooks?: IngestConfig['hooks']): Promise<RunningIngest> {
 beforeAll(async () => {
   db = await createTestDatabase();
   pool = new pg.Pool({ connectionString: db.url, max: 4 });
-  topics = await createTestTopics({ 'exchange.usage.v1': 3, 'exchange.usage.dlq.v1': 1 });
+  topics = await createTestTopics({
+    'exchange.usage.v1': 3,
+    'exchange.usage.dlq.v1': 1,
+    'exchange.lease.v1': 2,
+  });
+  leaseTopic = topics.topics['exchange.lease.v1'];
   usageTopic = topics.topics['exchange.usage.v1'];
   dlqTopic = topics.topics['exchange.usage.dlq.v1'];
 
@@ -201,14 +226,8 @@ beforeAll(async () => {
   }
   orgId = org;
   await createLease(resourceId, leaseId);
-  await createLease(resourceId, lateLeaseId);
+  await createLease(resourceId, lateLeaseId, '2026-02-02T00:00:00Z');
   await createLease(otherResourceId, foreignLeaseId);
-  await pool.query(
-    `INSERT INTO invoices (number, lease_id, buyer_org_id, seller_org_id, currency, period_start, period_end,
-                           lines, debit_note_ids, subtotal, credits, total, fee, issued_at)
-     VALUES ('INV-1', $1, $2, $2, 'CNY', $3, $4, '[]', '{}', 0, 0, 0, 0, '2026-02-02T00:00:00Z')`,
-    [lateLeaseId, org, LEASE_START, LEASE_END],
-  );
 
   kafka = new Kafka({
     clientId: 'metering-int',
@@ -233,6 +252,7 @@ beforeAll(async () => {
     kafkaBrokers: kafkaBrokers(),
     usageTopic,
     dlqTopic,
+    leaseTopic,
     groupId: `metering-ingest-${randomUUID()}`,
     port: 0,
     lateGraceHours: 24,
@@ -288,7 +308,7 @@ describe('metering ingest (PostgreSQL + Kafka)', () => {
     expect(stored.rows[0].units).toEqual(events[0].data.units);
   }, 60_000);
 
-  it('counts a duplicate delivery once: the same JWS twice, and a replayed event in a new batch', async () => {
+  it('counts a duplicate delivery once: the same JWS three times, and a replayed event in a new batch', async () => {
     const a = await enrol();
     const id = await createLease();
     const signer = new RawSigner(a.id, a.key);
@@ -298,6 +318,7 @@ describe('metering ingest (PostgreSQL + Kafka)', () => {
     const first = await signer.sign([e1]);
     await sendRaw(a.id, first);
     await sendRaw(a.id, first); // agent retry / redelivery of the whole message
+    await sendRaw(a.id, first); // and a third time
     // The next batch (a new seq) carries e1 again beside the new e2.
     await sendRaw(a.id, await signer.sign([e1, e2]));
     await expectEventually(async () => {
@@ -360,7 +381,7 @@ describe('metering ingest (PostgreSQL + Kafka)', () => {
     const late = await ev(5, lateLeaseId);
     const endedEarly = await createLease();
     await pool.query(
-      `UPDATE leases SET ended_at = starts_at + interval '10 minutes' WHERE id = $1`,
+      `UPDATE metering_leases SET ended_at = starts_at + interval '10 minutes' WHERE id = $1`,
       [endedEarly],
     );
     const afterEnd = await ev(20, endedEarly);
@@ -512,6 +533,133 @@ describe('metering ingest (PostgreSQL + Kafka)', () => {
       await count('SELECT count(*) AS n FROM usage_dead_letters WHERE agent_id = $1', [a.id]),
     ).toBe(0);
   }, 120_000);
+
+  it('learns leases from the lease events of the market (exchange.lease.v1) and meters against them', async () => {
+    const a = await enrol();
+    const id = randomUUID();
+    const event: LeaseEvent = {
+      eventId: randomUUID(),
+      schemaVersion: 1,
+      type: 'lease.started',
+      leaseId: id,
+      resourceId,
+      sellerOrgId: orgId,
+      cri: CRI,
+      class: 'AI',
+      spec: SPEC,
+      cpuModel: null,
+      slots: 8,
+      startsAt: LEASE_START,
+      endsAt: LEASE_END,
+      endedAt: null,
+      invoicedAt: null,
+      catalogVersion: '2026.1',
+      acceptsUnsigned: false,
+      occurredAt: LEASE_START,
+    };
+    const publish = (e: LeaseEvent) =>
+      producer.send({
+        topic: leaseTopic,
+        messages: [{ key: e.leaseId, value: JSON.stringify(e) }],
+      });
+    await publish(event);
+    await expectEventually(async () => {
+      expect(await count('SELECT count(*) AS n FROM metering_leases WHERE id = $1', [id])).toBe(1);
+    });
+    const agent = newAgent(a);
+    const sent = await agent.sendBatch(await samples(id, 0, 3));
+    await expectEventually(async () => {
+      expect(await aggregates('usage_minutes', id)).toEqual(expected(sent.events, 60_000));
+    });
+    // The lease ends early and is invoiced: later windows are outside it; an older event
+    // (redelivered) never overwrites the newer state.
+    const ended: LeaseEvent = {
+      ...event,
+      eventId: randomUUID(),
+      type: 'lease.ended',
+      endedAt: '2026-01-01T01:00:00.000Z',
+      invoicedAt: '2026-01-01T01:00:05.000Z',
+      occurredAt: '2026-01-01T01:00:05.000Z',
+    };
+    await publish(ended);
+    await publish(event);
+    await expectEventually(async () => {
+      const { rows } = await pool.query<{ state: string; ended_at: Date | null }>(
+        'SELECT state, ended_at FROM metering_leases WHERE id = $1',
+        [id],
+      );
+      expect(rows[0]).toEqual({ state: 'ended', ended_at: new Date(ended.endedAt ?? '') });
+    });
+    await agent.sendBatch(await samples(id, 70, 1));
+    await expectEventually(async () => {
+      expect(
+        await count(
+          `SELECT count(*) AS n FROM usage_dead_letters WHERE lease_id = $1 AND reason = 'outside_lease'`,
+          [id],
+        ),
+      ).toBe(1);
+    });
+  }, 60_000);
+
+  it('applies unsigned CloudEvents (HTTP ingest envelope) only where the offer accepts them', async () => {
+    const open = await createLease();
+    await pool.query('UPDATE metering_leases SET accepts_unsigned = true WHERE id = $1', [open]);
+    const closed = await createLease();
+    const source = `collector-${randomUUID().slice(0, 8)}`;
+    const agent = newAgent({ id: source, key: await generateSigningKey() });
+    const eOpen = agent.buildEvent((await samples(open, 0, 1))[0], new Date());
+    const eClosed = agent.buildEvent((await samples(closed, 0, 1))[0], new Date());
+    const envelope: UnsignedUsageEnvelope = {
+      schemaVersion: 1,
+      unsigned: true,
+      org: orgId,
+      apiKeyId: randomUUID(),
+      receivedAt: new Date().toISOString(),
+      events: [eOpen, eClosed],
+    };
+    const foreign: UnsignedUsageEnvelope = { ...envelope, org: randomUUID(), events: [eOpen] };
+    for (const env of [envelope, envelope, foreign]) {
+      await producer.send({
+        topic: usageTopic,
+        messages: [
+          { key: env.org, value: JSON.stringify(env), headers: { 'usage-auth': 'unsigned' } },
+        ],
+      });
+    }
+    await expectEventually(async () => {
+      expect(
+        await count(
+          `SELECT count(*) AS n FROM usage_dead_letters WHERE event_id = $1 AND reason = 'unknown_lease'`,
+          [eOpen.id],
+        ),
+      ).toBe(1);
+    });
+    expect(await aggregates('usage_minutes', open)).toEqual(expected([eOpen], 60_000));
+    const { rows } = await pool.query<{ signed: boolean }>(
+      'SELECT signed FROM usage_events WHERE source = $1',
+      [source],
+    );
+    expect(rows).toEqual([{ signed: false }]);
+    const refused = await pool.query<{ reason: string; detail: string }>(
+      'SELECT reason, detail FROM usage_dead_letters WHERE lease_id = $1',
+      [closed],
+    );
+    expect(refused.rows).toHaveLength(1);
+    expect(refused.rows[0].reason).toBe('bad_signature');
+    expect(refused.rows[0].detail).toMatch(/^unsigned usage refused/);
+  }, 60_000);
+
+  it('exposes lag and throughput as Prometheus metrics', async () => {
+    await new Promise((r) => setTimeout(r, 2500));
+    const res = await fetch(`http://127.0.0.1:${ingest?.port}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await res.text();
+    expect(text).toMatch(/^metering_ingest_events_applied_total [1-9]\d*$/m);
+    expect(text).toMatch(/^metering_ingest_events_per_second \d+(\.\d)?$/m);
+    expect(text).toContain(`metering_ingest_consumer_lag{topic="${usageTopic}",partition="0"}`);
+    expect(text).toContain(`metering_ingest_consumer_lag{topic="${leaseTopic}",partition="0"}`);
+  }, 30_000);
 
   it('answers the health probes', async () => {
     const port = ingest?.port;

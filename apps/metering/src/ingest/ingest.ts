@@ -7,20 +7,15 @@ import {
   type Producer,
 } from 'kafkajs';
 import pg from 'pg';
+import { HEADER_USAGE_AUTH } from '@suanli/contracts';
 import { applyMessages, type ApplyResult } from './apply.js';
 import type { IngestConfig } from './config.js';
 import { publishPendingDeadLetters } from './dlq.js';
 import { startHealthServer } from './health.js';
+import { applyLeaseEvents, parseLeaseEvents } from './leases.js';
+import { RateMeter, renderMetrics, type Counters, type LagSample } from './metrics.js';
 
-export interface IngestStats {
-  kafkaBatches: number;
-  messages: number;
-  applied: number;
-  duplicateEvents: number;
-  redeliveries: number;
-  deadLetters: number;
-  deadLettersPublished: number;
-}
+export type IngestStats = Counters;
 
 export interface RunningIngest {
   /** The health server's port (useful when the config asked for port 0). */
@@ -75,7 +70,33 @@ export async function startIngest(config: IngestConfig): Promise<RunningIngest> 
     redeliveries: 0,
     deadLetters: 0,
     deadLettersPublished: 0,
+    leaseEvents: 0,
+    held: 0,
   };
+  const batchSeconds = { sum: 0, count: 0 };
+  const rate = new RateMeter();
+  let lag: LagSample[] = [];
+  const measureLag = async () => {
+    const out: LagSample[] = [];
+    const topics = [config.usageTopic, config.leaseTopic];
+    const committed = await admin.fetchOffsets({ groupId: config.groupId, topics });
+    for (const topic of topics) {
+      const high = await admin.fetchTopicOffsets(topic);
+      const mine = committed.find((c) => c.topic === topic)?.partitions ?? [];
+      for (const p of high) {
+        const c = mine.find((x) => x.partition === p.partition)?.offset ?? '-1';
+        const low = BigInt(p.low);
+        const from = BigInt(c) < 0n ? low : BigInt(c);
+        out.push({ topic, partition: p.partition, lag: Number(BigInt(p.high) - from) });
+      }
+    }
+    lag = out;
+  };
+  const meter = setInterval(() => {
+    rate.sample(stats.applied);
+    void measureLag().catch(() => undefined);
+  }, 2_000);
+  rate.sample(0);
 
   let publishing: Promise<void> = Promise.resolve();
   const publishDeadLetters = (): Promise<void> => {
@@ -94,6 +115,12 @@ export async function startIngest(config: IngestConfig): Promise<RunningIngest> 
   await publishDeadLetters();
   const sweep = setInterval(() => void publishDeadLetters(), 10_000);
 
+  const commit = async (topic: string, partition: number, lastOffset: string) => {
+    await consumer.commitOffsets([
+      { topic, partition, offset: (BigInt(lastOffset) + 1n).toString() },
+    ]);
+  };
+
   const eachBatch = async ({
     batch,
     heartbeat,
@@ -102,40 +129,60 @@ export async function startIngest(config: IngestConfig): Promise<RunningIngest> 
     resolveOffset,
   }: EachBatchPayload) => {
     if (batch.messages.length === 0 || !isRunning() || isStale()) return;
+    const started = process.hrtime.bigint();
+    const lastOffset = batch.lastOffset();
+    if (batch.topic === config.leaseTopic) {
+      const events = parseLeaseEvents(
+        batch.messages.map((m) => (m.value === null ? null : m.value.toString('utf8'))),
+        (_value, reason) => log('error', 'invalid lease event skipped', { reason }),
+      );
+      await applyLeaseEvents(pool, events);
+      resolveOffset(lastOffset);
+      await commit(batch.topic, batch.partition, lastOffset);
+      stats.leaseEvents += events.length;
+      await heartbeat();
+      return;
+    }
     const messages = batch.messages.map((m) => ({
       partition: batch.partition,
       offset: m.offset,
       key: m.key === null ? null : m.key.toString('utf8'),
       value: m.value === null ? null : m.value.toString('utf8'),
+      unsigned: String(m.headers?.[HEADER_USAGE_AUTH] ?? '') === 'unsigned',
+      timestamp: Number(m.timestamp),
     }));
-    const lastOffset = batch.lastOffset();
     const before = config.hooks?.beforeDbCommit;
     const result: ApplyResult = await applyMessages(pool, messages, {
       now: config.now?.() ?? new Date(),
       lateGraceHours: config.lateGraceHours,
+      leaseWaitMs: config.leaseWaitMs,
       ...(before ? { beforeCommit: () => before({ partition: batch.partition, lastOffset }) } : {}),
     });
+    if (result.held) {
+      // A lease this batch names is not known yet (its lease event may be on the way): nothing
+      // was written; the offsets stay, so the same messages are fetched again shortly.
+      stats.held++;
+      await new Promise((r) => setTimeout(r, 250));
+      await heartbeat();
+      return;
+    }
     await config.hooks?.afterDbCommit?.({ partition: batch.partition, lastOffset });
     // The transaction committed: now (and only now) the offsets may move.
     resolveOffset(lastOffset);
-    await consumer.commitOffsets([
-      {
-        topic: batch.topic,
-        partition: batch.partition,
-        offset: (BigInt(lastOffset) + 1n).toString(),
-      },
-    ]);
+    await commit(batch.topic, batch.partition, lastOffset);
     stats.kafkaBatches++;
     stats.messages += result.messages;
     stats.applied += result.applied;
     stats.duplicateEvents += result.duplicateEvents;
     stats.redeliveries += result.redeliveries;
     stats.deadLetters += result.deadLetters;
+    batchSeconds.sum += Number(process.hrtime.bigint() - started) / 1e9;
+    batchSeconds.count++;
     if (result.deadLetters > 0) await publishDeadLetters();
     await heartbeat();
   };
 
-  await consumer.subscribe({ topic: config.usageTopic, fromBeginning: true });
+  await consumer.subscribe({ topics: [config.leaseTopic, config.usageTopic], fromBeginning: true });
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
@@ -154,9 +201,11 @@ export async function startIngest(config: IngestConfig): Promise<RunningIngest> 
       },
     },
     () => ({ stats }),
+    () => renderMetrics({ counters: stats, batchSeconds, lag, eventsPerSecond: rate.rate() }),
   );
   log('info', 'metering ingest started', {
     topic: config.usageTopic,
+    leaseTopic: config.leaseTopic,
     groupId: config.groupId,
     port: health.port,
   });
@@ -168,6 +217,7 @@ export async function startIngest(config: IngestConfig): Promise<RunningIngest> 
     stop() {
       stopped ??= (async () => {
         clearInterval(sweep);
+        clearInterval(meter);
         await consumer.disconnect(); // waits for the running batch to finish
         await publishing;
         await Promise.all([producer.disconnect(), admin.disconnect()]);

@@ -29,8 +29,11 @@ export interface LeaseFacts {
 }
 
 export interface EventContext {
-  /** The agent that signed the batch, and the resource it is enrolled for. */
-  agentId: string;
+  /**
+   * The agent that signed the batch, and the resource it is enrolled for; null for unsigned
+   * events (HTTP ingest), whose `resourceId` is their lease's.
+   */
+  agentId: string | null;
   resourceId: string;
   lease: LeaseFacts | undefined;
   now: Date;
@@ -110,7 +113,7 @@ export function validateEvent(raw: unknown, ctx: EventContext): EventVerdict {
     return fail('schema', `${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`, null);
   }
   const event = parsed.data;
-  if (event.source !== ctx.agentId) {
+  if (ctx.agentId !== null && event.source !== ctx.agentId) {
     return fail('schema', `source ${event.source} is not the signing agent ${ctx.agentId}`, event);
   }
 

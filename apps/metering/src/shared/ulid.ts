@@ -19,3 +19,14 @@ export function ulid(now: number = Date.now()): string {
   for (let i = 0; i < 16; i++) random += ALPHABET[bytes[i] % 32];
   return time + random;
 }
+
+/** The millisecond timestamp in a ULID's first 10 characters (NaN when it is not a ULID). */
+export function ulidTime(id: string): number {
+  let t = 0;
+  for (const ch of id.slice(0, 10)) {
+    const v = ALPHABET.indexOf(ch.toUpperCase());
+    if (v < 0) return NaN;
+    t = t * 32 + v;
+  }
+  return t;
+}
