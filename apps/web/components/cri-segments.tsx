@@ -41,7 +41,8 @@ export function CriSegmentError({
       data-testid="cri-segment-error"
       data-segment={segment}
     >
-      <strong className="notice-title">{t.cri.invalidCode}</strong>
+      <strong className="notice-title">{t.errors.codes.invalid_cri ?? t.cri.invalidCode}</strong>
+      <p className="notice-body">{t.cri.invalidCode}</p>
       <p className="mono cri-segments">
         {parts.map((part, i) => (
           <span key={`${i}-${part}`}>
