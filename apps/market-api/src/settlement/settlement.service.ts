@@ -5,7 +5,7 @@ import type { LeaseEndReason, LeaseState, ResourceSpec } from '@suanli/contracts
 import { Money } from '@suanli/money';
 import type { ComputeClass } from '@suanli/units';
 import { LeaseEntity } from '../database/market.entities.js';
-import { DebitNoteEntity } from '../database/settlement.entities.js';
+import { DebitNoteEntity, InvoiceEntity } from '../database/settlement.entities.js';
 import { LeaseEventsService } from '../leases/lease-events.service.js';
 import { LedgerService, PLATFORM_OWNER } from '../ledger/ledger.service.js';
 import { WalletService } from '../ledger/wallet.service.js';
@@ -133,6 +133,8 @@ export class SettlementService {
           await this.settlePeriod(m, lease, period, false, result);
           return true;
         }
+        // Another worker may have invoiced it between our query and this row lock.
+        if (await m.existsBy(InvoiceEntity, { leaseId: lease.id })) return false;
         await this.lockLeaseAccounts(m, lease);
         await this.releaseRemaining(m, lease);
         await this.invoices.issue(m, lease, now);
