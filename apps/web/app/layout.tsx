@@ -31,6 +31,9 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
     ...(session?.profile?.roles.includes('seller')
       ? [{ href: '/seller/resources', label: t.nav.sellerResources }]
       : []),
+    ...(session?.profile?.roles.includes('assessor')
+      ? [{ href: '/assessor', label: t.nav.assessor }]
+      : []),
   ];
 
   return (

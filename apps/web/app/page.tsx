@@ -1,5 +1,6 @@
 import Link from 'next/link';
 import type { OfferView, Page } from '@suanli/contracts';
+import { ScoreBadge } from '@/components/credibility';
 import { ErrorBox } from '@/components/error-box';
 import {
   classForm,
@@ -21,6 +22,7 @@ const FORMS = [
   'JOB',
 ] as const satisfies readonly OfferView['resource']['form'][];
 const CURRENCIES = ['CNY', 'USD', 'EUR', 'HKD'];
+const MIN_CREDIBILITY = ['50', '60', '70', '80', '90'];
 
 function pick<T extends string>(value: string, allowed: readonly T[]): T | '' {
   return (allowed as readonly string[]).includes(value) ? (value as T) : '';
@@ -39,6 +41,7 @@ export default async function CatalogPage({
     region: one(sp, 'region').toUpperCase().slice(0, 16),
     currency: /^[A-Za-z]{3}$/.test(one(sp, 'currency')) ? one(sp, 'currency').toUpperCase() : '',
     q: one(sp, 'q').slice(0, 100),
+    minCredibility: pick(one(sp, 'minCredibility'), MIN_CREDIBILITY),
   };
   const result = await api<Page<OfferView>>('/v1/offers', { query: filters });
   const filtered = Object.values(filters).some(Boolean);
@@ -106,6 +109,17 @@ export default async function CatalogPage({
             ))}
           </select>
         </label>
+        <label>
+          <span>{t.credibility.filter}</span>
+          <select name="minCredibility" defaultValue={filters.minCredibility}>
+            <option value="">{t.catalog.any}</option>
+            {MIN_CREDIBILITY.map((m) => (
+              <option key={m} value={m}>
+                {t.credibility.atLeast(Number(m))}
+              </option>
+            ))}
+          </select>
+        </label>
         <div className="filter-actions">
           <button type="submit" className="button">
             {t.catalog.apply}
@@ -136,6 +150,7 @@ export default async function CatalogPage({
                   <th scope="col">{t.catalog.specs}</th>
                   <th scope="col">{t.catalog.prices}</th>
                   <th scope="col">{t.catalog.normalized}</th>
+                  <th scope="col">{t.credibility.column}</th>
                   <th scope="col" className="num">
                     {t.catalog.available}
                   </th>
@@ -175,6 +190,9 @@ export default async function CatalogPage({
                     </td>
                     <td>
                       <NormalizedPrice offer={offer} t={t} />
+                    </td>
+                    <td>
+                      <ScoreBadge credibility={offer.credibility} t={t} />
                     </td>
                     <td className="num">
                       {t.catalog.availableOf(offer.available, offer.capacity)}

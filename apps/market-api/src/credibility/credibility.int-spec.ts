@@ -558,10 +558,7 @@ function recomputeIndependently(ev: IndependentEvidence) {
       (agree + disagree + 1);
   }
   for (const e of ev.evaluations) {
-    const live =
-      e.revokedAt === null &&
-      new Date(e.issuedAt).getTime() <= now &&
-      new Date(e.expiresAt).getTime() > now;
+    const live = e.revokedAt === null && new Date(e.expiresAt).getTime() > now;
     if (!live) continue;
     const qs: number[] = [];
     for (const m of ['availability', 'perf_ratio']) {

@@ -173,9 +173,12 @@ export function assessorWeight(a: AssessorRecord, p: FormulaParams): number {
   return (base * (agree + 1)) / (agree + disagree + 1);
 }
 
-/** Whether an evaluation counts at `asOf`: issued, not expired, not revoked. */
+/**
+ * Whether an evaluation counts at `asOf`: not revoked and not expired. (It was received by then:
+ * an `iat` slightly ahead, within the accepted clock skew, counts fully.)
+ */
 export function evaluationCounts(e: EvaluationRecord, asOf: number): boolean {
-  return e.revokedAt === null && Date.parse(e.issuedAt) <= asOf && Date.parse(e.expiresAt) > asOf;
+  return e.revokedAt === null && Date.parse(e.expiresAt) > asOf;
 }
 
 /** Computes the score of `ev.subject` from its evidence under `ev.formula`. */

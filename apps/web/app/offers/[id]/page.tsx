@@ -1,6 +1,7 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import type { OfferView } from '@suanli/contracts';
+import type { CredibilityView, OfferView } from '@suanli/contracts';
+import { CredibilityPanel } from '@/components/credibility';
 import { ErrorBox } from '@/components/error-box';
 import {
   classForm,
@@ -53,6 +54,10 @@ export default async function OfferPage({ params }: Props) {
   const session = await getSession();
   const isBuyer = session?.profile?.roles.includes('buyer') ?? false;
   const r = offer.resource;
+  const [credibility, sellerCredibility] = await Promise.all([
+    api<CredibilityView>(`/v1/credibility/resources/${r.id}`),
+    api<CredibilityView>(`/v1/credibility/sellers/${offer.seller.id}`),
+  ]);
 
   return (
     <>
@@ -169,6 +174,14 @@ export default async function OfferPage({ params }: Props) {
           )}
         </section>
       </div>
+      {credibility.ok ? (
+        <CredibilityPanel
+          view={credibility.data}
+          seller={sellerCredibility.ok ? sellerCredibility.data : null}
+          t={t}
+          lang={lang}
+        />
+      ) : null}
     </>
   );
 }
