@@ -3,3 +3,4 @@ export * from './errors.js';
 export * from './topics.js';
 export * from './registry.js';
 export * from './credibility.js';
+export * from './usage-api.js';

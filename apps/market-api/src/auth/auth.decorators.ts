@@ -1,5 +1,5 @@
 import { createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
-import type { Role } from '@suanli/contracts';
+import type { ApiKeyScope, Role } from '@suanli/contracts';
 
 export interface Principal {
   userId: string;
@@ -12,7 +12,15 @@ export interface AgentPrincipal {
   resourceId: string;
 }
 
+/** A caller authenticated by an organization API key (`Bearer sk_…`). */
+export interface ApiKeyPrincipal {
+  keyId: string;
+  orgId: string;
+  scopes: ApiKeyScope[];
+}
+
 export const ROLES_KEY = 'suanli:roles';
+export const API_KEY_SCOPE = 'suanli:api-key-scope';
 export const PUBLIC_KEY = 'suanli:public';
 export const AGENT_KEY = 'suanli:agent';
 
@@ -21,6 +29,17 @@ export const Roles = (...roles: Role[]) => SetMetadata(ROLES_KEY, roles);
 export const Public = () => SetMetadata(PUBLIC_KEY, true);
 /** Authenticated by a JWT signed with a metering agent's own enrolled key. */
 export const AgentAuth = () => SetMetadata(AGENT_KEY, true);
+
+/** Admits an organization API key (`Bearer sk_…`) holding `scope`. */
+export const ApiKeyAuth = (scope: ApiKeyScope) => SetMetadata(API_KEY_SCOPE, scope);
+
+export const CurrentApiKey = createParamDecorator(
+  (_data: unknown, ctx: ExecutionContext): ApiKeyPrincipal => {
+    const req = ctx.switchToHttp().getRequest<{ apiKey?: ApiKeyPrincipal }>();
+    if (!req.apiKey) throw new Error('CurrentApiKey used on an endpoint without @ApiKeyAuth');
+    return req.apiKey;
+  },
+);
 
 export const CurrentPrincipal = createParamDecorator(
   (_data: unknown, ctx: ExecutionContext): Principal => {

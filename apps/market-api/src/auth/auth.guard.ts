@@ -1,11 +1,14 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
+import { ModuleRef, Reflector } from '@nestjs/core';
 import type { Request } from 'express';
-import type { Role } from '@suanli/contracts';
+import type { ApiKeyScope, Role } from '@suanli/contracts';
+import { ApiKeysService } from '../api-keys/api-keys.service.js';
 import { forbidden, unauthenticated } from '../common/errors.js';
 import { AgentTokenVerifier } from './agent-token.verifier.js';
 import {
   AGENT_KEY,
+  API_KEY_SCOPE,
+  type ApiKeyPrincipal,
   type AgentPrincipal,
   type Principal,
   PUBLIC_KEY,
@@ -23,6 +26,7 @@ export class AuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly tokens: TokensService,
     private readonly agents: AgentTokenVerifier,
+    private readonly moduleRef: ModuleRef,
   ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
@@ -30,10 +34,18 @@ export class AuthGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
     const req = ctx
       .switchToHttp()
-      .getRequest<Request & { principal?: Principal; agent?: AgentPrincipal }>();
+      .getRequest<
+        Request & { principal?: Principal; agent?: AgentPrincipal; apiKey?: ApiKeyPrincipal }
+      >();
     const header = req.header('authorization') ?? '';
     const match = /^Bearer ([\w.~+/=-]+)$/.exec(header);
     if (!match) throw unauthenticated();
+    const scope = this.reflector.getAllAndOverride<ApiKeyScope | undefined>(API_KEY_SCOPE, targets);
+    if (scope !== undefined && match[1].startsWith('sk_')) {
+      const keys = this.moduleRef.get(ApiKeysService, { strict: false });
+      req.apiKey = await keys.verify(match[1], scope);
+      return true;
+    }
     if (this.reflector.getAllAndOverride<boolean>(AGENT_KEY, targets)) {
       req.agent = await this.agents.verify(match[1]);
       return true;

@@ -6,7 +6,12 @@ import { Idempotent } from '../common/idempotency.interceptor.js';
 import { CurrentPrincipal, type Principal, Roles } from '../auth/auth.decorators.js';
 import { OrdersService } from './orders.service.js';
 
-const usageQuery = z.object({ granularity: z.enum(['minute', 'hour']).default('hour') });
+/** Buckets in [from, to) (ISO 8601); both optional. */
+const usageQuery = z.object({
+  granularity: z.enum(['minute', 'hour']).default('hour'),
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+});
 
 @Controller('v1')
 export class OrdersController {
@@ -52,6 +57,7 @@ export class OrdersController {
     @Param('id', ParseUUIDPipe) id: string,
     @Query() q: unknown,
   ) {
-    return { items: await this.orders.usage(p, id, parseInput(usageQuery, q).granularity) };
+    const { granularity, ...range } = parseInput(usageQuery, q);
+    return { items: await this.orders.usage(p, id, granularity, range) };
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, In } from 'typeorm';
+import { Between, DataSource, In, LessThan, MoreThanOrEqual } from 'typeorm';
 import type { CreateOrderRequest, LeaseView, OrderView, UsagePoint } from '@suanli/contracts';
 import { CURRENT_CATALOG } from '@suanli/units';
 import { AppConfig } from '../config/app-config.js';
@@ -137,6 +137,7 @@ export class OrdersService {
       lease.endedAt = now < lease.startsAt ? lease.startsAt : now;
       lease.endReason = reason;
       await m.getRepository(LeaseEntity).save(lease);
+      await this.leaseEvents.record(m, lease, 'lease.ended');
       const resource = await m
         .getRepository(ResourceEntity)
         .findOne({ where: { id: lease.resourceId }, lock: { mode: 'pessimistic_write' } });
@@ -177,12 +178,29 @@ export class OrdersService {
     return leaseView(l, r.cri);
   }
 
-  async usage(p: Principal, id: string, granularity: 'minute' | 'hour'): Promise<UsagePoint[]> {
+  async usage(
+    p: Principal,
+    id: string,
+    granularity: 'minute' | 'hour',
+    range: { from?: string; to?: string } = {},
+  ): Promise<UsagePoint[]> {
     await this.getLease(p, id);
     const entity = granularity === 'minute' ? UsageMinuteEntity : UsageHourEntity;
-    const rows = await this.db
-      .getRepository(entity)
-      .find({ where: { leaseId: id }, order: { bucket: 'ASC', unit: 'ASC' }, take: 10_000 });
+    const from = range.from !== undefined ? new Date(range.from) : undefined;
+    const to = range.to !== undefined ? new Date(range.to) : undefined;
+    const bucket =
+      from && to
+        ? Between(from, new Date(to.getTime() - 1))
+        : from
+          ? MoreThanOrEqual(from)
+          : to
+            ? LessThan(to)
+            : undefined;
+    const rows = await this.db.getRepository(entity).find({
+      where: { leaseId: id, ...(bucket ? { bucket } : {}) },
+      order: { bucket: 'ASC', unit: 'ASC' },
+      take: 10_000,
+    });
     return rows.map((r) => ({
       unit: r.unit,
       bucket: r.bucket.toISOString(),
