@@ -16,6 +16,7 @@ const schema = z.object({
 export class CredibilityConfig {
   readonly schedulerEnabled: boolean;
   readonly intervalMs: number;
+  readonly staleMs: number;
 
   constructor(v: Partial<z.input<typeof schema>> = {}) {
     const parsed = schema.safeParse(v);
@@ -25,6 +26,7 @@ export class CredibilityConfig {
     }
     this.schedulerEnabled = parsed.data.CREDIBILITY_SCHEDULER === 'on';
     this.intervalMs = parsed.data.CREDIBILITY_INTERVAL_SECONDS * 1000;
+    this.staleMs = parsed.data.CREDIBILITY_STALE_SECONDS * 1000;
   }
 
   static fromEnv(env: Record<string, string | undefined>): CredibilityConfig {
@@ -32,6 +34,7 @@ export class CredibilityConfig {
     return new CredibilityConfig({
       CREDIBILITY_SCHEDULER: pick('CREDIBILITY_SCHEDULER') as 'on' | 'off' | undefined,
       CREDIBILITY_INTERVAL_SECONDS: pick('CREDIBILITY_INTERVAL_SECONDS'),
+      CREDIBILITY_STALE_SECONDS: pick('CREDIBILITY_STALE_SECONDS'),
     });
   }
 }

@@ -189,10 +189,11 @@ export class CredibilityController {
     return this.scores.evidence('seller', orgId);
   }
 
+  /** `?scope=stale` recomputes only resources with new lease or telemetry evidence. */
   @Roles('operator')
   @Post('admin/credibility/recompute')
   @HttpCode(200)
-  recomputeAll() {
-    return this.scores.recomputeAll();
+  recompute(@Query('scope') scope?: string) {
+    return scope === 'stale' ? this.scores.recomputeStale() : this.scores.recomputeAll();
   }
 }

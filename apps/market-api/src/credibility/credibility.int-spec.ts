@@ -482,6 +482,45 @@ describe('credibility (real API, real PostgreSQL)', () => {
       expect(formula.body).toMatchObject({ version: 'beta-v1', halfLifeDays: 30 });
     });
 
+    it('recomputes resources whose leased hours or lease ends are newer than their score', async () => {
+      const target = await sellerWithOffer(api);
+      const buyer = await signUpActor(api, ['buyer']);
+      await fundWallet(api, buyer.orgId, 'CNY', '500.00');
+      const start = api.clock.now();
+      const order = await buyer.client.postIdempotent<OrderView>('/v1/orders', {
+        offerId: target.offer.id,
+        slots: 1,
+        hours: 2,
+      });
+      expect(order.status).toBe(201);
+      await db.query(
+        `INSERT INTO resource_heartbeats (resource_id, at, agent_id, status) VALUES ($1, $2, $3, 'online')`,
+        [target.resource.id, new Date(start.getTime() + 60_000), target.agent.id],
+      );
+      const op = apiClient(api.url, await api.operatorToken());
+      const stale = (scope: string) =>
+        op.post<{ resources: number; failed: number }>(
+          `/v1/admin/credibility/recompute?scope=${scope}`,
+          {},
+        );
+      // The lease has not run an hour yet: nothing new.
+      expect((await stale('stale')).body.resources).toBe(0);
+      const before = await apiClient(api.url).get<CredibilityView>(
+        `/v1/credibility/resources/${target.resource.id}`,
+      );
+      expect(before.body.breakdown).toEqual([]);
+      expect((await stale('stale')).body.resources).toBe(0);
+      api.clock.advance(2 * HOUR);
+      expect((await stale('stale')).body.resources).toBe(1);
+      const after = await apiClient(api.url).get<CredibilityView>(
+        `/v1/credibility/resources/${target.resource.id}`,
+      );
+      expect(after.body.contributions.map((c) => c.label)).toEqual([
+        '1 leased hours online, 1 offline',
+      ]);
+      expect(after.body.history.length).toBe(before.body.history.length + 1);
+    });
+
     it('answers 404 for unknown subjects', async () => {
       expect(
         (await apiClient(api.url).get(`/v1/credibility/resources/${randomUUID()}`)).status,

@@ -8,14 +8,16 @@ import { CredibilityConfig } from './credibility.config.js';
 import { ScoresService } from './scores.service.js';
 
 /**
- * Recomputes every score every CREDIBILITY_INTERVAL_SECONDS (nightly by default), so that
- * decay and evidence recorded elsewhere (telemetry, lease ends) reach the scores. Off with
+ * Recomputes the scores of resources with new lease or telemetry evidence every
+ * CREDIBILITY_STALE_SECONDS (300), and every score every CREDIBILITY_INTERVAL_SECONDS (nightly)
+ * so that decay reaches them. Evaluations and disputes recompute at once, without it. Off with
  * CREDIBILITY_SCHEDULER=off, or when SETTLEMENT_SCHEDULER=off (the test harness sets that).
  */
 @Injectable()
 export class CredibilityScheduler implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly log = new Logger('credibility-scheduler');
   private timer: NodeJS.Timeout | null = null;
+  private staleTimer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
 
   constructor(
@@ -30,11 +32,15 @@ export class CredibilityScheduler implements OnApplicationBootstrap, OnModuleDes
     }
     this.timer = setInterval(() => this.tick(), this.config.intervalMs);
     this.timer.unref();
+    this.staleTimer = setInterval(() => this.tickStale(), this.config.staleMs);
+    this.staleTimer.unref();
   }
 
   async onModuleDestroy(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.staleTimer) clearInterval(this.staleTimer);
     this.timer = null;
+    this.staleTimer = null;
     await this.running;
   }
 
@@ -49,6 +55,20 @@ export class CredibilityScheduler implements OnApplicationBootstrap, OnModuleDes
         ),
       )
       .catch((e: unknown) => this.log.error(`credibility run failed: ${String(e)}`))
+      .finally(() => {
+        this.running = null;
+      });
+  }
+
+  /** Resources with new evidence; skipped while any run is going. */
+  tickStale(): void {
+    if (this.running) return;
+    this.running = this.scores
+      .recomputeStale()
+      .then((r) => {
+        if (r.resources > 0) this.log.log(`recomputed ${r.resources} resources with new evidence`);
+      })
+      .catch((e: unknown) => this.log.error(`credibility stale run failed: ${String(e)}`))
       .finally(() => {
         this.running = null;
       });

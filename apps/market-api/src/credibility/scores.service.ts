@@ -252,6 +252,37 @@ export class ScoresService {
     return { resources: rows.length, sellers: sellerIds.size, failed };
   }
 
+  /**
+   * Resources whose telemetry or lease evidence moved since their score was computed: a lease
+   * ended after it, or a leased hour closed after it. Recomputes them (and their sellers).
+   */
+  async recomputeStale(): Promise<{ resources: number; failed: number }> {
+    const now = this.clock.now();
+    const rows = await this.db.query<{ id: string }[]>(
+      `SELECT DISTINCT l.resource_id AS id
+         FROM leases l
+         LEFT JOIN credibility_scores cs
+           ON cs.subject_type = 'resource' AND cs.subject_id = l.resource_id
+        WHERE l.state <> 'pending' AND l.starts_at < $1
+          AND (cs.computed_at IS NULL
+               OR (l.ended_at IS NOT NULL AND l.ended_at > cs.computed_at AND l.ended_at <= $1)
+               OR (date_trunc('hour', $1::timestamptz) > cs.computed_at
+                   AND COALESCE(l.ended_at, l.ends_at) > date_trunc('hour', cs.computed_at)
+                   AND l.starts_at < date_trunc('hour', $1::timestamptz)))`,
+      [now],
+    );
+    let failed = 0;
+    for (const r of rows) {
+      try {
+        await this.recomputeResource(r.id);
+      } catch (e) {
+        failed += 1;
+        this.log.error(`recomputing resource ${r.id} failed: ${String(e)}`);
+      }
+    }
+    return { resources: rows.length, failed };
+  }
+
   /** The stored score; computed first when the subject has none yet. */
   async current(type: SubjectType, id: string): Promise<CredibilityScoreEntity> {
     const found = await this.db
