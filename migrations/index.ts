@@ -12,6 +12,7 @@ import * as m8 from './1795857816881-offer-normalized-price.js';
 import * as m9 from './1795858195941-resource-search-indexes.js';
 import * as m10 from './1795858400000-resource-reported-status.js';
 import * as m11 from './1795858500000-resource-search-statistics.js';
+import * as m12 from './1795859129435-offer-catalog-indexes.js';
 
 type MigrationClass = new () => MigrationInterface;
 const classesOf = (m: Record<string, unknown>): MigrationClass[] =>
@@ -30,4 +31,5 @@ export const MIGRATIONS: MigrationClass[] = [
   m9,
   m10,
   m11,
+  m12,
 ].flatMap(classesOf);

@@ -15,6 +15,9 @@ export interface PriceRow {
 }
 
 @Entity('offers')
+// The catalog's sorts walk these in order and stop after a page.
+@Index('idx_offers_catalog_newest', ['status', 'createdAt', 'id'])
+@Index('idx_offers_catalog_price', ['status', 'normalizedPrice', 'id'])
 export class OfferEntity {
   @PrimaryGeneratedColumn('uuid') id!: string;
   @Index() @Column({ name: 'resource_id', type: 'uuid' }) resourceId!: string;
@@ -29,10 +32,7 @@ export class OfferEntity {
   @Column({ name: 'accepts_unsigned', type: 'boolean', default: false }) acceptsUnsigned!: boolean;
   @Column({ type: 'text', default: 'active' }) status!: 'active' | 'paused' | 'closed';
   /** Price per standard unit of the resource's class, stored so the catalog can sort on it. */
-  @Column({ name: 'normalized_unit', type: 'text', nullable: true }) normalizedUnit!:
-    | string
-    | null;
-  @Index()
+  @Column({ name: 'normalized_unit', type: 'text', nullable: true }) normalizedUnit!: string | null;
   @Column({ name: 'normalized_price', ...NUMERIC, nullable: true })
   normalizedPrice!: string | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;

@@ -1,6 +1,6 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, type EntityManager, In, IsNull } from 'typeorm';
+import { DataSource, type EntityManager, In, IsNull, type SelectQueryBuilder } from 'typeorm';
 import type { CreateOfferRequest, OfferView, Page, UpdateOfferRequest } from '@suanli/contracts';
 import { z } from 'zod';
 import { offerSearchSchema } from '@suanli/contracts';
@@ -86,7 +86,8 @@ export class OffersService implements OnApplicationBootstrap {
    * The public catalog: filters, three sorts and keyset (cursor) pagination with the offer id
    * as the tiebreak, so pages never skip or repeat an offer.
    */
-  async search(q: OfferSearch): Promise<Page<OfferView>> {
+  /** The catalog's page query (the benchmark runs its SQL bare, beside the API). */
+  catalogQuery(q: OfferSearch): SelectQueryBuilder<OfferEntity> {
     const qb = this.db
       .getRepository(OfferEntity)
       .createQueryBuilder('o')
@@ -125,26 +126,50 @@ export class OffersService implements OnApplicationBootstrap {
         q: `%${q.q.replace(/[%_\\]/g, '\\$&')}%`,
       });
 
-    // Sort key per sort; offers without a key sort last.
-    const keyExpr = {
-      newest: `to_char(o.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')`,
-      price: `COALESCE(o.normalized_price, 1e30)`,
-      credibility: `COALESCE((SELECT cs.score FROM credibility_scores cs WHERE cs.subject_type = 'resource' AND cs.subject_id = r.id), -1)`,
-    }[q.sort];
-    const ascending = q.sort === 'price';
-    const keyCast = q.sort === 'newest' ? 'text' : 'numeric';
-    qb.addSelect(`${keyExpr}`, 'sort_key');
-    if (q.cursor) {
-      const c = decodeCursor(q.cursor, q.sort);
-      qb.andWhere(
-        `((${keyExpr})::${keyCast}, o.id) ${ascending ? '>' : '<'} (CAST(:ck AS ${keyCast}), CAST(:cid AS uuid))`,
-        { ck: c.key, cid: c.id },
-      );
+    // Keyset pagination on indexed columns (offers(status, created_at, id) and
+    // offers(status, normalized_price, id)); offers without a normalized price sort last.
+    if (q.sort === 'newest') {
+      qb.addSelect('o.created_at::text', 'sort_key');
+      if (q.cursor) {
+        const c = decodeCursor(q.cursor, q.sort);
+        qb.andWhere('(o.created_at, o.id) < (CAST(:ck AS timestamptz), CAST(:cid AS uuid))', {
+          ck: c.key,
+          cid: c.id,
+        });
+      }
+      qb.orderBy('o.created_at', 'DESC').addOrderBy('o.id', 'DESC');
+    } else if (q.sort === 'price') {
+      qb.addSelect(`COALESCE(o.normalized_price::text, '')`, 'sort_key');
+      if (q.cursor) {
+        const c = decodeCursor(q.cursor, q.sort);
+        if (c.key === '') {
+          qb.andWhere('o.normalized_price IS NULL AND o.id > CAST(:cid AS uuid)', { cid: c.id });
+        } else {
+          qb.andWhere(
+            `((o.normalized_price, o.id) > (CAST(:ck AS numeric), CAST(:cid AS uuid))
+              OR o.normalized_price IS NULL)`,
+            { ck: c.key, cid: c.id },
+          );
+        }
+      }
+      qb.orderBy('o.normalized_price', 'ASC', 'NULLS LAST').addOrderBy('o.id', 'ASC');
+    } else {
+      const score = `COALESCE((SELECT cs.score FROM credibility_scores cs WHERE cs.subject_type = 'resource' AND cs.subject_id = r.id), -1)`;
+      qb.addSelect(`(${score})::text`, 'sort_key');
+      if (q.cursor) {
+        const c = decodeCursor(q.cursor, q.sort);
+        qb.andWhere(`((${score})::numeric, o.id) < (CAST(:ck AS numeric), CAST(:cid AS uuid))`, {
+          ck: c.key,
+          cid: c.id,
+        });
+      }
+      qb.orderBy(score, 'DESC').addOrderBy('o.id', 'DESC');
     }
-    qb.orderBy('sort_key', ascending ? 'ASC' : 'DESC').addOrderBy(
-      'o.id',
-      ascending ? 'ASC' : 'DESC',
-    );
+    return qb;
+  }
+
+  async search(q: OfferSearch): Promise<Page<OfferView>> {
+    const qb = this.catalogQuery(q);
     const { entities, raw } = await qb.getRawAndEntities<{ sort_key: string | number }>();
     const page = entities.slice(0, q.limit);
     const last = page.length === q.limit && entities.length > q.limit ? page.length - 1 : -1;
