@@ -10,6 +10,8 @@ const schema = z.object({
     .min(60)
     .max(7 * 86400)
     .default(86400),
+  /** Seconds between checks for resources with new lease or telemetry evidence (default 300). */
+  CREDIBILITY_STALE_SECONDS: z.coerce.number().int().min(5).max(86400).default(300),
 });
 
 /** Credibility settings, validated from the environment (names the variable on failure). */
