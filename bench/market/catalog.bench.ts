@@ -39,7 +39,8 @@ async function main(): Promise<void> {
     // Set-based data: deterministic spreads of class, region, accelerator and price.
     await client.query(
       `INSERT INTO resources (id, handle, cri, name, owner_org_id, registrant, serial, industry, class,
-         form, country, subdivision, site, spec, state, created_at)
+         form, country, subdivision, site, spec, cpu, mem_gib, accel_model, accel_count, state,
+         created_at)
        SELECT md5('r' || g)::uuid, '86.N00.E' || lpad(to_hex(g % 1000), 5, '0') || '/' || lpad(to_hex(g), 6, '0'),
          'CRI1:bench:' || g, 'bench ' || g, md5('org' || (g % 1000))::uuid,
          '86.N00.E' || lpad(to_hex(g % 1000), 5, '0'), lpad(to_hex(g), 6, '0'), 'I',
@@ -49,6 +50,10 @@ async function main(): Promise<void> {
            THEN jsonb_build_object('cpu', 96, 'memGiB', 1024, 'accel',
                   jsonb_build_object('count', (ARRAY[1,2,4,8])[1 + g % 4], 'model', (ARRAY['H200','A100','H20','L40S','MI300X'])[1 + g % 5]))
            ELSE jsonb_build_object('cpu', (ARRAY[8,16,32,64])[1 + g % 4], 'memGiB', 64) END,
+         CASE WHEN g % 4 < 2 THEN 96 ELSE (ARRAY[8,16,32,64])[1 + g % 4] END,
+         CASE WHEN g % 4 < 2 THEN 1024 ELSE 64 END,
+         CASE WHEN g % 4 < 2 THEN (ARRAY['H200','A100','H20','L40S','MI300X'])[1 + g % 5] END,
+         CASE WHEN g % 4 < 2 THEN (ARRAY[1,2,4,8])[1 + g % 4] END,
          'schedulable', now() - make_interval(secs => g)
        FROM generate_series(1, $1::int) g`,
       [TOTAL],

@@ -34,14 +34,13 @@ export class DemandsService {
       .limit(200);
     if (d.form) qb.andWhere('r.form = :form', { form: d.form });
     if (d.accelerators) {
-      qb.andWhere(`r.spec->'accel'->>'model' IN (:...models)`, { models: d.accelerators.models });
-      qb.andWhere(`COALESCE((r.spec->'accel'->>'count')::int, 0) >= :minAcc`, {
+      qb.andWhere('r.accel_model IN (:...models)', { models: d.accelerators.models });
+      qb.andWhere('r.accel_count >= :minAcc', {
         minAcc: d.accelerators.minCount,
       });
     }
-    if (d.minCpu) qb.andWhere(`COALESCE((r.spec->>'cpu')::int, 0) >= :cpu`, { cpu: d.minCpu });
-    if (d.minMemGiB)
-      qb.andWhere(`COALESCE((r.spec->>'memGiB')::int, 0) >= :mem`, { mem: d.minMemGiB });
+    if (d.minCpu) qb.andWhere('r.cpu >= :cpu', { cpu: d.minCpu });
+    if (d.minMemGiB) qb.andWhere('r.mem_gib >= :mem', { mem: d.minMemGiB });
     if (d.maxPricePerUnit)
       qb.andWhere('o.normalized_price <= :maxPrice', { maxPrice: d.maxPricePerUnit });
     if (d.minCredibility !== undefined)

@@ -102,9 +102,9 @@ export class OffersService implements OnApplicationBootstrap {
       qb.andWhere('r.country = :country', { country });
       if (subdivision) qb.andWhere('r.subdivision = :sub', { sub: subdivision });
     }
-    if (q.accelerator) qb.andWhere(`r.spec->'accel'->>'model' = :acc`, { acc: q.accelerator });
+    if (q.accelerator) qb.andWhere('r.accel_model = :acc', { acc: q.accelerator });
     if (q.minAccelerators !== undefined)
-      qb.andWhere(`COALESCE((r.spec->'accel'->>'count')::int, 0) >= :minAcc`, {
+      qb.andWhere('r.accel_count >= :minAcc', {
         minAcc: q.minAccelerators,
       });
     if (q.minPrice !== undefined)
