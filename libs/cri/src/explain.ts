@@ -1,4 +1,11 @@
-import { parseCri, formatRegistrant, formatSpec, handleOf, serialToNumber, type Cri } from './cri.js';
+import {
+  parseCri,
+  formatRegistrant,
+  formatSpec,
+  handleOf,
+  serialToNumber,
+  type Cri,
+} from './cri.js';
 
 /** GB/T 4754-2017 sections (the industry segment). */
 export const INDUSTRY_SECTIONS: Readonly<Record<string, string>> = {
