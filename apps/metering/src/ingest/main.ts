@@ -11,6 +11,12 @@ try {
   process.exit(2);
 }
 
+// Test only (the kill -9 test): hold each transaction open this long before COMMIT.
+const holdMs = Number(process.env.INGEST_TEST_HOLD_BEFORE_COMMIT_MS ?? '0');
+if (holdMs > 0) {
+  config.hooks = { beforeDbCommit: () => new Promise((r) => setTimeout(r, holdMs)) };
+}
+
 const ingest = await startIngest(config);
 let stopping = false;
 const shutdown = (signal: string) => {
