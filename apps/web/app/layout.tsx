@@ -29,7 +29,13 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
         ]
       : []),
     ...(session?.profile?.roles.includes('seller')
-      ? [{ href: '/seller/resources', label: t.nav.sellerResources }]
+      ? [
+          { href: '/seller/resources', label: t.nav.sellerResources },
+          { href: '/seller/earnings', label: t.nav.earnings },
+        ]
+      : []),
+    ...(session?.profile?.roles.includes('operator')
+      ? [{ href: '/operator/reconciliation', label: t.nav.reconciliation }]
       : []),
     ...(session?.profile?.roles.includes('assessor')
       ? [{ href: '/assessor', label: t.nav.assessor }]

@@ -1,24 +1,62 @@
 import type { Metadata } from 'next';
+import { randomUUID } from 'node:crypto';
 import type { WalletView } from '@suanli/contracts';
 import { ErrorBox } from '@/components/error-box';
+import { api } from '@/lib/api';
 import { loadForBuyer } from '@/lib/buyer';
-import { formatMoney } from '@/lib/format';
+import { formatDateTime, formatMoney } from '@/lib/format';
 import { getI18n } from '@/lib/i18n/server';
+import { startTopUp } from '@/lib/payment-actions';
+import { getSession } from '@/lib/session';
+
+interface TopUp {
+  id: string;
+  currency: string;
+  amount: string;
+  provider: string;
+  status: string;
+  testMode: boolean;
+  createdAt: string;
+}
+
+interface Props {
+  searchParams: Promise<{ topup?: string; status?: string }>;
+}
 
 export async function generateMetadata(): Promise<Metadata> {
   const { t } = await getI18n();
   return { title: t.wallet.heading };
 }
 
-export default async function WalletPage() {
+export default async function WalletPage({ searchParams }: Props) {
   const result = await loadForBuyer<WalletView>('/v1/wallet', '/wallet');
-  const { t } = await getI18n();
+  const { lang, t } = await getI18n();
+  const p = t.payments;
+  const session = await getSession();
+  const topUps = session
+    ? await api<{ items: TopUp[] }>('/v1/wallet/top-ups', { token: session.token })
+    : null;
+  const items = topUps?.ok ? topUps.data.items : [];
+  const sp = await searchParams;
+  const notice =
+    sp.topup === 'success' || sp.status === 'success'
+      ? sp.topup === 'success'
+        ? p.toppedUp
+        : p.pending
+      : sp.status === 'cancelled'
+        ? p.cancelled
+        : null;
   return (
     <>
       <section className="page-head">
         <h1>{t.wallet.heading}</h1>
         <p className="lead">{t.wallet.intro}</p>
       </section>
+      {notice ? (
+        <p className="notice" role="status" data-testid="topup-notice">
+          {notice}
+        </p>
+      ) : null}
       {!result.ok ? (
         <ErrorBox error={result.error} labels={t.errors} />
       ) : result.data.balances.length === 0 ? (
@@ -30,7 +68,9 @@ export default async function WalletPage() {
               <h2>{b.currency}</h2>
               <dl className="facts">
                 <dt>{t.wallet.available}</dt>
-                <dd className="amount big">{formatMoney(b.available, b.currency)}</dd>
+                <dd className="amount big" data-testid={`available-${b.currency}`}>
+                  {formatMoney(b.available, b.currency)}
+                </dd>
                 <dt>{t.wallet.held}</dt>
                 <dd className="amount">{formatMoney(b.held, b.currency)}</dd>
                 <dt>{t.wallet.total}</dt>
@@ -40,6 +80,67 @@ export default async function WalletPage() {
           ))}
         </div>
       )}
+
+      <section className="card">
+        <h2>{p.topUpHeading}</h2>
+        <p className="muted">{p.topUpIntro}</p>
+        {items.some((i) => i.testMode) || (items.length === 0 && topUps?.ok) ? (
+          <p className="muted small">{p.testModeNote}</p>
+        ) : null}
+        <form action={startTopUp} className="inline-form" data-testid="topup-form">
+          <input type="hidden" name="idempotencyKey" value={randomUUID()} />
+          <label>
+            {p.amount}{' '}
+            <input
+              name="amount"
+              inputMode="decimal"
+              pattern="\d{1,9}(\.\d{1,2})?"
+              required
+              defaultValue="100.00"
+            />
+          </label>{' '}
+          <label>
+            {p.currency}{' '}
+            <select name="currency" defaultValue="CNY">
+              <option value="CNY">CNY</option>
+              <option value="USD">USD</option>
+            </select>
+          </label>{' '}
+          <button type="submit" className="button">
+            {p.topUp}
+          </button>
+        </form>
+      </section>
+
+      {items.length > 0 ? (
+        <section>
+          <h2>{p.topUps}</h2>
+          <div className="table-wrap">
+            <table className="table" data-testid="topups">
+              <thead>
+                <tr>
+                  <th scope="col">{p.created}</th>
+                  <th scope="col" className="num">
+                    {p.amount}
+                  </th>
+                  <th scope="col">{p.status}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {items.map((i) => (
+                  <tr key={i.id}>
+                    <td>{formatDateTime(i.createdAt, lang)}</td>
+                    <td className="num amount">{formatMoney(i.amount, i.currency)}</td>
+                    <td>
+                      {p.statuses[i.status] ?? i.status} · {p.providers[i.provider] ?? i.provider}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </section>
+      ) : null}
     </>
   );
 }

@@ -34,7 +34,11 @@ export default async function InvoicePage({ params }: Props) {
       </>
     );
   }
-  const result = await loadForBuyer<InvoiceView>(`/v1/invoices/${id}`, `/invoices/${id}`);
+  const result = await loadForBuyer<
+    InvoiceView & {
+      sla?: { availability: string; target: string; creditPercent: string } | null;
+    }
+  >(`/v1/invoices/${id}`, `/invoices/${id}`);
   if (!result.ok) {
     return (
       <>
@@ -141,6 +145,22 @@ export default async function InvoicePage({ params }: Props) {
             </tfoot>
           </table>
         </div>
+        {inv.sla ? (
+          <p className="muted small" data-testid="invoice-sla">
+            {t.payments.sla}:{' '}
+            {t.payments.slaLine(inv.sla.availability, inv.sla.target, inv.sla.creditPercent)}
+          </p>
+        ) : null}
+        <p className="downloads">
+          {t.payments.download}:{' '}
+          <a href={`/invoices/${inv.id}/download?format=pdf`} data-testid="download-pdf" download>
+            {t.payments.pdf}
+          </a>{' '}
+          ·{' '}
+          <a href={`/invoices/${inv.id}/download?format=csv`} data-testid="download-csv" download>
+            {t.payments.csv}
+          </a>
+        </p>
         {inv.debitNotes.length > 0 ? (
           <p className="muted small">
             {t.invoices.debitNotes}:{' '}
