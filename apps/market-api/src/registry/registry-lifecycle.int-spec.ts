@@ -250,6 +250,28 @@ describe('registry: registration, revisions, lifecycle, heartbeats (real API, re
     expect(running.status).toBe(409);
     expect(running.body.error.details.state).toBe('connected');
 
+    // Listing makes it schedulable; delisting (back to connected) pauses its offers.
+    const listed = await seller.client.post<{ id: string; status: string }>('/v1/offers', {
+      resourceId: r.id,
+      title: 'listed',
+      currency: 'CNY',
+      capacity: 1,
+      pricingModel: 'fixed',
+      prices: [{ unit: 'slot_h', price: '1.00' }],
+    });
+    expect(listed.status).toBe(201);
+    const delisted = await seller.client.post<ResourceDetailView>(
+      `/v1/resources/${r.id}/lifecycle`,
+      {
+        to: 'connected',
+      },
+    );
+    expect(delisted.body.state).toBe('connected');
+    expect(
+      (await apiClient(api.url).get<{ status: string }>(`/v1/offers/${listed.body.id}`)).body
+        .status,
+    ).toBe('paused');
+
     const retired = await seller.client.post<ResourceDetailView>(
       `/v1/resources/${r.id}/retire`,
       {},

@@ -357,6 +357,12 @@ export class RegistryService {
           });
         }
       }
+      if (to === 'connected' && r.state === 'schedulable') {
+        // Delisting: no longer sellable, so its active offers pause (they can be resumed later).
+        await m
+          .getRepository(OfferEntity)
+          .update({ resourceId: r.id, status: 'active' }, { status: 'paused' });
+      }
       await this.transition(m, r, to);
       return r;
     });
