@@ -5,9 +5,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
+// The TypeScript loader, resolved from this file (not the working directory), so that
+// `suanli` works from any directory.
+const loader = import.meta.resolve('@swc-node/register/esm');
+const register = `data:text/javascript,import{register}from'node:module';register(${JSON.stringify(loader)});`;
 const r = spawnSync(
   process.execPath,
-  ['--import', '@swc-node/register/esm-register', join(here, 'main.ts'), ...process.argv.slice(2)],
+  ['--import', register, join(here, 'main.ts'), ...process.argv.slice(2)],
   {
     stdio: 'inherit',
     cwd: process.cwd(),
