@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import Stripe from 'stripe';
 import { DataSource } from 'typeorm';
 import type { WalletView } from '@suanli/contracts';
@@ -10,6 +10,9 @@ import { LedgerService, PLATFORM_OWNER } from '../ledger/ledger.service.js';
 import type { EarningsView, MovementView, PayoutRunResult } from './payouts.service.js';
 import type { ReconciliationReport } from './reconciliation.service.js';
 import type { TopUpView, WebhookOutcome } from './top-ups.service.js';
+
+// Many HTTP round trips (and PDF rendering) on a shared, loaded machine.
+jest.setTimeout(60_000);
 
 // Stripe flows end to end against stripe-mock (STRIPE_API_BASE, started by `npm test`).
 // stripe-mock is stateless: it answers API calls with fixture objects, and never sends

@@ -1,8 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { WalletView } from '@suanli/contracts';
 import { signUpActor } from '../../../../test/support/actors.js';
 import { startMarketApi, type TestMarketApi } from '../../../../test/support/market-api.js';
 import type { TopUpView } from './top-ups.service.js';
+
+// Many HTTP round trips (and PDF rendering) on a shared, loaded machine.
+jest.setTimeout(60_000);
 
 // With no Stripe key at all, top-ups go through the labelled test-mode provider.
 

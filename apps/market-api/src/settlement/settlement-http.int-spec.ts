@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { DebitNoteView, InvoiceView, OrderView, Page, WalletView } from '@suanli/contracts';
 import { fundWallet, sellerWithOffer, signUpActor } from '../../../../test/support/actors.js';
 import { apiClient } from '../../../../test/support/http.js';
@@ -8,6 +8,9 @@ import type { TrialBalance } from '../ledger/ledger.service.js';
 import { pdfText } from './testing/pdf-text.js';
 import { reportOnline } from './testing/settlement-fixtures.js';
 import { DataSource } from 'typeorm';
+
+// Many HTTP round trips (and PDF rendering) on a shared, loaded machine.
+jest.setTimeout(60_000);
 
 const HOUR = 3_600_000;
 let api: TestMarketApi;

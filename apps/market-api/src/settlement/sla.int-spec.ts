@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { DataSource } from 'typeorm';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/db.js';
 import { InvoiceEntity } from '../database/settlement.entities.js';
@@ -12,6 +12,9 @@ import {
   snapshot,
   type SettlementKit,
 } from './testing/settlement-fixtures.js';
+
+// Many HTTP round trips (and PDF rendering) on a shared, loaded machine.
+jest.setTimeout(60_000);
 
 // Golden SLA outcomes, computed by hand in the comments (not by the code under test).
 
