@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import fc from 'fast-check';
 import type { DataSource } from 'typeorm';
+import { Decimal, Money } from '@suanli/money';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/db.js';
 import { InvoiceEntity } from '../database/settlement.entities.js';
 import {
@@ -154,5 +156,85 @@ describe('SLA credits at the final invoice', () => {
     expect(inv.sla).toMatchObject({ availability: '100', creditPercent: '0' });
     expect(inv.credits).toBe('0.000000000');
     await checkInvariants(kit);
+  });
+
+  it('keeps buyer paid − credits = seller after credits + fees after credits for any outage and schedule (property)', async () => {
+    let day = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          cents: fc.integer({ min: 1, max: 99_999 }),
+          takeRate: fc.constantFrom('0.05', '0.03', '0.075'),
+          slots: fc.integer({ min: 1, max: 3 }),
+          online: fc.integer({ min: 0, max: 120 }),
+          pinned: fc.option(
+            fc.record({
+              target: fc.constantFrom('99.9', '99', '90'),
+              credit: fc.constantFrom('5', '33', '50', '100'),
+            }),
+          ),
+        }),
+        async (x) => {
+          day += 1;
+          const startsAt = new Date(Date.UTC(2027, 0, day, 6, 0, 0));
+          const price = new Decimal(x.cents).div(100).toFixed(2);
+          const buyer = randomUUID();
+          await kit.wallets.credit(buyer, 'CNY', '100000.00', `seed-${buyer}`);
+          const sla = x.pinned
+            ? {
+                target: x.pinned.target,
+                schedule: [{ below: x.pinned.target, credit: x.pinned.credit }],
+              }
+            : undefined;
+          const l = await placeLease(kit, {
+            buyerOrgId: buyer,
+            slots: x.slots,
+            prices: [{ unit: 'slot_h', price }],
+            startsAt,
+            hours: 2,
+            online: false,
+            takeRate: x.takeRate,
+            sla,
+          });
+          if (x.online > 0) {
+            await reportOnline(
+              ds,
+              l.resourceId,
+              startsAt,
+              new Date(startsAt.getTime() + x.online * 60_000),
+            );
+          }
+          await kit.settlement.runDue(new Date(startsAt.getTime() + 2 * 3_600_000));
+          // Independent expectation: two equal hourly notes.
+          const gross = Money.of(new Decimal(price).times(x.slots), 'CNY').roundHalfEven();
+          const fee = gross.times(x.takeRate).roundHalfEven();
+          const net = gross.minus(fee);
+          const below = (pct: string) =>
+            new Decimal(x.online).times(100).lt(new Decimal(pct).times(120));
+          let p = new Decimal(0);
+          if (sla) {
+            if (below(sla.target)) p = new Decimal(sla.schedule[0].credit);
+          } else if (below('95')) p = new Decimal(100);
+          else if (below('99')) p = new Decimal(25);
+          else if (below('99.5')) p = new Decimal(10);
+          const seller = net.times(2).times(p.div(100)).roundHalfEven();
+          const platform = fee.times(2).times(p.div(100)).roundHalfEven();
+          const inv = await invoiceOf(l.id);
+          expect(Money.of(inv.credits, 'CNY').toString()).toBe(seller.plus(platform).toString());
+          expect(Money.of(inv.total, 'CNY').toString()).toBe(
+            gross.times(2).minus(seller).minus(platform).toString(),
+          );
+          expect(inv.sla).toMatchObject({
+            activeMinutes: 120,
+            availableMinutes: x.online,
+            creditPercent: p.toFixed(),
+            sellerShare: seller.toString(),
+            platformShare: platform.toString(),
+          });
+          await checkInvariants(kit);
+        },
+      ),
+      { numRuns: 8 },
+    );
   });
 });
