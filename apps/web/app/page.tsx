@@ -23,6 +23,19 @@ const FORMS = [
 ] as const satisfies readonly OfferView['resource']['form'][];
 const CURRENCIES = ['CNY', 'USD', 'EUR', 'HKD'];
 const MIN_CREDIBILITY = ['50', '60', '70', '80', '90'];
+const ACCELERATORS = [
+  'H200',
+  'H100',
+  'H20',
+  'A100',
+  'A800',
+  'L40S',
+  'RTX4090',
+  'MI300X',
+  '910B',
+  'V100',
+];
+const SORTS = ['newest', 'price', 'credibility'] as const;
 
 function pick<T extends string>(value: string, allowed: readonly T[]): T | '' {
   return (allowed as readonly string[]).includes(value) ? (value as T) : '';
@@ -42,9 +55,26 @@ export default async function CatalogPage({
     currency: /^[A-Za-z]{3}$/.test(one(sp, 'currency')) ? one(sp, 'currency').toUpperCase() : '',
     q: one(sp, 'q').slice(0, 100),
     minCredibility: pick(one(sp, 'minCredibility'), MIN_CREDIBILITY),
+    accelerator: pick(one(sp, 'accelerator'), ACCELERATORS),
+    minAccelerators: /^[1-9]\d{0,3}$/.test(one(sp, 'minAccelerators'))
+      ? one(sp, 'minAccelerators')
+      : '',
+    maxPrice: /^\d{1,12}(\.\d{1,9})?$/.test(one(sp, 'maxPrice')) ? one(sp, 'maxPrice') : '',
+    availableNow: one(sp, 'availableNow') === 'true' ? 'true' : '',
+    sort: pick(one(sp, 'sort'), SORTS),
   };
-  const result = await api<Page<OfferView>>('/v1/offers', { query: filters });
+  const cursor = /^[\w-]{1,200}$/.test(one(sp, 'cursor')) ? one(sp, 'cursor') : '';
+  const result = await api<Page<OfferView>>('/v1/offers', {
+    query: { ...filters, ...(cursor ? { cursor } : {}) },
+  });
   const filtered = Object.values(filters).some(Boolean);
+  const nextHref =
+    result.ok && result.data.nextCursor
+      ? `/?${new URLSearchParams({
+          ...Object.fromEntries(Object.entries(filters).filter(([, v]) => v)),
+          cursor: result.data.nextCursor,
+        }).toString()}`
+      : null;
 
   return (
     <>
@@ -119,6 +149,55 @@ export default async function CatalogPage({
               </option>
             ))}
           </select>
+        </label>
+        <label>
+          <span>{t.catalog.accelerator}</span>
+          <select name="accelerator" defaultValue={filters.accelerator}>
+            <option value="">{t.catalog.any}</option>
+            {ACCELERATORS.map((a) => (
+              <option key={a} value={a}>
+                {a}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          <span>{t.catalog.minAccelerators}</span>
+          <input
+            type="number"
+            name="minAccelerators"
+            min={1}
+            max={9999}
+            defaultValue={filters.minAccelerators}
+          />
+        </label>
+        <label>
+          <span>{t.catalog.maxPrice}</span>
+          <input
+            type="text"
+            inputMode="decimal"
+            name="maxPrice"
+            defaultValue={filters.maxPrice}
+            pattern="\d+(\.\d+)?"
+            maxLength={22}
+          />
+        </label>
+        <label>
+          <span>{t.catalog.sort}</span>
+          <select name="sort" defaultValue={filters.sort || 'newest'}>
+            <option value="newest">{t.catalog.sortNewest}</option>
+            <option value="price">{t.catalog.sortPrice}</option>
+            <option value="credibility">{t.catalog.sortCredibility}</option>
+          </select>
+        </label>
+        <label className="checkbox">
+          <input
+            type="checkbox"
+            name="availableNow"
+            value="true"
+            defaultChecked={filters.availableNow === 'true'}
+          />
+          <span>{t.catalog.availableNow}</span>
         </label>
         <div className="filter-actions">
           <button type="submit" className="button">
@@ -210,6 +289,13 @@ export default async function CatalogPage({
               </tbody>
             </table>
           </div>
+          {nextHref ? (
+            <p className="pager">
+              <Link href={nextHref} className="button button-ghost" rel="next">
+                {t.catalog.next}
+              </Link>
+            </p>
+          ) : null}
         </>
       )}
     </>
