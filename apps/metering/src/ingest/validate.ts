@@ -1,4 +1,4 @@
-import { usageEventSchema, type DlqReason, type UsageEvent } from '@suanli/contracts';
+import type { DlqReason, UsageEvent } from '@suanli/contracts';
 import type { ResourceSpec } from '@suanli/contracts';
 import { Decimal, parseDecimal } from '@suanli/money';
 import {
@@ -8,6 +8,7 @@ import {
   type ComputeClass,
   type RawUsage,
 } from '@suanli/units';
+import { parseUsageEvent } from './fast-event.js';
 
 /** The longest window an event may cover (metering.md). */
 export const MAX_WINDOW_SECONDS = 3600;
@@ -107,10 +108,9 @@ export function checkCapacity(
  * over_capacity, units_mismatch, late.
  */
 export function validateEvent(raw: unknown, ctx: EventContext): EventVerdict {
-  const parsed = usageEventSchema.safeParse(raw);
+  const parsed = parseUsageEvent(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return fail('schema', `${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`, null);
+    return fail('schema', `${parsed.issue.path}: ${parsed.issue.message}`, null);
   }
   const event = parsed.data;
   if (ctx.agentId !== null && event.source !== ctx.agentId) {

@@ -1,0 +1,312 @@
+// Metering pipeline benchmark: agents' signed batches at full rate through the real Kafka into
+// the real ingest and PostgreSQL aggregates. Prints end-to-end events/s and p50/p99 latency from
+// produce to queryable (the batch's DB transaction committed), and beside them, in the same run
+// on the same broker, Kafka's own producer and consumer perf tools for the same message count and
+// size (org.apache.kafka.tools.ProducerPerformance / ConsumerPerformance from .local/kafka/libs).
+//
+//   npm run services -- start      # prints DATABASE_URL and KAFKA_BROKERS
+//   DATABASE_URL=postgres://…/suanli KAFKA_BROKERS=127.0.0.1:19092 \
+//     node --import @swc-node/register/esm-register bench/metering/pipeline.bench.ts
+//   # BENCH_EVENTS=100000 BENCH_EVENTS_PER_BATCH=500 BENCH_AGENTS=8 BENCH_LEASES=100
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import pg from 'pg';
+import { generateSigningKey } from '@suanli/crypto';
+import { MeteringAgent } from '../../apps/metering/src/agent/agent.js';
+import { SimulatorCollector } from '../../apps/metering/src/agent/collectors/simulator.js';
+import type { ActiveLease, UsageSample } from '../../apps/metering/src/agent/types.js';
+import { startIngest } from '../../apps/metering/src/ingest/ingest.js';
+import { createTestDatabase } from '../../test/support/db.js';
+import { createTestTopics, kafkaBrokers } from '../../test/support/kafka.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const EVENTS = Number(process.env.BENCH_EVENTS ?? '100000');
+const PER_BATCH = Number(process.env.BENCH_EVENTS_PER_BATCH ?? '500');
+const AGENTS = Number(process.env.BENCH_AGENTS ?? '8');
+const LEASES = Number(process.env.BENCH_LEASES ?? '100');
+const SPEC = { cpu: 192, memGiB: 2048, accel: { count: 8, model: 'H200' } };
+const CRI = 'CRI1:86.R03.E00042:I:CN-GZ.GA1:AI-CTR:C192.M2048.G8-H200:000137:U';
+const LEASE_START = Date.parse('2026-01-01T00:00:00Z');
+
+const pct = (xs: number[], p: number) =>
+  xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+const fmt = (n: number, d = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+async function main(): Promise<void> {
+  const brokers = kafkaBrokers();
+  const db = await createTestDatabase();
+  const topics = await createTestTopics({
+    'exchange.usage.v1': 3,
+    'exchange.usage.dlq.v1': 1,
+    'exchange.lease.v1': 1,
+    'bench.kafka.perf': 3,
+  });
+  const pool = new pg.Pool({ connectionString: db.url, max: 4 });
+  try {
+    // A resource, LEASES leases on it (the ingest's read model), AGENTS enrolled agents.
+    const org = randomUUID();
+    const resource = randomUUID();
+    await pool.query(
+      `INSERT INTO organizations (id, name, roles, industry) VALUES ($1, 'Bench', '{seller}', 'I')`,
+      [org],
+    );
+    await pool.query(
+      `INSERT INTO resources (id, handle, cri, name, owner_org_id, registrant, serial, industry, class, form,
+                              country, subdivision, site, spec, state)
+       VALUES ($1, '86.R03.E00042/000137', $2, 'bench', $3, '86.R03.E00042', '000137', 'I', 'AI', 'CTR',
+               'CN', 'GZ', 'GA1', $4, 'running')`,
+      [resource, CRI, org, JSON.stringify(SPEC)],
+    );
+    const leaseIds = Array.from({ length: LEASES }, () => randomUUID());
+    await pool.query(
+      `INSERT INTO metering_leases (id, resource_id, seller_org_id, state, cri, class, spec, slots,
+                                    starts_at, ends_at, catalog_version, event_at, event_id)
+       SELECT id, $2, $3, 'active', $4, 'AI', $5, 1, $6::timestamptz, $6::timestamptz + interval '365 days', '2026.1', $6::timestamptz, id::text
+         FROM unnest($1::uuid[]) AS id`,
+      [leaseIds, resource, org, CRI, JSON.stringify(SPEC), new Date(LEASE_START)],
+    );
+
+    // The agents sign every batch before the clock starts (signing is the agents' CPU, not the
+    // pipeline's): a capturing producer keeps the messages.
+    const captured: { key: string; value: string; headers: Record<string, string> }[] = [];
+    const capture = {
+      send: async (r: { messages: typeof captured }) => {
+        captured.push(...r.messages);
+        return [];
+      },
+    } as unknown as ConstructorParameters<typeof MeteringAgent>[0]['producer'];
+    const collector = new SimulatorCollector();
+    const perAgent = Math.ceil(EVENTS / AGENTS);
+    const signStart = Date.now();
+    let minute = 0;
+    for (let a = 0; a < AGENTS; a++) {
+      const key = await generateSigningKey();
+      const id = `86.R03.E00042/000137#b${a}`;
+      await pool.query(
+        'INSERT INTO agents (id, resource_id, kid, public_jwk) VALUES ($1, $2, $3, $4)',
+        [id, resource, key.kid, JSON.stringify(key.publicJwk)],
+      );
+      const agent = new MeteringAgent({
+        agentId: id,
+        privateJwk: key.privateJwk,
+        producer: capture,
+      });
+      for (let done = 0; done < perAgent; done += PER_BATCH) {
+        const samples: UsageSample[] = [];
+        for (let i = 0; i < Math.min(PER_BATCH, perAgent - done); i++, minute++) {
+          const leaseId = leaseIds[minute % LEASES];
+          const m = Math.floor(minute / LEASES);
+          const lease: ActiveLease = {
+            leaseId,
+            cri: CRI,
+            class: 'AI',
+            spec: SPEC,
+            slots: 1,
+            startsAt: new Date(LEASE_START).toISOString(),
+            endsAt: new Date(LEASE_START + 365 * 86_400_000).toISOString(),
+            catalogVersion: '2026.1',
+          };
+          const window = {
+            start: new Date(LEASE_START + m * 60_000),
+            end: new Date(LEASE_START + (m + 1) * 60_000),
+          };
+          samples.push({ lease, window, usage: await collector.sample(lease, window) });
+        }
+        await agent.sendBatch(samples);
+      }
+    }
+    const events = perAgent * AGENTS;
+    const avgBytes = Math.round(captured.reduce((s, m) => s + m.value.length, 0) / captured.length);
+    console.log(
+      `signed ${fmt(captured.length)} batches × ${PER_BATCH} events (${fmt(events)} events, ` +
+        `${fmt(avgBytes)} B per message) in ${fmt((Date.now() - signStart) / 1000, 1)} s`,
+    );
+
+    // The ingest, in process: the commit hook marks each Kafka batch queryable.
+    const latencies: number[] = [];
+    const pending = new Map<number, { offset: bigint; at: number }[]>();
+    let lastCommit = 0;
+    let committedMessages = 0;
+    const ingest = await startIngest({
+      databaseUrl: db.url,
+      kafkaBrokers: brokers,
+      usageTopic: topics.topics['exchange.usage.v1'],
+      dlqTopic: topics.topics['exchange.usage.dlq.v1'],
+      leaseTopic: topics.topics['exchange.lease.v1'],
+      groupId: `bench-${randomUUID()}`,
+      port: 0,
+      lateGraceHours: 24,
+      hooks: {
+        afterDbCommit: ({ partition, lastOffset }) => {
+          const now = Date.now();
+          lastCommit = now;
+          const last = BigInt(lastOffset);
+          const list = pending.get(partition) ?? [];
+          const keep: typeof list = [];
+          for (const p of list) {
+            if (p.offset <= last) {
+              latencies.push(now - p.at);
+              committedMessages++;
+            } else keep.push(p);
+          }
+          pending.set(partition, keep);
+        },
+      },
+    });
+    process.env.INGEST_QUIET = '1';
+
+    const kafka = new Kafka({ clientId: 'bench', brokers, logLevel: logLevel.NOTHING });
+    const producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    await producer.connect();
+    const t0 = Date.now();
+    // Agents produce concurrently, each its own batches in order (acks from all ISRs).
+    const byAgent = new Map<string, typeof captured>();
+    for (const m of captured) byAgent.set(m.key, [...(byAgent.get(m.key) ?? []), m]);
+    await Promise.all(
+      [...byAgent.values()].map(async (msgs) => {
+        for (const m of msgs) {
+          const at = Date.now();
+          const [meta] = await producer.send({
+            topic: topics.topics['exchange.usage.v1'],
+            acks: -1,
+            messages: [m],
+          });
+          const list = pending.get(meta.partition) ?? [];
+          list.push({ offset: BigInt(meta.baseOffset ?? '0'), at });
+          pending.set(meta.partition, list);
+        }
+      }),
+    );
+    const produced = Date.now();
+    const deadline = Date.now() + 600_000;
+    while (committedMessages < captured.length && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const stats = ingest.stats();
+    await producer.disconnect();
+    await ingest.stop();
+    const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM usage_events');
+    const applied = Number(rows[0].n);
+    latencies.sort((x, y) => x - y);
+    const seconds = (lastCommit - t0) / 1000;
+    const e2eEventsPerSec = applied / seconds;
+
+    // Kafka's own round trip for the same number and size of messages, same broker, same run.
+    const cp = join(ROOT, '.local', 'kafka', 'libs', '*');
+    const java = process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
+    const jvm = [
+      '-Xmx256m',
+      '-XX:+UseSerialGC',
+      `-Dlog4j2.configurationFile=${join(ROOT, 'tools', 'dev', 'kafka', 'log4j2.properties')}`,
+    ];
+    const perfTopic = topics.topics['bench.kafka.perf'];
+    const prod = spawnSync(
+      java,
+      [
+        ...jvm,
+        '-cp',
+        cp,
+        'org.apache.kafka.tools.ProducerPerformance',
+        '--topic',
+        perfTopic,
+        '--num-records',
+        String(captured.length),
+        '--record-size',
+        String(avgBytes),
+        '--throughput',
+        '-1',
+        '--producer-props',
+        `bootstrap.servers=${brokers.join(',')}`,
+        'acks=all',
+        'enable.idempotence=true',
+        'max.in.flight.requests.per.connection=1',
+        'max.request.size=2097152',
+      ],
+      { encoding: 'utf8' },
+    );
+    const prodLine =
+      prod.stdout
+        .split('\n')
+        .filter((l) => l.includes('records/sec'))
+        .pop() ?? '';
+    const pm =
+      /([\d.]+) records\/sec \(([\d.]+) MB\/sec\), ([\d.]+) ms avg latency, ([\d.]+) ms max latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th/.exec(
+        prodLine,
+      );
+    const cons = spawnSync(
+      java,
+      [
+        ...jvm,
+        '-cp',
+        cp,
+        'org.apache.kafka.tools.ConsumerPerformance',
+        '--bootstrap-server',
+        brokers.join(','),
+        '--topic',
+        perfTopic,
+        '--num-records',
+        String(captured.length),
+        '--timeout',
+        '60000',
+      ],
+      { encoding: 'utf8' },
+    );
+    const consLines = cons.stdout.split('\n');
+    const header = (consLines.find((l) => l.startsWith('start.time')) ?? '')
+      .split(',')
+      .map((s) => s.trim());
+    const values = (
+      consLines.filter((l) => /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d:\d{3}, /.test(l)).pop() ?? ''
+    )
+      .split(',')
+      .map((s) => s.trim());
+    const col = (name: string) => Number(values[header.indexOf(name)]);
+    const consMsgPerSec = col('nMsg.sec');
+    const prodMsgPerSec = pm ? Number(pm[1]) : NaN;
+    const perMsg = events / captured.length; // events per message, as in the pipeline
+    // Kafka alone, produce then consume, as events/s (same events per message).
+    const kafkaRoundTrip = 1 / (1 / (prodMsgPerSec * perMsg) + 1 / (consMsgPerSec * perMsg));
+
+    console.log('');
+    console.log(
+      `metering pipeline (${fmt(applied)} events applied, ${fmt(captured.length)} messages)`,
+    );
+    console.log(`| path | events/s | p50 | p99 |`);
+    console.log(`| --- | --- | --- | --- |`);
+    console.log(
+      `| e2e: agent batches → Kafka (acks=all) → ingest → PostgreSQL aggregates queryable | ` +
+        `${fmt(e2eEventsPerSec)} | ${pct(latencies, 50)} ms | ${pct(latencies, 99)} ms |`,
+    );
+    console.log(
+      `| Kafka ProducerPerformance, ${fmt(captured.length)} × ${fmt(avgBytes)} B, acks=all | ` +
+        `${fmt(prodMsgPerSec * perMsg)} | ${pm?.[5] ?? '?'} ms | ${pm?.[7] ?? '?'} ms |`,
+    );
+    console.log(
+      `| Kafka ConsumerPerformance, same messages | ${fmt(consMsgPerSec * perMsg)} | – | – |`,
+    );
+    console.log(`| Kafka round trip (produce then consume) | ${fmt(kafkaRoundTrip)} | – | – |`);
+    console.log(
+      `ratio e2e / Kafka round trip: ${(e2eEventsPerSec / kafkaRoundTrip).toFixed(2)}; ` +
+        `produce phase ${fmt((produced - t0) / 1000, 2)} s, last commit ${fmt(seconds, 2)} s; ` +
+        `ingest: ${stats.kafkaBatches} Kafka batches (transactions), ${stats.deadLetters} dead letters`,
+    );
+    if (!pm) console.log(`ProducerPerformance output: ${prod.stdout}\n${prod.stderr}`);
+    if (Number.isNaN(consMsgPerSec))
+      console.log(`ConsumerPerformance output: ${cons.stdout}\n${cons.stderr}`);
+  } finally {
+    await pool.end();
+    await topics.drop();
+    await db.drop();
+  }
+}
+
+await main();
+process.exit(0);
