@@ -5,7 +5,7 @@
 //
 //   DATABASE_URL=... node --import @swc-node/register/esm-register bench/settlement/settle.bench.ts
 //
-// Options (env): BENCH_LEASES (10000), BENCH_HOURS (10).
+// Options (env): BENCH_LEASES (10000), BENCH_HOURS (10), BENCH_CONCURRENCY (4 leases at once).
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { SettlementConfig } from '../../apps/market-api/src/settlement/settlement.config.js';
@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   const db = await createTestDatabase();
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
-  const ds = await openDataSource(db.url, 4);
+  const ds = await openDataSource(db.url, 8);
   try {
     const t0 = performance.now();
     // Set-based setup: one resource, LEASES leases (11 h long, so none ends), 100 buyers funded
@@ -87,7 +87,13 @@ async function main(): Promise<void> {
     );
     const baselineMs = performance.now() - b0;
 
-    const kit = settlementKit(ds, new SettlementConfig({ SETTLEMENT_SCHEDULER: 'off' }));
+    const kit = settlementKit(
+      ds,
+      new SettlementConfig({
+        SETTLEMENT_SCHEDULER: 'off',
+        SETTLEMENT_CONCURRENCY: Number(process.env.BENCH_CONCURRENCY ?? 4),
+      }),
+    );
     const now = new Date(new Date(T0).getTime() + HOURS * 3_600_000);
     const s0 = performance.now();
     const result = await kit.settlement.runDue(now);
@@ -111,7 +117,9 @@ async function main(): Promise<void> {
     console.log(
       `settlement runDue: ${notes.notes} debit notes in ${(settleMs / 1000).toFixed(1)} s (${Math.round(rows / (settleMs / 1000))} lease-hours/s), Σ gross ${notes.gross}, ledger balanced`,
     );
-    console.log(`ratio settlement / baseline: ${(settleMs / baselineMs).toFixed(0)}×`);
+    console.log(
+      `ratio settlement / baseline: ${(settleMs / baselineMs).toFixed(0)}× (SETTLEMENT_CONCURRENCY=${kit.config.concurrency})`,
+    );
   } finally {
     await ds.destroy();
     await client.end();

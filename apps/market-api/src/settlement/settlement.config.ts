@@ -8,6 +8,8 @@ const schema = z.object({
   /** `off` disables the in-process scheduler (tests run settlement by hand). */
   SETTLEMENT_SCHEDULER: z.enum(['on', 'off']).default('on'),
   SETTLEMENT_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  /** Leases settled at once by one run (each in its own transactions; row locks keep it safe). */
+  SETTLEMENT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   /** Key of the HMAC that pseudonymizes buyers on sellers' invoices. */
   PSEUDONYM_SECRET: z.string().min(1).default('suanli-dev-pseudonym-secret'),
 });
@@ -19,6 +21,7 @@ export class SettlementConfig {
   readonly schedulerEnabled: boolean;
   readonly intervalMs: number;
   readonly pseudonymSecret: string;
+  readonly concurrency: number;
 
   constructor(v: Partial<z.input<typeof schema>> = {}) {
     const parsed = schema.safeParse(v);
@@ -32,6 +35,7 @@ export class SettlementConfig {
     this.schedulerEnabled = c.SETTLEMENT_SCHEDULER === 'on';
     this.intervalMs = c.SETTLEMENT_INTERVAL_SECONDS * 1000;
     this.pseudonymSecret = c.PSEUDONYM_SECRET;
+    this.concurrency = c.SETTLEMENT_CONCURRENCY;
   }
 
   static fromEnv(env: Record<string, string | undefined>): SettlementConfig {
@@ -42,6 +46,7 @@ export class SettlementConfig {
       SETTLEMENT_SCHEDULER: pick('SETTLEMENT_SCHEDULER') as 'on' | 'off' | undefined,
       SETTLEMENT_INTERVAL_SECONDS: pick('SETTLEMENT_INTERVAL_SECONDS'),
       PSEUDONYM_SECRET: pick('PSEUDONYM_SECRET'),
+      SETTLEMENT_CONCURRENCY: pick('SETTLEMENT_CONCURRENCY'),
     });
   }
 }

@@ -77,21 +77,32 @@ export class SettlementService {
        ORDER BY l.id`,
       [now, horizon],
     );
-    for (const { id } of due) {
-      result.leases += 1;
-      try {
-        for (let step = 0; step < MAX_STEPS_PER_LEASE; step += 1) {
-          const progressed = await this.db.transaction((m) =>
-            this.step(m, id, now, horizon, result),
-          );
-          if (!progressed) break;
+    // SETTLEMENT_CONCURRENCY leases at a time; each lease's steps stay sequential. Concurrent
+    // steps are safe for the same reasons two worker processes are: the lease row lock, accounts
+    // locked in one stable order, and idempotent references.
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < due.length) {
+        const { id } = due[next];
+        next += 1;
+        result.leases += 1;
+        try {
+          for (let step = 0; step < MAX_STEPS_PER_LEASE; step += 1) {
+            const progressed = await this.db.transaction((m) =>
+              this.step(m, id, now, horizon, result),
+            );
+            if (!progressed) break;
+          }
+        } catch (e) {
+          const error = e instanceof Error ? e.message : String(e);
+          this.log.error(`lease ${id}: settlement failed: ${error}`);
+          result.failed.push({ leaseId: id, error });
         }
-      } catch (e) {
-        const error = e instanceof Error ? e.message : String(e);
-        this.log.error(`lease ${id}: settlement failed: ${error}`);
-        result.failed.push({ leaseId: id, error });
       }
-    }
+    };
+    await Promise.all(
+      Array.from({ length: Math.min(this.config.concurrency, Math.max(1, due.length)) }, worker),
+    );
     return result;
   }
 
