@@ -106,6 +106,20 @@ describe('market storefront', () => {
     });
     await page.goto(`${base}/leases`);
     expect(await page.locator('tbody tr').count()).toBe(1);
+
+    // The seller of the dearer offer pauses it from "My offers": it leaves the catalog.
+    await page.context().clearCookies();
+    await page.goto(`${base}/login?next=%2Fseller%2Foffers`);
+    await page.getByLabel('Email').fill(dear.seller.email);
+    await page.getByLabel('Password').fill(dear.seller.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.waitForURL(`${base}/seller/offers`);
+    const row = page.locator(`tr[data-offer-id="${dear.offer.id}"]`);
+    expect(await row.getAttribute('data-status')).toBe('active');
+    await row.getByRole('button', { name: 'Pause' }).click();
+    await page.locator(`tr[data-offer-id="${dear.offer.id}"][data-status="paused"]`).waitFor();
+    await page.goto(`${base}/?accelerator=H100&sort=price`);
+    expect(await page.locator(`tr[data-offer-id="${dear.offer.id}"]`).count()).toBe(0);
     await page.close();
   });
 });

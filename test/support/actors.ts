@@ -17,6 +17,8 @@ export async function signUpActor(api: TestMarketApi, roles: ('buyer' | 'seller'
   });
   if (r.status !== 201) throw new Error(`sign-up: ${r.status} ${JSON.stringify(r.body)}`);
   return {
+    email,
+    password: 'actor-password-123',
     orgId: r.body.organization.id,
     token: r.body.accessToken,
     client: apiClient(api.url, r.body.accessToken),

@@ -31,7 +31,9 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
     ...(session?.profile?.roles.includes('seller')
       ? [
           { href: '/seller/resources', label: t.nav.sellerResources },
+          { href: '/seller/offers', label: t.sellerOffers.heading },
           { href: '/seller/earnings', label: t.nav.earnings },
+          { href: '/seller/usage', label: t.usage.nav },
         ]
       : []),
     ...(session?.profile?.roles.includes('operator')

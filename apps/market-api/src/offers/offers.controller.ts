@@ -30,6 +30,12 @@ export class OffersController {
     return this.offers.search(parseInput(offerSearchSchema, query));
   }
 
+  @Roles('seller')
+  @Get('mine')
+  async mine(@CurrentPrincipal() p: Principal) {
+    return { items: await this.offers.listOwn(p.orgId) };
+  }
+
   @Public()
   @Get(':id')
   get(@Param('id', ParseUUIDPipe) id: string) {

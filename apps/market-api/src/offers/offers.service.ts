@@ -256,6 +256,14 @@ export class OffersService implements OnApplicationBootstrap {
     Object.assign(o, normalizedColumns(o.prices, r));
   }
 
+  /** The seller's own offers, every status, newest first. */
+  async listOwn(orgId: string): Promise<OfferView[]> {
+    const own = await this.db
+      .getRepository(OfferEntity)
+      .find({ where: { sellerOrgId: orgId }, order: { createdAt: 'DESC' }, take: 500 });
+    return this.views(own);
+  }
+
   async get(id: string): Promise<OfferView> {
     const o = await this.db.getRepository(OfferEntity).findOneBy({ id });
     if (!o) throw notFound('offer');

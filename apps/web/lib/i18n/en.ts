@@ -49,6 +49,16 @@ export const en = {
     storage: (n: number) => `${n} GiB storage`,
     net: (n: number) => `${n} Gbps network`,
   },
+  sellerOffers: {
+    heading: 'My offers',
+    intro:
+      'Pause an offer to stop new orders for a while, or close it for good; running leases keep their terms.',
+    empty: 'You have no offers yet.',
+    status: 'Status',
+    actions: 'Actions',
+    statuses: { active: 'Active', paused: 'Paused', closed: 'Closed' } as Record<string, string>,
+    do: { pause: 'Pause', resume: 'Resume', close: 'Close' } as Record<string, string>,
+  },
   catalog: {
     heading: 'Compute catalog',
     intro: 'Find compute by class, form, region and price, and compare it by normalized price.',
@@ -434,6 +444,7 @@ export const en = {
     } as Record<string, string>,
   },
   usage: {
+    nav: 'Usage',
     leaseHeading: 'Lease',
     chartHeading: 'Usage',
     catalog: 'Unit catalog',

@@ -45,6 +45,15 @@ export const zh: Dict = {
     storage: (n: number) => `存储 ${n} GiB`,
     net: (n: number) => `网络 ${n} Gbps`,
   },
+  sellerOffers: {
+    heading: '我的报价',
+    intro: '暂停报价可暂时停止接单，关闭则永久下架；进行中的租约按原条款继续。',
+    empty: '您还没有报价。',
+    status: '状态',
+    actions: '操作',
+    statuses: { active: '在售', paused: '已暂停', closed: '已关闭' } as Record<string, string>,
+    do: { pause: '暂停', resume: '恢复', close: '关闭' } as Record<string, string>,
+  },
   catalog: {
     heading: '算力目录',
     intro: '按算力类别、形态、地域和价格查找算力，并按归一化价格进行比较。',
@@ -416,6 +425,7 @@ export const zh: Dict = {
     },
   },
   usage: {
+    nav: '用量',
     leaseHeading: '租约',
     chartHeading: '用量',
     catalog: '单位目录',
