@@ -44,7 +44,9 @@ export default async function LeasesPage() {
               {result.data.items.map((lease) => (
                 <tr key={lease.id}>
                   <td>
-                    <code title={lease.id}>{lease.id.slice(0, 8)}</code>
+                    <Link href={`/leases/${lease.id}`} data-testid="lease-link">
+                      <code title={lease.id}>{lease.id.slice(0, 8)}</code>
+                    </Link>
                     <div className="small">
                       <Link href={`/offers/${lease.offerId}`}>{t.leases.offer}</Link>
                     </div>
