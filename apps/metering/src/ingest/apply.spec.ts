@@ -28,15 +28,36 @@ describe('bucketize', () => {
       60_000,
     );
     expect(rows).toEqual([
-      { leaseId: L1, unit: 'mem.gib_h', bucket: at('2026-11-28T08:01:00Z'), quantity: '1' },
+      {
+        leaseId: L1,
+        unit: 'mem.gib_h',
+        bucket: at('2026-11-28T08:01:00Z'),
+        quantity: '1.000000000',
+      },
       { leaseId: L1, unit: 'scu.ai', bucket: at('2026-11-28T08:00:00Z'), quantity: '0.300000003' },
-      { leaseId: L1, unit: 'scu.ai', bucket: at('2026-11-28T08:01:00Z'), quantity: '0.3' },
+      {
+        leaseId: L1,
+        unit: 'scu.ai',
+        bucket: at('2026-11-28T08:01:00Z'),
+        quantity: '0.300000000',
+      },
     ]);
     const hours = bucketize(
       [{ leaseId: L1, windowStart: at('2026-11-28T08:59:00Z'), units: { x: '1' } }],
       3_600_000,
     );
     expect(hours[0].bucket).toEqual(at('2026-11-28T08:00:00Z'));
+    // More than 9 decimals: summed as decimals, still exact.
+    expect(
+      bucketize(
+        [
+          { leaseId: L1, windowStart: at('2026-11-28T08:00:00Z'), units: { x: '0.5' } },
+          { leaseId: L1, windowStart: at('2026-11-28T08:00:00Z'), units: { x: '0.0000000001' } },
+          { leaseId: L1, windowStart: at('2026-11-28T08:00:00Z'), units: { x: '1' } },
+        ],
+        60_000,
+      )[0].quantity,
+    ).toBe('1.5000000001');
   });
 });
 

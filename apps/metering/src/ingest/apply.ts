@@ -159,15 +159,28 @@ export function bucketize(
   events: Pick<GoodEvent, 'leaseId' | 'windowStart' | 'units'>[],
   bucketMs: number,
 ): { leaseId: string; unit: string; bucket: Date; quantity: string }[] {
-  const sums = new Map<string, { leaseId: string; unit: string; bucket: number; q: Decimal }>();
+  // Sums as integers of 10⁻⁹ (the units' scale; exact, and far cheaper than Decimal per event);
+  // a quantity with more decimals falls back to Decimal for its bucket.
+  const sums = new Map<
+    string,
+    { leaseId: string; unit: string; bucket: number; n: bigint; q: Decimal | null }
+  >();
   for (const e of events) {
     const bucket = Math.floor(e.windowStart.getTime() / bucketMs) * bucketMs;
     for (const [unit, quantity] of Object.entries(e.units)) {
       const k = `${e.leaseId}|${unit}|${bucket}`;
-      const cur = sums.get(k);
-      if (cur === undefined)
-        sums.set(k, { leaseId: e.leaseId, unit, bucket, q: new Decimal(quantity) });
-      else cur.q = cur.q.plus(quantity);
+      let cur = sums.get(k);
+      if (cur === undefined) {
+        cur = { leaseId: e.leaseId, unit, bucket, n: 0n, q: null };
+        sums.set(k, cur);
+      }
+      const m = NANO_RE.exec(quantity);
+      if (m !== null && cur.q === null) {
+        cur.n += BigInt(m[1] + (m[2] ?? '').padEnd(9, '0'));
+      } else {
+        cur.q = (cur.q ?? new Decimal(fromNano(cur.n))).plus(quantity);
+        cur.n = 0n;
+      }
     }
   }
   return [...sums.values()]
@@ -186,8 +199,16 @@ export function bucketize(
       leaseId: s.leaseId,
       unit: s.unit,
       bucket: new Date(s.bucket),
-      quantity: s.q.toFixed(),
+      quantity: s.q !== null ? s.q.toFixed() : fromNano(s.n),
     }));
+}
+
+const NANO_RE = /^(\d+)(?:\.(\d{1,9}))?$/;
+
+/** 10⁻⁹-scaled integer → decimal string with 9 places. */
+function fromNano(n: bigint): string {
+  const s = n.toString().padStart(10, '0');
+  return `${s.slice(0, -9)}.${s.slice(-9)}`;
 }
 
 async function upsertBuckets(

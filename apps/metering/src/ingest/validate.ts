@@ -52,6 +52,13 @@ export type EventVerdict =
     }
   | { ok: false; reason: DlqReason; detail: string; event: UsageEvent | null };
 
+function sameStrings(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) if (a[k] !== b[k]) return false;
+  return true;
+}
+
 function fail(reason: DlqReason, detail: string, event: UsageEvent | null): EventVerdict {
   return { ok: false, reason, detail, event };
 }
@@ -165,7 +172,9 @@ export function validateEvent(raw: unknown, ctx: EventContext): EventVerdict {
       event,
     );
   }
-  if (!unitsMatch(units, event.data.units)) {
+  // Fast path: the agent's figures as the very same strings (the usual case) match; only
+  // otherwise compare as decimals (unitsMatch is ~50 µs per event).
+  if (!sameStrings(units, event.data.units) && !unitsMatch(units, event.data.units)) {
     return fail(
       'units_mismatch',
       `agent units ${JSON.stringify(event.data.units)} ≠ server units ${JSON.stringify(units)}`,
