@@ -210,6 +210,26 @@ describe('usage over HTTP (API keys, unsigned CloudEvents, dead letters, series)
     });
     const key = await seller.client.get<{ items: ApiKeyView[] }>('/v1/api-keys');
     expect(key.body.items[0].lastUsedAt).toBe(api.clock.now().toISOString());
+
+    // The buyer cancels: lease.ended reaches the ingest's read model (no usage after it).
+    api.clock.advance(10 * 60_000);
+    expect((await buyer.client.post(`/v1/leases/${closedLease.id}/cancel`, {})).status).toBe(200);
+    await expectEventually(async () => {
+      const { rows } = await pool.query<{ state: string; ended_at: Date }>(
+        'SELECT state, ended_at FROM metering_leases WHERE id = $1',
+        [closedLease.id],
+      );
+      expect(rows[0]).toEqual({ state: 'ended', ended_at: api.clock.now() });
+    });
+    const { rows: outbox } = await pool.query<{ type: string; published: boolean }>(
+      `SELECT type, published_at IS NOT NULL AS published FROM lease_events_outbox
+        WHERE lease_id = $1 ORDER BY id`,
+      [closedLease.id],
+    );
+    expect(outbox).toEqual([
+      { type: 'lease.started', published: true },
+      { type: 'lease.ended', published: true },
+    ]);
   }, 90_000);
 
   it('refuses bad requests: invalid events, other content types, JWTs, revoked keys', async () => {
