@@ -22,8 +22,6 @@ import { CredibilityModule } from './credibility/credibility.module.js';
 import { LeaseEventsModule } from './leases/lease-events.module.js';
 import { ApiKeysModule } from './api-keys/api-keys.module.js';
 import { UsageModule } from './usage/usage.module.js';
-import { ApiKeysModule } from './api-keys/api-keys.module.js';
-import { UsageModule } from './usage/usage.module.js';
 
 @Module({
   controllers: [AccountsController],
@@ -74,8 +72,6 @@ export class AppModule {
           logging: ['error'],
         }),
         LeaseEventsModule,
-        ApiKeysModule,
-        UsageModule,
         ApiKeysModule,
         UsageModule,
         AccountsModule,
