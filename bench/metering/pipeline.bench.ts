@@ -8,6 +8,7 @@
 //   DATABASE_URL=postgres://…/suanli KAFKA_BROKERS=127.0.0.1:19092 \
 //     node --import @swc-node/register/esm-register bench/metering/pipeline.bench.ts
 //   # BENCH_EVENTS=100000 BENCH_EVENTS_PER_BATCH=500 BENCH_AGENTS=8 BENCH_LEASES=100
+//   # BENCH_INGEST_PROFILE=/tmp/prof: a CPU profile of the ingest process
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
@@ -131,6 +132,10 @@ async function main(): Promise<void> {
     const ingest = spawn(
       process.execPath,
       [
+        // BENCH_INGEST_PROFILE=<dir>: a V8 CPU profile of the ingest (open in Chrome DevTools).
+        ...(process.env.BENCH_INGEST_PROFILE
+          ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_INGEST_PROFILE}`]
+          : []),
         '--import',
         '@swc-node/register/esm-register',
         join(ROOT, 'apps/metering/src/ingest/main.ts'),
