@@ -1,7 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
 import { importJWK, jwtVerify } from 'jose';
 import { generateSigningKey } from '@suanli/crypto';
-import { agentToken, clipToLease, fetchActiveLeases, lastWindow } from './lease-client.js';
+import {
+  agentToken,
+  clipToLease,
+  fetchActiveLeases,
+  lastWindow,
+  sendHeartbeat,
+  utilizationOf,
+} from './lease-client.js';
 import type { ActiveLease } from './types.js';
 
 const AGENT = '86.R03.E00042/000137#a1';
@@ -77,5 +84,51 @@ describe('agent lease client', () => {
       start: new Date('2026-11-28T08:59:00Z'),
       end: new Date('2026-11-28T09:00:00Z'),
     });
+  });
+
+  it('posts a heartbeat with the agent JWT and tolerates a market without the endpoint (404)', async () => {
+    const key = await generateSigningKey();
+    const calls: { url: string; init: RequestInit }[] = [];
+    const fake = (status: number) =>
+      (async (url: string | URL | Request, init?: RequestInit) => {
+        calls.push({ url: String(url), init: init ?? {} });
+        return new Response(status === 202 ? '{}' : null, { status });
+      }) as typeof fetch;
+    expect(
+      await sendHeartbeat(
+        'http://m',
+        AGENT,
+        key.privateJwk,
+        { status: 'online', utilization: 0.5 },
+        fake(202),
+      ),
+    ).toBe(true);
+    expect(calls[0].url).toBe('http://m/v1/agents/me/heartbeats');
+    expect(calls[0].init.method).toBe('POST');
+    expect(JSON.parse(String(calls[0].init.body))).toEqual({ status: 'online', utilization: 0.5 });
+    expect(String((calls[0].init.headers as Record<string, string>).authorization)).toMatch(
+      /^Bearer /,
+    );
+    expect(
+      await sendHeartbeat('http://m', AGENT, key.privateJwk, { status: 'online' }, fake(404)),
+    ).toBe(false);
+    await expect(
+      sendHeartbeat('http://m', AGENT, key.privateJwk, { status: 'online' }, fake(500)),
+    ).rejects.toThrow('HTTP 500');
+  });
+
+  it('reports utilization as used over deliverable accelerator (else core) seconds', () => {
+    const window = { start: new Date(0), end: new Date(60_000) };
+    expect(utilizationOf([])).toBe(0);
+    expect(
+      utilizationOf([
+        { lease: item, window, usage: { duration_s: '60', acc_s: { H200: '240' } } },
+        { lease: item, window, usage: { duration_s: '60', acc_s: { H200: '480' } } },
+      ]),
+    ).toBe(0.75);
+    const cpuOnly = { ...item, spec: { cpu: 4 }, slots: 1 };
+    expect(
+      utilizationOf([{ lease: cpuOnly, window, usage: { duration_s: '60', cpu_core_s: '60' } }]),
+    ).toBe(0.25);
   });
 });
