@@ -28,7 +28,11 @@ describe('Kafka', () => {
   it('has the exchange topics with their partition counts', async () => {
     const meta = await admin.fetchTopicMetadata({ topics: TOPICS.map((t) => t.topic) });
     const partitions = Object.fromEntries(meta.topics.map((t) => [t.name, t.partitions.length]));
-    expect(partitions).toEqual({ 'exchange.usage.v1': 3, 'exchange.usage.dlq.v1': 1 });
+    expect(partitions).toEqual({
+      'exchange.usage.v1': 3,
+      'exchange.usage.dlq.v1': 1,
+      'exchange.lease.v1': 3,
+    });
   });
 
   it('does not create topics on demand', async () => {
