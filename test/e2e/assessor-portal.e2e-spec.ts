@@ -4,7 +4,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../support/browser.js';
 import { generateSigningKey, signJws } from '@suanli/crypto';
 import { apiClient } from '../support/http.js';
 import { sellerWithOffer } from '../support/actors.js';
@@ -19,15 +20,6 @@ type Web = Awaited<ReturnType<typeof startWeb>>;
 type Market = Awaited<ReturnType<typeof sellerWithOffer>>;
 
 const SCREENSHOTS = fileURLToPath(new URL('../../.local/screenshots/', import.meta.url));
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 describe('assessor portal', () => {
   let api: Api | undefined;
@@ -57,7 +49,7 @@ describe('assessor portal', () => {
     if (created.status !== 201) throw new Error(`admit: ${created.status}`);
     assessor.orgId = created.body.organization.id;
     web = await startWeb(api.url);
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     mkdirSync(SCREENSHOTS, { recursive: true });
     dir = mkdtempSync(join(tmpdir(), 'suanli-portal-'));
   });

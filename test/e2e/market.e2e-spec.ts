@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../support/browser.js';
 import type { LeaseView, OfferView, Page as ApiPage } from '@suanli/contracts';
 import { fundWallet, sellerWithOffer } from '../support/actors.js';
 import { apiClient } from '../support/http.js';
@@ -7,16 +8,6 @@ import { startMarketApi, type TestMarketApi } from '../support/market-api.js';
 import { startWeb } from '../support/web.js';
 
 jest.setTimeout(180_000);
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 describe('market storefront', () => {
   let api: TestMarketApi;
@@ -26,7 +17,7 @@ describe('market storefront', () => {
   beforeAll(async () => {
     api = await startMarketApi();
     web = await startWeb(api.url);
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

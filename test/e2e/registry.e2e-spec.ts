@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../support/browser.js';
 import type { ResourceDetailView, SessionView } from '@suanli/contracts';
 import { generateSigningKey } from '@suanli/crypto';
 import { agentToken } from '../../apps/metering/src/agent/lease-client.js';
@@ -13,15 +14,6 @@ import { startWeb } from '../support/web.js';
 jest.setTimeout(240_000);
 
 const SCREENSHOTS = fileURLToPath(new URL('../../.local/screenshots/', import.meta.url));
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 describe('storefront: CRI resolver and seller resources', () => {
   let api: Awaited<ReturnType<typeof startMarketApi>> | undefined;
@@ -72,7 +64,7 @@ describe('storefront: CRI resolver and seller resources', () => {
     ).post('/v1/agents/me/heartbeats', { status: 'online', utilization: 0.5 });
     if (beat.status !== 202) throw new Error(`heartbeat: ${beat.status}`);
     web = await startWeb(api.url);
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     mkdirSync(SCREENSHOTS, { recursive: true });
   });
 

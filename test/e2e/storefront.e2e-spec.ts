@@ -1,7 +1,8 @@
 import { describe, it, expect, beforeAll, afterAll, jest } from '@jest/globals';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../support/browser.js';
 import { formatMoney } from '../../apps/web/lib/format.js';
 import { startMarketApi } from '../support/market-api.js';
 import { runSkeletonScenario } from '../support/scenario.js';
@@ -15,15 +16,6 @@ type Scenario = Awaited<ReturnType<typeof runSkeletonScenario>>;
 type Web = Awaited<ReturnType<typeof startWeb>>;
 
 const SCREENSHOTS = fileURLToPath(new URL('../../.local/screenshots/', import.meta.url));
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 describe('storefront', () => {
   let api: Api | undefined;
@@ -35,7 +27,7 @@ describe('storefront', () => {
     api = await startMarketApi();
     scenario = await runSkeletonScenario(api);
     web = await startWeb(api.url);
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     mkdirSync(SCREENSHOTS, { recursive: true });
   });
 

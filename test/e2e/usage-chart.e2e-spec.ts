@@ -2,7 +2,8 @@
 // (server-rendered SVG, refreshed periodically) with exact totals; the seller sees per-resource
 // usage and its dead letters.
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../support/browser.js';
 import { startMarketApi } from '../support/market-api.js';
 import { runSkeletonScenario } from '../support/scenario.js';
 import { startWeb } from '../support/web.js';
@@ -23,10 +24,7 @@ describe('storefront usage views', () => {
     api = await startMarketApi();
     scenario = await runSkeletonScenario(api);
     web = await startWeb(api.url);
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
