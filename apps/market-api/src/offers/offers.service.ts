@@ -4,6 +4,7 @@ import { DataSource, type EntityManager, In, IsNull, type SelectQueryBuilder } f
 import type { CreateOfferRequest, OfferView, Page, UpdateOfferRequest } from '@suanli/contracts';
 import { z } from 'zod';
 import { offerSearchSchema } from '@suanli/contracts';
+import { Decimal } from '@suanli/money';
 import { CURRENT_CATALOG } from '@suanli/units';
 import { DomainError, invalidState, notFound } from '../common/errors.js';
 import {
@@ -288,17 +289,18 @@ export class OffersService implements OnApplicationBootstrap {
 
   async views(offers: OfferEntity[]): Promise<OfferView[]> {
     if (offers.length === 0) return [];
-    const resources = await this.db
-      .getRepository(ResourceEntity)
-      .findBy({ id: In(offers.map((o) => o.resourceId)) });
-    const sellers = await this.db
-      .getRepository(OrganizationEntity)
-      .findBy({ id: In(offers.map((o) => o.sellerOrgId)) });
-    const used = await this.slotsInUse(offers.map((o) => o.id));
-    const scores = await this.db.getRepository(CredibilityScoreEntity).findBy({
-      subjectType: 'resource',
-      subjectId: In(offers.map((o) => o.resourceId)),
-    });
+    const resourceIds = [...new Set(offers.map((o) => o.resourceId))];
+    // Independent lookups: run them at once rather than one round trip after another.
+    const [resources, sellers, used, scores] = await Promise.all([
+      this.db.getRepository(ResourceEntity).findBy({ id: In(resourceIds) }),
+      this.db
+        .getRepository(OrganizationEntity)
+        .findBy({ id: In([...new Set(offers.map((o) => o.sellerOrgId))]) }),
+      this.slotsInUse(offers.map((o) => o.id)),
+      this.db
+        .getRepository(CredibilityScoreEntity)
+        .findBy({ subjectType: 'resource', subjectId: In(resourceIds) }),
+    ]);
     const credByResource = new Map(scores.map((c) => [c.subjectId, c]));
     const rById = new Map(resources.map((r) => [r.id, r]));
     const sById = new Map(sellers.map((s) => [s.id, s]));
@@ -325,11 +327,15 @@ export class OffersService implements OnApplicationBootstrap {
         available: Math.max(0, o.capacity - (used.get(o.id) ?? 0)),
         pricingModel: o.pricingModel,
         prices: o.prices,
-        normalizedPrice: normalizedPrice(o.prices, {
-          class: r.computeClass,
-          spec: r.spec,
-          catalog: CURRENT_CATALOG,
-        }),
+        // Stored with the offer (see normalizedColumns); computed only when it was not stored.
+        normalizedPrice:
+          o.normalizedUnit && o.normalizedPrice
+            ? { unit: o.normalizedUnit, price: new Decimal(o.normalizedPrice).toString() }
+            : normalizedPrice(o.prices, {
+                class: r.computeClass,
+                spec: r.spec,
+                catalog: CURRENT_CATALOG,
+              }),
         minHours: o.minHours,
         maxHours: o.maxHours,
         acceptsUnsigned: o.acceptsUnsigned,
