@@ -6,6 +6,8 @@ import { AppConfig } from './config/app-config.js';
 import { Clock, SystemClock } from './common/clock.js';
 import { correlationMiddleware } from './common/correlation.middleware.js';
 import { AppModule } from './app.module.js';
+import { httpMetricsMiddleware } from './metrics/http-metrics.middleware.js';
+import { Metrics } from './metrics/metrics.js';
 
 export interface CreateAppOptions {
   clock?: Clock;
@@ -27,6 +29,7 @@ export async function createApp(
     },
   );
   app.use(correlationMiddleware);
+  app.use(httpMetricsMiddleware(app.get(Metrics)));
   app.useBodyParser('json', { limit: '1mb' });
   app.disable('x-powered-by');
   app.enableShutdownHooks();

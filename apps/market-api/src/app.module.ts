@@ -22,6 +22,7 @@ import { CredibilityModule } from './credibility/credibility.module.js';
 import { LeaseEventsModule } from './leases/lease-events.module.js';
 import { ApiKeysModule } from './api-keys/api-keys.module.js';
 import { UsageModule } from './usage/usage.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 
 @Module({
   controllers: [AccountsController],
@@ -69,6 +70,9 @@ export class AppModule {
           synchronize: false,
           migrationsRun: false,
           poolSize: 10,
+          // Fail fast and find dead peers after a PostgreSQL failover (broken clients are dropped).
+          connectTimeoutMS: 5000,
+          extra: { keepAlive: true },
           logging: ['error'],
         }),
         LeaseEventsModule,
@@ -83,6 +87,7 @@ export class AppModule {
         OrdersModule,
         HealthModule,
         CredibilityModule,
+        MetricsModule,
       ],
     };
   }

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { AppConfig } from './config/app-config.js';
 import { createApp } from './app.factory.js';
+import { JsonLogger } from './metrics/json-logger.js';
 
 const log = new Logger('market-api');
 let config: AppConfig;
@@ -11,6 +12,9 @@ try {
   console.error((err as Error).message);
   process.exit(2);
 }
-const app = await createApp(config);
+// Structured JSON logs with correlation ids (LOG_FORMAT=text for Nest's coloured lines).
+const app = await createApp(config, {
+  ...(process.env.LOG_FORMAT === 'text' ? {} : { logger: new JsonLogger() }),
+});
 await app.listen(config.port, config.host);
 log.log(`listening on http://${config.host}:${config.port}`);

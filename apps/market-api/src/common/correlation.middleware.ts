@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
+import { withCorrelation } from '../metrics/correlation-context.js';
 
 /** Every request gets a correlation id (the caller's X-Correlation-Id when it is sane). */
 export function correlationMiddleware(
@@ -11,5 +12,6 @@ export function correlationMiddleware(
   const id = given && /^[\w.-]{8,128}$/.test(given) ? given : randomUUID();
   req.correlationId = id;
   res.setHeader('X-Correlation-Id', id);
-  next();
+  // Logs, the lease-event outbox and Kafka headers pick it up from the async context.
+  withCorrelation(id, next);
 }

@@ -1,9 +1,14 @@
 import {
   Injectable,
   Logger,
+  Optional,
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { runScheduledJob } from '../metrics/job-runner.js';
+import { Metrics } from '../metrics/metrics.js';
 import { CredibilityConfig } from './credibility.config.js';
 import { ScoresService } from './scores.service.js';
 
@@ -12,6 +17,7 @@ import { ScoresService } from './scores.service.js';
  * CREDIBILITY_STALE_SECONDS (300), and every score every CREDIBILITY_INTERVAL_SECONDS (nightly)
  * so that decay reaches them. Evaluations and disputes recompute at once, without it. Off with
  * CREDIBILITY_SCHEDULER=off, or when SETTLEMENT_SCHEDULER=off (the test harness sets that).
+ * One instance at a time runs each (the `credibility-all` / `credibility-stale` leader locks).
  */
 @Injectable()
 export class CredibilityScheduler implements OnApplicationBootstrap, OnModuleDestroy {
@@ -23,7 +29,15 @@ export class CredibilityScheduler implements OnApplicationBootstrap, OnModuleDes
   constructor(
     private readonly scores: ScoresService,
     private readonly config: CredibilityConfig,
+    @Optional() @InjectDataSource() private readonly db?: DataSource,
+    @Optional() private readonly metrics?: Metrics,
   ) {}
+
+  private lead<T>(job: string, fn: () => Promise<T>): Promise<T | null> {
+    return runScheduledJob(job, fn, { db: this.db, metrics: this.metrics }).then((r) =>
+      r.ran ? r.value : null,
+    );
+  }
 
   onApplicationBootstrap(): void {
     if (!this.config.schedulerEnabled || process.env.SETTLEMENT_SCHEDULER === 'off') {
@@ -47,13 +61,13 @@ export class CredibilityScheduler implements OnApplicationBootstrap, OnModuleDes
   /** One run at a time: a tick while the previous run is still going is skipped. */
   tick(): void {
     if (this.running) return;
-    this.running = this.scores
-      .recomputeAll()
-      .then((r) =>
+    this.running = this.lead('credibility-all', () => this.scores.recomputeAll())
+      .then((r) => {
+        if (r === null) return;
         this.log.log(
           `recomputed ${r.resources} resources, ${r.sellers} sellers (${r.failed} failed)`,
-        ),
-      )
+        );
+      })
       .catch((e: unknown) => this.log.error(`credibility run failed: ${String(e)}`))
       .finally(() => {
         this.running = null;
@@ -63,10 +77,10 @@ export class CredibilityScheduler implements OnApplicationBootstrap, OnModuleDes
   /** Resources with new evidence; skipped while any run is going. */
   tickStale(): void {
     if (this.running) return;
-    this.running = this.scores
-      .recomputeStale()
+    this.running = this.lead('credibility-stale', () => this.scores.recomputeStale())
       .then((r) => {
-        if (r.resources > 0) this.log.log(`recomputed ${r.resources} resources with new evidence`);
+        if (r !== null && r.resources > 0)
+          this.log.log(`recomputed ${r.resources} resources with new evidence`);
       })
       .catch((e: unknown) => this.log.error(`credibility stale run failed: ${String(e)}`))
       .finally(() => {

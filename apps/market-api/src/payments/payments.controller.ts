@@ -4,6 +4,7 @@ import {
   Get,
   Headers,
   HttpCode,
+  Optional,
   Post,
   Req,
   type RawBodyRequest,
@@ -14,6 +15,7 @@ import { z } from 'zod';
 import { CurrentPrincipal, type Principal, Public, Roles } from '../auth/auth.decorators.js';
 import { Idempotent } from '../common/idempotency.interceptor.js';
 import { parseInput } from '../common/validation.js';
+import { Metrics } from '../metrics/metrics.js';
 import {
   PayoutsService,
   type ConnectOnboarding,
@@ -32,6 +34,7 @@ export class PaymentsController {
     private readonly topUps: TopUpsService,
     private readonly payouts: PayoutsService,
     private readonly reconciliation: ReconciliationService,
+    @Optional() private readonly metrics?: Metrics,
   ) {}
 
   /** Starts a top-up: a Stripe Checkout Session (its URL), or in test mode an immediate credit. */
@@ -80,7 +83,16 @@ export class PaymentsController {
     @Req() req: RawBodyRequest<Request>,
     @Headers('stripe-signature') signature: string | undefined,
   ): Promise<WebhookOutcome> {
-    return this.topUps.handleWebhook(req.rawBody, signature);
+    return this.topUps.handleWebhook(req.rawBody, signature).then(
+      (o) => {
+        this.metrics?.webhooks.inc({ type: o.type, outcome: o.outcome });
+        return o;
+      },
+      (e: unknown) => {
+        this.metrics?.webhooks.inc({ type: 'unverified', outcome: 'rejected' });
+        throw e;
+      },
+    );
   }
 
   /** Sellers: onboard (or resume onboarding) as a Stripe Connect account. */

@@ -1,22 +1,32 @@
 import {
   Injectable,
   Logger,
+  Optional,
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { runScheduledJob } from '../metrics/job-runner.js';
+import { Metrics } from '../metrics/metrics.js';
 import { PaymentsConfig } from './payments.config.js';
 import { PayoutsService } from './payouts.service.js';
 
-/** Runs the payout schedule every PAYOUT_INTERVAL_SECONDS (daily) unless PAYOUT_SCHEDULER=off. */
+/**
+ * Runs the payout schedule every PAYOUT_INTERVAL_SECONDS (daily) unless PAYOUT_SCHEDULER=off;
+ * one instance at a time (the `payouts` leader lock).
+ */
 @Injectable()
 export class PayoutScheduler implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly log = new Logger('payout-scheduler');
   private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
+  private running: Promise<unknown> | null = null;
 
   constructor(
     private readonly payouts: PayoutsService,
     private readonly config: PaymentsConfig,
+    @Optional() @InjectDataSource() private readonly db?: DataSource,
+    @Optional() private readonly metrics?: Metrics,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -33,16 +43,30 @@ export class PayoutScheduler implements OnApplicationBootstrap, OnModuleDestroy 
 
   private tick(): void {
     if (this.running) return;
-    this.running = this.payouts
-      .runPayouts()
-      .then((r) => {
-        if (r.booked + r.sent + r.failed.length > 0) {
-          this.log.log(`payouts: ${r.booked} booked, ${r.sent} sent, ${r.failed.length} failed`);
-        }
-      })
-      .catch((e: unknown) => this.log.error(`payout run failed: ${String(e)}`))
-      .finally(() => {
-        this.running = null;
+    this.running = this.runOnce().finally(() => {
+      this.running = null;
+    });
+  }
+
+  /** One payout run if this instance leads: `ran`, `skipped` (another leads) or `failed`. */
+  async runOnce(): Promise<'ran' | 'skipped' | 'failed'> {
+    try {
+      const r = await runScheduledJob('payouts', () => this.payouts.runPayouts(), {
+        db: this.db,
+        metrics: this.metrics,
       });
+      if (!r.ran) return 'skipped';
+      const p = r.value;
+      this.metrics?.payouts.inc({ outcome: 'booked' }, p.booked);
+      this.metrics?.payouts.inc({ outcome: 'sent' }, p.sent);
+      this.metrics?.payouts.inc({ outcome: 'failed' }, p.failed.length);
+      if (p.booked + p.sent + p.failed.length > 0) {
+        this.log.log(`payouts: ${p.booked} booked, ${p.sent} sent, ${p.failed.length} failed`);
+      }
+      return 'ran';
+    } catch (e) {
+      this.log.error(`payout run failed: ${String(e)}`);
+      return 'failed';
+    }
   }
 }

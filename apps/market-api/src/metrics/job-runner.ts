@@ -1,0 +1,27 @@
+import type { DataSource } from 'typeorm';
+import { withLeaderLock, type LeaderLockResult } from '../common/leader-lock.js';
+import type { Metrics } from './metrics.js';
+
+/**
+ * Runs one tick of a scheduled job: under the job's leader lock when a database is given (one
+ * instance at a time across all market-api instances), timed and counted in the metrics
+ * (`suanli_job_runs_total{job,outcome}`). Errors are counted as `failed` and rethrown.
+ */
+export async function runScheduledJob<T>(
+  job: string,
+  fn: () => Promise<T>,
+  deps: { db?: DataSource; metrics?: Metrics },
+): Promise<LeaderLockResult<T>> {
+  const started = process.hrtime.bigint();
+  try {
+    const r: LeaderLockResult<T> = deps.db
+      ? await withLeaderLock(deps.db, job, fn)
+      : { ran: true, value: await fn() };
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    deps.metrics?.observeJob(job, r.ran ? 'ran' : 'skipped', seconds);
+    return r;
+  } catch (e) {
+    deps.metrics?.observeJob(job, 'failed');
+    throw e;
+  }
+}
