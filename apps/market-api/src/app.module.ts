@@ -22,7 +22,9 @@ import { CredibilityModule } from './credibility/credibility.module.js';
 import { LeaseEventsModule } from './leases/lease-events.module.js';
 import { ApiKeysModule } from './api-keys/api-keys.module.js';
 import { UsageModule } from './usage/usage.module.js';
+import { OpenApiModule } from './openapi/openapi.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { FeesModule } from './fees/fees.module.js';
 
 @Module({
   controllers: [AccountsController],
@@ -87,7 +89,9 @@ export class AppModule {
         OrdersModule,
         HealthModule,
         CredibilityModule,
+        OpenApiModule,
         MetricsModule,
+        FeesModule,
       ],
     };
   }

@@ -1,0 +1,351 @@
+import { z } from 'zod';
+import { ERROR_CODES } from '@suanli/contracts';
+import type { DiscoveredRoute } from './route-discovery.js';
+import type { HandlerFacts, JsonSchema, SchemaRef } from './source-analysis.js';
+import { OPERATION_NOTES } from './operation-notes.js';
+import { sampleOf } from './schema-sample.js';
+
+export type OpenApiDocument = Record<string, unknown> & {
+  paths: Record<string, Record<string, Operation>>;
+  components: { schemas: Record<string, JsonSchema> } & Record<string, unknown>;
+};
+export type Operation = Record<string, unknown> & {
+  operationId: string;
+  parameters?: Parameter[];
+  responses: Record<string, unknown>;
+};
+export interface Parameter {
+  name: string;
+  in: 'path' | 'query' | 'header';
+  required: boolean;
+  description?: string;
+  schema: JsonSchema;
+  example?: unknown;
+}
+
+export interface BuildInput {
+  title: string;
+  version: string;
+  routes: DiscoveredRoute[];
+  facts: (r: DiscoveredRoute) => HandlerFacts | undefined;
+  /** Named schemas derived from TypeScript types (responses). */
+  components: Record<string, JsonSchema>;
+  /** The zod schema exported under a name from a module. */
+  loadSchema: (ref: SchemaRef) => Promise<z.ZodType | undefined>;
+}
+
+/** Statuses every error response may carry, and what they mean here. */
+const ERROR_STATUSES: Record<string, string> = {
+  '400': 'The request is not valid (`validation_failed`, with one issue per field).',
+  '401': 'No valid credentials (`unauthenticated`).',
+  '403': 'The caller lacks the role or scope (`forbidden`).',
+  '404':
+    'No such object visible to the caller (`not_found`); objects of other organizations are reported as missing.',
+  '409':
+    'The object is not in a state that allows this (`invalid_state`, `conflict`, `idempotency_conflict`, `insufficient_funds`, `capacity_unavailable`).',
+  '413': 'The request body is larger than the limit (`payload_too_large`).',
+  '415': 'The request body has a media type this endpoint does not accept.',
+  '429':
+    'Too many requests from this API key or address (`rate_limited`); retry after `Retry-After` seconds.',
+};
+
+const ERROR_RESPONSE_NAMES: Record<string, string> = {
+  '400': 'BadRequest',
+  '401': 'Unauthenticated',
+  '403': 'Forbidden',
+  '404': 'NotFound',
+  '409': 'Conflict',
+  '413': 'PayloadTooLarge',
+  '415': 'UnsupportedMediaType',
+  '429': 'TooManyRequests',
+};
+
+const errorRef = { $ref: '#/components/schemas/ErrorEnvelope' };
+
+const toJsonSchema = (s: z.ZodType): JsonSchema => {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(s, {
+    io: 'input',
+    unrepresentable: 'any',
+  }) as JsonSchema;
+  return rest;
+};
+
+const humanize = (name: string): string => {
+  const words = name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+};
+
+const firstSentence = (s: string): string => {
+  const line = s.split('\n\n')[0].replace(/\s+/g, ' ').trim();
+  const m = /^(.+?[.!?])(\s|$)/.exec(line);
+  return (m ? m[1] : line).slice(0, 120);
+};
+
+function operationId(r: DiscoveredRoute, taken: Set<string>): string {
+  const base = r.controller.replace(/Controller$/, '');
+  const id0 = `${base.charAt(0).toLowerCase()}${base.slice(1)}${r.handler.charAt(0).toUpperCase()}${r.handler.slice(1)}`;
+  let id = id0;
+  for (let i = 2; taken.has(id); i++) id = `${id0}${i}`;
+  taken.add(id);
+  return id;
+}
+
+function securityOf(r: DiscoveredRoute): Record<string, string[]>[] | undefined {
+  switch (r.auth.kind) {
+    case 'public':
+      return [];
+    case 'roles':
+      return [
+        { accessToken: r.auth.roles },
+        ...(r.auth.apiKeyScope ? [{ apiKey: [r.auth.apiKeyScope] }] : []),
+      ];
+    case 'agent':
+      return [{ agentToken: [] }];
+    case 'apiKey':
+      return [{ apiKey: [r.auth.scope] }];
+    case 'closed':
+      return undefined;
+  }
+}
+
+function authText(r: DiscoveredRoute): string {
+  switch (r.auth.kind) {
+    case 'public':
+      return 'Public: no credentials needed.';
+    case 'roles':
+      return (
+        `Requires an access token of an organization with one of the roles: ${r.auth.roles.map((x) => `\`${x}\``).join(', ')}.` +
+        (r.auth.apiKeyScope ? ` Or an API key with the scope \`${r.auth.apiKeyScope}\`.` : '')
+      );
+    case 'agent':
+      return "Requires a token signed by the metering agent's enrolled key.";
+    case 'apiKey':
+      return `Requires an organization API key (\`Authorization: Bearer sk_…\`) with the scope \`${r.auth.scope}\`.`;
+    case 'closed':
+      return 'Closed: no caller may use it.';
+  }
+}
+
+/** Builds the OpenAPI 3.1 document of the discovered routes. */
+export async function buildDocument(input: BuildInput): Promise<OpenApiDocument> {
+  const components: Record<string, JsonSchema> = { ...input.components };
+  components.ErrorEnvelope = {
+    type: 'object',
+    description: 'The one error envelope every endpoint answers failures with.',
+    properties: {
+      error: {
+        type: 'object',
+        properties: {
+          code: { type: 'string', enum: [...ERROR_CODES, 'payload_too_large'] },
+          message: { type: 'string' },
+          details: { type: 'object' },
+        },
+        required: ['code', 'message'],
+      },
+      correlationId: { type: 'string' },
+    },
+    required: ['error', 'correlationId'],
+  };
+  const paths: OpenApiDocument['paths'] = {};
+  const taken = new Set<string>();
+  const routes = [...input.routes].sort(
+    (a, b) => a.path.localeCompare(b.path) || a.method.localeCompare(b.method),
+  );
+  for (const r of routes) {
+    const key = `${r.method.toUpperCase()} ${r.path}`;
+    const note = OPERATION_NOTES[key];
+    const facts = input.facts(r);
+    const parameters: Parameter[] = [];
+    let body: JsonSchema | undefined;
+    let acceptsBody = false;
+    for (const a of r.args) {
+      const parsed = facts?.parsed.find((p) => p.argIndex === a.index);
+      const schema = parsed ? await input.loadSchema(parsed.schema) : undefined;
+      if (a.kind === 'param' && a.name) {
+        const uuid = a.pipes.includes('ParseUUIDPipe');
+        parameters.push({
+          name: a.name,
+          in: 'path',
+          required: true,
+          schema: uuid ? { type: 'string', format: 'uuid' } : { type: 'string' },
+          example: uuid ? sampleOf({ type: 'string', format: 'uuid' }, components) : undefined,
+        });
+      } else if (a.kind === 'query' && a.name) {
+        parameters.push({ name: a.name, in: 'query', required: false, schema: { type: 'string' } });
+      } else if (a.kind === 'query' && schema) {
+        const js = toJsonSchema(schema);
+        const props = (js.properties as Record<string, JsonSchema> | undefined) ?? {};
+        const required = new Set((js.required as string[] | undefined) ?? []);
+        for (const [name, ps] of Object.entries(props)) {
+          const { description, ...rest } = ps;
+          parameters.push({
+            name,
+            in: 'query',
+            required: required.has(name),
+            ...(typeof description === 'string' ? { description } : {}),
+            schema: rest,
+          });
+        }
+      } else if (a.kind === 'header' && a.name && a.name.toLowerCase() !== 'idempotency-key') {
+        parameters.push({
+          name: a.name,
+          in: 'header',
+          required: false,
+          schema: { type: 'string' },
+        });
+      } else if (a.kind === 'body') {
+        acceptsBody = true;
+        if (schema) body = toJsonSchema(schema);
+      }
+    }
+    if (r.idempotency !== 'none') {
+      parameters.push({
+        name: 'Idempotency-Key',
+        in: 'header',
+        required: r.idempotency === 'required',
+        description:
+          'Makes the request safe to retry: the first answer is stored and replayed for the same key and body; the same key with another body is refused with 409.',
+        schema: { type: 'string', pattern: '^[\\w.:-]{8,128}$' },
+        example: 'order-2026-11-28-0001',
+      });
+    }
+    for (const p of parameters) if (p.example === undefined) delete p.example;
+
+    const op: Operation = {
+      operationId: operationId(r, taken),
+      tags: [humanize(r.controller.replace(/Controller$/, ''))],
+      summary: facts?.description ? firstSentence(facts.description) : humanize(r.handler),
+      description: [facts?.description, note?.description, authText(r)]
+        .filter((x) => x)
+        .join('\n\n'),
+      responses: {},
+    };
+    const security = securityOf(r);
+    if (security) op.security = security;
+    if (parameters.length > 0) op.parameters = parameters;
+    if (note?.requestBody) {
+      op.requestBody = note.requestBody;
+    } else if (body || acceptsBody) {
+      const schema = body ?? { type: 'object' };
+      op.requestBody = {
+        required: true,
+        content: {
+          'application/json': {
+            schema,
+            example: note?.example ?? sampleOf(schema, components),
+          },
+        },
+      };
+    }
+    if (note?.internal) op['x-internal'] = true;
+
+    const ok: Record<string, unknown> = {
+      description: r.status === 201 ? 'Created.' : r.status === 202 ? 'Accepted.' : 'OK.',
+    };
+    if (note?.responseContent) {
+      ok.content = note.responseContent;
+    } else if (facts?.response || facts?.binary) {
+      const content: Record<string, unknown> = {};
+      if (facts.response) {
+        content['application/json'] = {
+          schema: facts.response,
+          example: sampleOf(facts.response, components),
+        };
+      }
+      if (facts.binary) {
+        content['application/pdf'] = {
+          schema: { type: 'string', contentMediaType: 'application/pdf' },
+        };
+        content['text/csv'] = { schema: { type: 'string' } };
+      }
+      ok.content = content;
+    } else if (!facts) {
+      ok.content = { 'application/json': { schema: {} } };
+    }
+    op.responses[String(r.status)] = ok;
+
+    const errors = new Set<string>(['400', '429']);
+    if (r.auth.kind !== 'public') errors.add('401');
+    if (r.auth.kind !== 'public' && r.auth.kind !== 'agent') errors.add('403');
+    if (r.path.includes('{') || r.method !== 'get') errors.add('404');
+    if (r.method !== 'get') errors.add('409');
+    if (op.requestBody) {
+      errors.add('413');
+      errors.add('415');
+    }
+    for (const s of [...errors].sort()) {
+      op.responses[s] = { $ref: `#/components/responses/${ERROR_RESPONSE_NAMES[s]}` };
+    }
+    (paths[r.path] ??= {})[r.method] = op;
+  }
+
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: input.title,
+      version: input.version,
+      description: DESCRIPTION,
+    },
+    servers: [{ url: '/', description: 'This server' }],
+    tags: [...new Set(routes.map((r) => humanize(r.controller.replace(/Controller$/, ''))))]
+      .sort()
+      .map((name) => ({ name })),
+    paths,
+    components: {
+      schemas: Object.fromEntries(
+        Object.entries(components).sort(([a], [b]) => a.localeCompare(b)),
+      ),
+      responses: Object.fromEntries(
+        Object.entries(ERROR_STATUSES).map(([status, description]) => [
+          ERROR_RESPONSE_NAMES[status],
+          {
+            description,
+            content: { 'application/json': { schema: errorRef } },
+            ...(status === '429'
+              ? {
+                  headers: {
+                    'Retry-After': {
+                      description: 'Seconds to wait before retrying.',
+                      schema: { type: 'integer', minimum: 1 },
+                    },
+                  },
+                }
+              : {}),
+          },
+        ]),
+      ),
+      securitySchemes: {
+        accessToken: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description:
+            'An EdDSA access token from `POST /v1/auth/login` (15 minutes; renew with `POST /v1/auth/refresh`). The scopes listed are the roles that may call the operation.',
+        },
+        apiKey: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'sk_…',
+          description:
+            'An organization API key from `POST /v1/api-keys` (shown once), sent as `Authorization: Bearer sk_…`. The scopes listed are the key scopes required.',
+        },
+        agentToken: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: "A short-lived JWT signed by a metering agent's enrolled Ed25519 key.",
+        },
+      },
+    },
+  };
+}
+
+const DESCRIPTION = `The public HTTP API of Suanli Exchange (算力交易所): register compute, publish offers, order leases, read usage, invoices and wallets.
+
+- **Versioning.** Every business path starts with \`/v1\`; a breaking change gets a new prefix.
+- **Authentication.** \`Authorization: Bearer <token>\` with an access token (users), an organization API key \`sk_…\` (integrations, where an operation lists the \`apiKey\` scheme) or an agent token (metering agents).
+- **Errors.** Every failure answers \`{"error":{"code","message","details"},"correlationId"}\`; \`code\` is one of a fixed list. Objects of other organizations answer 404, a wrong role 403.
+- **Input.** Bodies and queries are validated strictly: an unknown field is a 400. Bodies are limited in size (413).
+- **Money.** Amounts and quantities are decimal strings (\`"12.50"\`), never binary floats.
+- **Idempotency.** POSTs that create or move money take an \`Idempotency-Key\` header.
+- **Rate limits.** Per API key and per address; a 429 carries \`Retry-After\`.`;
