@@ -24,7 +24,6 @@ import { ApiKeysModule } from './api-keys/api-keys.module.js';
 import { UsageModule } from './usage/usage.module.js';
 import { OpenApiModule } from './openapi/openapi.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
-import { FeesModule } from './fees/fees.module.js';
 
 @Module({
   controllers: [AccountsController],
@@ -91,7 +90,6 @@ export class AppModule {
         CredibilityModule,
         OpenApiModule,
         MetricsModule,
-        FeesModule,
       ],
     };
   }
