@@ -13,6 +13,7 @@ import * as m9 from './1795858195941-resource-search-indexes.js';
 import * as m10 from './1795858400000-resource-reported-status.js';
 import * as m11 from './1795858500000-resource-search-statistics.js';
 import * as m12 from './1795859129435-offer-catalog-indexes.js';
+import * as m13 from './1795863889693-fee-schedule.js';
 
 type MigrationClass = new () => MigrationInterface;
 const classesOf = (m: Record<string, unknown>): MigrationClass[] =>
@@ -32,4 +33,5 @@ export const MIGRATIONS: MigrationClass[] = [
   m10,
   m11,
   m12,
+  m13,
 ].flatMap(classesOf);

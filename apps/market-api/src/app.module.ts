@@ -22,8 +22,7 @@ import { CredibilityModule } from './credibility/credibility.module.js';
 import { LeaseEventsModule } from './leases/lease-events.module.js';
 import { ApiKeysModule } from './api-keys/api-keys.module.js';
 import { UsageModule } from './usage/usage.module.js';
-import { OpenApiModule } from './openapi/openapi.module.js';
-import { MetricsModule } from './metrics/metrics.module.js';
+import { FeesModule } from './fees/fees.module.js';
 
 @Module({
   controllers: [AccountsController],
@@ -71,9 +70,6 @@ export class AppModule {
           synchronize: false,
           migrationsRun: false,
           poolSize: 10,
-          // Fail fast and find dead peers after a PostgreSQL failover (broken clients are dropped).
-          connectTimeoutMS: 5000,
-          extra: { keepAlive: true },
           logging: ['error'],
         }),
         LeaseEventsModule,
@@ -88,8 +84,7 @@ export class AppModule {
         OrdersModule,
         HealthModule,
         CredibilityModule,
-        OpenApiModule,
-        MetricsModule,
+        FeesModule,
       ],
     };
   }

@@ -4,3 +4,4 @@ export * from './topics.js';
 export * from './registry.js';
 export * from './credibility.js';
 export * from './usage-api.js';
+export * from './admin.js';

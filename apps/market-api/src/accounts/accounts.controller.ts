@@ -1,5 +1,11 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
-import { ROLES, logInSchema, refreshSchema, signUpSchema } from '@suanli/contracts';
+import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import {
+  ROLES,
+  adminOrganizationsQuerySchema,
+  logInSchema,
+  refreshSchema,
+  signUpSchema,
+} from '@suanli/contracts';
 import { z } from 'zod';
 import { parseInput } from '../common/validation.js';
 import { CurrentPrincipal, type Principal, Public, Roles } from '../auth/auth.decorators.js';
@@ -38,6 +44,12 @@ export class AccountsController {
   @Get('me')
   me(@CurrentPrincipal() p: Principal) {
     return this.accounts.me(p.userId);
+  }
+
+  @Roles('operator')
+  @Get('admin/organizations')
+  listOrganizations(@Query() query: unknown) {
+    return this.accounts.listOrganizations(parseInput(adminOrganizationsQuerySchema, query));
   }
 
   /** Operators admit organizations with any roles (assessors, other operators). */

@@ -3,6 +3,7 @@ import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common'
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, IsNull } from 'typeorm';
 import type {
+  AdminOrganizationView,
   LogInRequest,
   OrganizationView,
   Role,
@@ -91,6 +92,35 @@ export class AccountsService implements OnApplicationBootstrap {
       if (org.roles.includes('seller')) await this.issueRegistrant(m, org.id);
       return { user, org };
     });
+  }
+
+  /** Operators: every organization with its roles and number of members, newest first. */
+  async listOrganizations(
+    query: { role?: Role; q?: string } = {},
+  ): Promise<{ items: AdminOrganizationView[] }> {
+    const qb = this.db
+      .getRepository(OrganizationEntity)
+      .createQueryBuilder('o')
+      .select(['o.id', 'o.name', 'o.roles', 'o.industry', 'o.createdAt'])
+      .addSelect(
+        (sub) => sub.select('count(*)::int').from(UserEntity, 'u').where('u.org_id = o.id'),
+        'members',
+      )
+      .orderBy('o.createdAt', 'DESC')
+      .limit(500);
+    if (query.role) qb.andWhere(':role = ANY(o.roles)', { role: query.role });
+    if (query.q) qb.andWhere('o.name ILIKE :q', { q: `%${query.q.replace(/[\\%_]/g, '\\$&')}%` });
+    const { entities, raw } = await qb.getRawAndEntities<{ members: number }>();
+    return {
+      items: entities.map((o, i) => ({
+        id: o.id,
+        name: o.name,
+        roles: o.roles,
+        industry: o.industry,
+        members: Number(raw[i]?.members ?? 0),
+        createdAt: o.createdAt.toISOString(),
+      })),
+    };
   }
 
   async grantRoles(orgId: string, roles: Role[]): Promise<OrganizationView> {

@@ -15,6 +15,7 @@ import {
 } from './credibility.entities.js';
 import { LeaseEntity, OfferEntity, OrderEntity } from './market.entities.js';
 import { ApiKeyEntity } from './api-keys.entities.js';
+import { FeeScheduleEntity } from './fees.entities.js';
 import {
   AgentBatchEntity,
   LeaseEventOutboxEntity,
@@ -48,6 +49,7 @@ import {
 export * from './accounts.entities.js';
 export * from './api-keys.entities.js';
 export * from './credibility.entities.js';
+export * from './fees.entities.js';
 export * from './market.entities.js';
 export * from './metering.entities.js';
 export * from './registry.entities.js';
@@ -93,4 +95,5 @@ export const ENTITIES = [
   DisputeEntity,
   CredibilityScoreEntity,
   CredibilityScoreHistoryEntity,
+  FeeScheduleEntity,
 ];

@@ -18,6 +18,7 @@ import { EscrowService } from '../settlement/escrow.service.js';
 import { LeaseEventsService } from '../leases/lease-events.service.js';
 import { OffersService } from '../offers/offers.service.js';
 import { RegistryService } from '../registry/registry.service.js';
+import { FeesService } from '../fees/fees.service.js';
 import type { Principal } from '../auth/auth.decorators.js';
 
 const HOUR = 3600_000;
@@ -30,6 +31,7 @@ export class OrdersService {
     private readonly registry: RegistryService,
     private readonly escrow: EscrowService,
     private readonly leaseEvents: LeaseEventsService,
+    private readonly fees: FeesService,
     private readonly config: AppConfig,
     private readonly clock: Clock,
   ) {}
@@ -98,7 +100,7 @@ export class OrdersService {
         currency: offer.currency,
         prices: offer.prices,
         catalogVersion: CURRENT_CATALOG,
-        takeRate: this.config.takeRate,
+        takeRate: await this.fees.currentTakeRate(m),
         settledUntil: now,
       });
       await this.escrow.holdForNewLease(m, lease, {
