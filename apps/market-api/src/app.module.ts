@@ -22,6 +22,8 @@ import { CredibilityModule } from './credibility/credibility.module.js';
 import { LeaseEventsModule } from './leases/lease-events.module.js';
 import { ApiKeysModule } from './api-keys/api-keys.module.js';
 import { UsageModule } from './usage/usage.module.js';
+import { OpenApiModule } from './openapi/openapi.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { FeesModule } from './fees/fees.module.js';
 
 @Module({
@@ -70,6 +72,9 @@ export class AppModule {
           synchronize: false,
           migrationsRun: false,
           poolSize: 10,
+          // Fail fast and find dead peers after a PostgreSQL failover (broken clients are dropped).
+          connectTimeoutMS: 5000,
+          extra: { keepAlive: true },
           logging: ['error'],
         }),
         LeaseEventsModule,
@@ -84,6 +89,8 @@ export class AppModule {
         OrdersModule,
         HealthModule,
         CredibilityModule,
+        OpenApiModule,
+        MetricsModule,
         FeesModule,
       ],
     };
