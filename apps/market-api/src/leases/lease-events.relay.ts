@@ -9,6 +9,7 @@ import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { HEADER_EVENT_ID, HEADER_SCHEMA_VERSION, TOPICS, type LeaseEvent } from '@suanli/contracts';
 import { AppConfig } from '../config/app-config.js';
+import { HEADER_CORRELATION_ID, splitCorrelation } from '../metrics/correlation-context.js';
 
 /** Publishes `lease_events_outbox` rows to Kafka in id order, then marks them published. */
 @Injectable()
@@ -92,11 +93,18 @@ export class LeaseEventsRelay implements OnApplicationBootstrap, OnApplicationSh
         await producer.send({
           topic: this.topic,
           acks: -1,
-          messages: rows.map((r) => ({
-            key: r.lease_id,
-            value: JSON.stringify(r.payload),
-            headers: { [HEADER_EVENT_ID]: r.payload.eventId, [HEADER_SCHEMA_VERSION]: '1' },
-          })),
+          messages: rows.map((r) => {
+            const { event, correlationId } = splitCorrelation(r.payload);
+            return {
+              key: r.lease_id,
+              value: JSON.stringify(event),
+              headers: {
+                [HEADER_EVENT_ID]: r.payload.eventId,
+                [HEADER_SCHEMA_VERSION]: '1',
+                ...(correlationId ? { [HEADER_CORRELATION_ID]: correlationId } : {}),
+              },
+            };
+          }),
         });
         await m.query(
           'UPDATE lease_events_outbox SET published_at = now() WHERE id = ANY($1::bigint[])',

@@ -10,6 +10,7 @@ import {
   OfferEntity,
   ResourceEntity,
 } from '../database/entities.js';
+import { correlationField } from '../metrics/correlation-context.js';
 
 /**
  * Records lease events in the transactional outbox (`lease_events_outbox`): call `record` in the
@@ -50,7 +51,8 @@ export class LeaseEventsService {
       .insert()
       .into(LeaseEventOutboxEntity)
       .values({ eventId: event.eventId, leaseId: lease.id, type, payload: () => ':payload' })
-      .setParameter('payload', JSON.stringify(event))
+      // The request's correlation id rides along; the relay moves it to a Kafka header.
+      .setParameter('payload', JSON.stringify({ ...event, ...correlationField() }))
       .execute();
   }
 }

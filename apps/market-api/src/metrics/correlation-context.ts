@@ -15,3 +15,25 @@ export function currentCorrelationId(): string | undefined {
 
 /** Kafka header carrying the correlation id on lease and usage messages. */
 export const HEADER_CORRELATION_ID = 'x-correlation-id';
+
+/** `{ correlationId }` when there is a current one, else `{}` (to spread into a payload). */
+export function correlationField(): { correlationId?: string } {
+  const correlationId = currentCorrelationId();
+  return correlationId ? { correlationId } : {};
+}
+
+/** Splits the correlation id a payload carried through an outbox from the payload itself. */
+export function splitCorrelation<T extends object>(
+  payload: T & { correlationId?: unknown },
+): { event: T; correlationId?: string } {
+  const { correlationId, ...event } = payload;
+  return typeof correlationId === 'string'
+    ? { event: event as T, correlationId }
+    : { event: event as T };
+}
+
+/** The Kafka header with the current correlation id, or none. */
+export function correlationHeader(): Record<string, string> {
+  const correlationId = currentCorrelationId();
+  return correlationId ? { [HEADER_CORRELATION_ID]: correlationId } : {};
+}

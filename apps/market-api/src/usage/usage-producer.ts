@@ -8,6 +8,7 @@ import {
   type UnsignedUsageEnvelope,
 } from '@suanli/contracts';
 import { AppConfig } from '../config/app-config.js';
+import { correlationHeader } from '../metrics/correlation-context.js';
 
 /** Produces unsigned usage envelopes (HTTP ingest) to `exchange.usage.v1`. */
 @Injectable()
@@ -52,6 +53,7 @@ export class UsageProducer implements OnApplicationShutdown {
             [HEADER_EVENT_ID]: eventId,
             [HEADER_SCHEMA_VERSION]: '1',
             [HEADER_USAGE_AUTH]: 'unsigned',
+            ...correlationHeader(),
           },
         },
       ],

@@ -7,13 +7,20 @@ import {
   type Producer,
 } from 'kafkajs';
 import pg from 'pg';
-import { HEADER_USAGE_AUTH } from '@suanli/contracts';
+import { HEADER_EVENT_ID, HEADER_USAGE_AUTH } from '@suanli/contracts';
 import { applyMessages, type ApplyResult } from './apply.js';
 import type { IngestConfig } from './config.js';
 import { publishPendingDeadLetters } from './dlq.js';
 import { startHealthServer } from './health.js';
 import { applyLeaseEvents, parseLeaseEvents } from './leases.js';
-import { RateMeter, renderMetrics, type Counters, type LagSample } from './metrics.js';
+import {
+  HEADER_CORRELATION_ID,
+  RateMeter,
+  renderMetrics,
+  type Counters,
+  type LagSample,
+  type ReasonCount,
+} from './metrics.js';
 
 export type IngestStats = Counters;
 
@@ -37,7 +44,15 @@ function log(level: 'info' | 'error', msg: string, extra: Record<string, unknown
  * the dead-letter outbox publisher and the health server.
  */
 export async function startIngest(config: IngestConfig): Promise<RunningIngest> {
-  const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 8 });
+  const pool = new pg.Pool({
+    connectionString: config.databaseUrl,
+    max: 8,
+    connectionTimeoutMillis: 5_000,
+    keepAlive: true,
+  });
+  // An idle client whose server went away (a PostgreSQL failover) emits 'error' on the pool:
+  // log it; the pool drops that client and the next query connects again.
+  pool.on('error', (err) => log('error', 'postgres connection lost', { error: err.message }));
   await pool.query('SELECT 1'); // fail fast on a bad DATABASE_URL
 
   const kafka = new Kafka({
@@ -76,6 +91,13 @@ export async function startIngest(config: IngestConfig): Promise<RunningIngest> 
   const batchSeconds = { sum: 0, count: 0 };
   const rate = new RateMeter();
   let lag: LagSample[] = [];
+  let deadLettersByReason: ReasonCount[] = [];
+  const countDeadLetters = async () => {
+    const r = await pool.query<{ reason: string; n: string }>(
+      'SELECT reason, COUNT(*)::text AS n FROM usage_dead_letters GROUP BY reason',
+    );
+    deadLettersByReason = r.rows.map((row) => ({ reason: row.reason, count: Number(row.n) }));
+  };
   const measureLag = async () => {
     const out: LagSample[] = [];
     const topics = [config.usageTopic, config.leaseTopic];
@@ -95,6 +117,7 @@ export async function startIngest(config: IngestConfig): Promise<RunningIngest> 
   const meter = setInterval(() => {
     rate.sample(stats.applied);
     void measureLag().catch(() => undefined);
+    void countDeadLetters().catch(() => undefined);
   }, 2_000);
   rate.sample(0);
 
@@ -137,6 +160,12 @@ export async function startIngest(config: IngestConfig): Promise<RunningIngest> 
         (_value, reason) => log('error', 'invalid lease event skipped', { reason }),
       );
       await applyLeaseEvents(pool, events);
+      // One line per lease event, with the correlation id of the request that caused it.
+      for (const m of batch.messages) {
+        const correlationId = m.headers?.[HEADER_CORRELATION_ID]?.toString();
+        const eventId = m.headers?.[HEADER_EVENT_ID]?.toString();
+        log('info', 'lease event applied', { leaseId: m.key?.toString(), eventId, correlationId });
+      }
       resolveOffset(lastOffset);
       await commit(batch.topic, batch.partition, lastOffset);
       stats.leaseEvents += events.length;
@@ -201,7 +230,14 @@ export async function startIngest(config: IngestConfig): Promise<RunningIngest> 
       },
     },
     () => ({ stats }),
-    () => renderMetrics({ counters: stats, batchSeconds, lag, eventsPerSecond: rate.rate() }),
+    () =>
+      renderMetrics({
+        counters: stats,
+        batchSeconds,
+        lag,
+        eventsPerSecond: rate.rate(),
+        deadLettersByReason,
+      }),
   );
   log('info', 'metering ingest started', {
     topic: config.usageTopic,

@@ -13,6 +13,15 @@ export interface Counters {
   held: number;
 }
 
+/** Kafka header with the correlation id of the request behind a lease or usage message. */
+export const HEADER_CORRELATION_ID = 'x-correlation-id';
+
+/** Dead letters recorded so far (all instances: read from the table), by reason. */
+export interface ReasonCount {
+  reason: string;
+  count: number;
+}
+
 export interface LagSample {
   topic: string;
   partition: number;
@@ -44,6 +53,7 @@ export function renderMetrics(input: {
   batchSeconds: { sum: number; count: number };
   lag: LagSample[];
   eventsPerSecond: number;
+  deadLettersByReason?: ReasonCount[];
 }): string {
   const c = input.counters;
   const out: string[] = [];
@@ -81,6 +91,13 @@ export function renderMetrics(input: {
     out.push(
       `metering_ingest_consumer_lag{topic="${esc(l.topic)}",partition="${l.partition}"} ${l.lag}`,
     );
+  }
+  out.push(
+    '# HELP metering_dead_letters Dead letters stored (every instance), by reason.',
+    '# TYPE metering_dead_letters gauge',
+  );
+  for (const d of input.deadLettersByReason ?? []) {
+    out.push(`metering_dead_letters{reason="${esc(d.reason)}"} ${d.count}`);
   }
   return out.join('\n') + '\n';
 }
