@@ -14,6 +14,7 @@ import * as m10 from './1795858400000-resource-reported-status.js';
 import * as m11 from './1795858500000-resource-search-statistics.js';
 import * as m12 from './1795859129435-offer-catalog-indexes.js';
 import * as m13 from './1795863889693-fee-schedule.js';
+import * as m14 from './1795864426309-security-audit-log.js';
 
 type MigrationClass = new () => MigrationInterface;
 const classesOf = (m: Record<string, unknown>): MigrationClass[] =>
@@ -34,4 +35,5 @@ export const MIGRATIONS: MigrationClass[] = [
   m11,
   m12,
   m13,
+  m14,
 ].flatMap(classesOf);

@@ -17,3 +17,15 @@ export class ApiKeyEntity {
   @Column({ name: 'last_used_at', type: 'timestamptz', nullable: true }) lastUsedAt!: Date | null;
   @Column({ name: 'revoked_at', type: 'timestamptz', nullable: true }) revokedAt!: Date | null;
 }
+
+/** One authenticated use of an API key: when, from where, for what. */
+@Entity('api_key_uses')
+@Index(['keyId', 'usedAt'])
+export class ApiKeyUseEntity {
+  @PrimaryGeneratedColumn('identity', { type: 'bigint' }) id!: string;
+  @Column({ name: 'key_id', type: 'uuid' }) keyId!: string;
+  @Column({ name: 'used_at', type: 'timestamptz' }) usedAt!: Date;
+  @Column({ type: 'text' }) method!: string;
+  @Column({ type: 'text' }) path!: string;
+  @Column({ type: 'text', nullable: true }) ip!: string | null;
+}

@@ -14,7 +14,8 @@ import {
   EvaluationMethodEntity,
 } from './credibility.entities.js';
 import { LeaseEntity, OfferEntity, OrderEntity } from './market.entities.js';
-import { ApiKeyEntity } from './api-keys.entities.js';
+import { ApiKeyEntity, ApiKeyUseEntity } from './api-keys.entities.js';
+import { AuditEventEntity } from './audit.entities.js';
 import { FeeScheduleEntity } from './fees.entities.js';
 import {
   AgentBatchEntity,
@@ -48,6 +49,7 @@ import {
 
 export * from './accounts.entities.js';
 export * from './api-keys.entities.js';
+export * from './audit.entities.js';
 export * from './credibility.entities.js';
 export * from './fees.entities.js';
 export * from './market.entities.js';
@@ -88,6 +90,8 @@ export const ENTITIES = [
   MeteringLeaseEntity,
   LeaseEventOutboxEntity,
   ApiKeyEntity,
+  ApiKeyUseEntity,
+  AuditEventEntity,
   AssessorKeyEntity,
   AssessorAccreditationEntity,
   EvaluationMethodEntity,
