@@ -3,13 +3,22 @@ import {
   acceleratorRow,
   cpuRow,
   getCatalog,
+  isCatalogVersion,
   isUnitCode,
   UNIT_CODES,
+  type AcceleratorRow,
   type Catalog,
   type ComputeClass,
   type UnitCode,
 } from './catalog.js';
 import { UnitsError } from './errors.js';
+import {
+  addScaled,
+  divToFixedHalfEven,
+  mulScaled,
+  parseScaled,
+  type Scaled,
+} from './fixed-point.js';
 
 /** Units are computed to 9 decimal places, half-even (metering.md). */
 export const UNIT_DECIMALS = 9;
@@ -143,6 +152,8 @@ export function computeUnitsExact(
  * `unknown_catalog`, `unknown_model`, `invalid_usage` or `invalid_context`.
  */
 export function computeUnits(usage: RawUsage, ctx: UnitsContext): UnitQuantities {
+  const fast = computeUnitsFixedPoint(usage, ctx);
+  if (fast !== undefined) return fast;
   const exact = computeUnitsExact(usage, ctx);
   const out: UnitQuantities = {};
   for (const code of UNIT_CODES) {
@@ -236,4 +247,86 @@ export function maxUnitsPerSlotHour(
   }
   const exact = computeUnitsExact(usage, ctx)[unit] ?? new Decimal(0);
   return roundCeil(exact, UNIT_DECIMALS).toFixed(UNIT_DECIMALS);
+}
+
+const ZERO: Scaled = { n: 0n, scale: 0 };
+const FACTORS = new Map<string, Scaled>();
+/** A catalog factor ("9.7") as a scaled decimal, parsed once. */
+function factor(text: string): Scaled | undefined {
+  let f = FACTORS.get(text);
+  if (f === undefined) {
+    f = parseScaled(text);
+    if (f === undefined) return undefined;
+    FACTORS.set(text, f);
+  }
+  return f;
+}
+const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
+
+/**
+ * {@link computeUnits} on BigInt fixed point for well-formed input: the same formulas, the same
+ * digits (exact quotient rounded half-even once). Undefined for anything unusual (a malformed
+ * or negative quantity, an unknown model, class or catalog): the Decimal path then gives the
+ * result or the precise error.
+ */
+function computeUnitsFixedPoint(usage: RawUsage, ctx: UnitsContext): UnitQuantities | undefined {
+  if (typeof ctx !== 'object' || ctx === null || !CLASSES.includes(ctx.class)) return undefined;
+  if (!isCatalogVersion(ctx.catalog)) return undefined;
+  if (typeof usage !== 'object' || usage === null) return undefined;
+  if (parseScaled(usage.duration_s) === undefined) return undefined;
+  const catalog = getCatalog(ctx.catalog);
+  let accFp16 = ZERO;
+  let accFp64 = ZERO;
+  const acc: unknown = usage.acc_s;
+  if (acc !== undefined) {
+    if (typeof acc !== 'object' || acc === null || Array.isArray(acc)) return undefined;
+    for (const model in acc) {
+      if (!hasOwn(acc, model)) continue;
+      if (!hasOwn(catalog.accelerators, model)) return undefined;
+      const row = catalog.accelerators[model] as AcceleratorRow;
+      const seconds = parseScaled((acc as Record<string, unknown>)[model]);
+      const f16 = factor(row.fp16Tflops);
+      const f64 = factor(row.fp64Tflops);
+      if (seconds === undefined || f16 === undefined || f64 === undefined) return undefined;
+      accFp16 = addScaled(accFp16, mulScaled(seconds, f16));
+      accFp64 = addScaled(accFp64, mulScaled(seconds, f64));
+    }
+  }
+  const optional = (value: unknown): Scaled | null | undefined =>
+    value === undefined ? null : parseScaled(value);
+  const core = optional(usage.cpu_core_s);
+  const mem = optional(usage.mem_gib_s);
+  const sto = optional(usage.sto_gib_s);
+  const egress = optional(usage.egress_bytes);
+  const calls = optional(usage.api_calls);
+  if (core === undefined || mem === undefined || sto === undefined) return undefined;
+  if (egress === undefined || calls === undefined) return undefined;
+  const cpu = cpuRow(catalog, ctx.cpuModel);
+  const cpuFactor = factor(cpu.cpuFactor);
+  const fp64PerCore = factor(cpu.fp64GflopsPerCore);
+  if (cpuFactor === undefined || fp64PerCore === undefined) return undefined;
+  const coreSeconds = core ?? ZERO;
+
+  const out: UnitQuantities = {};
+  const put = (code: UnitCode, value: Scaled | null, divisor: bigint) => {
+    if (value !== null && value.n !== 0n) {
+      out[code] = divToFixedHalfEven(value, divisor, UNIT_DECIMALS);
+    }
+  };
+  // Keys in catalog order (UNIT_CODES), as the Decimal path returns them.
+  if (ctx.class === 'HPC') {
+    put(
+      'scu.hpc',
+      addScaled(mulScaled(accFp64, { n: 1000n, scale: 0 }), mulScaled(coreSeconds, fp64PerCore)),
+      3_600_000n,
+    );
+  } else {
+    put('scu.ai', accFp16, 3_600_000n);
+    put('scu.gen', mulScaled(coreSeconds, cpuFactor), 3600n);
+  }
+  put('mem.gib_h', mem, 3600n);
+  put('sto.gib_h', sto, 3600n);
+  put('net.egress_gib', egress, 1n << 30n);
+  put('api.call', calls, 1n);
+  return out;
 }

@@ -27,3 +27,4 @@ export {
   type UnitQuantities,
   type UnitsContext,
 } from './compute.js';
+export { parseScaled, scaledGreaterThan, type Scaled } from './fixed-point.js';

@@ -1,4 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
+import { Decimal } from '@suanli/money';
+import fc from 'fast-check';
 import { bucketize, unverifiedAgent } from './apply.js';
 import { loadIngestConfig } from './config.js';
 
@@ -58,6 +60,59 @@ describe('bucketize', () => {
         60_000,
       )[0].quantity,
     ).toBe('1.5000000001');
+  });
+});
+
+describe('bucketize properties', () => {
+  const quantity = fc.oneof(
+    fc.bigInt({ min: 0n, max: 10n ** 20n }).map(String),
+    fc
+      .tuple(fc.bigInt({ min: 0n, max: 10n ** 16n }), fc.stringMatching(/^\d{1,12}$/))
+      .map(([i, f]) => `${i}.${f}`),
+  );
+  const event = fc.record({
+    leaseId: fc.constantFrom(L1, '22222222-2222-4222-8222-222222222222'),
+    windowStart: fc
+      .integer({ min: 0, max: 600 })
+      .map((m) => new Date(Date.UTC(2026, 10, 28) + m * 60_000)),
+    units: fc.dictionary(fc.constantFrom('scu.ai', 'mem.gib_h', 'api.call'), quantity),
+  });
+
+  it('sums exactly as decimal.js does, in one sorted row per lease, unit and bucket', () => {
+    fc.assert(
+      fc.property(
+        fc.array(event, { maxLength: 60 }),
+        fc.constantFrom(60_000, 3_600_000),
+        (events, ms) => {
+          const expected = new Map<string, Decimal>();
+          for (const e of events)
+            for (const [u, q] of Object.entries(e.units)) {
+              const k = `${e.leaseId}|${u}|${Math.floor(e.windowStart.getTime() / ms) * ms}`;
+              expected.set(k, (expected.get(k) ?? new Decimal(0)).plus(q));
+            }
+          const rows = bucketize(events, ms);
+          expect(rows.length).toBe(expected.size);
+          for (const r of rows) {
+            const want = expected.get(`${r.leaseId}|${r.unit}|${r.bucket.getTime()}`);
+            expect(want?.eq(r.quantity)).toBe(true);
+          }
+          const keys = rows.map((r) => [r.leaseId, r.unit, r.bucket.getTime()] as const);
+          const sorted = [...keys].sort((a, b) =>
+            a[0] !== b[0]
+              ? a[0] < b[0]
+                ? -1
+                : 1
+              : a[1] !== b[1]
+                ? a[1] < b[1]
+                  ? -1
+                  : 1
+                : a[2] - b[2],
+          );
+          expect(keys).toEqual(sorted);
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
 

@@ -133,6 +133,8 @@ interface GoodEvent {
   leaseId: string;
   windowStart: Date;
   windowEnd: Date;
+  /** The window as sent (validated RFC 3339): handed to PostgreSQL as text, no Date formatting. */
+  windowText: { start: string; end: string };
   units: Record<string, string>;
   seq: number | null;
   signed: boolean;
@@ -151,6 +153,42 @@ const unsignedEnvelopeSchema = z.object({
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
 
+/** One (lease, unit, bucket) sum: 10⁻⁹ integers while exact, Decimal beyond. */
+interface BucketSum {
+  /** Exact integer of 10⁻⁹ units while below 2⁵³ (the common case: no BigInt per event). */
+  small: number;
+  big: bigint;
+  /** Set once a quantity has more than 9 decimals: the exact sum from then on. */
+  dec: Decimal | null;
+}
+
+/** `q` as an exact integer of 10⁻⁹ units: a number when it fits, a bigint, or null (> 9 dp). */
+function nanoOf(q: string): number | bigint | null {
+  const m = NANO_RE.exec(q);
+  if (m === null) return null;
+  const frac = (m[2] ?? '').padEnd(9, '0');
+  // Up to 6 integer digits: < 10¹⁵ + 10⁹, exact as a double.
+  if (m[1].length <= 6) return Number(m[1]) * 1e9 + Number(frac);
+  return BigInt(m[1] + frac);
+}
+
+function addTo(sum: BucketSum, quantity: string): void {
+  const n = sum.dec === null ? nanoOf(quantity) : null;
+  if (n === null) {
+    sum.dec = (sum.dec ?? new Decimal(fromNano(BigInt(sum.small) + sum.big))).plus(quantity);
+    return;
+  }
+  if (typeof n === 'bigint') {
+    sum.big += n;
+    return;
+  }
+  const next = sum.small + n;
+  if (next > Number.MAX_SAFE_INTEGER) {
+    sum.big += BigInt(sum.small) + BigInt(n);
+    sum.small = 0;
+  } else sum.small = next;
+}
+
 /**
  * Sums the events' units per (lease, unit, bucket), a bucket being the minute or hour in which
  * the event's window starts. Sorted so concurrent transactions lock rows in one order.
@@ -159,48 +197,40 @@ export function bucketize(
   events: Pick<GoodEvent, 'leaseId' | 'windowStart' | 'units'>[],
   bucketMs: number,
 ): { leaseId: string; unit: string; bucket: Date; quantity: string }[] {
-  // Sums as integers of 10⁻⁹ (the units' scale; exact, and far cheaper than Decimal per event);
-  // a quantity with more decimals falls back to Decimal for its bucket.
-  const sums = new Map<
-    string,
-    { leaseId: string; unit: string; bucket: number; n: bigint; q: Decimal | null }
-  >();
+  // Nested maps (no key strings per event) and exact integer sums of 10⁻⁹ (the units' scale;
+  // a quantity with more decimals switches its bucket to Decimal).
+  const sums = new Map<string, Map<string, Map<number, BucketSum>>>();
   for (const e of events) {
     const bucket = Math.floor(e.windowStart.getTime() / bucketMs) * bucketMs;
-    for (const [unit, quantity] of Object.entries(e.units)) {
-      const k = `${e.leaseId}|${unit}|${bucket}`;
-      let cur = sums.get(k);
-      if (cur === undefined) {
-        cur = { leaseId: e.leaseId, unit, bucket, n: 0n, q: null };
-        sums.set(k, cur);
-      }
-      const m = NANO_RE.exec(quantity);
-      if (m !== null && cur.q === null) {
-        cur.n += BigInt(m[1] + (m[2] ?? '').padEnd(9, '0'));
-      } else {
-        cur.q = (cur.q ?? new Decimal(fromNano(cur.n))).plus(quantity);
-        cur.n = 0n;
+    let byUnit = sums.get(e.leaseId);
+    if (byUnit === undefined) sums.set(e.leaseId, (byUnit = new Map()));
+    for (const unit in e.units) {
+      const quantity = e.units[unit];
+      if (quantity === undefined) continue;
+      let byBucket = byUnit.get(unit);
+      if (byBucket === undefined) byUnit.set(unit, (byBucket = new Map()));
+      let sum = byBucket.get(bucket);
+      if (sum === undefined) byBucket.set(bucket, (sum = { small: 0, big: 0n, dec: null }));
+      addTo(sum, quantity);
+    }
+  }
+  const out: { leaseId: string; unit: string; bucket: Date; quantity: string }[] = [];
+  for (const leaseId of [...sums.keys()].sort()) {
+    const byUnit = sums.get(leaseId) as Map<string, Map<number, BucketSum>>;
+    for (const unit of [...byUnit.keys()].sort()) {
+      const byBucket = byUnit.get(unit) as Map<number, BucketSum>;
+      for (const bucket of [...byBucket.keys()].sort((a, b) => a - b)) {
+        const s = byBucket.get(bucket) as BucketSum;
+        out.push({
+          leaseId,
+          unit,
+          bucket: new Date(bucket),
+          quantity: s.dec !== null ? s.dec.toFixed() : fromNano(BigInt(s.small) + s.big),
+        });
       }
     }
   }
-  return [...sums.values()]
-    .sort((a, b) =>
-      a.leaseId !== b.leaseId
-        ? a.leaseId < b.leaseId
-          ? -1
-          : 1
-        : a.unit !== b.unit
-          ? a.unit < b.unit
-            ? -1
-            : 1
-          : a.bucket - b.bucket,
-    )
-    .map((s) => ({
-      leaseId: s.leaseId,
-      unit: s.unit,
-      bucket: new Date(s.bucket),
-      quantity: s.q !== null ? s.q.toFixed() : fromNano(s.n),
-    }));
+  return out;
 }
 
 const NANO_RE = /^(\d+)(?:\.(\d{1,9}))?$/;
@@ -225,7 +255,7 @@ async function upsertBuckets(
     [
       rows.map((r) => r.leaseId),
       rows.map((r) => r.unit),
-      rows.map((r) => r.bucket),
+      rows.map((r) => r.bucket.toISOString()),
       rows.map((r) => r.quantity),
     ],
   );
@@ -481,6 +511,7 @@ export async function applyMessages(
           leaseId: v.event.subject.toLowerCase(),
           windowStart: v.windowStart,
           windowEnd: v.windowEnd,
+          windowText: v.event.data.window,
           units: v.units,
           seq: b.seq,
           signed: b.agent !== null,
@@ -499,8 +530,8 @@ export async function applyMessages(
           good.map((e) => e.source),
           good.map((e) => e.id),
           good.map((e) => e.leaseId),
-          good.map((e) => e.windowStart),
-          good.map((e) => e.windowEnd),
+          good.map((e) => e.windowText.start),
+          good.map((e) => e.windowText.end),
           good.map((e) => JSON.stringify(e.units)),
           good.map((e) => (e.seq === null ? null : String(e.seq))),
           good.map((e) => e.signed),

@@ -1,5 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { UsageEvent } from '@suanli/contracts';
+import { Decimal } from '@suanli/money';
+import fc from 'fast-check';
 import { checkCapacity, validateEvent, type EventContext, type LeaseFacts } from './validate.js';
 
 const AGENT = '86.R03.E00042/000137#a1';
@@ -189,5 +191,46 @@ describe('checkCapacity', () => {
       /egress_bytes/,
     );
     expect(checkCapacity({ duration_s: '60', egress_bytes: '0' }, { cpu: 1 }, 1, 60)).toBeNull();
+  });
+});
+
+describe('checkCapacity on fixed point', () => {
+  // A reference with decimal.js alone: the verdict must not depend on which path decided it.
+  const within = (usage: Record<string, string>, limit: Record<string, number>): boolean =>
+    Object.entries(usage).every(([k, v]) => {
+      const d = new Decimal(v);
+      if (k === 'duration_s') return d.lte(60);
+      return d.isZero() || (limit[k] !== undefined && d.lte(new Decimal(limit[k]).times(120)));
+    });
+  const qty = fc.oneof(
+    fc.bigInt({ min: 0n, max: 10n ** 12n }).map(String),
+    fc
+      .tuple(fc.bigInt({ min: 0n, max: 10n ** 9n }), fc.stringMatching(/^\d{1,12}$/))
+      .map(([i, f]) => `${i}.${f}`),
+  );
+
+  it('answers as decimal.js does, bound for bound', () => {
+    fc.assert(
+      fc.property(
+        fc.record(
+          { duration_s: qty, cpu_core_s: qty, mem_gib_s: qty, sto_gib_s: qty, egress_bytes: qty },
+          { requiredKeys: ['duration_s'] },
+        ),
+        fc.record({
+          cpu: fc.integer({ min: 1, max: 512 }),
+          memGiB: fc.integer({ min: 1, max: 4096 }),
+          netGbps: fc.integer({ min: 1, max: 400 }),
+        }),
+        (usage, spec) => {
+          const limit = {
+            cpu_core_s: spec.cpu,
+            mem_gib_s: spec.memGiB,
+            egress_bytes: spec.netGbps * 125_000_000,
+          };
+          expect(checkCapacity(usage, spec, 2, 60) === null).toBe(within(usage, limit));
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -3,6 +3,8 @@ import type { ResourceSpec } from '@suanli/contracts';
 import { Decimal, parseDecimal } from '@suanli/money';
 import {
   computeUnits,
+  parseScaled,
+  scaledGreaterThan,
   unitsMatch,
   UnitsError,
   type ComputeClass,
@@ -64,6 +66,49 @@ function fail(reason: DlqReason, detail: string, event: UsageEvent | null): Even
 }
 
 /**
+ * The usual case of {@link checkCapacity} on BigInt fixed point: true when every quantity is a
+ * plain decimal within its integer bound. Anything else (a violation, an odd spelling, a
+ * non-integer spec) answers false and the Decimal path decides and words the verdict.
+ */
+function withinCapacityFast(
+  usage: RawUsage,
+  spec: ResourceSpec,
+  slots: number,
+  seconds: number,
+): boolean {
+  const span = BigInt(slots) * BigInt(seconds);
+  const within = (value: unknown, perSlot: number | undefined): boolean => {
+    if (value === undefined) return true;
+    const v = parseScaled(value);
+    if (v === undefined) return false;
+    if (v.n === 0n) return true;
+    if (perSlot === undefined || !Number.isSafeInteger(perSlot)) return false;
+    return !scaledGreaterThan(v, span * BigInt(perSlot));
+  };
+  if (!Number.isSafeInteger(slots) || !Number.isSafeInteger(seconds)) return false;
+  const duration = parseScaled(usage.duration_s);
+  if (duration === undefined || scaledGreaterThan(duration, BigInt(seconds))) return false;
+  if (!within(usage.cpu_core_s, spec.cpu)) return false;
+  if (!within(usage.mem_gib_s, spec.memGiB)) return false;
+  if (!within(usage.sto_gib_s, spec.storageGiB)) return false;
+  const egressPerSecond =
+    spec.netGbps === undefined || !Number.isSafeInteger(spec.netGbps)
+      ? undefined
+      : spec.netGbps * 125_000_000; // Gbit/s → bytes/s
+  if (!within(usage.egress_bytes, egressPerSecond)) return false;
+  const acc: unknown = usage.acc_s;
+  if (acc !== undefined) {
+    if (typeof acc !== 'object' || acc === null) return false;
+    for (const [model, value] of Object.entries(acc)) {
+      const count =
+        spec.accel !== undefined && spec.accel.model === model ? spec.accel.count : undefined;
+      if (!within(value, count)) return false;
+    }
+  }
+  return true;
+}
+
+/**
  * Plausibility: what the lease's slots of the resource can physically deliver in `seconds`.
  * Returns the first violation, or null.
  */
@@ -73,6 +118,7 @@ export function checkCapacity(
   slots: number,
   seconds: number,
 ): string | null {
+  if (withinCapacityFast(usage, spec, slots, seconds)) return null;
   const span = new Decimal(slots).times(seconds);
   const limit = (field: string, value: string | undefined, perSlot: Decimal.Value | undefined) => {
     if (value === undefined) return null;
