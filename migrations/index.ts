@@ -15,6 +15,7 @@ import * as m11 from './1795858500000-resource-search-statistics.js';
 import * as m12 from './1795859129435-offer-catalog-indexes.js';
 import * as m13 from './1795863889693-fee-schedule.js';
 import * as m14 from './1795864426309-security-audit-log.js';
+import * as mSettlementLogPrivacy from './1795864559972-settlement-log-privacy.js';
 
 type MigrationClass = new () => MigrationInterface;
 const classesOf = (m: Record<string, unknown>): MigrationClass[] =>
@@ -36,4 +37,5 @@ export const MIGRATIONS: MigrationClass[] = [
   m12,
   m13,
   m14,
+  mSettlementLogPrivacy,
 ].flatMap(classesOf);

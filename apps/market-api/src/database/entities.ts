@@ -27,6 +27,16 @@ import {
   UsageMinuteEntity,
 } from './metering.entities.js';
 import {
+  OrgDataKeyEntity,
+  OrgPersonalDataEntity,
+  PersonalDataAccessEntity,
+} from './privacy.entities.js';
+import {
+  SettlementLogCheckpointEntity,
+  SettlementLogLeafEntity,
+  SettlementLogNodeEntity,
+} from './settlement-log.entities.js';
+import {
   AgentEntity,
   RegistrantEntity,
   ResourceEntity,
@@ -54,8 +64,10 @@ export * from './credibility.entities.js';
 export * from './fees.entities.js';
 export * from './market.entities.js';
 export * from './metering.entities.js';
+export * from './privacy.entities.js';
 export * from './registry.entities.js';
 export * from './settlement.entities.js';
+export * from './settlement-log.entities.js';
 
 /** Every entity of the exchange's schema; migrations are generated from these. */
 export const ENTITIES = [
@@ -100,4 +112,10 @@ export const ENTITIES = [
   CredibilityScoreEntity,
   CredibilityScoreHistoryEntity,
   FeeScheduleEntity,
+  SettlementLogLeafEntity,
+  SettlementLogNodeEntity,
+  SettlementLogCheckpointEntity,
+  OrgDataKeyEntity,
+  OrgPersonalDataEntity,
+  PersonalDataAccessEntity,
 ];
