@@ -22,6 +22,9 @@ import { CredibilityModule } from './credibility/credibility.module.js';
 import { LeaseEventsModule } from './leases/lease-events.module.js';
 import { ApiKeysModule } from './api-keys/api-keys.module.js';
 import { UsageModule } from './usage/usage.module.js';
+import { PrivacyModule } from './privacy/privacy.module.js';
+import { SettlementLogModule } from './settlement-log/settlement-log.module.js';
+import { StatisticsModule } from './statistics/statistics.module.js';
 import { OpenApiModule } from './openapi/openapi.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { FeesModule } from './fees/fees.module.js';
@@ -89,6 +92,9 @@ export class AppModule {
         OrdersModule,
         HealthModule,
         CredibilityModule,
+        SettlementLogModule,
+        PrivacyModule,
+        StatisticsModule,
         OpenApiModule,
         MetricsModule,
         FeesModule,

@@ -5,3 +5,4 @@ export * from './registry.js';
 export * from './credibility.js';
 export * from './usage-api.js';
 export * from './admin.js';
+export * from './privacy.js';

@@ -8,6 +8,8 @@ export class PlatformKeys {
     readonly privateKey: CryptoKey,
     readonly publicKey: CryptoKey,
     readonly publicJwk: JWK,
+    /** Public halves of retired signing keys, still served so old checkpoints verify. */
+    readonly retiredJwks: JWK[] = [],
   ) {}
 
   static async fromConfig(config: AppConfig): Promise<PlatformKeys> {
@@ -24,10 +26,13 @@ export class PlatformKeys {
     const publicJwk: JWK = { ...pub, alg: 'EdDSA', use: 'sig' };
     const privateKey = (await importJWK({ ...jwk, alg: 'EdDSA' }, 'EdDSA')) as CryptoKey;
     const publicKey = (await importJWK(publicJwk, 'EdDSA')) as CryptoKey;
-    return new PlatformKeys(jwk.kid, privateKey, publicKey, publicJwk);
+    const retired = (JSON.parse(config.platformRetiredJwks ?? '[]') as JWK[]).map(
+      ({ d: _rd, ...k }) => ({ ...k, alg: 'EdDSA', use: 'sig' }) as JWK,
+    );
+    return new PlatformKeys(jwk.kid, privateKey, publicKey, publicJwk, retired);
   }
 
   jwks(): { keys: JWK[] } {
-    return { keys: [this.publicJwk] };
+    return { keys: [this.publicJwk, ...this.retiredJwks] };
   }
 }

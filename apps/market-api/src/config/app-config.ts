@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { masterKeysFrom, type MasterKey } from '../privacy/master-keys.js';
 
 const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3100),
@@ -22,6 +23,11 @@ const schema = z.object({
     .regex(/^0(\.\d+)?$/, 'must be a decimal fraction such as 0.05')
     .default('0.05'),
   PUBLIC_URL: z.string().url().optional(),
+  /** `id:base64(32 bytes)`, comma-separated, current first: wrap organizations' data keys. */
+  PRIVACY_MASTER_KEYS: z.string().optional(),
+  /** Public JWKs (JSON array) of retired platform signing keys: kept in the JWKS after a rotation. */
+  PLATFORM_RETIRED_JWKS: z.string().optional(),
+  NODE_ENV: z.string().optional(),
 });
 
 export type AppConfigValues = z.infer<typeof schema>;
@@ -37,6 +43,9 @@ export class AppConfig {
   readonly accessTokenTtl: number;
   readonly refreshTokenTtl: number;
   readonly takeRate: string;
+  /** Master keys wrapping per-organization data keys (current first); dev default outside production. */
+  readonly privacyMasterKeys: MasterKey[];
+  readonly platformRetiredJwks: string | undefined;
 
   constructor(v: AppConfigValues) {
     this.port = v.PORT;
@@ -48,6 +57,8 @@ export class AppConfig {
     this.accessTokenTtl = v.ACCESS_TOKEN_TTL_SECONDS;
     this.refreshTokenTtl = v.REFRESH_TOKEN_TTL_SECONDS;
     this.takeRate = v.TAKE_RATE;
+    this.privacyMasterKeys = masterKeysFrom(v.PRIVACY_MASTER_KEYS, v.NODE_ENV);
+    this.platformRetiredJwks = v.PLATFORM_RETIRED_JWKS;
   }
 
   static fromEnv(env: Record<string, string | undefined>): AppConfig {

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { LedgerModule } from '../ledger/ledger.module.js';
+import { SettlementLogModule } from '../settlement-log/settlement-log.module.js';
 import { PaymentsConfig } from './payments.config.js';
 import { PaymentsController } from './payments.controller.js';
 import { PayoutScheduler } from './payout.scheduler.js';
@@ -9,7 +10,7 @@ import { createStripe, StripeGateway } from './stripe.client.js';
 import { TopUpsService } from './top-ups.service.js';
 
 @Module({
-  imports: [LedgerModule],
+  imports: [LedgerModule, SettlementLogModule],
   controllers: [PaymentsController],
   providers: [
     { provide: PaymentsConfig, useFactory: () => PaymentsConfig.fromEnv(process.env) },

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, IsNull } from 'typeorm';
 import { Money, parseDecimal } from '@suanli/money';
@@ -13,6 +13,7 @@ import {
 import { LedgerService, PLATFORM_OWNER } from '../ledger/ledger.service.js';
 import { PaymentsConfig } from './payments.config.js';
 import { StripeGateway, toMinorUnits } from './stripe.client.js';
+import { SettlementLogService } from '../settlement-log/settlement-log.service.js';
 
 export interface ConnectOnboarding {
   accountId: string;
@@ -63,6 +64,7 @@ export class PayoutsService {
     private readonly gateway: StripeGateway,
     private readonly config: PaymentsConfig,
     private readonly clock: Clock,
+    @Optional() private readonly settlementLog?: SettlementLogService,
   ) {}
 
   /** Creates (once) the seller's Connect account and an onboarding account link. */
@@ -198,6 +200,7 @@ export class PayoutsService {
         reference,
         stripeId: null,
       });
+      await this.settlementLog?.appendPayout(m, reference);
       return true;
     });
   }

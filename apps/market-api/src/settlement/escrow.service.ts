@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { ResourceSpec } from '@suanli/contracts';
 import { Money } from '@suanli/money';
@@ -19,6 +19,7 @@ import {
 import { WalletService } from '../ledger/wallet.service.js';
 import { escrowHold, rateReservedBlock, validatePriceRow } from './rating.js';
 import { validateSla } from './sla.js';
+import { SettlementLogService } from '../settlement-log/settlement-log.service.js';
 
 /** Ledger reference of a reserved lease's prepaid block (its own debit note). */
 export const reservedBlockReference = (leaseId: string): string => `reserved-block:${leaseId}`;
@@ -56,6 +57,7 @@ export class EscrowService {
   constructor(
     private readonly ledger: LedgerService,
     private readonly wallets: WalletService,
+    @Optional() private readonly settlementLog?: SettlementLogService,
   ) {}
 
   /** The most one period of the lease can cost, rounded up (settlement.md). */
@@ -147,6 +149,7 @@ export class EscrowService {
       net: rated.net,
       transactionId: posted.transactionId,
     });
+    await this.settlementLog?.appendDebitNotesOf(manager, lease.id);
   }
 
   /** Holds `amount` for the period starting at `periodStart` (nothing when zero). */

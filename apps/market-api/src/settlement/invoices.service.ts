@@ -1,7 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { DebitNoteView, InvoiceView, Page } from '@suanli/contracts';
+import type { DebitNoteView, InvoiceView, Page, RecordBundleView } from '@suanli/contracts';
 import { Money } from '@suanli/money';
 import type { Principal } from '../auth/auth.decorators.js';
 import { notFound } from '../common/errors.js';
@@ -15,6 +15,7 @@ import {
 import { LedgerService, PLATFORM_OWNER } from '../ledger/ledger.service.js';
 import { WalletService } from '../ledger/wallet.service.js';
 import { buyerPseudonym } from './pseudonym.js';
+import { SettlementLogService } from '../settlement-log/settlement-log.service.js';
 import { sumLines } from './rating.js';
 import { SettlementConfig } from './settlement.config.js';
 import { DEFAULT_SLA, slaCredit } from './sla.js';
@@ -30,6 +31,8 @@ export type InvoiceDocument = InvoiceView & {
   sla: InvoiceSla | null;
   /** `buyer` when the reader is the buyer; `seller` when it reads the pseudonymized copy. */
   copy: 'buyer' | 'seller';
+  /** Its settlement-log leaf, inclusion proof and signed checkpoint (single-invoice reads). */
+  transparency?: RecordBundleView | null;
 };
 
 /** Final invoices (one per ended lease) and the debit notes they sum, and who may read them. */
@@ -40,6 +43,7 @@ export class InvoicesService {
     private readonly config: SettlementConfig,
     private readonly ledger: LedgerService,
     private readonly wallets: WalletService,
+    @Optional() private readonly settlementLog?: SettlementLogService,
   ) {}
 
   /**
@@ -104,7 +108,9 @@ export class InvoicesService {
       sla,
       issuedAt,
     });
-    return manager.save(invoice);
+    const saved = await manager.save(invoice);
+    await this.settlementLog?.appendInvoice(manager, saved);
+    return saved;
   }
 
   /**
@@ -199,7 +205,8 @@ export class InvoicesService {
   async get(p: Principal, id: string): Promise<InvoiceDocument> {
     const row = await this.db.getRepository(InvoiceEntity).findOneBy({ id });
     if (!row || !this.mayRead(p, row)) throw notFound('invoice', { id });
-    return this.invoiceView(row, p);
+    const transparency = (await this.settlementLog?.bundleFor('invoice', row.id)) ?? null;
+    return { ...this.invoiceView(row, p), transparency };
   }
 
   /** The lease's debit notes, for its buyer or seller; anyone else gets 404. */

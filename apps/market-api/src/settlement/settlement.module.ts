@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { LedgerModule } from '../ledger/ledger.module.js';
+import { SettlementLogModule } from '../settlement-log/settlement-log.module.js';
 import { EscrowService } from './escrow.service.js';
 import { InvoicesController } from './invoices.controller.js';
 import { InvoicesService } from './invoices.service.js';
@@ -9,7 +10,7 @@ import { SettlementScheduler } from './settlement.scheduler.js';
 import { SettlementService } from './settlement.service.js';
 
 @Module({
-  imports: [LedgerModule],
+  imports: [LedgerModule, SettlementLogModule],
   controllers: [InvoicesController, SettlementController],
   providers: [
     { provide: SettlementConfig, useFactory: () => SettlementConfig.fromEnv(process.env) },

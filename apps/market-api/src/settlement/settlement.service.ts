@@ -13,6 +13,7 @@ import { EscrowService, isInsufficientFunds } from './escrow.service.js';
 import { InvoicesService } from './invoices.service.js';
 import { floorHour, modelOf, nextPeriod, ratePeriod, type PriceRow } from './rating.js';
 import { SettlementConfig } from './settlement.config.js';
+import { SettlementLogService } from '../settlement-log/settlement-log.service.js';
 
 /** Ledger reference of the debit note for the lease's period starting at `periodStart`. */
 export const debitNoteReference = (leaseId: string, periodStart: Date): string =>
@@ -51,6 +52,7 @@ export class SettlementService {
     private readonly invoices: InvoicesService,
     private readonly config: SettlementConfig,
     @Optional() private readonly leaseEvents?: LeaseEventsService,
+    @Optional() private readonly settlementLog?: SettlementLogService,
   ) {}
 
   /** Settles everything due at `now`. */
@@ -264,6 +266,7 @@ export class SettlementService {
         net: rated.net,
         transactionId: posted.transactionId,
       });
+      await this.settlementLog?.appendDebitNotesOf(m, lease.id);
       await this.escrow.release(m, lease, period.start, held.minus(fromHeld));
       result.debitNotes += 1;
     }

@@ -1,0 +1,75 @@
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Put,
+  Query,
+} from '@nestjs/common';
+import { BillingProfileInput, PersonalDataReadQuery, type Page } from '@suanli/contracts';
+import { CurrentPrincipal, type Principal, Roles } from '../auth/auth.decorators.js';
+import { parseInput } from '../common/validation.js';
+import { PrivacyService, type AccessLogView, type BillingProfileView } from './privacy.service.js';
+
+@Controller('v1')
+export class PrivacyController {
+  constructor(private readonly privacy: PrivacyService) {}
+
+  /** The caller's own billing profile (decrypted for its owner). */
+  @Roles('buyer', 'seller', 'assessor', 'operator')
+  @Get('me/billing-profile')
+  own(@CurrentPrincipal() p: Principal): Promise<BillingProfileView> {
+    return this.privacy.ownBillingProfile(p.orgId);
+  }
+
+  /** Sets (merges) the caller's billing profile; each field is stored encrypted. */
+  @Roles('buyer', 'seller', 'assessor', 'operator')
+  @Put('me/billing-profile')
+  set(@CurrentPrincipal() p: Principal, @Body() body: unknown): Promise<BillingProfileView> {
+    return this.privacy.setBillingProfile(p.orgId, parseInput(BillingProfileInput, body));
+  }
+
+  /** An operator reads an organization's personal data; `purpose` is required and logged. */
+  @Roles('operator')
+  @Get('admin/organizations/:id/billing-profile')
+  read(
+    @CurrentPrincipal() p: Principal,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Query() q: unknown,
+  ): Promise<BillingProfileView> {
+    return this.privacy.operatorRead(p, id, parseInput(PersonalDataReadQuery, q).purpose);
+  }
+
+  @Roles('operator')
+  @Get('admin/privacy/access-log')
+  async accessLog(@Query('orgId') orgId: string | undefined): Promise<Page<AccessLogView>> {
+    return { items: await this.privacy.accessLog(orgId || undefined) };
+  }
+
+  /** Rotates the organization's data key (fields re-encrypted, old key destroyed). */
+  @Roles('operator')
+  @Post('admin/organizations/:id/data-key/rotate')
+  @HttpCode(200)
+  rotate(@Param('id', ParseUUIDPipe) id: string): Promise<{ version: number; fields: number }> {
+    return this.privacy.rotateDataKey(id);
+  }
+
+  /** After adding a new master key first in PRIVACY_MASTER_KEYS: re-wraps every data key. */
+  @Roles('operator')
+  @Post('admin/privacy/rewrap')
+  @HttpCode(200)
+  rewrap(): Promise<{ rewrapped: number; masterKeyId: string }> {
+    return this.privacy.rewrapDataKeys();
+  }
+
+  /** Erases an organization's personal data for good (crypto-shredding). */
+  @Roles('operator')
+  @Post('admin/organizations/:id/erase')
+  @HttpCode(200)
+  erase(@Param('id', ParseUUIDPipe) id: string): Promise<{ orgId: string; shreddedKeys: number }> {
+    return this.privacy.erase(id);
+  }
+}

@@ -1,0 +1,36 @@
+import { z } from 'zod';
+
+const schema = z.object({
+  /** The log's name in checkpoints: `<platform code>/settlement`. */
+  SETTLEMENT_LOG_ORIGIN: z.string().min(1).optional(),
+  /** A fresh checkpoint is signed at least this often (and whenever the tree grew). */
+  SETTLEMENT_LOG_CHECKPOINT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  /** Leaves sequenced per sequencer transaction. */
+  SETTLEMENT_LOG_BATCH: z.coerce.number().int().min(1).max(100_000).default(5_000),
+});
+
+/** Settlement log settings, validated from the environment. */
+export class SettlementLogConfig {
+  readonly origin: string | undefined;
+  readonly checkpointMs: number;
+  readonly batch: number;
+  /** Follows SETTLEMENT_SCHEDULER: `off` (tests) signs checkpoints only on demand. */
+  readonly schedulerEnabled: boolean;
+
+  constructor(env: Record<string, string | undefined>) {
+    const pick = (k: string) => (env[k] === '' ? undefined : env[k]);
+    const parsed = schema.safeParse({
+      SETTLEMENT_LOG_ORIGIN: pick('SETTLEMENT_LOG_ORIGIN'),
+      SETTLEMENT_LOG_CHECKPOINT_SECONDS: pick('SETTLEMENT_LOG_CHECKPOINT_SECONDS'),
+      SETTLEMENT_LOG_BATCH: pick('SETTLEMENT_LOG_BATCH'),
+    });
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+      throw new Error(`invalid settlement log configuration:\n  ${problems.join('\n  ')}`);
+    }
+    this.origin = parsed.data.SETTLEMENT_LOG_ORIGIN;
+    this.checkpointMs = parsed.data.SETTLEMENT_LOG_CHECKPOINT_SECONDS * 1000;
+    this.batch = parsed.data.SETTLEMENT_LOG_BATCH;
+    this.schedulerEnabled = env.SETTLEMENT_SCHEDULER !== 'off';
+  }
+}

@@ -1,0 +1,83 @@
+import { z } from 'zod';
+
+const nat = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+/** `GET /v1/transparency/proofs/inclusion?leafIndex=&treeSize=` */
+export const InclusionProofQuery = z.object({ leafIndex: nat, treeSize: nat });
+/** `GET /v1/transparency/proofs/consistency?first=&second=` */
+export const ConsistencyProofQuery = z.object({ first: nat, second: nat });
+
+export const SETTLEMENT_RECORD_KINDS = ['debit_note', 'invoice', 'payout', 'credit'] as const;
+export type SettlementRecordKind = (typeof SETTLEMENT_RECORD_KINDS)[number];
+
+/** `GET /v1/seller/records?kind=&limit=` */
+export const SellerRecordsQuery = z.object({
+  kind: z.enum(SETTLEMENT_RECORD_KINDS).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+});
+
+/** A record with what proves it: what each invoice carries as `transparency`. */
+export type RecordBundleView = {
+  record: unknown;
+  leafIndex: number;
+  leafHash: string;
+  inclusionProof: { treeSize: number; hashes: string[] };
+  checkpoint: string;
+};
+
+export type CheckpointView = {
+  treeSize: number;
+  rootHash: string;
+  timestamp: string;
+  kid: string;
+  jws: string;
+};
+
+/** Billing profile: personal and billing data, stored encrypted field by field. */
+export const BillingProfileInput = z.object({
+  legalName: z.string().min(1).max(200).optional(),
+  billingEmail: z.string().email().max(320).optional(),
+  address: z.string().min(1).max(500).optional(),
+  taxId: z.string().min(1).max(64).optional(),
+  stripeCustomerId: z.string().min(1).max(255).optional(),
+});
+export type BillingProfile = z.infer<typeof BillingProfileInput>;
+
+/** Why an operator reads an organization's personal data (written to the access log). */
+export const PersonalDataReadQuery = z.object({ purpose: z.string().min(3).max(200) });
+
+/** `GET /v1/statistics/market?from=&to=&bucket=&currency=` */
+export const MarketStatisticsQuery = z.object({
+  from: z.iso.datetime().optional(),
+  to: z.iso.datetime().optional(),
+  bucket: z.enum(['hour', 'day', 'week', 'month']).optional(),
+  currency: z
+    .string()
+    .regex(/^[A-Z]{3}$/)
+    .optional(),
+  class: z.enum(['GEN', 'AI', 'HPC']).optional(),
+  region: z.string().min(2).max(10).optional(),
+});
+
+export type MarketStatisticsCell = {
+  bucket: string;
+  class: string;
+  region: string;
+  currency: string;
+  /** True when fewer than k distinct buyers or sellers traded in the cell: figures withheld. */
+  suppressed: boolean;
+  /** Slot-hours settled (null when suppressed). */
+  slotHours: string | null;
+  /** Gross amount settled (null when suppressed). */
+  volume: string | null;
+  /** Volume-weighted price per slot-hour (null when suppressed or no slot-hours). */
+  pricePerSlotHour: string | null;
+};
+
+export type MarketStatisticsView = {
+  k: number;
+  bucket: 'hour' | 'day' | 'week' | 'month';
+  from: string;
+  to: string;
+  cells: MarketStatisticsCell[];
+};
