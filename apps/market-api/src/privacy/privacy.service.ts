@@ -195,8 +195,21 @@ export class PrivacyService {
       const view = await this.read(m, orgId);
       if (view.shredded)
         throw new DomainError('invalid_state', 'this organization was erased', 409, { orgId });
+      const last = await m.findOne(OrgDataKeyEntity, {
+        where: { orgId },
+        order: { version: 'DESC' },
+      });
       await m.delete(OrgDataKeyEntity, { orgId });
-      const key = (await this.activeKey(m, orgId, true)) as { version: number; key: Buffer };
+      const version = (last?.version ?? 0) + 1;
+      const key = { version, key: randomBytes(32) };
+      const { masterKeyId, wrapped } = this.wrap(orgId, version, key.key);
+      await m.insert(OrgDataKeyEntity, {
+        orgId,
+        version,
+        masterKeyId,
+        wrappedKey: wrapped,
+        active: true,
+      });
       const row = await m.findOneBy(OrgPersonalDataEntity, { orgId });
       const fields: Record<string, string> = {};
       for (const f of BILLING_FIELDS) {
