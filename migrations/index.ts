@@ -16,6 +16,7 @@ import * as m12 from './1795859129435-offer-catalog-indexes.js';
 import * as m13 from './1795863889693-fee-schedule.js';
 import * as m14 from './1795864426309-security-audit-log.js';
 import * as mSettlementLogPrivacy from './1795864559972-settlement-log-privacy.js';
+import * as mOfferModels from './1795864700000-offer-models-sla-interruptions.js';
 
 type MigrationClass = new () => MigrationInterface;
 const classesOf = (m: Record<string, unknown>): MigrationClass[] =>
@@ -38,4 +39,5 @@ export const MIGRATIONS: MigrationClass[] = [
   m13,
   m14,
   mSettlementLogPrivacy,
+  mOfferModels,
 ].flatMap(classesOf);

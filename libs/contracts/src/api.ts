@@ -1,3 +1,4 @@
+import { Decimal } from 'decimal.js';
 import { z } from 'zod';
 
 /** Decimal numbers travel as strings: never binary floats. */
@@ -141,23 +142,150 @@ export const PRICED_UNITS = [
 ] as const;
 export type PricedUnit = (typeof PRICED_UNITS)[number];
 
-export const createOfferSchema = z.object({
-  resourceId: z.string().uuid(),
-  title: z.string().min(1).max(200),
-  currency: currencyCode,
-  capacity: z.number().int().positive().max(100000),
-  pricingModel: z.literal('fixed'),
-  prices: z
-    .array(z.object({ unit: z.enum(PRICED_UNITS), price: positiveDecimalString }))
-    .min(1)
-    .refine((p) => new Set(p.map((x) => x.unit)).size === p.length, {
-      message: 'each unit may be priced once',
-    }),
-  minHours: z.number().int().positive().default(1),
-  maxHours: z.number().int().positive().max(8760).default(720),
-  acceptsUnsigned: z.boolean().default(false),
+export const PRICING_MODELS = ['fixed', 'tiered', 'reserved', 'interruptible'] as const;
+export type PricingModel = (typeof PRICING_MODELS)[number];
+
+const dec = (s: string): Decimal => new Decimal(s);
+
+/** A percentage as a decimal string within 0..100 (SLA targets and credits). */
+export const percentString = decimalString.refine((s) => !s.startsWith('-') && dec(s).lte(100), {
+  message: 'must be a percentage within 0..100',
 });
+
+/**
+ * An offer's SLA: the availability target and the credit schedule (availability strictly below
+ * `below` % credits `credit` % of the lease's charge; the largest matching credit applies).
+ */
+export const offerSlaSchema = z
+  .object({
+    target: percentString,
+    schedule: z
+      .array(z.object({ below: percentString, credit: percentString }).strict())
+      .min(1)
+      .max(10),
+  })
+  .strict()
+  .superRefine((sla, ctx) => {
+    sla.schedule.forEach((step, i) => {
+      if (dec(step.below).gt(dec(sla.target))) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['schedule', i, 'below'],
+          message: 'a credit step may not start above the target',
+        });
+      }
+    });
+  });
+export type OfferSla = z.infer<typeof offerSlaSchema>;
+
+/** One graduated tier: cumulative quantity up to `upTo` (exclusive; null = the rest). */
+export const priceTierSchema = z
+  .object({ upTo: positiveDecimalString.nullable(), price: positiveDecimalString })
+  .strict();
+
+/**
+ * One priced unit of an offer. Which fields it carries depends on the offer's pricing model:
+ * `fixed` {unit, price}; `tiered` {unit, tiers}; `reserved` {unit, price (on demand),
+ * reserved:{quantity, price}}; `interruptible` {unit:'slot_h', price (the floor for bids)}.
+ */
+export const offerPriceSchema = z
+  .object({
+    unit: z.enum(PRICED_UNITS),
+    price: positiveDecimalString.optional(),
+    tiers: z.array(priceTierSchema).min(1).max(20).optional(),
+    reserved: z
+      .object({ quantity: positiveDecimalString, price: positiveDecimalString })
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type OfferPriceInput = z.infer<typeof offerPriceSchema>;
+
+const offerPricesSchema = z
+  .array(offerPriceSchema)
+  .min(1)
+  .max(10)
+  .refine((p) => new Set(p.map((x) => x.unit)).size === p.length, {
+    message: 'each unit may be priced once',
+  });
+
+/** Checks that the price rows fit the pricing model; issues name the offending field. */
+export function checkOfferPrices(
+  model: PricingModel,
+  prices: readonly OfferPriceInput[],
+  ctx: z.RefinementCtx,
+  base: (string | number)[] = ['prices'],
+): void {
+  const issue = (path: (string | number)[], message: string): void => {
+    ctx.addIssue({ code: 'custom', path: [...base, ...path], message });
+  };
+  if (model === 'interruptible' && (prices.length !== 1 || prices[0].unit !== 'slot_h')) {
+    issue([], 'an interruptible offer has exactly one price: the floor per slot-hour (slot_h)');
+  }
+  prices.forEach((row, i) => {
+    const needs = {
+      price: model !== 'tiered',
+      tiers: model === 'tiered',
+      reserved: model === 'reserved',
+    };
+    for (const field of ['price', 'tiers', 'reserved'] as const) {
+      if (needs[field] && row[field] === undefined) {
+        issue([i, field], `required for the ${model} pricing model`);
+      } else if (!needs[field] && row[field] !== undefined) {
+        issue([i, field], `not allowed for the ${model} pricing model`);
+      }
+    }
+    if (row.tiers) {
+      let lo = new Decimal(0);
+      row.tiers.forEach((t, j) => {
+        const last = j === row.tiers!.length - 1;
+        if (last !== (t.upTo === null)) {
+          issue([i, 'tiers', j, 'upTo'], 'only the last tier is open-ended (upTo null)');
+        } else if (t.upTo !== null) {
+          if (!dec(t.upTo).gt(lo)) issue([i, 'tiers', j, 'upTo'], 'tier bounds must ascend');
+          lo = dec(t.upTo);
+        }
+      });
+    }
+    if (row.reserved && row.price !== undefined && !dec(row.reserved.price).lt(dec(row.price))) {
+      issue(
+        [i, 'reserved', 'price'],
+        'the reserved block must be cheaper than the on-demand price',
+      );
+    }
+  });
+}
+
+const isoInstant = z.iso.datetime({ offset: true });
+
+export const createOfferSchema = z
+  .object({
+    resourceId: z.string().uuid(),
+    title: z.string().min(1).max(200),
+    currency: currencyCode,
+    capacity: z.number().int().positive().max(100000),
+    pricingModel: z.enum(PRICING_MODELS).default('fixed'),
+    prices: offerPricesSchema,
+    minHours: z.number().int().positive().default(1),
+    maxHours: z.number().int().positive().max(8760).default(720),
+    acceptsUnsigned: z.boolean().default(false),
+    /** The availability window (ISO 8601); absent = from now, open-ended. */
+    availableFrom: isoInstant.optional(),
+    availableUntil: isoInstant.optional(),
+    /** Absent = the platform's default SLA (settlement.md). */
+    sla: offerSlaSchema.optional(),
+  })
+  .strict()
+  .superRefine((o, ctx) => checkOfferPrices(o.pricingModel, o.prices, ctx));
 export type CreateOfferRequest = z.infer<typeof createOfferSchema>;
+
+export interface OfferPriceView {
+  unit: PricedUnit;
+  price: string;
+  model?: PricingModel;
+  tiers?: { upTo: string | null; price: string }[];
+  reserved?: { quantity: string; price: string };
+}
 
 export interface OfferView {
   id: string;
@@ -171,13 +299,21 @@ export interface OfferView {
   currency: string;
   capacity: number;
   available: number;
-  pricingModel: 'fixed';
-  prices: { unit: PricedUnit; price: string }[];
+  pricingModel: PricingModel;
+  /**
+   * As pinned on leases: `price` is the unit price (fixed), the first tier's price (tiered),
+   * the on-demand price (reserved) or the floor for bids (interruptible).
+   */
+  prices: OfferPriceView[];
   /** Price per standard unit of the resource's class, for comparing across architectures. */
   normalizedPrice: { unit: string; price: string } | null;
   minHours: number;
   maxHours: number;
   acceptsUnsigned: boolean;
+  availableFrom: string | null;
+  availableUntil: string | null;
+  /** The SLA leases of this offer get (the default when the seller stated none). */
+  sla: OfferSla & { isDefault: boolean };
   createdAt: string;
   /** The resource's credibility score (0..100) and confidence (0..1); null before any evidence. */
   credibility: { score: number; confidence: number } | null;
@@ -212,22 +348,44 @@ export const updateOfferSchema = z
   .object({
     title: z.string().min(1).max(200),
     capacity: z.number().int().positive().max(100000),
-    prices: createOfferSchema.shape.prices,
+    /** Changing the model needs the new prices in the same request. */
+    pricingModel: z.enum(PRICING_MODELS),
+    prices: offerPricesSchema,
     minHours: z.number().int().positive(),
     maxHours: z.number().int().positive().max(8760),
     acceptsUnsigned: z.boolean(),
+    availableFrom: isoInstant.nullable(),
+    availableUntil: isoInstant.nullable(),
+    /** null = back to the default SLA. */
+    sla: offerSlaSchema.nullable(),
   })
   .partial()
   .strict()
-  .refine((u) => Object.keys(u).length > 0, { message: 'nothing to change' });
+  .refine((u) => Object.keys(u).length > 0, { message: 'nothing to change' })
+  .superRefine((u, ctx) => {
+    if (u.pricingModel !== undefined && u.prices === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['prices'],
+        message: 'changing the pricing model needs the new prices',
+      });
+    }
+    if (u.pricingModel !== undefined && u.prices !== undefined) {
+      checkOfferPrices(u.pricingModel, u.prices, ctx);
+    }
+  });
 export type UpdateOfferRequest = z.infer<typeof updateOfferSchema>;
 
 // ---------- orders and leases ----------
-export const createOrderSchema = z.object({
-  offerId: z.string().uuid(),
-  slots: z.number().int().positive().max(10000),
-  hours: z.number().int().positive().max(8760),
-});
+export const createOrderSchema = z
+  .object({
+    offerId: z.string().uuid(),
+    slots: z.number().int().positive().max(10000),
+    hours: z.number().int().positive().max(8760),
+    /** Interruptible offers only: the bid per slot-hour, at or above the offer's floor. */
+    bid: positiveDecimalString.optional(),
+  })
+  .strict();
 export type CreateOrderRequest = z.infer<typeof createOrderSchema>;
 
 export const LEASE_STATES = ['pending', 'active', 'suspended', 'ended'] as const;
@@ -257,6 +415,17 @@ export interface LeaseView {
   currency: string;
   catalogVersion: string;
   takeRate: string;
+  /** Interruptible leases: the bid per slot-hour, and whether the lease is paused (outbid). */
+  bid: string | null;
+  paused: boolean;
+}
+
+/** One pause of an interruptible lease, with why it paused and why it resumed. */
+export interface LeaseInterruptionView {
+  pausedAt: string;
+  pauseReason: string;
+  resumedAt: string | null;
+  resumeReason: string | null;
 }
 export interface OrderView {
   id: string;
@@ -264,6 +433,7 @@ export interface OrderView {
   buyerOrgId: string;
   slots: number;
   hours: number;
+  bid: string | null;
   status: 'accepted' | 'rejected';
   createdAt: string;
   lease: LeaseView;

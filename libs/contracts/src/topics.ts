@@ -143,6 +143,8 @@ export interface LeaseEvent {
   /** Whether the lease's offer accepts unsigned usage (HTTP ingest). */
   acceptsUnsigned: boolean;
   occurredAt: string;
+  /** Why it happened, when the market says (e.g. `outbid`, `capacity_freed` for interruptible leases). */
+  reason?: string;
 }
 
 export const leaseEventSchema = z.object({
@@ -164,6 +166,7 @@ export const leaseEventSchema = z.object({
   catalogVersion: z.string().min(1).max(16),
   acceptsUnsigned: z.boolean(),
   occurredAt: z.string().datetime({ offset: true }),
+  reason: z.string().max(64).optional(),
 });
 
 /** Topic → payload map: producers and consumers type their messages through it. */

@@ -13,7 +13,12 @@ import {
   EvaluationEntity,
   EvaluationMethodEntity,
 } from './credibility.entities.js';
-import { LeaseEntity, OfferEntity, OrderEntity } from './market.entities.js';
+import {
+  LeaseEntity,
+  LeaseInterruptionEntity,
+  OfferEntity,
+  OrderEntity,
+} from './market.entities.js';
 import { ApiKeyEntity, ApiKeyUseEntity } from './api-keys.entities.js';
 import { AuditEventEntity } from './audit.entities.js';
 import { FeeScheduleEntity } from './fees.entities.js';
@@ -83,6 +88,7 @@ export const ENTITIES = [
   OfferEntity,
   OrderEntity,
   LeaseEntity,
+  LeaseInterruptionEntity,
   LedgerAccountEntity,
   LedgerTransactionEntity,
   LedgerEntryEntity,

@@ -6,13 +6,20 @@ import {
   PrimaryGeneratedColumn,
   UpdateDateColumn,
 } from 'typeorm';
-import type { LeaseEndReason, LeaseState, PricedUnit } from '@suanli/contracts';
+import type {
+  LeaseEndReason,
+  LeaseState,
+  OfferPriceView,
+  OfferSla,
+  PricingModel,
+} from '@suanli/contracts';
 import { NUMERIC } from './columns.js';
 
-export interface PriceRow {
-  unit: PricedUnit;
-  price: string;
-}
+/**
+ * A price row as stored on offers and pinned on leases: `{unit, price}` is `fixed`; the other
+ * models add `model` and their fields (settlement README, "Pricing models").
+ */
+export type PriceRow = OfferPriceView;
 
 @Entity('offers')
 // The catalog's sorts walk these in order and stop after a page.
@@ -25,12 +32,19 @@ export class OfferEntity {
   @Column({ type: 'text' }) title!: string;
   @Column({ type: 'char', length: 3 }) currency!: string;
   @Column({ type: 'int' }) capacity!: number;
-  @Column({ name: 'pricing_model', type: 'text' }) pricingModel!: 'fixed';
+  @Column({ name: 'pricing_model', type: 'text' }) pricingModel!: PricingModel;
   @Column({ type: 'jsonb' }) prices!: PriceRow[];
   @Column({ name: 'min_hours', type: 'int' }) minHours!: number;
   @Column({ name: 'max_hours', type: 'int' }) maxHours!: number;
   @Column({ name: 'accepts_unsigned', type: 'boolean', default: false }) acceptsUnsigned!: boolean;
   @Column({ type: 'text', default: 'active' }) status!: 'active' | 'paused' | 'closed';
+  /** The availability window; null ends = from creation / open-ended. */
+  @Column({ name: 'available_from', type: 'timestamptz', nullable: true })
+  availableFrom!: Date | null;
+  @Column({ name: 'available_until', type: 'timestamptz', nullable: true })
+  availableUntil!: Date | null;
+  /** The SLA pinned on this offer's leases; null = the default SLA. */
+  @Column({ type: 'jsonb', nullable: true }) sla!: OfferSla | null;
   /** Price per standard unit of the resource's class, stored so the catalog can sort on it. */
   @Column({ name: 'normalized_unit', type: 'text', nullable: true }) normalizedUnit!: string | null;
   @Column({ name: 'normalized_price', ...NUMERIC, nullable: true })
@@ -46,6 +60,8 @@ export class OrderEntity {
   @Index() @Column({ name: 'offer_id', type: 'uuid' }) offerId!: string;
   @Column({ type: 'int' }) slots!: number;
   @Column({ type: 'int' }) hours!: number;
+  /** Interruptible offers: the bid per slot-hour. */
+  @Column({ ...NUMERIC, nullable: true }) bid!: string | null;
   @Column({ type: 'text' }) status!: 'accepted' | 'rejected';
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
 }
@@ -72,5 +88,30 @@ export class LeaseEntity {
   @Column({ name: 'take_rate', ...NUMERIC }) takeRate!: string;
   /** End of the last settled period; settlement resumes from here. */
   @Column({ name: 'settled_until', type: 'timestamptz' }) settledUntil!: Date;
+  /** Interruptible leases: the bid per slot-hour (also pinned in `prices`). */
+  @Column({ ...NUMERIC, nullable: true }) bid!: string | null;
+  /** Interruptible leases: since when the lease is paused (outbid); null = running. */
+  @Column({ name: 'paused_at', type: 'timestamptz', nullable: true }) pausedAt!: Date | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+}
+
+/**
+ * One pause of an interruptible lease (settlement.md: a lower bid is paused when capacity runs
+ * out and resumes when it frees). Paused time is not billed.
+ */
+@Entity('lease_interruptions')
+@Index(['leaseId', 'pausedAt'])
+export class LeaseInterruptionEntity {
+  @PrimaryGeneratedColumn('uuid') id!: string;
+  @Column({ name: 'lease_id', type: 'uuid' }) leaseId!: string;
+  @Index() @Column({ name: 'offer_id', type: 'uuid' }) offerId!: string;
+  @Column({ name: 'paused_at', type: 'timestamptz' }) pausedAt!: Date;
+  /** e.g. `outbid`, `capacity_reduced`. */
+  @Column({ name: 'pause_reason', type: 'text' }) pauseReason!: string;
+  /** Details: the bid that displaced it, the capacity, ... */
+  @Column({ name: 'pause_details', type: 'jsonb', default: {} })
+  pauseDetails!: Record<string, unknown>;
+  @Column({ name: 'resumed_at', type: 'timestamptz', nullable: true }) resumedAt!: Date | null;
+  /** e.g. `capacity_freed`, `lease_ended`. */
+  @Column({ name: 'resume_reason', type: 'text', nullable: true }) resumeReason!: string | null;
 }

@@ -187,6 +187,8 @@ export class StripeMovementEntity {
   @Column({ ...NUMERIC }) amount!: string;
   /** The ledger reference, also the Stripe idempotency key. */
   @Index({ unique: true }) @Column({ type: 'text' }) reference!: string;
+  /** Refunds: the top-up whose payment this part is refunded to. */
+  @Column({ name: 'top_up_id', type: 'uuid', nullable: true }) topUpId!: string | null;
   /** The Stripe object (`tr_…`, `re_…`). */
   @Column({ name: 'stripe_id', type: 'text', nullable: true }) stripeId!: string | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;

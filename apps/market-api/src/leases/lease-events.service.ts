@@ -21,7 +21,12 @@ import { correlationField } from '../metrics/correlation-context.js';
 export class LeaseEventsService {
   constructor(private readonly clock: Clock) {}
 
-  async record(manager: EntityManager, lease: LeaseEntity, type: LeaseEventType): Promise<void> {
+  async record(
+    manager: EntityManager,
+    lease: LeaseEntity,
+    type: LeaseEventType,
+    reason?: string,
+  ): Promise<void> {
     const resource = await manager.findOneByOrFail(ResourceEntity, { id: lease.resourceId });
     const offer = await manager.findOneBy(OfferEntity, { id: lease.offerId });
     const invoice =
@@ -45,6 +50,7 @@ export class LeaseEventsService {
       catalogVersion: lease.catalogVersion,
       acceptsUnsigned: offer?.acceptsUnsigned ?? false,
       occurredAt: this.clock.now().toISOString(),
+      ...(reason ? { reason } : {}),
     };
     await manager
       .createQueryBuilder()

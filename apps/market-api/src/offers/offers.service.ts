@@ -1,11 +1,19 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, In, IsNull, type SelectQueryBuilder } from 'typeorm';
-import type { CreateOfferRequest, OfferView, Page, UpdateOfferRequest } from '@suanli/contracts';
+import type {
+  CreateOfferRequest,
+  OfferPriceInput,
+  OfferView,
+  Page,
+  PricingModel,
+  UpdateOfferRequest,
+} from '@suanli/contracts';
 import { z } from 'zod';
-import { offerSearchSchema } from '@suanli/contracts';
+import { checkOfferPrices, offerSearchSchema } from '@suanli/contracts';
 import { Decimal } from '@suanli/money';
 import { CURRENT_CATALOG } from '@suanli/units';
+import { Clock } from '../common/clock.js';
 import { DomainError, invalidState, notFound } from '../common/errors.js';
 import {
   CredibilityScoreEntity,
@@ -15,13 +23,92 @@ import {
   ResourceEntity,
 } from '../database/entities.js';
 import { RegistryService } from '../registry/registry.service.js';
+import { BidScheduler } from '../leases/bid-scheduler.service.js';
+import { validatePriceRow } from '../settlement/rating.js';
+import { DEFAULT_SLA, validateSla } from '../settlement/sla.js';
 import { decodeCursor, encodeCursor } from './catalog-cursor.js';
-import { normalizedPrice } from './pricing.js';
+import { normalizedPrice, toPriceRows } from './pricing.js';
 
 export type OfferSearch = z.infer<typeof offerSearchSchema>;
 const credOf = (c: CredibilityScoreEntity | undefined) =>
   c ? { score: c.score, confidence: c.confidence } : null;
 const OPEN_LEASE_STATES = ['pending', 'active', 'suspended'] as const;
+/** How far in the past an availability window may start (clock skew of the seller's client). */
+const WINDOW_PAST_TOLERANCE_MS = 5 * 60_000;
+const HOUR_MS = 3_600_000;
+
+const invalid = (field: string, message: string, details: Record<string, unknown> = {}) =>
+  new DomainError('validation_failed', message, 400, { field, ...details });
+
+/**
+ * The availability window rules: it may not end in the past, may not start more than a few
+ * minutes in the past (when it is being set), must end after it starts and leave room for the
+ * shortest lease.
+ */
+export function checkWindow(
+  w: { from: Date | null; until: Date | null; minHours: number },
+  now: Date,
+  fromChanged: boolean,
+): void {
+  if (w.until && w.until.getTime() <= now.getTime()) {
+    throw invalid('availableUntil', 'the availability window ends in the past', {
+      availableUntil: w.until.toISOString(),
+      now: now.toISOString(),
+    });
+  }
+  if (w.from && fromChanged && w.from.getTime() < now.getTime() - WINDOW_PAST_TOLERANCE_MS) {
+    throw invalid('availableFrom', 'the availability window starts in the past', {
+      availableFrom: w.from.toISOString(),
+      now: now.toISOString(),
+    });
+  }
+  if (w.from && w.until && w.from.getTime() >= w.until.getTime()) {
+    throw invalid('availableUntil', 'availableUntil must be after availableFrom');
+  }
+  if (w.until) {
+    const start = Math.max(now.getTime(), w.from?.getTime() ?? 0);
+    if (w.until.getTime() - start < w.minHours * HOUR_MS) {
+      throw invalid('availableUntil', `the window leaves less than minHours (${w.minHours} h)`);
+    }
+  }
+}
+
+/** Price rows checked against the model (in the schema for create; here for edits). */
+function checkPricesFor(model: PricingModel, prices: readonly OfferPriceInput[]): void {
+  const issues: { path: string; message: string }[] = [];
+  checkOfferPrices(model, prices, {
+    addIssue: (i: { path?: PropertyKey[]; message?: string }) =>
+      issues.push({ path: (i.path ?? []).map(String).join('.'), message: i.message ?? '' }),
+  } as unknown as z.RefinementCtx);
+  if (issues.length > 0) {
+    throw new DomainError('validation_failed', 'the request is not valid', 400, {
+      field: issues[0].path,
+      issues,
+    });
+  }
+}
+
+/** The stored rows, also checked by the rating rules they will be billed with. */
+function storedPrices(model: PricingModel, prices: readonly OfferPriceInput[]) {
+  const rows = toPriceRows(model, prices);
+  rows.forEach((r, i) => {
+    try {
+      validatePriceRow(r);
+    } catch (e) {
+      throw invalid(`prices.${i}`, e instanceof Error ? e.message : String(e));
+    }
+  });
+  return rows;
+}
+
+function storedSla(sla: CreateOfferRequest['sla'] | null | undefined) {
+  if (!sla) return null;
+  try {
+    return validateSla({ target: sla.target, schedule: sla.schedule.map((s) => ({ ...s })) });
+  } catch (e) {
+    throw invalid('sla', e instanceof Error ? e.message : String(e));
+  }
+}
 
 const normalizedColumns = (prices: OfferEntity['prices'], r: ResourceEntity) => {
   const n = normalizedPrice(prices, {
@@ -37,6 +124,8 @@ export class OffersService implements OnApplicationBootstrap {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly registry: RegistryService,
+    private readonly clock: Clock,
+    private readonly bids: BidScheduler,
   ) {}
 
   async create(orgId: string, req: CreateOfferRequest): Promise<OfferView> {
@@ -45,6 +134,15 @@ export class OffersService implements OnApplicationBootstrap {
         field: 'minHours',
       });
     }
+    const availableFrom = req.availableFrom ? new Date(req.availableFrom) : null;
+    const availableUntil = req.availableUntil ? new Date(req.availableUntil) : null;
+    checkWindow(
+      { from: availableFrom, until: availableUntil, minHours: req.minHours },
+      this.clock.now(),
+      true,
+    );
+    const prices = storedPrices(req.pricingModel, req.prices);
+    const sla = storedSla(req.sla);
     const offerId = await this.db.transaction(async (m) => {
       const r = await m.getRepository(ResourceEntity).findOne({
         where: { id: req.resourceId, ownerOrgId: orgId },
@@ -71,12 +169,15 @@ export class OffersService implements OnApplicationBootstrap {
         currency: req.currency,
         capacity: req.capacity,
         pricingModel: req.pricingModel,
-        prices: req.prices,
+        prices,
         minHours: req.minHours,
         maxHours: req.maxHours,
         acceptsUnsigned: req.acceptsUnsigned,
+        availableFrom,
+        availableUntil,
+        sla,
         status: 'active' as const,
-        ...normalizedColumns(req.prices, r),
+        ...normalizedColumns(prices, r),
       });
       return o.id;
     });
@@ -94,6 +195,10 @@ export class OffersService implements OnApplicationBootstrap {
       .createQueryBuilder('o')
       .innerJoin(ResourceEntity, 'r', 'r.id = o.resource_id')
       .where(`o.status = 'active'`)
+      // Offers whose availability window has closed are not listed.
+      .andWhere('(o.available_until IS NULL OR o.available_until > :now)', {
+        now: this.clock.now(),
+      })
       .limit(q.limit + 1);
     if (q.class) qb.andWhere('r.class = :cls', { cls: q.class });
     if (q.form) qb.andWhere('r.form = :form', { form: q.form });
@@ -115,7 +220,9 @@ export class OffersService implements OnApplicationBootstrap {
     if (q.availableNow === 'true')
       qb.andWhere(
         `o.capacity > (SELECT COALESCE(SUM(l.slots), 0) FROM leases l
-           WHERE l.offer_id = o.id AND l.state IN ('pending', 'active', 'suspended'))`,
+           WHERE l.offer_id = o.id AND l.state IN ('pending', 'active', 'suspended')
+             AND l.paused_at IS NULL)
+         AND (o.available_from IS NULL OR o.available_from <= :now)`,
       );
     if (q.minCredibility !== undefined)
       qb.andWhere(
@@ -185,6 +292,7 @@ export class OffersService implements OnApplicationBootstrap {
     await this.db.transaction(async (m) => {
       const o = await this.ownOffer(m, orgId, id);
       if (o.status === 'closed') throw invalidState('the offer is closed', { status: o.status });
+      const now = this.clock.now();
       const minHours = req.minHours ?? o.minHours;
       const maxHours = req.maxHours ?? o.maxHours;
       if (minHours > maxHours) {
@@ -192,7 +300,42 @@ export class OffersService implements OnApplicationBootstrap {
           field: 'minHours',
         });
       }
-      if (req.capacity !== undefined) {
+      const window = {
+        from:
+          req.availableFrom === undefined
+            ? o.availableFrom
+            : req.availableFrom === null
+              ? null
+              : new Date(req.availableFrom),
+        until:
+          req.availableUntil === undefined
+            ? o.availableUntil
+            : req.availableUntil === null
+              ? null
+              : new Date(req.availableUntil),
+        minHours,
+      };
+      if (
+        req.availableFrom !== undefined ||
+        req.availableUntil !== undefined ||
+        req.minHours !== undefined
+      ) {
+        checkWindow(window, now, req.availableFrom !== undefined && req.availableFrom !== null);
+      }
+      const model = req.pricingModel ?? o.pricingModel;
+      if (req.prices !== undefined && req.pricingModel === undefined) {
+        checkPricesFor(model, req.prices);
+      }
+      const interruptible = o.pricingModel === 'interruptible' || model === 'interruptible';
+      if (model !== o.pricingModel) {
+        const used = (await this.slotsInUse([o.id], m, true)).get(o.id) ?? 0;
+        if (used > 0 && interruptible) {
+          throw invalid('pricingModel', 'an offer with open leases cannot switch to or from bids', {
+            openSlots: used,
+          });
+        }
+      }
+      if (req.capacity !== undefined && model !== 'interruptible') {
         const used = (await this.slotsInUse([o.id], m)).get(o.id) ?? 0;
         if (req.capacity < used) {
           throw new DomainError(
@@ -204,9 +347,26 @@ export class OffersService implements OnApplicationBootstrap {
         }
       }
       // Running leases keep the prices pinned at order time; new prices apply to new orders.
-      Object.assign(o, { ...req, minHours, maxHours });
+      if (req.title !== undefined) o.title = req.title;
+      if (req.capacity !== undefined) o.capacity = req.capacity;
+      if (req.acceptsUnsigned !== undefined) o.acceptsUnsigned = req.acceptsUnsigned;
+      if (req.prices !== undefined) {
+        o.pricingModel = model;
+        o.prices = storedPrices(model, req.prices);
+      }
+      if (req.sla !== undefined) o.sla = storedSla(req.sla);
+      Object.assign(o, {
+        minHours,
+        maxHours,
+        availableFrom: window.from,
+        availableUntil: window.until,
+      });
       await this.withNormalizedPrice(m, o);
       await m.getRepository(OfferEntity).save(o);
+      // Interruptible: a smaller capacity pauses the lowest bids, a larger one resumes them.
+      if (o.pricingModel === 'interruptible' && req.capacity !== undefined) {
+        await this.bids.reschedule(m, o, now, { kind: 'capacity_changed', capacity: o.capacity });
+      }
     });
     return this.get(id);
   }
@@ -271,8 +431,15 @@ export class OffersService implements OnApplicationBootstrap {
     return (await this.views([o]))[0];
   }
 
-  /** Slots taken on an offer by leases that are not over. */
-  async slotsInUse(offerIds: string[], m = this.db.manager): Promise<Map<string, number>> {
+  /**
+   * Slots taken on an offer by leases that are not over (paused interruptible leases hold none,
+   * unless `includePaused`).
+   */
+  async slotsInUse(
+    offerIds: string[],
+    m = this.db.manager,
+    includePaused = false,
+  ): Promise<Map<string, number>> {
     const used = new Map<string, number>();
     if (offerIds.length === 0) return used;
     const rows = await m
@@ -280,7 +447,11 @@ export class OffersService implements OnApplicationBootstrap {
       .createQueryBuilder('l')
       .select('l.offer_id', 'offerId')
       .addSelect('COALESCE(SUM(l.slots), 0)::int', 'slots')
-      .where({ offerId: In(offerIds), state: In([...OPEN_LEASE_STATES]) })
+      .where({
+        offerId: In(offerIds),
+        state: In([...OPEN_LEASE_STATES]),
+        ...(includePaused ? {} : { pausedAt: IsNull() }),
+      })
       .groupBy('l.offer_id')
       .getRawMany<{ offerId: string; slots: number }>();
     for (const r of rows) used.set(r.offerId, Number(r.slots));
@@ -339,6 +510,9 @@ export class OffersService implements OnApplicationBootstrap {
         minHours: o.minHours,
         maxHours: o.maxHours,
         acceptsUnsigned: o.acceptsUnsigned,
+        availableFrom: o.availableFrom?.toISOString() ?? null,
+        availableUntil: o.availableUntil?.toISOString() ?? null,
+        sla: o.sla ? { ...o.sla, isDefault: false } : { ...DEFAULT_SLA, isDefault: true },
         createdAt: o.createdAt.toISOString(),
         credibility: credOf(credByResource.get(o.resourceId)),
       };

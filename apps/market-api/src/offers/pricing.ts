@@ -1,6 +1,6 @@
 import { Decimal } from '@suanli/money';
 import { maxUnitsPerSlotHour, type UnitCode } from '@suanli/units';
-import type { ResourceSpec } from '@suanli/contracts';
+import type { OfferPriceInput, PricingModel, ResourceSpec } from '@suanli/contracts';
 import type { PriceRow } from '../database/entities.js';
 
 export const CLASS_UNIT: Record<'GEN' | 'AI' | 'HPC', UnitCode> = {
@@ -35,4 +35,36 @@ export function normalizedPrice(
     }
   }
   return { unit, price: slotHourCost.div(perSlot).toDecimalPlaces(6).toString() };
+}
+
+/**
+ * The stored (and, at order time, pinned) price rows of an offer's request rows: `price` is the
+ * headline unit price every model has — fixed: the price; tiered: the first tier's; reserved:
+ * the on-demand price; interruptible: the floor — so the normalized price compares them all.
+ */
+export function toPriceRows(model: PricingModel, prices: readonly OfferPriceInput[]): PriceRow[] {
+  return prices.map((p): PriceRow => {
+    switch (model) {
+      case 'fixed':
+        return { unit: p.unit, price: p.price as string };
+      case 'tiered': {
+        const tiers = (p.tiers ?? []).map((t) => ({ upTo: t.upTo, price: t.price }));
+        return { unit: p.unit, price: tiers[0].price, model, tiers };
+      }
+      case 'reserved':
+        return {
+          unit: p.unit,
+          price: p.price as string,
+          model,
+          reserved: { quantity: p.reserved!.quantity, price: p.reserved!.price },
+        };
+      case 'interruptible':
+        return { unit: p.unit, price: p.price as string, model };
+    }
+  });
+}
+
+/** The rows as pinned on an interruptible lease: the floor row carries the buyer's bid. */
+export function withBid(prices: readonly PriceRow[], bid: string): PriceRow[] {
+  return prices.map((p) => ({ ...p, price: bid }));
 }

@@ -36,6 +36,13 @@ export class OrdersController {
     return this.orders.leaseView(p, id);
   }
 
+  /** An interruptible lease's pauses and resumes with their reasons. */
+  @Roles('buyer', 'seller')
+  @Get('leases/:id/interruptions')
+  async interruptions(@CurrentPrincipal() p: Principal, @Param('id', ParseUUIDPipe) id: string) {
+    return { items: await this.orders.interruptions(p, id) };
+  }
+
   @Roles('buyer')
   @Post('leases/:id/cancel')
   @HttpCode(200)

@@ -1,7 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Between, DataSource, In, LessThan, MoreThanOrEqual } from 'typeorm';
-import type { CreateOrderRequest, LeaseView, OrderView, UsagePoint } from '@suanli/contracts';
+import type {
+  CreateOrderRequest,
+  LeaseInterruptionView,
+  LeaseView,
+  OrderView,
+  UsagePoint,
+} from '@suanli/contracts';
+import { Decimal } from '@suanli/money';
 import { CURRENT_CATALOG } from '@suanli/units';
 import { AppConfig } from '../config/app-config.js';
 import { Clock } from '../common/clock.js';
@@ -15,8 +22,10 @@ import {
   UsageMinuteEntity,
 } from '../database/entities.js';
 import { EscrowService } from '../settlement/escrow.service.js';
+import { BidScheduler } from '../leases/bid-scheduler.service.js';
 import { LeaseEventsService } from '../leases/lease-events.service.js';
 import { OffersService } from '../offers/offers.service.js';
+import { withBid } from '../offers/pricing.js';
 import { RegistryService } from '../registry/registry.service.js';
 import { FeesService } from '../fees/fees.service.js';
 import type { Principal } from '../auth/auth.decorators.js';
@@ -31,6 +40,7 @@ export class OrdersService {
     private readonly registry: RegistryService,
     private readonly escrow: EscrowService,
     private readonly leaseEvents: LeaseEventsService,
+    private readonly bids: BidScheduler,
     private readonly fees: FeesService,
     private readonly config: AppConfig,
     private readonly clock: Clock,
@@ -60,29 +70,79 @@ export class OrdersService {
           },
         );
       }
-      const used = (await this.offers.slotsInUse([offer.id], m)).get(offer.id) ?? 0;
-      if (used + req.slots > offer.capacity) {
+      const now = this.clock.now();
+      if (offer.availableFrom && now.getTime() < offer.availableFrom.getTime()) {
+        throw new DomainError('capacity_unavailable', 'the offer is not available yet', 409, {
+          field: 'offerId',
+          availableFrom: offer.availableFrom.toISOString(),
+        });
+      }
+      if (
+        offer.availableUntil &&
+        now.getTime() + req.hours * HOUR > offer.availableUntil.getTime()
+      ) {
         throw new DomainError(
-          'capacity_unavailable',
-          'not enough free capacity for this order',
-          409,
-          {
-            requested: req.slots,
-            available: Math.max(0, offer.capacity - used),
-          },
+          'validation_failed',
+          "the lease would end after the offer's availability window",
+          400,
+          { field: 'hours', availableUntil: offer.availableUntil.toISOString() },
         );
+      }
+      const interruptible = offer.pricingModel === 'interruptible';
+      if (!interruptible && req.bid !== undefined) {
+        throw new DomainError('validation_failed', 'only interruptible offers take a bid', 400, {
+          field: 'bid',
+        });
+      }
+      if (interruptible) {
+        const floor = offer.prices[0].price;
+        if (req.bid === undefined) {
+          throw new DomainError('validation_failed', 'an interruptible offer needs a bid', 400, {
+            field: 'bid',
+            floor,
+          });
+        }
+        if (new Decimal(req.bid).lt(new Decimal(floor))) {
+          throw new DomainError('validation_failed', "the bid is under the offer's floor", 400, {
+            field: 'bid',
+            floor,
+          });
+        }
+        if (req.slots > offer.capacity) {
+          throw new DomainError('capacity_unavailable', 'more slots than the offer has', 409, {
+            field: 'slots',
+            requested: req.slots,
+            capacity: offer.capacity,
+          });
+        }
+      } else {
+        const used = (await this.offers.slotsInUse([offer.id], m)).get(offer.id) ?? 0;
+        if (used + req.slots > offer.capacity) {
+          throw new DomainError(
+            'capacity_unavailable',
+            'not enough free capacity for this order',
+            409,
+            {
+              field: 'slots',
+              requested: req.slots,
+              available: Math.max(0, offer.capacity - used),
+            },
+          );
+        }
       }
       const resource = await m
         .getRepository(ResourceEntity)
         .findOneByOrFail({ id: offer.resourceId });
       if (resource.state === 'retired')
         throw new DomainError('invalid_state', 'the resource is retired', 409);
-      const now = this.clock.now();
+      // Pinned as the buyer wrote it (a validated decimal string).
+      const bid = interruptible ? (req.bid as string) : null;
       const order = await m.getRepository(OrderEntity).save({
         buyerOrgId,
         offerId: offer.id,
         slots: req.slots,
         hours: req.hours,
+        bid,
         status: 'accepted' as const,
       });
       const lease = await m.getRepository(LeaseEntity).save({
@@ -98,18 +158,39 @@ export class OrdersService {
         endedAt: null,
         endReason: null,
         currency: offer.currency,
-        prices: offer.prices,
+        prices: bid === null ? offer.prices : withBid(offer.prices, bid),
         catalogVersion: CURRENT_CATALOG,
         takeRate: await this.fees.currentTakeRate(m),
         settledUntil: now,
+        bid,
+        pausedAt: null,
       });
-      await this.escrow.holdForNewLease(m, lease, {
-        spec: resource.spec,
-        computeClass: resource.computeClass,
-      });
+      if (bid !== null) {
+        // The highest bids run: this order runs if its bid wins capacity (pausing lower bids);
+        // if it would itself be paused, it is refused and nothing is held or paused.
+        const { paused } = await this.bids.reschedule(m, offer, now, {
+          kind: 'order',
+          leaseId: lease.id,
+          bid,
+        });
+        if (paused.includes(lease.id)) {
+          throw new DomainError(
+            'capacity_unavailable',
+            'higher bids hold the capacity: bid more to run now',
+            409,
+            { field: 'bid', bid, requested: req.slots, capacity: offer.capacity },
+          );
+        }
+      }
+      await this.escrow.holdForNewLease(
+        m,
+        lease,
+        { spec: resource.spec, computeClass: resource.computeClass },
+        { sla: offer.sla },
+      );
       if (resource.state === 'schedulable') await this.registry.transition(m, resource, 'running');
       await this.leaseEvents.record(m, lease, 'lease.started');
-      return { ...orderView(order), lease: leaseView(lease, resource.cri) };
+      return { ...orderView(order), bid, lease: leaseView(lease, resource.cri) };
     });
   }
 
@@ -123,6 +204,13 @@ export class OrdersService {
     reason: 'cancelled_by_buyer' | 'terminated_by_seller',
   ): Promise<LeaseView> {
     return this.db.transaction(async (m) => {
+      // Offer first, then lease: the order in which orders and offer edits lock them.
+      const offerId = (await m.getRepository(LeaseEntity).findOneBy({ id }))?.offerId;
+      const offer = offerId
+        ? await m
+            .getRepository(OfferEntity)
+            .findOne({ where: { id: offerId }, lock: { mode: 'pessimistic_write' } })
+        : null;
       const lease = await m
         .getRepository(LeaseEntity)
         .findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
@@ -140,6 +228,9 @@ export class OrdersService {
       lease.endReason = reason;
       await m.getRepository(LeaseEntity).save(lease);
       await this.leaseEvents.record(m, lease, 'lease.ended');
+      if (offer?.pricingModel === 'interruptible') {
+        await this.bids.reschedule(m, offer, now, { kind: 'lease_ended', leaseId: lease.id });
+      }
       const resource = await m
         .getRepository(ResourceEntity)
         .findOne({ where: { id: lease.resourceId }, lock: { mode: 'pessimistic_write' } });
@@ -172,6 +263,12 @@ export class OrdersService {
     const l = await this.db.getRepository(LeaseEntity).findOneBy({ id });
     if (!l || (l.buyerOrgId !== p.orgId && l.sellerOrgId !== p.orgId)) throw notFound('lease');
     return l;
+  }
+
+  /** An interruptible lease's pauses (outbid, capacity) and resumes, oldest first. */
+  async interruptions(p: Principal, id: string): Promise<LeaseInterruptionView[]> {
+    await this.getLease(p, id);
+    return (await this.bids.history(this.db.manager, id)).map(interruptionView);
   }
 
   async leaseView(p: Principal, id: string): Promise<LeaseView> {
@@ -217,6 +314,7 @@ const orderView = (o: OrderEntity): Omit<OrderView, 'lease'> => ({
   buyerOrgId: o.buyerOrgId,
   slots: o.slots,
   hours: o.hours,
+  bid: o.bid === null ? null : new Decimal(o.bid).toString(),
   status: o.status,
   createdAt: o.createdAt.toISOString(),
 });
@@ -236,4 +334,18 @@ export const leaseView = (l: LeaseEntity, cri: string): LeaseView => ({
   currency: l.currency,
   catalogVersion: l.catalogVersion,
   takeRate: l.takeRate,
+  bid: l.bid === null ? null : (l.prices[0]?.price ?? new Decimal(l.bid).toString()),
+  paused: l.pausedAt !== null,
+});
+
+export const interruptionView = (i: {
+  pausedAt: Date;
+  pauseReason: string;
+  resumedAt: Date | null;
+  resumeReason: string | null;
+}): LeaseInterruptionView => ({
+  pausedAt: i.pausedAt.toISOString(),
+  pauseReason: i.pauseReason,
+  resumedAt: i.resumedAt?.toISOString() ?? null,
+  resumeReason: i.resumeReason,
 });

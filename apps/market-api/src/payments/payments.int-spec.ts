@@ -7,7 +7,7 @@ import { signUpActor } from '../../../../test/support/actors.js';
 import { apiClient } from '../../../../test/support/http.js';
 import { startMarketApi, type TestMarketApi } from '../../../../test/support/market-api.js';
 import { LedgerService, PLATFORM_OWNER } from '../ledger/ledger.service.js';
-import type { EarningsView, MovementView, PayoutRunResult } from './payouts.service.js';
+import type { EarningsView, MovementView, PayoutRunResult, RefundView } from './payouts.service.js';
 import type { ReconciliationReport } from './reconciliation.service.js';
 import type { TopUpView, WebhookOutcome } from './top-ups.service.js';
 
@@ -198,28 +198,47 @@ describe('Stripe payments (stripe-mock)', () => {
       ['50.00', 'paid'],
     ]);
 
-    // Refund of unused balance: a Stripe refund with an idempotency key; retried = same refund.
+    // Refund of unused balance, drawn from the paid top-ups newest first: 12.34 from the second,
+    // 7.66 from the first. Each part is its own Stripe refund with its own idempotency key; a
+    // retried request returns the same refund.
     const rkey = randomUUID();
-    const refund = await buyer.client.postIdempotent<MovementView>(
+    const refund = await buyer.client.postIdempotent<RefundView>(
       '/v1/wallet/refunds',
       { currency: 'CNY', amount: '20.00' },
       rkey,
     );
     expect(refund.status).toBe(201);
     expect(refund.body).toMatchObject({ kind: 'refund', amount: '20.00' });
-    expect(refund.body.stripeId).toMatch(/^re_/);
-    const retried = await buyer.client.postIdempotent<MovementView>(
+    expect(refund.body.parts.map((p) => [p.amount, p.reference])).toEqual([
+      ['12.34', `refund:${buyer.orgId}:${rkey}:1`],
+      ['7.66', `refund:${buyer.orgId}:${rkey}:2`],
+    ]);
+    for (const p of refund.body.parts) expect(p.stripeId).toMatch(/^re_/);
+    const parts: { top_up_id: string; amount: string; pi: string }[] = await ds.query(
+      `SELECT m.top_up_id, m.amount::text AS amount, t.payment_intent_id AS pi
+         FROM stripe_movements m JOIN top_ups t ON t.id = m.top_up_id
+        WHERE m.reference LIKE $1 ORDER BY m.reference`,
+      [`refund:${buyer.orgId}:${rkey}:%`],
+    );
+    expect(parts.map((p) => [p.pi, p.amount])).toEqual([
+      ['pi_test_b', '12.340000000'],
+      ['pi_test_a', '7.660000000'],
+    ]);
+    const retried = await buyer.client.postIdempotent<RefundView>(
       '/v1/wallet/refunds',
       { currency: 'CNY', amount: '20.00' },
       rkey,
     );
     expect(retried.body.id).toBe(refund.body.id);
+    expect(retried.body.parts.map((p) => p.id)).toEqual(refund.body.parts.map((p) => p.id));
     expect(await wallet()).toBe('42.34');
-    // More than any single paid top-up has left: refused, nothing moves.
-    const tooMuch = await buyer.client.postIdempotent('/v1/wallet/refunds', {
-      currency: 'CNY',
-      amount: '40.00',
-    });
+    const history = await buyer.client.get<{ items: MovementView[] }>('/v1/wallet/refunds');
+    expect(history.body.items).toHaveLength(2);
+    // More than the paid top-ups have left (42.34): refused, nothing moves.
+    const tooMuch = await buyer.client.postIdempotent<{ error: { code: string } }>(
+      '/v1/wallet/refunds',
+      { currency: 'CNY', amount: '42.35' },
+    );
     expect(tooMuch.status).toBe(409);
     expect(await wallet()).toBe('42.34');
   });

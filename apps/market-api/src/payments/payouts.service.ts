@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, IsNull } from 'typeorm';
+import { DataSource, type EntityManager, IsNull } from 'typeorm';
 import { Money, parseDecimal } from '@suanli/money';
 import { Clock } from '../common/clock.js';
 import { DomainError, invalidState } from '../common/errors.js';
@@ -40,6 +40,11 @@ export interface PayoutRunResult {
   skippedBelowMinimum: number;
   skippedNoAccount: number;
   failed: { reference: string; error: string }[];
+}
+
+/** A refund request: its total, and one Stripe refund per top-up it was drawn from. */
+export interface RefundView extends MovementView {
+  parts: MovementView[];
 }
 
 export interface EarningsView {
@@ -206,69 +211,118 @@ export class PayoutsService {
   }
 
   /**
-   * Refunds `amount` of the buyer's unused available balance to the card of a paid Stripe
-   * top-up that still has that much unrefunded (newest first). Booked first, then sent.
+   * Refunds `amount` of the buyer's unused available balance to the cards it came from: the
+   * amount is allocated across the buyer's paid Stripe top-ups in that currency, newest first,
+   * each taking at most what it has left unrefunded. Each part is its own ledger posting and its
+   * own Stripe refund, with its own reference (`refund:<org>:<key>:<n>`, also the Stripe
+   * idempotency key). Booked first (all parts in one transaction), then sent.
    */
   async refund(
     orgId: string,
     currency: string,
     amount: string,
     idempotencyKey: string | undefined,
-  ): Promise<MovementView> {
+  ): Promise<RefundView> {
     const money = Money.of(amount, currency);
     if (!money.isPositive() || !money.isAtMinorPrecision()) {
       throw new DomainError('validation_failed', 'amount must be positive whole minor units', 400, {
+        field: 'amount',
         amount,
       });
     }
-    const reference = `refund:${orgId}:${idempotencyKey ?? randomUUID()}`;
-    const mv = await this.db.transaction(async (m) => {
-      const existing = await m.findOneBy(StripeMovementEntity, { reference });
-      if (existing) return existing;
+    const base = `refund:${orgId}:${idempotencyKey ?? randomUUID()}`;
+    const parts = await this.db.transaction(async (m) => {
+      const existing = await this.refundParts(m, base);
+      if (existing.length > 0) return existing;
       const available = { ownerKey: orgId, kind: 'wallet_available' as const, currency };
       const clearing = { ownerKey: PLATFORM_OWNER, kind: 'stripe_clearing' as const, currency };
       await this.ledger.lockAccounts(m, [available, clearing]);
-      const topUps: TopUpEntity[] = await m.query(
-        `SELECT id, amount::text AS amount, refunded::text AS refunded FROM top_ups
+      const topUps: { id: string; left: string }[] = await m.query(
+        `SELECT id, (amount - refunded)::text AS left FROM top_ups
          WHERE org_id = $1 AND currency = $2 AND provider = 'stripe' AND status = 'paid'
-           AND payment_intent_id IS NOT NULL AND amount - refunded >= $3
-         ORDER BY paid_at DESC LIMIT 1 FOR UPDATE`,
-        [orgId, currency, money.toString()],
+           AND payment_intent_id IS NOT NULL AND amount > refunded
+         ORDER BY paid_at DESC, id FOR UPDATE`,
+        [orgId, currency],
       );
-      if (topUps.length === 0) {
-        throw invalidState('no paid Stripe top-up has that much left to refund', {
+      const plan = allocateRefund(
+        money,
+        topUps.map((t) => ({ id: t.id, left: Money.of(t.left, currency) })),
+      );
+      if (!plan) {
+        const left = Money.sum(
+          topUps.map((t) => Money.of(t.left, currency)),
+          currency,
+        );
+        throw invalidState('the paid Stripe top-ups have less than that left to refund', {
+          field: 'amount',
           currency,
           amount: money.toString(),
+          refundable: left.toString(),
         });
       }
-      // insufficient_funds (422) when the available balance is lower.
-      await this.ledger.post(m, {
-        kind: 'refund',
-        reference,
-        memo: `refund of unused balance (top-up ${topUps[0].id})`,
-        entries: [
-          { ...available, amount: money.negated().toString() },
-          { ...clearing, amount: money.toString() },
-        ],
-      });
-      await m.query('UPDATE top_ups SET refunded = refunded + $2 WHERE id = $1', [
-        topUps[0].id,
-        money.toString(),
-      ]);
-      const saved = m.create(StripeMovementEntity, {
-        kind: 'refund' as const,
-        orgId,
-        currency,
-        amount: money.toString(),
-        reference,
-        stripeId: null,
-      });
-      return m.save(saved);
+      const rows: StripeMovementEntity[] = [];
+      for (const [i, part] of plan.entries()) {
+        const reference = `${base}:${i + 1}`;
+        // insufficient_funds (422) when the available balance is lower.
+        await this.ledger.post(m, {
+          kind: 'refund',
+          reference,
+          memo: `refund of unused balance (top-up ${part.id}, part ${i + 1} of ${plan.length})`,
+          entries: [
+            { ...available, amount: part.amount.negated().toString() },
+            { ...clearing, amount: part.amount.toString() },
+          ],
+        });
+        await m.query('UPDATE top_ups SET refunded = refunded + $2 WHERE id = $1', [
+          part.id,
+          part.amount.toString(),
+        ]);
+        rows.push(
+          await m.save(
+            m.create(StripeMovementEntity, {
+              kind: 'refund' as const,
+              orgId,
+              currency,
+              amount: part.amount.toString(),
+              reference,
+              topUpId: part.id,
+              stripeId: null,
+            }),
+          ),
+        );
+      }
+      return rows;
     });
-    if (!mv.stripeId) await this.send(mv);
-    return movementView(
-      await this.db.getRepository(StripeMovementEntity).findOneByOrFail({ id: mv.id }),
-    );
+    for (const mv of parts) if (!mv.stripeId) await this.send(mv);
+    const sent = await this.refundParts(this.db.manager, base);
+    const views = sent.map(movementView);
+    return {
+      id: views[0].id,
+      kind: 'refund',
+      currency,
+      amount: Money.sum(
+        sent.map((p) => Money.of(p.amount, currency)),
+        currency,
+      ).toString(),
+      reference: base,
+      stripeId: views.length === 1 ? views[0].stripeId : null,
+      createdAt: views[0].createdAt,
+      parts: views,
+    };
+  }
+
+  /** The booked parts of the refund `base`, in order (a legacy single-part refund included). */
+  private async refundParts(m: EntityManager, base: string): Promise<StripeMovementEntity[]> {
+    const rows = await m
+      .getRepository(StripeMovementEntity)
+      .createQueryBuilder('s')
+      .where(`s.kind = 'refund' AND (s.reference = :base OR starts_with(s.reference, :prefix))`, {
+        base,
+        prefix: `${base}:`,
+      })
+      .getMany();
+    const n = (r: StripeMovementEntity) => Number(r.reference.slice(base.length + 1) || '0');
+    return rows.sort((a, b) => n(a) - n(b));
   }
 
   /** Sends a booked movement to Stripe with its reference as the idempotency key. */
@@ -294,13 +348,15 @@ export class PayoutsService {
       );
       stripeId = transfer.id;
     } else {
-      const topUpId = /top-up ([0-9a-f-]{36})/.exec(
-        (
-          await this.db.query('SELECT memo FROM ledger_transactions WHERE reference = $1', [
-            mv.reference,
-          ])
-        )[0]?.memo ?? '',
-      )?.[1];
+      const topUpId =
+        mv.topUpId ??
+        /top-up ([0-9a-f-]{36})/.exec(
+          (
+            await this.db.query('SELECT memo FROM ledger_transactions WHERE reference = $1', [
+              mv.reference,
+            ])
+          )[0]?.memo ?? '',
+        )?.[1];
       const topUp = topUpId
         ? await this.db.getRepository(TopUpEntity).findOneBy({ id: topUpId })
         : null;
@@ -319,6 +375,26 @@ export class PayoutsService {
       .getRepository(StripeMovementEntity)
       .update({ id: mv.id, stripeId: IsNull() }, { stripeId });
   }
+}
+
+/**
+ * Splits a refund over top-ups (given newest first): each takes what it has left, until the
+ * amount is covered. Null when they do not have enough left between them.
+ */
+export function allocateRefund(
+  amount: Money,
+  topUps: readonly { id: string; left: Money }[],
+): { id: string; amount: Money }[] | null {
+  const plan: { id: string; amount: Money }[] = [];
+  let rest = amount;
+  for (const t of topUps) {
+    if (!rest.isPositive()) break;
+    if (!t.left.isPositive()) continue;
+    const take = t.left.lt(rest) ? t.left : rest;
+    plan.push({ id: t.id, amount: take });
+    rest = rest.minus(take);
+  }
+  return rest.isPositive() ? null : plan;
 }
 
 function movementView(r: StripeMovementEntity): MovementView {

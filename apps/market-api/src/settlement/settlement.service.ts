@@ -6,6 +6,7 @@ import { Money } from '@suanli/money';
 import type { ComputeClass } from '@suanli/units';
 import { LeaseEntity } from '../database/market.entities.js';
 import { DebitNoteEntity, InvoiceEntity } from '../database/settlement.entities.js';
+import { BidScheduler } from '../leases/bid-scheduler.service.js';
 import { LeaseEventsService } from '../leases/lease-events.service.js';
 import { LedgerService, PLATFORM_OWNER } from '../ledger/ledger.service.js';
 import { WalletService } from '../ledger/wallet.service.js';
@@ -31,6 +32,26 @@ export interface SettlementRunResult {
   failed: { leaseId: string; error: string }[];
 }
 
+/**
+ * Milliseconds of [from, to) during which the (interruptible) lease was paused, from its
+ * recorded interruptions (an open one runs to `to`).
+ */
+export async function pausedMs(
+  m: EntityManager,
+  leaseId: string,
+  from: Date,
+  to: Date,
+): Promise<number> {
+  const rows: { ms: string }[] = await m.query(
+    `SELECT COALESCE(SUM(round(EXTRACT(EPOCH FROM
+              LEAST(COALESCE(resumed_at, $3), $3) - GREATEST(paused_at, $2)) * 1000)), 0)::text AS ms
+       FROM lease_interruptions
+      WHERE lease_id = $1 AND paused_at < $3 AND COALESCE(resumed_at, $3) > $2`,
+    [leaseId, from, to],
+  );
+  return Number(rows[0]?.ms ?? '0');
+}
+
 /** Safety net: no lease takes more steps than this in one run (a year of hours and then some). */
 const MAX_STEPS_PER_LEASE = 10_000;
 
@@ -53,6 +74,7 @@ export class SettlementService {
     private readonly config: SettlementConfig,
     @Optional() private readonly leaseEvents?: LeaseEventsService,
     @Optional() private readonly settlementLog?: SettlementLogService,
+    @Optional() private readonly bids?: BidScheduler,
   ) {}
 
   /** Settles everything due at `now`. */
@@ -105,6 +127,8 @@ export class SettlementService {
     await Promise.all(
       Array.from({ length: Math.min(this.config.concurrency, Math.max(1, due.length)) }, worker),
     );
+    // Interruptible offers: capacity freed by leases that ended goes to paused bids.
+    if (this.bids && result.ended > 0) await this.bids.sweep(this.db, now);
     return result;
   }
 
@@ -204,6 +228,9 @@ export class SettlementService {
         prior: prices.some((r) => modelOf(r) === 'tiered' || modelOf(r) === 'reserved')
           ? await this.priorQuantities(m, lease)
           : undefined,
+        pausedMs: prices.some((r) => modelOf(r) === 'interruptible')
+          ? await pausedMs(m, lease.id, new Date(activeFrom), period.end)
+          : 0,
       });
       const gross = Money.of(rated.gross, cur);
       const held = await this.escrow.heldFor(m, lease, period.start);
