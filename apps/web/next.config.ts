@@ -4,7 +4,7 @@ const config: NextConfig = {
   reactStrictMode: true,
   poweredByHeader: false,
   // Only types come from @suanli/contracts today; listed so value imports also compile.
-  transpilePackages: ['@suanli/contracts'],
+  transpilePackages: ['@suanli/contracts', '@suanli/api-client'],
   async headers() {
     return [
       {

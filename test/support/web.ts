@@ -13,7 +13,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const WEB_DIR = join(ROOT, 'apps', 'web');
 const NEXT_BIN = join(ROOT, 'node_modules', '.bin', 'next');
 const BUILD_MARKER = join(WEB_DIR, '.next', 'BUILD_ID');
-const SOURCES = [WEB_DIR, join(ROOT, 'libs', 'contracts')];
+const SOURCES = [WEB_DIR, join(ROOT, 'libs', 'contracts'), join(ROOT, 'libs', 'api-client')];
 const SKIP = new Set(['.next', 'node_modules', 'next-env.d.ts']);
 const START_TIMEOUT_MS = 60_000;
 

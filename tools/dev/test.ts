@@ -114,12 +114,14 @@ async function main(): Promise<number> {
   if (skipLint) log('SKIP_LINT=1: skipping lint and typecheck');
   // lint and typecheck run while the services start; their output is shown when they finish
   const checks = skipLint
-    ? Promise.resolve([true, true, true])
+    ? Promise.resolve([true, true, true, true])
     : Promise.all([
         check('lint', 'lint'),
         check('typecheck', 'typecheck'),
         // the committed OpenAPI document must be what the code generates
         check('openapi', 'openapi:check'),
+        // …and the typed API client (libs/api-client) what that document generates
+        check('api-client', 'client:check'),
       ]);
 
   let services: RunningServices | undefined;

@@ -6,6 +6,7 @@ import { HTML_LANG, LANGS, dictFor } from '@/lib/i18n';
 import { getI18n } from '@/lib/i18n/server';
 import { getSession } from '@/lib/session';
 import './globals.css';
+import './journeys.css';
 
 export async function generateMetadata(): Promise<Metadata> {
   const { t } = await getI18n();
@@ -37,7 +38,7 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
         ]
       : []),
     ...(session?.profile?.roles.includes('operator')
-      ? [{ href: '/operator/reconciliation', label: t.nav.reconciliation }]
+      ? [{ href: '/operator', label: t.j.nav.operator }]
       : []),
     ...(session?.profile?.roles.includes('assessor')
       ? [{ href: '/assessor', label: t.nav.assessor }]
@@ -75,9 +76,14 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
                   </form>
                 </>
               ) : (
-                <Link href="/login" className="button button-small">
-                  {t.nav.login}
-                </Link>
+                <>
+                  <Link href="/signup" className="link-button">
+                    {t.j.nav.signup}
+                  </Link>
+                  <Link href="/login" className="button button-small">
+                    {t.nav.login}
+                  </Link>
+                </>
               )}
               <div className="lang-switch" role="group" aria-label={t.nav.language}>
                 {LANGS.map((code) =>

@@ -217,11 +217,18 @@ export default async function CatalogPage({
         <p className="empty">{t.catalog.empty}</p>
       ) : (
         <>
-          <p className="muted count">{t.catalog.count(result.data.items.length)}</p>
+          <form id="compare" method="get" action="/compare" className="compare-bar">
+            <p className="muted count">{t.catalog.count(result.data.items.length)}</p>
+            <span className="muted small">{t.j.compare.hint}</span>
+            <button type="submit" className="button button-small" data-testid="compare-submit">
+              {t.j.compare.submit}
+            </button>
+          </form>
           <div className="table-wrap">
             <table className="table offers-table">
               <thead>
                 <tr>
+                  <th scope="col">{t.j.compare.pick}</th>
                   <th scope="col">{t.catalog.offer}</th>
                   <th scope="col">{t.catalog.cri}</th>
                   <th scope="col">{t.catalog.classForm}</th>
@@ -241,6 +248,15 @@ export default async function CatalogPage({
               <tbody>
                 {result.data.items.map((offer) => (
                   <tr key={offer.id} data-offer-id={offer.id}>
+                    <td>
+                      <input
+                        type="checkbox"
+                        name="ids"
+                        value={offer.id}
+                        form="compare"
+                        aria-label={t.j.compare.pickOffer(offer.title)}
+                      />
+                    </td>
                     <td>
                       <Link href={`/offers/${offer.id}`} className="offer-title">
                         {offer.title}

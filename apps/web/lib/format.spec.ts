@@ -1,5 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import { formatDate, formatDateTime, formatDecimal, formatMoney, isZero } from './format';
+import {
+  formatDate,
+  formatDateTime,
+  formatDecimal,
+  formatMoney,
+  formatPercent,
+  isZero,
+} from './format';
 
 describe('formatDecimal', () => {
   it('groups thousands on the string, never through a float', () => {
@@ -53,5 +60,15 @@ describe('dates', () => {
     expect(formatDate('2026-11-28T23:59:00Z', 'en')).toBe('28 Nov 2026');
     expect(formatDateTime(null, 'en')).toBe('—');
     expect(formatDateTime('not a date', 'en')).toBe('not a date');
+  });
+});
+
+describe('formatPercent', () => {
+  it('moves the decimal point on the string', () => {
+    expect(formatPercent('0.05')).toBe('5');
+    expect(formatPercent('0.125')).toBe('12.5');
+    expect(formatPercent('0')).toBe('0');
+    expect(formatPercent('0.080000000')).toBe('8');
+    expect(formatPercent('0.000001')).toBe('0.0001');
   });
 });

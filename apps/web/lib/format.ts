@@ -68,3 +68,16 @@ export function formatDate(iso: string | null | undefined, lang: Lang): string {
   if (Number.isNaN(d.getTime())) return iso;
   return new Intl.DateTimeFormat(LOCALES[lang], { dateStyle: 'medium', timeZone: 'UTC' }).format(d);
 }
+
+/**
+ * A fraction as a percentage, on the string: "0.05" → "5", "0.125" → "12.5", "0" → "0".
+ * (The unit sign is added by the caller's translation.)
+ */
+export function formatPercent(fraction: string): string {
+  const m = DECIMAL.exec(fraction.trim());
+  if (!m) return fraction;
+  const frac = (m[3] ?? '').padEnd(2, '0');
+  const int = (m[2] + frac.slice(0, 2)).replace(/^0+(?=\d)/, '');
+  const rest = frac.slice(2).replace(/0+$/, '');
+  return `${m[1] ?? ''}${formatDecimal(int)}${rest ? `.${rest}` : ''}`;
+}

@@ -1,4 +1,5 @@
 import type { Metadata } from 'next';
+import Link from 'next/link';
 import { redirect } from 'next/navigation';
 import { getI18n } from '@/lib/i18n/server';
 import { one, type SearchParams } from '@/lib/params';
@@ -20,6 +21,9 @@ export default async function LoginPage({ searchParams }: { searchParams: Promis
         <h1>{t.login.heading}</h1>
         <p className="muted">{t.login.intro}</p>
         <LoginForm next={next} labels={t.login} errors={t.errors} />
+        <p className="muted small">
+          {t.j.signup.noAccount} <Link href="/signup">{t.j.nav.signup}</Link>
+        </p>
       </div>
     </section>
   );

@@ -1,3 +1,4 @@
+import { journeysEn } from './journeys-en';
 export const en = {
   langName: 'English',
   meta: {
@@ -478,6 +479,7 @@ export const en = {
       chain_gap: 'Chain gap',
     } as Record<string, string>,
   },
+  j: journeysEn,
 };
 
 export type Dict = typeof en;

@@ -1,4 +1,5 @@
 import type { Dict } from './en';
+import { journeysZh } from './journeys-zh';
 
 export const zh: Dict = {
   langName: '中文',
@@ -458,4 +459,5 @@ export const zh: Dict = {
       chain_gap: '链断裂',
     } as Record<string, string>,
   },
+  j: journeysZh,
 };

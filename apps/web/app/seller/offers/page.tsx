@@ -18,7 +18,12 @@ const NEXT_ACTIONS: Record<OfferView['status'], ('pause' | 'resume' | 'close')[]
   closed: [],
 };
 
-export default async function SellerOffersPage() {
+export default async function SellerOffersPage({
+  searchParams,
+}: {
+  searchParams: Promise<{ created?: string }>;
+}) {
+  const { created } = await searchParams;
   const result = await loadForBuyer<{ items: OfferView[] }>('/v1/offers/mine', '/seller/offers');
   const { t } = await getI18n();
   const s = t.sellerOffers;
@@ -27,7 +32,17 @@ export default async function SellerOffersPage() {
       <section className="page-head">
         <h1>{s.heading}</h1>
         <p className="lead">{s.intro}</p>
+        <p>
+          <Link href="/seller/offers/new" className="button">
+            {t.j.offerForm.heading}
+          </Link>
+        </p>
       </section>
+      {created ? (
+        <p className="notice notice-ok" role="status" data-testid="offer-created">
+          {t.j.offerForm.created}
+        </p>
+      ) : null}
       {!result.ok ? (
         <ErrorBox error={result.error} labels={t.errors} />
       ) : result.data.items.length === 0 ? (
@@ -62,7 +77,20 @@ export default async function SellerOffersPage() {
                   <td>
                     <NormalizedPrice offer={offer} t={t} />
                   </td>
-                  <td className="num">{t.catalog.availableOf(offer.available, offer.capacity)}</td>
+                  <td className="num">
+                    {t.catalog.availableOf(offer.available, offer.capacity)}
+                    <meter
+                      className="utilization"
+                      min={0}
+                      max={offer.capacity}
+                      value={offer.capacity - offer.available}
+                      aria-label={t.j.offerForm.utilization}
+                      title={t.j.offerForm.inUse(offer.capacity - offer.available, offer.capacity)}
+                    />
+                    <div className="muted small" data-testid="offer-utilization">
+                      {t.j.offerForm.inUse(offer.capacity - offer.available, offer.capacity)}
+                    </div>
+                  </td>
                   <td>{s.statuses[offer.status]}</td>
                   <td>
                     {NEXT_ACTIONS[offer.status].map((action) => (

@@ -32,6 +32,11 @@ export default async function SellerResourcesPage() {
       <section className="page-head">
         <h1>{s.heading}</h1>
         <p className="lead">{s.intro}</p>
+        <p>
+          <Link href="/seller/resources/new" className="button">
+            {t.j.resourceForm.add}
+          </Link>
+        </p>
       </section>
       {!result.ok ? (
         <ErrorBox error={result.error} labels={t.errors} />
@@ -48,6 +53,9 @@ export default async function SellerResourcesPage() {
                 <th scope="col">{s.state}</th>
                 <th scope="col">{s.status}</th>
                 <th scope="col">{s.lastHeartbeat}</th>
+                <th scope="col">
+                  <span className="sr-only">{t.j.resourceForm.enrol}</span>
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -88,6 +96,14 @@ export default async function SellerResourcesPage() {
                     </span>
                   </td>
                   <td>{formatDateTime(r.lastHeartbeatAt, lang)}</td>
+                  <td>
+                    <Link
+                      href={`/seller/resources/${r.id}/agent`}
+                      className="button button-small button-ghost"
+                    >
+                      {t.j.resourceForm.enrol}
+                    </Link>
+                  </td>
                 </tr>
               ))}
             </tbody>
