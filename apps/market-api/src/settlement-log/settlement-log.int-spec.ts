@@ -2,13 +2,22 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import type { InvoiceView, OrderView, Page, SessionView } from '@suanli/contracts';
 import { verifyCheckpointConsistency, verifyRecord, type RecordBundle } from '@suanli/transparency';
-import type { JSONWebKeySet } from '@suanli/crypto';
+import { generateSigningKey, type JSONWebKeySet } from '@suanli/crypto';
 import { fundWallet, sellerWithOffer, signUpActor } from '../../../../test/support/actors.js';
 import { apiClient } from '../../../../test/support/http.js';
 import { startMarketApi, type TestMarketApi } from '../../../../test/support/market-api.js';
+import { PlatformKeys } from '../auth/platform-keys.js';
+import { Clock } from '../common/clock.js';
+import { AppConfig } from '../config/app-config.js';
 import type { TrialBalance } from '../ledger/ledger.service.js';
+import { SettlementConfig } from '../settlement/settlement.config.js';
+import { SettlementLogConfig } from './settlement-log.config.js';
 import { reportOnline } from '../settlement/testing/settlement-fixtures.js';
-import type { CheckpointView, LeafView } from './settlement-log.service.js';
+import {
+  SettlementLogService,
+  type CheckpointView,
+  type LeafView,
+} from './settlement-log.service.js';
 
 jest.setTimeout(120_000);
 
@@ -279,5 +288,73 @@ describe('who sees what', () => {
       '/v1/admin/ledger/trial-balance',
     );
     expect(tb.body.balanced).toBe(true);
+  });
+});
+
+describe('credits and key rotation', () => {
+  it('appends the SLA credit note of an invoice; checkpoints verify across a key rotation', async () => {
+    const { offer } = await sellerWithOffer(api, { prices: [{ unit: 'slot_h', price: '10.00' }] });
+    const buyer = await distinctiveBuyer('credit');
+    await fundWallet(api, buyer.orgId, 'CNY', '100.00');
+    const order = await buyer.client.postIdempotent<OrderView>('/v1/orders', {
+      offerId: offer.id,
+      slots: 1,
+      hours: 1,
+    });
+    const operator = apiClient(api.url, await api.operatorToken());
+    // The resource reports nothing: availability 0 %, the whole charge is credited back.
+    api.clock.advance(HOUR);
+    await operator.post('/v1/admin/settlement/run', {});
+    const invoice = (await buyer.client.get<Page<InvoiceView>>('/v1/invoices')).body.items.find(
+      (i) => i.leaseId === order.body.lease.id,
+    ) as InvoiceView;
+    expect(invoice.credits).toBe('10.00');
+    const credit = await buyer.client.get<RecordBundle>(
+      `/v1/transparency/records/credit/${encodeURIComponent(`sla-credit:${invoice.leaseId}`)}`,
+    );
+    expect(credit.status).toBe(200);
+    expect(credit.body.record).toMatchObject({
+      type: 'credit',
+      reason: 'sla',
+      invoice: invoice.id,
+      amount: '10.00',
+    });
+    const keys = await jwks();
+    await verifyRecord(credit.body, keys);
+
+    // Rotation: a new platform key signs from now on; the old one is served as retired.
+    const ds = api.app.get(DataSource);
+    const oldCp = (await apiClient(api.url).get<CheckpointView>('/v1/transparency/checkpoint'))
+      .body;
+    const next = await generateSigningKey('platform-next');
+    const config = AppConfig.fromEnv({
+      DATABASE_URL: api.databaseUrl,
+      PLATFORM_SIGNING_JWK: JSON.stringify(next.privateJwk),
+      PLATFORM_RETIRED_JWKS: JSON.stringify(keys.keys),
+    });
+    const rotated = new SettlementLogService(
+      ds,
+      config,
+      api.app.get(Clock),
+      new SettlementLogConfig({}),
+      new SettlementConfig(),
+    );
+    const newCp = await rotated.checkpoint(0);
+    expect(newCp.kid).toBe('platform-next');
+    const served = (await PlatformKeys.fromConfig(config)).jwks();
+    expect(served.keys.map((k) => k.kid)).toEqual(['platform-next', oldCp.kid]);
+    expect(JSON.stringify(served)).not.toContain('"d"');
+    const proof = await rotated.consistencyProof(oldCp.treeSize, newCp.treeSize);
+    await verifyCheckpointConsistency(
+      { first: oldCp.jws, second: newCp.jws, hashes: proof.hashes },
+      served,
+    );
+    // Without the retired key the old checkpoint no longer verifies.
+    await expect(
+      verifyCheckpointConsistency(
+        { first: oldCp.jws, second: newCp.jws, hashes: proof.hashes },
+        { keys: [next.publicJwk] },
+      ),
+    ).rejects.toMatchObject({ code: 'bad_checkpoint' });
   });
 });
