@@ -4,7 +4,12 @@ const config: NextConfig = {
   reactStrictMode: true,
   poweredByHeader: false,
   // Only types come from @suanli/contracts today; listed so value imports also compile.
-  transpilePackages: ['@suanli/contracts', '@suanli/api-client'],
+  transpilePackages: [
+    '@suanli/contracts',
+    '@suanli/api-client',
+    '@suanli/crypto',
+    '@suanli/transparency',
+  ],
   async headers() {
     return [
       {

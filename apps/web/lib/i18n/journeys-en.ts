@@ -6,6 +6,9 @@ export const journeysEn = {
     operator: 'Operator',
     sellerOffersNew: 'New offer',
   },
+  invoice: {
+    verify: 'Verify its proof',
+  },
   loading: 'Loading…',
   form: {
     required: 'Required.',

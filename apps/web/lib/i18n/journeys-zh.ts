@@ -8,6 +8,9 @@ export const journeysZh: typeof journeysEn = {
     operator: '运营',
     sellerOffersNew: '发布报价',
   },
+  invoice: {
+    verify: '验证其证明',
+  },
   loading: '加载中…',
   form: {
     required: '必填。',

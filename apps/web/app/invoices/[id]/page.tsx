@@ -159,6 +159,10 @@ export default async function InvoicePage({ params }: Props) {
           ·{' '}
           <a href={`/invoices/${inv.id}/download?format=csv`} data-testid="download-csv" download>
             {t.payments.csv}
+          </a>{' '}
+          ·{' '}
+          <a href="#verify" data-testid="verify-invoice">
+            {t.j.invoice.verify}
           </a>
         </p>
         {inv.debitNotes.length > 0 ? (
