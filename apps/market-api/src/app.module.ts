@@ -27,6 +27,7 @@ import { SettlementLogModule } from './settlement-log/settlement-log.module.js';
 import { StatisticsModule } from './statistics/statistics.module.js';
 import { OpenApiModule } from './openapi/openapi.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { IdempotencyCommitSubscriber } from './common/idempotency.interceptor.js';
 import { FeesModule } from './fees/fees.module.js';
 
 @Module({
@@ -79,6 +80,7 @@ export class AppModule {
           connectTimeoutMS: 5000,
           extra: { keepAlive: true },
           logging: ['error'],
+          subscribers: [IdempotencyCommitSubscriber],
         }),
         LeaseEventsModule,
         ApiKeysModule,

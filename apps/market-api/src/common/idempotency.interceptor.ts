@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import {
   type CallHandler,
@@ -11,7 +12,7 @@ import {
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Request, Response } from 'express';
 import { from, lastValueFrom, type Observable } from 'rxjs';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntitySubscriberInterface, type TransactionCommitEvent } from 'typeorm';
 import { canonicalJson } from '@suanli/crypto';
 import { IdempotencyKeyEntity } from '../database/entities.js';
 import { DomainError } from './errors.js';
@@ -19,13 +20,55 @@ import type { Principal } from '../auth/auth.decorators.js';
 
 const IDEMPOTENT = 'suanli:idempotent';
 
+/** The attempt in progress: its key and its lease token (the row's created_at, as text). */
+interface Attempt {
+  scope: string;
+  key: string;
+  token: string;
+  done: boolean;
+}
+const attempts = new AsyncLocalStorage<Attempt>();
+
+/** A stored status meaning: the attempt's effects committed, its answer is not stored yet. */
+const EFFECT_COMMITTED = 0;
+
+/**
+ * Marks, inside every transaction an idempotent request commits, that its effects are in: the
+ * mark commits atomically with them. It also fences: an attempt whose key was taken over (it
+ * ran longer than IDEMPOTENCY_STALE_SECONDS, e.g. its instance hung) cannot commit any more.
+ * Registered as a TypeORM subscriber (app.module.ts).
+ */
+export class IdempotencyCommitSubscriber implements EntitySubscriberInterface {
+  async beforeTransactionCommit(event: TransactionCommitEvent): Promise<void> {
+    const a = attempts.getStore();
+    if (!a || a.done || !event.queryRunner) return;
+    const r = (await event.queryRunner.query(
+      `UPDATE idempotency_keys SET status_code = ${EFFECT_COMMITTED}
+        WHERE scope = $1 AND key = $2 AND (status_code IS NULL OR status_code = ${EFFECT_COMMITTED})
+          AND created_at::text = $3`,
+      [a.scope, a.key, a.token],
+      true,
+    )) as { affected?: number };
+    if (!r.affected) {
+      throw new Error('this Idempotency-Key was taken over by a retry; not committing');
+    }
+  }
+}
+
 /**
  * A POST that creates or moves money must carry an Idempotency-Key: the first answer is
  * stored and every retry with the same key and body gets it again; the same key with
  * another body is refused.
+ *
+ * Crash safety: an attempt whose instance died (or lost its database) leaves its key row
+ * behind, unanswered. A retry after IDEMPOTENCY_STALE_SECONDS (30) takes it over and runs the
+ * request again only if none of the dead attempt's transactions committed (the commit mark
+ * above); otherwise it answers 409 (`details.idempotency: outcome_unknown`), never running it twice.
  */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
+  private readonly staleSeconds = Number(process.env.IDEMPOTENCY_STALE_SECONDS ?? '30') || 30;
+
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -51,14 +94,13 @@ export class IdempotencyInterceptor implements NestInterceptor {
       .update(canonicalJson({ params: req.params ?? {}, body: req.body ?? null }))
       .digest('hex');
     const repo = this.db.getRepository(IdempotencyKeyEntity);
-    const inserted = await repo
-      .createQueryBuilder()
-      .insert()
-      .values({ scope, key, requestHash, statusCode: null })
-      .orIgnore()
-      .returning(['key'])
-      .execute();
-    if (inserted.raw.length === 0) {
+    const inserted = await this.db.query<{ token: string }[]>(
+      `INSERT INTO idempotency_keys (scope, key, request_hash, status_code)
+       VALUES ($1, $2, $3, NULL) ON CONFLICT DO NOTHING RETURNING created_at::text AS token`,
+      [scope, key, requestHash],
+    );
+    let token = inserted[0]?.token;
+    if (token === undefined) {
       const prior = await repo.findOneByOrFail({ scope, key });
       if (prior.requestHash !== requestHash) {
         throw new DomainError(
@@ -67,27 +109,60 @@ export class IdempotencyInterceptor implements NestInterceptor {
           422,
         );
       }
-      if (prior.statusCode === null) {
+      if (prior.statusCode === EFFECT_COMMITTED) {
         throw new DomainError(
           'conflict',
-          'a request with this Idempotency-Key is still in progress',
+          'the first request with this Idempotency-Key took effect but its answer was lost',
           409,
+          { idempotency: 'outcome_unknown' },
         );
       }
-      res.status(prior.statusCode);
-      res.setHeader('Idempotent-Replayed', 'true');
-      return prior.responseBody;
+      if (prior.statusCode === null) {
+        // Unanswered: still running, or its instance died. Stale → take it over (fencing the
+        // old attempt, see IdempotencyCommitSubscriber).
+        // (TypeORM answers an UPDATE with [rows, affected].)
+        const [taken] = await this.db.query<[{ token: string }[], number]>(
+          `UPDATE idempotency_keys SET created_at = clock_timestamp()
+            WHERE scope = $1 AND key = $2 AND status_code IS NULL
+              AND created_at < now() - make_interval(secs => $3)
+            RETURNING created_at::text AS token`,
+          [scope, key, this.staleSeconds],
+        );
+        token = taken[0]?.token;
+        if (token === undefined) {
+          throw new DomainError(
+            'conflict',
+            'a request with this Idempotency-Key is still in progress',
+            409,
+          );
+        }
+      } else {
+        res.status(prior.statusCode);
+        res.setHeader('Idempotent-Replayed', 'true');
+        return prior.responseBody;
+      }
     }
+    const attempt: Attempt = { scope, key, token, done: false };
     try {
-      const body = await lastValueFrom(next.handle(), { defaultValue: null });
-      await repo.update(
-        { scope, key },
-        { statusCode: res.statusCode, responseBody: body as object },
+      const body = await attempts.run(attempt, () =>
+        lastValueFrom(next.handle(), { defaultValue: null }),
+      );
+      attempt.done = true;
+      await this.db.query(
+        `UPDATE idempotency_keys SET status_code = $4, response_body = $5
+          WHERE scope = $1 AND key = $2 AND created_at::text = $3`,
+        [scope, key, token, res.statusCode, JSON.stringify(body)],
       );
       return body;
     } catch (err) {
+      attempt.done = true;
       // A failed attempt leaves nothing behind: the client may retry with the same key.
-      await repo.delete({ scope, key });
+      await this.db
+        .query(
+          'DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND created_at::text = $3',
+          [scope, key, token],
+        )
+        .catch(() => undefined);
       throw err;
     }
   }
