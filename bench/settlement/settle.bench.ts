@@ -1,11 +1,14 @@
 // Settlement benchmark: settle 100,000 lease-hours (10,000 leases × 10 completed hours, fixed
-// price per slot-hour and per scu.ai, metered usage in every hour) with SettlementService.runDue,
-// next to a plain SQL aggregation that rates the same usage_hours rows in one query, in the
-// same run and database.
+// price per slot-hour and per scu.ai, metered usage in every hour) with SettlementService.runDue
+// (batched: set-based SQL per chunk of SETTLEMENT_BATCH_SIZE leases), next to a plain SQL
+// aggregation that rates the same usage_hours rows in one query, in the same run and database.
+// BENCH_PER_LEASE_SAMPLE leases are also settled the per-lease way (batch off) in a second
+// database in the same run, for the ratio batched / per lease.
 //
 //   DATABASE_URL=... node --import @swc-node/register/esm-register bench/settlement/settle.bench.ts
 //
-// Options (env): BENCH_LEASES (10000), BENCH_HOURS (10), BENCH_CONCURRENCY (4 leases at once).
+// Options (env): BENCH_LEASES (10000), BENCH_HOURS (10), BENCH_CONCURRENCY (4 leases at once),
+// BENCH_BATCH_SIZE (500), BENCH_PER_LEASE_SAMPLE (200 leases; 0 = skip).
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { SettlementConfig } from '../../apps/market-api/src/settlement/settlement.config.js';
@@ -19,7 +22,45 @@ const LEASES = Number(process.env.BENCH_LEASES ?? 10_000);
 const HOURS = Number(process.env.BENCH_HOURS ?? 10);
 const T0 = '2026-06-01T00:00:00Z';
 
+const BATCH = Number(process.env.BENCH_BATCH_SIZE ?? 500);
+const SAMPLE = Number(process.env.BENCH_PER_LEASE_SAMPLE ?? 200);
+
+interface Run {
+  rows: number;
+  baselineMs: number;
+  baseline: { n: string; total: string };
+  settleMs: number;
+  notes: { notes: number; gross: string };
+  batched: number;
+  concurrency: number;
+}
+
 async function main(): Promise<void> {
+  const big = await run(LEASES, BATCH);
+  const aggRow = big.baseline;
+  // round() in SQL is half-up, the notes half-even: the totals may differ by the x.xx5 cases.
+  console.log(
+    `baseline SQL aggregation: ${aggRow.n} lease-hours in ${big.baselineMs.toFixed(0)} ms (${Math.round(big.rows / (big.baselineMs / 1000))} rows/s), Σ ${aggRow.total}`,
+  );
+  console.log(
+    `settlement runDue (batched, ${BATCH} leases per transaction): ${big.notes.notes} debit notes (${big.batched} batched) in ${(big.settleMs / 1000).toFixed(1)} s (${Math.round(big.rows / (big.settleMs / 1000))} lease-hours/s), Σ gross ${big.notes.gross}, ledger balanced`,
+  );
+  console.log(`ratio settlement / baseline: ${(big.settleMs / big.baselineMs).toFixed(0)}×`);
+  if (SAMPLE > 0) {
+    const small = await run(SAMPLE, 0);
+    const perLeaseRate = small.rows / (small.settleMs / 1000);
+    console.log(
+      `settlement runDue per lease (batch off, SETTLEMENT_CONCURRENCY=${small.concurrency}): ${small.rows} lease-hours in ${(small.settleMs / 1000).toFixed(1)} s (${Math.round(perLeaseRate)} lease-hours/s)`,
+    );
+    console.log(
+      `ratio batched / per lease (lease-hours/s): ${(big.rows / (big.settleMs / 1000) / perLeaseRate).toFixed(1)}×`,
+    );
+  }
+  const load = (await import('node:os')).loadavg();
+  console.log(`load average (1/5/15 min): ${load.map((x) => x.toFixed(2)).join(' / ')}`);
+}
+
+async function run(LEASES: number, batchSize: number): Promise<Run> {
   const db = await createTestDatabase();
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
@@ -92,6 +133,7 @@ async function main(): Promise<void> {
       new SettlementConfig({
         SETTLEMENT_SCHEDULER: 'off',
         SETTLEMENT_CONCURRENCY: Number(process.env.BENCH_CONCURRENCY ?? 4),
+        SETTLEMENT_BATCH_SIZE: batchSize,
       }),
     );
     const now = new Date(new Date(T0).getTime() + HOURS * 3_600_000);
@@ -109,17 +151,15 @@ async function main(): Promise<void> {
         `bad run: ${JSON.stringify({ notes, failed: result.failed.slice(0, 3), tb })}`,
       );
     }
-    const aggRow = agg.rows[0] as { n: string; total: string };
-    // round() in SQL is half-up, the notes half-even: the totals may differ by the x.xx5 cases.
-    console.log(
-      `baseline SQL aggregation: ${aggRow.n} lease-hours in ${baselineMs.toFixed(0)} ms (${Math.round(rows / (baselineMs / 1000))} rows/s), Σ ${aggRow.total}`,
-    );
-    console.log(
-      `settlement runDue: ${notes.notes} debit notes in ${(settleMs / 1000).toFixed(1)} s (${Math.round(rows / (settleMs / 1000))} lease-hours/s), Σ gross ${notes.gross}, ledger balanced`,
-    );
-    console.log(
-      `ratio settlement / baseline: ${(settleMs / baselineMs).toFixed(0)}× (SETTLEMENT_CONCURRENCY=${kit.config.concurrency})`,
-    );
+    return {
+      rows,
+      baselineMs,
+      baseline: agg.rows[0] as { n: string; total: string },
+      settleMs,
+      notes,
+      batched: result.batched,
+      concurrency: kit.config.concurrency,
+    };
   } finally {
     await ds.destroy();
     await client.end();

@@ -135,6 +135,26 @@ export class SettlementLogService {
     );
   }
 
+  /** Appends the given debit notes not yet in the log (the batched settlement run's). */
+  async appendDebitNotes(m: EntityManager, debitNoteIds: readonly string[]): Promise<void> {
+    if (debitNoteIds.length === 0) return;
+    const rows: DebitNoteRow[] = await m.query(
+      `SELECT d.id, d.kind, d.lease_id AS "leaseId", l.seller_org_id AS "sellerOrgId",
+              l.buyer_org_id AS "buyerOrgId", d.currency, d.period_start AS "periodStart",
+              d.period_end AS "periodEnd", d.lines, d.gross::text AS gross, d.fee::text AS fee,
+              d.net::text AS net, d.created_at AS "createdAt"
+       FROM debit_notes d JOIN leases l ON l.id = d.lease_id
+       WHERE d.id = ANY($1::uuid[]) AND NOT EXISTS (
+         SELECT 1 FROM settlement_log_leaves s WHERE s.kind = 'debit_note' AND s.record_id = d.id::text)
+       ORDER BY d.lease_id, d.period_start, d.kind`,
+      [debitNoteIds],
+    );
+    await this.append(
+      m,
+      rows.map((r) => debitNoteLeaf(this.secret, r)),
+    );
+  }
+
   /** Appends an issued invoice, and its SLA credit note when it carries one. */
   async appendInvoice(
     m: EntityManager,

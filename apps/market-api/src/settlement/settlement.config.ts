@@ -10,6 +10,8 @@ const schema = z.object({
   SETTLEMENT_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   /** Leases settled at once by one run (each in its own transactions; row locks keep it safe). */
   SETTLEMENT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  /** Leases per transaction of the batched run (set-based SQL); 0 = per lease only. */
+  SETTLEMENT_BATCH_SIZE: z.coerce.number().int().min(0).max(10000).default(500),
   /** Key of the HMAC that pseudonymizes buyers on sellers' invoices. */
   PSEUDONYM_SECRET: z.string().min(1).default('suanli-dev-pseudonym-secret'),
 });
@@ -22,6 +24,7 @@ export class SettlementConfig {
   readonly intervalMs: number;
   readonly pseudonymSecret: string;
   readonly concurrency: number;
+  readonly batchSize: number;
 
   constructor(v: Partial<z.input<typeof schema>> = {}) {
     const parsed = schema.safeParse(v);
@@ -36,6 +39,7 @@ export class SettlementConfig {
     this.intervalMs = c.SETTLEMENT_INTERVAL_SECONDS * 1000;
     this.pseudonymSecret = c.PSEUDONYM_SECRET;
     this.concurrency = c.SETTLEMENT_CONCURRENCY;
+    this.batchSize = c.SETTLEMENT_BATCH_SIZE;
   }
 
   static fromEnv(env: Record<string, string | undefined>): SettlementConfig {
@@ -47,6 +51,7 @@ export class SettlementConfig {
       SETTLEMENT_INTERVAL_SECONDS: pick('SETTLEMENT_INTERVAL_SECONDS'),
       PSEUDONYM_SECRET: pick('PSEUDONYM_SECRET'),
       SETTLEMENT_CONCURRENCY: pick('SETTLEMENT_CONCURRENCY'),
+      SETTLEMENT_BATCH_SIZE: pick('SETTLEMENT_BATCH_SIZE'),
     });
   }
 }

@@ -8,6 +8,7 @@ import type { SettlementRunResult, SettlementService } from './settlement.servic
 const emptyRun = (now: Date): SettlementRunResult => ({
   horizon: now.toISOString(),
   leases: 0,
+  batched: 0,
   debitNotes: 0,
   suspended: 0,
   resumed: 0,
