@@ -22,6 +22,7 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
   const items = [
     { href: '/', label: t.nav.catalog },
     { href: '/cri', label: t.nav.cri },
+    { href: '/stats', label: t.privacy.nav.stats },
     ...(session
       ? [
           { href: '/wallet', label: t.nav.wallet },
@@ -34,6 +35,7 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
           { href: '/seller/resources', label: t.nav.sellerResources },
           { href: '/seller/offers', label: t.sellerOffers.heading },
           { href: '/seller/earnings', label: t.nav.earnings },
+          { href: '/seller/records', label: t.privacy.nav.records },
           { href: '/seller/usage', label: t.usage.nav },
         ]
       : []),

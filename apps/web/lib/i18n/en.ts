@@ -1,4 +1,5 @@
 import { journeysEn } from './journeys-en';
+import { privacyEn } from './privacy-en';
 export const en = {
   langName: 'English',
   meta: {
@@ -480,6 +481,7 @@ export const en = {
     } as Record<string, string>,
   },
   j: journeysEn,
+  privacy: privacyEn,
 };
 
 export type Dict = typeof en;

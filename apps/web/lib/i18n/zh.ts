@@ -1,5 +1,6 @@
 import type { Dict } from './en';
 import { journeysZh } from './journeys-zh';
+import { privacyZh } from './privacy-zh';
 
 export const zh: Dict = {
   langName: '中文',
@@ -460,4 +461,5 @@ export const zh: Dict = {
     } as Record<string, string>,
   },
   j: journeysZh,
+  privacy: privacyZh,
 };

@@ -3,6 +3,7 @@ import Link from 'next/link';
 import type { InvoiceView } from '@suanli/contracts';
 import { ErrorBox } from '@/components/error-box';
 import { unitLabel } from '@/components/offer-bits';
+import { ProofSection } from '@/components/proof-section';
 import { loadForBuyer } from '@/lib/buyer';
 import { formatDateTime, formatDecimal, formatMoney, isZero } from '@/lib/format';
 import { getI18n } from '@/lib/i18n/server';
@@ -176,6 +177,7 @@ export default async function InvoicePage({ params }: Props) {
           </p>
         ) : null}
       </article>
+      <ProofSection invoice={inv} t={t.privacy.proof} lang={lang} />
     </>
   );
 }

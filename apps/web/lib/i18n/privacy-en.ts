@@ -1,0 +1,65 @@
+/** Strings of the transparency (proof), market statistics and seller records pages (`en.privacy`). */
+export const privacyEn = {
+  nav: { stats: 'Market statistics', records: 'Records' },
+  proof: {
+    heading: 'Verify proof',
+    intro:
+      'This invoice is a leaf of the exchange’s append-only settlement log (RFC 9162 Merkle tree over RFC 8785 canonical JSON). The proof below links it to a checkpoint signed with the exchange’s key.',
+    verified: 'Verified: the record, its inclusion proof and the signed checkpoint agree.',
+    failed: (reason: string) => `Verification failed: ${reason}`,
+    unavailable: 'No proof available for this invoice yet.',
+    leafIndex: 'Leaf index',
+    leafHash: 'Leaf hash',
+    treeSize: 'Tree size',
+    rootHash: 'Root hash',
+    checkpoint: 'Checkpoint signed',
+    key: 'Signing key',
+    path: (n: number) => `Inclusion proof (${n} hashes)`,
+    download: 'Download the proof (JSON)',
+    offline: 'Check it yourself, offline:',
+  },
+  stats: {
+    heading: 'Market statistics',
+    intro:
+      'Settled volume and the average price per slot-hour, per compute class and region. Cells where fewer than k distinct buyers or sellers traded are suppressed to protect them.',
+    k: (k: number) => `k = ${k}`,
+    bucket: 'Period',
+    buckets: { hour: 'Hourly', day: 'Daily', week: 'Weekly', month: 'Monthly' } as Record<
+      string,
+      string
+    >,
+    currency: 'Currency',
+    show: 'Show',
+    priceIndex: 'Price per slot-hour',
+    volume: 'Volume',
+    suppressed: 'suppressed',
+    suppressedNote: (k: number) => `Suppressed: fewer than ${k} distinct buyers or sellers.`,
+    empty: 'No settled trades in this period.',
+    series: (cls: string, region: string) => `${cls} · ${region}`,
+    table: 'Cells',
+    when: 'Period start',
+    class: 'Class',
+    region: 'Region',
+    slotHours: 'Slot-hours',
+    price: 'Price / slot-hour',
+  },
+  records: {
+    heading: 'Settlement records',
+    intro:
+      'Every debit note, invoice, payout and credit on your resources, exactly as the exchange’s settlement log holds them. Buyers appear as pseudonyms: stable for you, unlinkable across sellers.',
+    kind: 'Record',
+    kinds: {
+      debit_note: 'Debit note',
+      invoice: 'Invoice',
+      payout: 'Payout',
+      credit: 'Credit',
+    } as Record<string, string>,
+    all: 'All',
+    buyer: 'Buyer (pseudonym)',
+    amount: 'Amount',
+    leaf: 'Leaf',
+    pending: 'pending',
+    when: 'When',
+    empty: 'No settlement records yet.',
+  },
+};
