@@ -23,7 +23,7 @@ export async function ProofSection({
   const bundle = (invoice as { transparency?: RecordBundleView | null }).transparency;
   if (!bundle) {
     return (
-      <section className="card proof" data-testid="proof">
+      <section className="card proof" id="verify" data-testid="proof">
         <h2>{t.heading}</h2>
         <p className="muted">{t.unavailable}</p>
       </section>
@@ -47,7 +47,7 @@ export async function ProofSection({
   }
   const json = JSON.stringify(bundle, null, 2);
   return (
-    <section className="card proof" data-testid="proof">
+    <section className="card proof" id="verify" data-testid="proof">
       <h2>{t.heading}</h2>
       <p className="muted small">{t.intro}</p>
       {outcome.ok ? (
