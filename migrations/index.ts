@@ -17,6 +17,7 @@ import * as m13 from './1795863889693-fee-schedule.js';
 import * as m14 from './1795864426309-security-audit-log.js';
 import * as mSettlementLogPrivacy from './1795864559972-settlement-log-privacy.js';
 import * as mOfferModels from './1795864700000-offer-models-sla-interruptions.js';
+import * as mAuditDetails from './1795866256869-audit-details-no-default.js';
 
 type MigrationClass = new () => MigrationInterface;
 const classesOf = (m: Record<string, unknown>): MigrationClass[] =>
@@ -40,4 +41,5 @@ export const MIGRATIONS: MigrationClass[] = [
   m14,
   mSettlementLogPrivacy,
   mOfferModels,
+  mAuditDetails,
 ].flatMap(classesOf);

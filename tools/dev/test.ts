@@ -188,10 +188,33 @@ async function main(): Promise<number> {
     await jest.stop(5000);
     const { line, failed } = summary(resultsFile);
     rmSync(resultsFile, { force: true });
+    // API fuzzing (tools/fuzz) on a full run, or when FUZZ=1; SKIP_FUZZ=1 skips it
+    const fuzzWanted =
+      process.env.SKIP_FUZZ !== '1' && (jestArgs.length === 0 || process.env.FUZZ === '1');
+    let fuzzFailed = false;
+    if (fuzzWanted && !interrupted) {
+      const fuzz = run(
+        'fuzz',
+        process.execPath,
+        ['--import', '@swc-node/register/esm-register', join(ROOT, 'tools', 'fuzz', 'fuzz.ts')],
+        {
+          cwd: ROOT,
+          output: 'inherit',
+          env: {
+            ...process.env,
+            DATABASE_URL: databaseUrl,
+            KAFKA_BROKERS: svc.env.KAFKA_BROKERS,
+            STRIPE_API_BASE: svc.env.STRIPE_API_BASE,
+          },
+        },
+      );
+      fuzzFailed = (await fuzz.exited) !== 0;
+      if (fuzzFailed) log('fuzzing found failures (see above)');
+    }
     if (checksFailed > 0) log('lint or typecheck failed (see above)');
     if (line) console.log(`\n${line}`);
     if (interrupted) return 130;
-    return failed || code !== 0 || checksFailed > 0 ? 1 : 0;
+    return failed || code !== 0 || checksFailed > 0 || fuzzFailed ? 1 : 0;
   } catch (e) {
     if (e instanceof ServiceError) console.error(`[services] ${e.message}`);
     else console.error(e);

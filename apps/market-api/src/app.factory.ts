@@ -6,6 +6,7 @@ import { AppConfig } from './config/app-config.js';
 import { Clock, SystemClock } from './common/clock.js';
 import { correlationMiddleware } from './common/correlation.middleware.js';
 import { AppModule } from './app.module.js';
+import { applyHttpSecurity } from './security/http-security.js';
 import { httpMetricsMiddleware } from './metrics/http-metrics.middleware.js';
 import { Metrics } from './metrics/metrics.js';
 
@@ -30,7 +31,8 @@ export async function createApp(
   );
   app.use(correlationMiddleware);
   app.use(httpMetricsMiddleware(app.get(Metrics)));
-  app.useBodyParser('json', { limit: '1mb' });
+  applyHttpSecurity(app, config);
+  app.useBodyParser('json', { limit: config.bodyLimit });
   app.disable('x-powered-by');
   app.enableShutdownHooks();
   return app;

@@ -26,6 +26,7 @@ import { PrivacyModule } from './privacy/privacy.module.js';
 import { SettlementLogModule } from './settlement-log/settlement-log.module.js';
 import { StatisticsModule } from './statistics/statistics.module.js';
 import { OpenApiModule } from './openapi/openapi.module.js';
+import { AuditModule } from './audit/audit.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { IdempotencyCommitSubscriber } from './common/idempotency.interceptor.js';
 import { FeesModule } from './fees/fees.module.js';
@@ -98,6 +99,7 @@ export class AppModule {
         PrivacyModule,
         StatisticsModule,
         OpenApiModule,
+        AuditModule,
         MetricsModule,
         FeesModule,
       ],

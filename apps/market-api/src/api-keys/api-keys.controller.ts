@@ -1,8 +1,19 @@
-import { Body, Controller, Delete, Get, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { createApiKeySchema } from '@suanli/contracts';
+import { z } from 'zod';
 import { parseInput } from '../common/validation.js';
 import { CurrentPrincipal, type Principal, Roles } from '../auth/auth.decorators.js';
-import { ApiKeysService } from './api-keys.service.js';
+import { ApiKeysService, type ApiKeyUsePage } from './api-keys.service.js';
+
+/** Query of `GET /v1/api-keys/{id}/uses`. */
+export const apiKeyUsesQuerySchema = z.object({
+  /** The previous page's `nextCursor`. */
+  cursor: z
+    .string()
+    .regex(/^[1-9]\d{0,17}$/)
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
 
 @Controller('v1/api-keys')
 export class ApiKeysController {
@@ -19,6 +30,18 @@ export class ApiKeysController {
   @Get()
   async list(@CurrentPrincipal() p: Principal) {
     return { items: await this.keys.list(p) };
+  }
+
+  /** Every authenticated use of the key: time, method, path and address, newest first. */
+  @Roles('seller', 'buyer', 'assessor', 'operator')
+  @Get(':id/uses')
+  uses(
+    @CurrentPrincipal() p: Principal,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Query() q: unknown,
+  ): Promise<ApiKeyUsePage> {
+    const { cursor, limit } = parseInput(apiKeyUsesQuerySchema, q);
+    return this.keys.uses(p, id, cursor, limit);
   }
 
   @Roles('seller', 'buyer', 'assessor', 'operator')

@@ -1,21 +1,48 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, IsNull } from 'typeorm';
+import { DataSource, IsNull, LessThan } from 'typeorm';
 import type {
   ApiKeyScope,
+  Role,
   ApiKeyView,
   CreateApiKeyRequest,
   CreatedApiKeyView,
 } from '@suanli/contracts';
 import { Clock } from '../common/clock.js';
 import { forbidden, notFound, unauthenticated } from '../common/errors.js';
-import { ApiKeyEntity } from '../database/entities.js';
+import { ApiKeyEntity, ApiKeyUseEntity } from '../database/entities.js';
 import type { ApiKeyPrincipal, Principal } from '../auth/auth.decorators.js';
 
 export const API_KEY_PREFIX = 'sk_';
 
 const hashOf = (secret: string): string => createHash('sha256').update(secret).digest('hex');
+
+/** The roles an organization needs to hold a key with each scope. */
+const SCOPE_ROLES: Record<ApiKeyScope, Role[]> = {
+  // usage is reported by the seller whose resources ran the leases
+  'usage:write': ['seller'],
+};
+
+/** Where and how a key was used (one row per authenticated request). */
+export interface ApiKeyUse {
+  method: string;
+  path: string;
+  ip: string | null;
+}
+
+export interface ApiKeyUseView {
+  usedAt: string;
+  method: string;
+  path: string;
+  ip: string | null;
+}
+
+export interface ApiKeyUsePage {
+  items: ApiKeyUseView[];
+  /** Pass as `cursor` for the next (older) page. */
+  nextCursor: string | null;
+}
 
 /** `last_used_at` is written at most this often per key (not on every request). */
 const LAST_USED_RESOLUTION_MS = 60_000;
@@ -39,6 +66,13 @@ export class ApiKeysService {
   ) {}
 
   async create(p: Principal, req: CreateApiKeyRequest): Promise<CreatedApiKeyView> {
+    for (const scope of req.scopes) {
+      if (!SCOPE_ROLES[scope].some((r) => p.roles.includes(r))) {
+        throw forbidden(
+          `the scope ${scope} requires one of the roles: ${SCOPE_ROLES[scope].join(', ')}`,
+        );
+      }
+    }
     const secret = `${API_KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
     const key = await this.db.getRepository(ApiKeyEntity).save({
       orgId: p.orgId,
@@ -72,14 +106,52 @@ export class ApiKeysService {
     return view(key);
   }
 
-  /** Verifies a bearer `sk_…` for `scope`; records when the key was last used. */
-  async verify(secret: string, scope: ApiKeyScope): Promise<ApiKeyPrincipal> {
+  /** The key's uses, newest first (a key of another organization is not found). */
+  async uses(
+    p: Principal,
+    id: string,
+    cursor: string | undefined,
+    limit: number,
+  ): Promise<ApiKeyUsePage> {
+    const key = await this.db.getRepository(ApiKeyEntity).findOneBy({ id, orgId: p.orgId });
+    if (!key) throw notFound('api key');
+    const rows = await this.db.getRepository(ApiKeyUseEntity).find({
+      where: { keyId: id, ...(cursor ? { id: LessThan(cursor) } : {}) },
+      order: { id: 'DESC' },
+      take: limit + 1,
+    });
+    const page = rows.slice(0, limit);
+    return {
+      items: page.map((u) => ({
+        usedAt: u.usedAt.toISOString(),
+        method: u.method,
+        path: u.path,
+        ip: u.ip,
+      })),
+      nextCursor: rows.length > limit ? String(page[page.length - 1].id) : null,
+    };
+  }
+
+  /**
+   * Verifies a bearer `sk_…` for `scope`; records the use (time, method, path, address) and when
+   * the key was last used.
+   */
+  async verify(secret: string, scope: ApiKeyScope, use?: ApiKeyUse): Promise<ApiKeyPrincipal> {
     if (!secret.startsWith(API_KEY_PREFIX)) throw unauthenticated('a valid API key is required');
     const repo = this.db.getRepository(ApiKeyEntity);
     const key = await repo.findOneBy({ secretHash: hashOf(secret) });
     if (!key || key.revokedAt !== null) throw unauthenticated('a valid API key is required');
     if (!key.scopes.includes(scope)) throw forbidden(`the API key lacks the scope ${scope}`);
     const now = this.clock.now();
+    if (use) {
+      await this.db.getRepository(ApiKeyUseEntity).insert({
+        keyId: key.id,
+        usedAt: now,
+        method: use.method,
+        path: use.path.slice(0, 300),
+        ip: use.ip,
+      });
+    }
     if (
       key.lastUsedAt === null ||
       now.getTime() - key.lastUsedAt.getTime() >= LAST_USED_RESOLUTION_MS

@@ -43,7 +43,11 @@ export class AuthGuard implements CanActivate {
     const scope = this.reflector.getAllAndOverride<ApiKeyScope | undefined>(API_KEY_SCOPE, targets);
     if (scope !== undefined && match[1].startsWith('sk_')) {
       const keys = this.moduleRef.get(ApiKeysService, { strict: false });
-      req.apiKey = await keys.verify(match[1], scope);
+      req.apiKey = await keys.verify(match[1], scope, {
+        method: req.method,
+        path: req.path,
+        ip: req.ip ?? null,
+      });
       return true;
     }
     if (this.reflector.getAllAndOverride<boolean>(AGENT_KEY, targets)) {

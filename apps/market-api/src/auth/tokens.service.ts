@@ -38,6 +38,8 @@ export class TokensService {
         audience: TOKEN_AUDIENCE,
         algorithms: ['EdDSA'],
         typ: 'at+jwt',
+        // a token without an expiry would never expire
+        requiredClaims: ['exp', 'iat', 'sub'],
       });
       const roles = Array.isArray(payload.roles)
         ? payload.roles.filter((r): r is Role => (ROLES as readonly string[]).includes(String(r)))

@@ -23,6 +23,22 @@ const schema = z.object({
     .regex(/^0(\.\d+)?$/, 'must be a decimal fraction such as 0.05')
     .default('0.05'),
   PUBLIC_URL: z.string().url().optional(),
+  /** Browser origins allowed by CORS (the storefront's), comma-separated. */
+  CORS_ORIGINS: z.string().default('http://localhost:3000,http://127.0.0.1:3000'),
+  /** Express `trust proxy` (e.g. 1 behind one proxy): where the client address comes from. */
+  TRUST_PROXY: z.string().default(''),
+  /** Largest JSON body accepted (413 above). */
+  BODY_LIMIT: z
+    .string()
+    .regex(/^\d+(b|kb|mb)$/, 'must look like 1mb')
+    .default('1mb'),
+  /** Token buckets: requests per second and burst, per address, per API key, per address on /v1/auth. */
+  RATE_LIMIT_IP_PER_SECOND: z.coerce.number().positive().default(200),
+  RATE_LIMIT_IP_BURST: z.coerce.number().int().positive().default(2000),
+  RATE_LIMIT_API_KEY_PER_SECOND: z.coerce.number().positive().default(100),
+  RATE_LIMIT_API_KEY_BURST: z.coerce.number().int().positive().default(1000),
+  RATE_LIMIT_AUTH_PER_SECOND: z.coerce.number().positive().default(5),
+  RATE_LIMIT_AUTH_BURST: z.coerce.number().int().positive().default(300),
   /** `id:base64(32 bytes)`, comma-separated, current first: wrap organizations' data keys. */
   PRIVACY_MASTER_KEYS: z.string().optional(),
   /** Public JWKs (JSON array) of retired platform signing keys: kept in the JWKS after a rotation. */
@@ -43,6 +59,15 @@ export class AppConfig {
   readonly accessTokenTtl: number;
   readonly refreshTokenTtl: number;
   readonly takeRate: string;
+  readonly publicUrl: string | undefined;
+  readonly corsOrigins: string[];
+  readonly trustProxy: string | number | boolean;
+  readonly bodyLimit: string;
+  readonly rateLimits: {
+    ip: { perSecond: number; burst: number };
+    apiKey: { perSecond: number; burst: number };
+    auth: { perSecond: number; burst: number };
+  };
   /** Master keys wrapping per-organization data keys (current first); dev default outside production. */
   readonly privacyMasterKeys: MasterKey[];
   readonly platformRetiredJwks: string | undefined;
@@ -57,6 +82,18 @@ export class AppConfig {
     this.accessTokenTtl = v.ACCESS_TOKEN_TTL_SECONDS;
     this.refreshTokenTtl = v.REFRESH_TOKEN_TTL_SECONDS;
     this.takeRate = v.TAKE_RATE;
+    this.publicUrl = v.PUBLIC_URL;
+    this.corsOrigins = v.CORS_ORIGINS.split(',')
+      .map((o) => o.trim())
+      .filter((o) => o !== '');
+    const tp = v.TRUST_PROXY.trim();
+    this.trustProxy = tp === '' ? false : /^\d+$/.test(tp) ? Number(tp) : tp === 'true' ? true : tp;
+    this.bodyLimit = v.BODY_LIMIT;
+    this.rateLimits = {
+      ip: { perSecond: v.RATE_LIMIT_IP_PER_SECOND, burst: v.RATE_LIMIT_IP_BURST },
+      apiKey: { perSecond: v.RATE_LIMIT_API_KEY_PER_SECOND, burst: v.RATE_LIMIT_API_KEY_BURST },
+      auth: { perSecond: v.RATE_LIMIT_AUTH_PER_SECOND, burst: v.RATE_LIMIT_AUTH_BURST },
+    };
     this.privacyMasterKeys = masterKeysFrom(v.PRIVACY_MASTER_KEYS, v.NODE_ENV);
     this.platformRetiredJwks = v.PLATFORM_RETIRED_JWKS;
   }

@@ -23,5 +23,5 @@ export class AuditEventEntity {
   @Column({ name: 'target_id', type: 'text', nullable: true }) targetId!: string | null;
   @Column({ type: 'text', nullable: true }) ip!: string | null;
   @Column({ name: 'correlation_id', type: 'text', nullable: true }) correlationId!: string | null;
-  @Column({ type: 'jsonb', default: () => "'{}'::jsonb" }) details!: Record<string, unknown>;
+  @Column({ type: 'jsonb' }) details!: Record<string, unknown>;
 }

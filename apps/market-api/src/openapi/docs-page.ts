@@ -148,8 +148,8 @@ function operation(doc: OpenApiDocument, path: string, method: string, op: Opera
 }
 
 const STYLE = `body{font:15px/1.5 system-ui,sans-serif;margin:0;color:#1a1a1a;display:flex}
-nav{width:300px;height:100vh;overflow:auto;position:sticky;top:0;background:#f5f6f8;padding:12px;box-sizing:border-box;font-size:13px}
-nav a{display:block;color:#1a1a1a;text-decoration:none;padding:1px 0}nav h2{font-size:13px;margin:12px 0 4px;text-transform:uppercase;color:#555}
+nav{width:340px;flex:none;height:100vh;overflow:auto;position:sticky;top:0;background:#f5f6f8;padding:12px;box-sizing:border-box;font-size:13px}
+nav a{display:block;color:#1a1a1a;text-decoration:none;padding:1px 0;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}nav h2{font-size:13px;margin:12px 0 4px;text-transform:uppercase;color:#555}
 main{flex:1;padding:16px 32px;max-width:1000px}code{font:13px ui-monospace,monospace;background:#f0f1f3;padding:0 3px;border-radius:3px}
 .op{border-top:1px solid #ddd;padding:12px 0}.m{font:bold 12px monospace;padding:2px 6px;border-radius:3px;color:#fff;background:#555}
 .get{background:#2b7bb9}.post{background:#2e8540}.patch{background:#b07b00}.put{background:#8a4baf}.delete{background:#c0392b}

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ERROR_CODES } from '@suanli/contracts';
+import { strictInput } from '../common/strict-input.js';
 import type { DiscoveredRoute } from './route-discovery.js';
 import type { HandlerFacts, JsonSchema, SchemaRef } from './source-analysis.js';
 import { OPERATION_NOTES } from './operation-notes.js';
@@ -43,8 +44,9 @@ const ERROR_STATUSES: Record<string, string> = {
     'No such object visible to the caller (`not_found`); objects of other organizations are reported as missing.',
   '409':
     'The object is not in a state that allows this (`invalid_state`, `conflict`, `idempotency_conflict`, `insufficient_funds`, `capacity_unavailable`).',
-  '413': 'The request body is larger than the limit (`payload_too_large`).',
+  '413': 'The request body is larger than the limit.',
   '415': 'The request body has a media type this endpoint does not accept.',
+  '422': 'The `Idempotency-Key` was used before with another request (`idempotency_conflict`).',
   '429':
     'Too many requests from this API key or address (`rate_limited`); retry after `Retry-After` seconds.',
 };
@@ -57,13 +59,15 @@ const ERROR_RESPONSE_NAMES: Record<string, string> = {
   '409': 'Conflict',
   '413': 'PayloadTooLarge',
   '415': 'UnsupportedMediaType',
+  '422': 'IdempotencyConflict',
   '429': 'TooManyRequests',
 };
 
 const errorRef = { $ref: '#/components/schemas/ErrorEnvelope' };
 
 const toJsonSchema = (s: z.ZodType): JsonSchema => {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(s, {
+  // parseInput validates strictly: the document says so (additionalProperties: false)
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(strictInput(s), {
     io: 'input',
     unrepresentable: 'any',
   }) as JsonSchema;
@@ -80,6 +84,16 @@ const firstSentence = (s: string): string => {
   const m = /^(.+?[.!?])(\s|$)/.exec(line);
   return (m ? m[1] : line).slice(0, 120);
 };
+
+/** `{id}` after `/leases` → "The lease's id." */
+function pathParamText(name: string, segment: string): string {
+  if (name === 'orgId') return "The organization's id.";
+  if (name === 'id' && !segment.startsWith('{')) {
+    const noun = segment.replace(/-/g, ' ').replace(/ies$/, 'y').replace(/s$/, '');
+    return `The ${noun}'s id.`;
+  }
+  return `The ${humanize(name).toLowerCase()}.`;
+}
 
 function operationId(r: DiscoveredRoute, taken: Set<string>): string {
   const base = r.controller.replace(/Controller$/, '');
@@ -136,7 +150,7 @@ export async function buildDocument(input: BuildInput): Promise<OpenApiDocument>
       error: {
         type: 'object',
         properties: {
-          code: { type: 'string', enum: [...ERROR_CODES, 'payload_too_large'] },
+          code: { type: 'string', enum: [...ERROR_CODES] },
           message: { type: 'string' },
           details: { type: 'object' },
         },
@@ -160,13 +174,15 @@ export async function buildDocument(input: BuildInput): Promise<OpenApiDocument>
     let acceptsBody = false;
     for (const a of r.args) {
       const parsed = facts?.parsed.find((p) => p.argIndex === a.index);
-      const schema = parsed ? await input.loadSchema(parsed.schema) : undefined;
+      const schema = parsed?.schema ? await input.loadSchema(parsed.schema) : undefined;
       if (a.kind === 'param' && a.name) {
         const uuid = a.pipes.includes('ParseUUIDPipe');
+        const segment = r.path.split(`{${a.name}}`)[0].split('/').filter(Boolean).pop() ?? '';
         parameters.push({
           name: a.name,
           in: 'path',
           required: true,
+          description: pathParamText(a.name, segment),
           schema: uuid ? { type: 'string', format: 'uuid' } : { type: 'string' },
           example: uuid ? sampleOf({ type: 'string', format: 'uuid' }, components) : undefined,
         });
@@ -196,6 +212,7 @@ export async function buildDocument(input: BuildInput): Promise<OpenApiDocument>
       } else if (a.kind === 'body') {
         acceptsBody = true;
         if (schema) body = toJsonSchema(schema);
+        else if (parsed?.typeSchema) body = parsed.typeSchema;
       }
     }
     if (r.idempotency !== 'none') {
@@ -232,7 +249,7 @@ export async function buildDocument(input: BuildInput): Promise<OpenApiDocument>
         content: {
           'application/json': {
             schema,
-            example: note?.example ?? sampleOf(schema, components),
+            example: note?.example ?? sampleOf(schema, components, '', 0, true),
           },
         },
       };
@@ -244,6 +261,8 @@ export async function buildDocument(input: BuildInput): Promise<OpenApiDocument>
     };
     if (note?.responseContent) {
       ok.content = note.responseContent;
+    } else if (r.contentType && r.contentType !== 'application/json') {
+      ok.content = { [r.contentType]: { schema: { type: 'string' } } };
     } else if (facts?.response || facts?.binary) {
       const content: Record<string, unknown> = {};
       if (facts.response) {
@@ -273,6 +292,8 @@ export async function buildDocument(input: BuildInput): Promise<OpenApiDocument>
       errors.add('413');
       errors.add('415');
     }
+    if (r.idempotency !== 'none') errors.add('422');
+    for (const e of note?.errors ?? []) errors.add(e);
     for (const s of [...errors].sort()) {
       op.responses[s] = { $ref: `#/components/responses/${ERROR_RESPONSE_NAMES[s]}` };
     }

@@ -13,6 +13,8 @@ export interface OperationNote {
   example?: unknown;
   /** Replaces the success response's content derived from the handler. */
   responseContent?: Record<string, { schema: JsonSchema }>;
+  /** Error statuses beyond the ones derived from the route. */
+  errors?: string[];
   /** Not for the fuzzer (signed third-party callbacks). */
   internal?: boolean;
 }
@@ -68,10 +70,13 @@ export const OPERATION_NOTES: Record<string, OperationNote> = {
   'GET /openapi.json': {
     responseContent: { 'application/json': { schema: { type: 'object' } } },
   },
-  'GET /docs': {
-    responseContent: { 'text/html': { schema: { type: 'string' } } },
-  },
   'POST /v1/auth/login': {
     example: { email: 'buyer@example.com', password: 'correct horse battery staple' },
+    description: 'A wrong e-mail or password answers 401; attempts are rate limited per address.',
+    errors: ['401'],
+  },
+  'POST /v1/auth/refresh': {
+    description: 'An unknown, used or expired refresh token answers 401.',
+    errors: ['401'],
   },
 };

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import type { DynamicModule, Type } from '@nestjs/common';
 import {
+  HEADERS_METADATA,
   HTTP_CODE_METADATA,
   METHOD_METADATA,
   MODULE_METADATA,
@@ -43,6 +44,8 @@ export interface DiscoveredRoute {
   auth: Auth;
   idempotency: 'required' | 'optional' | 'none';
   args: RouteArg[];
+  /** The media type a `@Header('content-type', …)` sets, when the handler sets one. */
+  contentType?: string;
 }
 
 type ModuleNode = Type | DynamicModule | Promise<DynamicModule> | { forwardRef: () => Type };
@@ -169,6 +172,13 @@ export function routesOf(controllers: Type[]): DiscoveredRoute[] {
       const status =
         (Reflect.getMetadata(HTTP_CODE_METADATA, fn) as number | undefined) ??
         (method === 'post' ? 201 : 200);
+      const headers =
+        (Reflect.getMetadata(HEADERS_METADATA, fn) as
+          { name: string; value: string }[] | undefined) ?? [];
+      const contentType = headers
+        .find((h) => h.name.toLowerCase() === 'content-type')
+        ?.value.split(';')[0]
+        .trim();
       for (const b of bases) {
         for (const s of Array.isArray(sub) ? sub : [sub]) {
           routes.push({
@@ -180,6 +190,7 @@ export function routesOf(controllers: Type[]): DiscoveredRoute[] {
             auth: authOf(cls, fn),
             idempotency,
             args,
+            ...(contentType ? { contentType } : {}),
           });
         }
       }

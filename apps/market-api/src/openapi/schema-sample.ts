@@ -49,12 +49,14 @@ export function sampleOf(
   components: Components,
   field = '',
   depth = 0,
+  /** Requests: only the required fields (or the first one when none is required). */
+  minimal = false,
 ): unknown {
   if (depth > 8) return null;
   const ref = schema.$ref;
   if (typeof ref === 'string') {
     const target = components[ref.replace('#/components/schemas/', '')];
-    return target ? sampleOf(target, components, field, depth + 1) : null;
+    return target ? sampleOf(target, components, field, depth + 1, minimal) : null;
   }
   if (Array.isArray(schema.examples) && schema.examples.length > 0) return schema.examples[0];
   if ('const' in schema) return schema.const;
@@ -63,12 +65,14 @@ export function sampleOf(
   const alts = (schema.anyOf ?? schema.oneOf) as JsonSchema[] | undefined;
   if (alts) {
     const first = alts.find((a) => a.type !== 'null') ?? alts[0];
-    return sampleOf(first, components, field, depth + 1);
+    return sampleOf(first, components, field, depth + 1, minimal);
   }
   if (Array.isArray(schema.allOf)) {
     return Object.assign(
       {},
-      ...(schema.allOf as JsonSchema[]).map((s) => sampleOf(s, components, field, depth + 1)),
+      ...(schema.allOf as JsonSchema[]).map((s) =>
+        sampleOf(s, components, field, depth + 1, minimal),
+      ),
     ) as unknown;
   }
   const type = Array.isArray(schema.type)
@@ -95,7 +99,9 @@ export function sampleOf(
     case 'array': {
       const items = (schema.items as JsonSchema | undefined) ?? {};
       const n = typeof schema.minItems === 'number' ? Math.max(1, schema.minItems) : 1;
-      return Array.from({ length: n }, () => sampleOf(items, components, field, depth + 1));
+      return Array.from({ length: n }, () =>
+        sampleOf(items, components, field, depth + 1, minimal),
+      );
     }
     case 'object':
     case undefined: {
@@ -103,11 +109,13 @@ export function sampleOf(
       if (type === undefined && Object.keys(props).length === 0) return {};
       const out: Record<string, unknown> = {};
       const required = new Set((schema.required as string[] | undefined) ?? []);
-      for (const [k, v] of Object.entries(props)) {
-        // optional properties with a default are left out: the server fills them in
-        if (!required.has(k) && v.default !== undefined) continue;
-        out[k] = sampleOf(v, components, k, depth + 1);
-      }
+      const keys = Object.keys(props);
+      const chosen = minimal
+        ? required.size > 0
+          ? keys.filter((k) => required.has(k))
+          : keys.slice(0, 1)
+        : keys.filter((k) => required.has(k) || props[k].default === undefined);
+      for (const k of chosen) out[k] = sampleOf(props[k], components, k, depth + 1, minimal);
       return out;
     }
     default:

@@ -13,8 +13,11 @@ export interface SchemaRef {
 
 /** What the TypeScript source says about one handler. */
 export interface HandlerFacts {
-  /** `parseInput(<schema>, <handler parameter #index>)` calls in the handler. */
-  parsed: { argIndex: number | undefined; schema: SchemaRef }[];
+  /**
+   * `parseInput(<schema>, <handler parameter #index>)` calls in the handler: the exported zod
+   * schema, or for a schema local to its module, a JSON Schema of its input type.
+   */
+  parsed: { argIndex: number | undefined; schema?: SchemaRef; typeSchema?: JsonSchema }[];
   /** The JSON Schema of what the handler resolves to (Promise unwrapped); undefined for void. */
   response: JsonSchema | undefined;
   /** The response is a file (StreamableFile/Buffer) in some or all cases. */
@@ -74,7 +77,12 @@ export class SourceAnalysis {
         const schema = this.exportOf(n.arguments[0]);
         const arg = n.arguments[1];
         const idx = ts.isIdentifier(arg) ? params.indexOf(arg.text) : -1;
-        if (schema) parsed.push({ argIndex: idx >= 0 ? idx : undefined, schema });
+        const argIndex = idx >= 0 ? idx : undefined;
+        if (schema) parsed.push({ argIndex, schema });
+        else {
+          const typeSchema = this.zodInputSchema(n.arguments[0]);
+          if (typeSchema) parsed.push({ argIndex, typeSchema });
+        }
       }
       ts.forEachChild(n, visit);
     };
@@ -126,6 +134,15 @@ export class SourceAnalysis {
       .some((e) => e.getName() === sym.getName());
     if (!exported) return undefined;
     return { file: sf.fileName, exportName: sym.getName() };
+  }
+
+  /** The JSON Schema of a zod schema's input type (`z.input<typeof s>`), from its TS type. */
+  private zodInputSchema(expr: ts.Expression): JsonSchema | undefined {
+    const t = this.checker.getTypeAtLocation(expr);
+    const input = t.getProperty('_input');
+    if (!input) return undefined;
+    const schema = this.schemaOf(this.checker.getTypeOfSymbol(input), 0);
+    return schema.type === 'object' ? { ...schema, additionalProperties: false } : schema;
   }
 
   private unwrapPromise(t: ts.Type): ts.Type {

@@ -1,0 +1,43 @@
+import { z } from 'zod';
+
+/** Query of `GET /v1/admin/audit-events` (newest first). */
+export const auditQuerySchema = z.object({
+  /** Exact action, e.g. `auth.login`, or a prefix ending in `.` (`api_key.`). */
+  action: z
+    .string()
+    .regex(/^[a-z_]+(\.[a-z_]*)?$/)
+    .max(64)
+    .optional(),
+  /** The organization the actions concern. */
+  orgId: z.string().uuid().optional(),
+  actorUserId: z.string().uuid().optional(),
+  outcome: z.enum(['succeeded', 'failed']).optional(),
+  from: z.string().datetime().optional(),
+  to: z.string().datetime().optional(),
+  cursor: z
+    .string()
+    .regex(/^[\w-]{1,200}$/)
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+export type AuditQuery = z.infer<typeof auditQuerySchema>;
+
+/** One recorded security-relevant action. */
+export interface AuditEventView {
+  id: string;
+  at: string;
+  action: string;
+  outcome: 'succeeded' | 'failed';
+  actor: { userId: string | null; orgId: string | null; apiKeyId: string | null };
+  /** The organization the action concerns. */
+  orgId: string | null;
+  target: { type: string; id: string } | null;
+  ip: string | null;
+  correlationId: string | null;
+  details: Record<string, unknown>;
+}
+
+export interface AuditEventPage {
+  items: AuditEventView[];
+  nextCursor: string | null;
+}

@@ -1,0 +1,96 @@
+import { createHash } from 'node:crypto';
+import type { INestApplication } from '@nestjs/common';
+import type { NextFunction, Request, Response } from 'express';
+import type { ErrorEnvelope } from '@suanli/contracts';
+import type { AppConfig } from '../config/app-config.js';
+import { TokenBuckets } from './token-bucket.js';
+
+/** Paths where guessing is the attack (log-in, sign-up, refresh): their own, tighter bucket. */
+const AUTH_PATHS = /^\/v1\/auth\//;
+
+/**
+ * Response headers for a JSON API: nothing may be framed, sniffed or run from it. Routes that
+ * render HTML (the API reference) set their own Content-Security-Policy.
+ */
+export function securityHeaders(config: AppConfig) {
+  const https = config.publicUrl?.startsWith('https:') ?? false;
+  return (req: Request, res: Response, next: NextFunction): void => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('X-Frame-Options', 'DENY');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+    res.setHeader(
+      'Content-Security-Policy',
+      "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    );
+    res.setHeader('Cache-Control', 'no-store');
+    if (https || req.secure) {
+      res.setHeader('Strict-Transport-Security', 'max-age=31536000; includeSubDomains');
+    }
+    next();
+  };
+}
+
+const tooMany = (req: Request, res: Response, retryAfter: number, who: string): void => {
+  const correlationId = (req as Request & { correlationId?: string }).correlationId ?? 'unknown';
+  res.setHeader('Retry-After', String(retryAfter));
+  res.status(429).json({
+    error: {
+      code: 'rate_limited',
+      message: `too many requests from this ${who}; retry after ${retryAfter} s`,
+      details: { retryAfterSeconds: retryAfter },
+    },
+    correlationId,
+  } satisfies ErrorEnvelope);
+};
+
+/** The bearer's API key, identified by a hash of its secret (no lookup: also limits bad keys). */
+const apiKeyOf = (req: Request): string | undefined => {
+  const m = /^Bearer (sk_[\w.~+/=-]+)$/.exec(req.header('authorization') ?? '');
+  return m ? createHash('sha256').update(m[1]).digest('base64url').slice(0, 22) : undefined;
+};
+
+/** Token-bucket rate limits per API key, per address, and per address on the auth endpoints. */
+export function rateLimits(config: AppConfig) {
+  const perIp = new TokenBuckets(config.rateLimits.ip);
+  const perKey = new TokenBuckets(config.rateLimits.apiKey);
+  const auth = new TokenBuckets(config.rateLimits.auth);
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const ip = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+    const key = apiKeyOf(req);
+    if (key) {
+      const k = perKey.take(key);
+      if (!k.ok) return tooMany(req, res, k.retryAfterSeconds, 'API key');
+    }
+    const i = perIp.take(ip);
+    if (!i.ok) return tooMany(req, res, i.retryAfterSeconds, 'address');
+    if (req.method === 'POST' && AUTH_PATHS.test(req.path)) {
+      const a = auth.take(ip);
+      if (!a.ok) return tooMany(req, res, a.retryAfterSeconds, 'address');
+    }
+    next();
+  };
+}
+
+/**
+ * Security at the HTTP edge, applied by createApp before any route: CORS for the storefront's
+ * origins only, security headers and rate limits. Body size limits are set on the parsers.
+ */
+export function applyHttpSecurity(app: INestApplication, config: AppConfig): void {
+  if (config.trustProxy) {
+    (app.getHttpAdapter().getInstance() as { set(k: string, v: unknown): void }).set(
+      'trust proxy',
+      config.trustProxy,
+    );
+  }
+  app.enableCors({
+    origin: config.corsOrigins,
+    methods: ['GET', 'POST', 'PATCH', 'PUT', 'DELETE'],
+    allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-correlation-id'],
+    exposedHeaders: ['retry-after', 'x-correlation-id', 'content-disposition'],
+    credentials: false,
+    maxAge: 600,
+  });
+  app.use(securityHeaders(config));
+  app.use(rateLimits(config));
+}
