@@ -1,4 +1,4 @@
-import { dirname, join, relative } from 'node:path';
+import { dirname, join } from 'node:path';
 import ts from 'typescript';
 
 /** A JSON Schema (2020-12, as OpenAPI 3.1 uses it). */
@@ -38,10 +38,8 @@ export class SourceAnalysis {
   private readonly program: ts.Program;
   private readonly checker: ts.TypeChecker;
   private readonly componentOf = new Map<ts.Type, string>();
-  private readonly root: string;
 
   constructor(files: string[], root: string) {
-    this.root = root;
     const cfg = ts.readConfigFile(join(root, 'tsconfig.base.json'), ts.sys.readFile);
     const parsed = ts.parseJsonConfigFileContent(cfg.config, ts.sys, root);
     this.program = ts.createProgram(files, { ...parsed.options, noEmit: true });
@@ -163,12 +161,12 @@ export class SourceAnalysis {
     return this.fromLibs(sym);
   }
 
-  /** Names declared in this repository (not in node_modules) are worth a component. */
+  /** Names declared in this repository's sources (not in a package) are worth a component. */
   private fromLibs(sym: ts.Symbol): string | undefined {
     const decl = sym.declarations?.[0];
     if (!decl) return undefined;
-    const file = relative(this.root, decl.getSourceFile().fileName);
-    if (file.startsWith('node_modules') || file.startsWith('..')) return undefined;
+    const file = decl.getSourceFile().fileName;
+    if (file.includes('/node_modules/') || file.endsWith('.d.ts')) return undefined;
     return sym.getName();
   }
 
