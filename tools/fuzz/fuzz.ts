@@ -3,7 +3,8 @@
 // committed OpenAPI document. Fails on any 5xx and on any response the document does not allow
 // (status, content type, body schema). Prints `fuzz: N cases …`.
 //
-// `npm test` runs it after Jest on a full run; alone: DATABASE_URL=… npm run fuzz
+// `npm test` runs it after Jest on a full run; alone: `npm run fuzz` (starts or reuses the
+// services; DATABASE_URL, KAFKA_BROKERS and STRIPE_API_BASE point it at others).
 // FUZZ_MAX_EXAMPLES (default 3) bounds the examples per operation and phase.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { generateSigningKey } from '@suanli/crypto';
 import { createDataSource } from '../db/data-source.js';
 import { spawn } from 'node:child_process';
 import { capture } from '../dev/children.js';
+import { ensureServices, type RunningServices } from '../dev/services.js';
 import { AppConfig } from '../../apps/market-api/src/config/app-config.js';
 import { createApp } from '../../apps/market-api/src/app.factory.js';
 
@@ -100,11 +102,20 @@ function junitCounts(dir: string): { tests: number; failures: number; errors: nu
 }
 
 async function main(): Promise<number> {
-  const base = process.env.DATABASE_URL;
-  if (!base) {
-    console.error('[fuzz] DATABASE_URL is required (npm run services -- start prints one)');
-    return 2;
+  // run alone (`npm run fuzz`): start or reuse the local services like `npm test` does
+  let services: RunningServices | undefined;
+  if (!process.env.DATABASE_URL) {
+    services = await ensureServices({ log: (s) => console.log(`[services] ${s}`) });
+    Object.assign(process.env, services.env);
   }
+  try {
+    return await fuzz(process.env.DATABASE_URL as string);
+  } finally {
+    await services?.stop();
+  }
+}
+
+async function fuzz(base: string): Promise<number> {
   const st = await ensureVenv();
   const db = await freshDatabase(base);
   const work = mkdtempSync(join(tmpdir(), 'suanli-fuzz-'));
