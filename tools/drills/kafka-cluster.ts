@@ -204,20 +204,26 @@ export class KafkaCluster {
   }
 
   private async createTopics(): Promise<void> {
-    const admin = this.admin();
-    await admin.connect();
-    try {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: TOPIC_SPECS.map((t) => ({
-          ...t,
-          replicationFactor: 3,
-          configEntries: [{ name: 'min.insync.replicas', value: '2' }],
-        })),
-      });
-    } finally {
-      await admin.disconnect();
-    }
+    // Created without waiting for leaders (kafkajs's wait trips over a partition whose leader
+    // is still being elected); waitFullIsr then waits for every replica.
+    await waitFor('topics created', async () => {
+      const admin = this.admin();
+      await admin.connect();
+      try {
+        await admin.createTopics({
+          waitForLeaders: false,
+          topics: TOPIC_SPECS.map((t) => ({
+            ...t,
+            replicationFactor: 3,
+            configEntries: [{ name: 'min.insync.replicas', value: '2' }],
+          })),
+        });
+        const existing = await admin.listTopics();
+        return TOPIC_SPECS.every((t) => existing.includes(t.topic)) ? true : undefined;
+      } finally {
+        await admin.disconnect();
+      }
+    });
     await this.waitFullIsr();
   }
 

@@ -190,6 +190,9 @@ export async function setUpMarket(base: string, buyers = 4): Promise<Market> {
   };
 }
 
+/** Every trading request of this run, all drills together (wallets are checked cumulatively). */
+const ALL_OPS: Op[] = [];
+
 /** Buyers topping up and ordering in a loop, one request at a time each, until stopped. */
 export class TradingLoad {
   readonly ops: Op[] = [];
@@ -221,7 +224,7 @@ export class TradingLoad {
             key,
             body: { offerId: this.market.offer.id, slots: 1, hours: 1 },
           });
-      this.ops.push({
+      const op: Op = {
         kind: topUp ? 'top-up' : 'order',
         buyer: b,
         key,
@@ -229,7 +232,9 @@ export class TradingLoad {
         attempts: r.attempts,
         id: (r.body as { id?: string } | null)?.id,
         ms: Date.now() - t,
-      });
+      };
+      this.ops.push(op);
+      ALL_OPS.push(op);
       await sleep(50);
     }
   }
@@ -255,6 +260,7 @@ export class TradingLoad {
 /** Metering agents sending signed usage batches for their leases until stopped. */
 export class UsageLoad {
   readonly leases: { id: string; startsAt: string }[] = [];
+  readonly agentIds: string[] = [];
   private agents: MeteringAgent[] = [];
   private producers: Producer[] = [];
   private stopped = false;
@@ -281,6 +287,17 @@ export class UsageLoad {
       });
       if (r.status !== 201) throw new Error(`usage lease: ${JSON.stringify(r.body)}`);
       this.leases.push({ id: r.body.lease.id, startsAt: r.body.lease.startsAt });
+      // Each sender is an agent of its own (an agent's batches form one signed chain).
+      const key = await generateSigningKey();
+      const privateJwk = { ...key.privateJwk, kid: key.kid };
+      const enrolled = await call<{ id: string }>(
+        this.base,
+        'POST',
+        `/v1/resources/${this.market.resource.id}/agents`,
+        { token: this.market.sellerToken, key: randomUUID(), body: { publicJwk: key.publicJwk } },
+      );
+      if (enrolled.status !== 201) throw new Error(`agent: ${JSON.stringify(enrolled.body)}`);
+      this.agentIds.push(enrolled.body.id);
       const kafka = new Kafka({
         clientId: `drill-agent-${i}`,
         brokers: this.brokers,
@@ -291,8 +308,8 @@ export class UsageLoad {
       await producer.connect();
       this.producers.push(producer);
       const agent = new MeteringAgent({
-        agentId: this.market.agent.id,
-        privateJwk: this.market.agent.privateJwk,
+        agentId: enrolled.body.id,
+        privateJwk,
         producer,
         maxAttempts: 3,
         retryDelayMs: 200,
@@ -443,7 +460,9 @@ export async function verifyTrading(
           )
         ).rows,
     );
-    const myTopUps = ok.filter((o) => o.kind === 'top-up' && o.buyer === b).length;
+    const myTopUps = ALL_OPS.filter(
+      (o) => o.kind === 'top-up' && o.buyer === b && o.status >= 200 && o.status < 300,
+    ).length;
     const expected = new Decimal(b.funding)
       .plus(new Decimal('10.00').times(myTopUps))
       .minus(counts.charged);
@@ -454,7 +473,7 @@ export async function verifyTrading(
     }
   }
   checks.push({
-    name: 'no money lost or doubled (each wallet = funding + top-ups − charges)',
+    name: 'no money lost or doubled (each wallet = funding + all acknowledged top-ups − charges)',
     ok: wrong.length === 0,
     detail: wrong.length === 0 ? `${market.buyers.length} wallets exact` : wrong.join('; '),
   });
@@ -552,12 +571,17 @@ export async function verifyUsage(dbUrl: string, load: UsageLoad): Promise<Check
     Number(
       (
         await c.query<{ n: string }>(
-          'SELECT COUNT(*)::text AS n FROM usage_dead_letters WHERE lease_id = ANY($1::uuid[])',
-          [leaseIds],
+          `SELECT COUNT(*)::text AS n FROM usage_dead_letters
+            WHERE lease_id = ANY($1::uuid[]) OR agent_id = ANY($2::text[])`,
+          [leaseIds, load.agentIds],
         )
       ).rows[0].n,
     ),
   );
-  checks.push({ name: 'no dead letters for these leases', ok: dead === 0, detail: `${dead}` });
+  checks.push({
+    name: 'no dead letters for these leases and agents',
+    ok: dead === 0,
+    detail: `${dead}`,
+  });
   return checks;
 }

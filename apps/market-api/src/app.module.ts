@@ -28,6 +28,7 @@ import { StatisticsModule } from './statistics/statistics.module.js';
 import { OpenApiModule } from './openapi/openapi.module.js';
 import { AuditModule } from './audit/audit.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { MonitoringModule } from './monitoring/monitoring.module.js';
 import { IdempotencyCommitSubscriber } from './common/idempotency.interceptor.js';
 import { FeesModule } from './fees/fees.module.js';
 
@@ -101,6 +102,7 @@ export class AppModule {
         OpenApiModule,
         AuditModule,
         MetricsModule,
+        MonitoringModule,
         FeesModule,
       ],
     };

@@ -53,6 +53,11 @@ export async function startIngest(config: IngestConfig): Promise<RunningIngest> 
   // An idle client whose server went away (a PostgreSQL failover) emits 'error' on the pool:
   // log it; the pool drops that client and the next query connects again.
   pool.on('error', (err) => log('error', 'postgres connection lost', { error: err.message }));
+  // A checked-out client losing its server emits 'error' too (its query fails as well): without
+  // a listener that would crash the process instead of failing one batch, which is retried.
+  pool.on('connect', (client) => {
+    client.on('error', (err) => log('error', 'postgres connection lost', { error: err.message }));
+  });
   await pool.query('SELECT 1'); // fail fast on a bad DATABASE_URL
 
   const kafka = new Kafka({

@@ -1,0 +1,9 @@
+#!/bin/bash
+# Runs once, when the primary's data directory is created: a replication role and a physical
+# slot for the standby (WAL is kept for it while it is away).
+set -euo pipefail
+psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" <<SQL
+CREATE ROLE replicator WITH REPLICATION LOGIN PASSWORD '${REPLICATION_PASSWORD}';
+SELECT pg_create_physical_replication_slot('standby1', true);
+SQL
+echo "host replication replicator all scram-sha-256" >> "$PGDATA/pg_hba.conf"
