@@ -123,8 +123,8 @@ async function main(): Promise<void> {
         quantile(allApi, 0.5) / quantile(allSql, 0.5)
       ).toFixed(1)}; goal p99 < 30 ms: ${p99 < 30 ? 'met' : 'NOT met'}`,
     );
-    const load = (await import('node:os')).loadavg();
-    console.log(`load average (1/5/15 min): ${load.map((x) => x.toFixed(2)).join(' / ')}`);
+    const loadAvg = (await import('node:os')).loadavg();
+    console.log(`load average (1/5/15 min): ${loadAvg.map((x) => x.toFixed(2)).join(' / ')}`);
   } finally {
     await client.end();
     await api.close();

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { DemandMatchView, DemandRequest } from '@suanli/contracts';
+import { Clock } from '../common/clock.js';
 import { OfferEntity, ResourceEntity } from '../database/entities.js';
 import { rankOffers } from './demand-scoring.js';
 import { OffersService } from './offers.service.js';
@@ -12,9 +13,11 @@ export class DemandsService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly offers: OffersService,
+    private readonly clock: Clock,
   ) {}
 
   async match(d: DemandRequest): Promise<{ items: DemandMatchView[] }> {
+    const now = this.clock.now();
     const qb = this.db
       .getRepository(OfferEntity)
       .createQueryBuilder('o')
@@ -23,12 +26,18 @@ export class DemandsService {
       .andWhere('o.currency = :cur', { cur: d.currency })
       .andWhere('r.class = :cls', { cls: d.class })
       .andWhere('o.min_hours <= :hours AND o.max_hours >= :hours', { hours: d.hours })
-      // Only offers with room for the whole order now.
+      // Bids are placed on an interruptible offer itself: a candidate here is ordered as is.
+      .andWhere(`o.pricing_model <> 'interruptible'`)
+      // Only offers with room for the whole order now, within their availability window.
       .andWhere(
         `o.capacity - (SELECT COALESCE(SUM(l.slots), 0) FROM leases l
            WHERE l.offer_id = o.id AND l.state IN ('pending', 'active', 'suspended')) >= :slots`,
         { slots: d.slots },
       )
+      .andWhere('(o.available_from IS NULL OR o.available_from <= :now)', { now })
+      .andWhere('(o.available_until IS NULL OR o.available_until >= :end)', {
+        end: new Date(now.getTime() + d.hours * 3_600_000),
+      })
       .orderBy('o.normalized_price', 'ASC', 'NULLS LAST')
       .addOrderBy('o.id', 'ASC')
       .limit(200);

@@ -100,6 +100,19 @@ describe('offer pricing models, availability window and SLA (real API, real Post
     );
     const ids = catalog.body.items.map((o) => o.id);
     expect(ids).toEqual(expect.arrayContaining([tiered.body.id, reserved.body.id, spot.body.id]));
+    // Demand matching offers what can be ordered as is: bids go to the interruptible offer itself.
+    const buyer = await signUpActor(api, ['buyer']);
+    const demand = await buyer.client.post<{ items: { offer: { id: string } }[] }>('/v1/demands', {
+      class: 'AI',
+      slots: 1,
+      hours: 1,
+      currency: 'CNY',
+      limit: 50,
+    });
+    expect(demand.status).toBe(200);
+    const matched = demand.body.items.map((i) => i.offer.id);
+    expect(matched).toEqual(expect.arrayContaining([tiered.body.id, reserved.body.id]));
+    expect(matched).not.toContain(spot.body.id);
   });
 
   it('refuses rows that do not fit the model, naming the field', async () => {
