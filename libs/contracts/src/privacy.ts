@@ -46,6 +46,9 @@ export type BillingProfile = z.infer<typeof BillingProfileInput>;
 /** Why an operator reads an organization's personal data (written to the access log). */
 export const PersonalDataReadQuery = z.object({ purpose: z.string().min(3).max(200) });
 
+/** `GET /v1/admin/privacy/access-log?orgId=` */
+export const AccessLogQuery = z.object({ orgId: z.uuid().optional() });
+
 /** `GET /v1/statistics/market?from=&to=&bucket=&currency=` */
 export const MarketStatisticsQuery = z.object({
   from: z.iso.datetime().optional(),

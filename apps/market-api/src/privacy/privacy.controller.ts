@@ -9,7 +9,12 @@ import {
   Put,
   Query,
 } from '@nestjs/common';
-import { BillingProfileInput, PersonalDataReadQuery, type Page } from '@suanli/contracts';
+import {
+  AccessLogQuery,
+  BillingProfileInput,
+  PersonalDataReadQuery,
+  type Page,
+} from '@suanli/contracts';
 import { CurrentPrincipal, type Principal, Roles } from '../auth/auth.decorators.js';
 import { parseInput } from '../common/validation.js';
 import { PrivacyService, type AccessLogView, type BillingProfileView } from './privacy.service.js';
@@ -45,8 +50,8 @@ export class PrivacyController {
 
   @Roles('operator')
   @Get('admin/privacy/access-log')
-  async accessLog(@Query('orgId') orgId: string | undefined): Promise<Page<AccessLogView>> {
-    return { items: await this.privacy.accessLog(orgId || undefined) };
+  async accessLog(@Query() q: unknown): Promise<Page<AccessLogView>> {
+    return { items: await this.privacy.accessLog(parseInput(AccessLogQuery, q).orgId) };
   }
 
   /** Rotates the organization's data key (fields re-encrypted, old key destroyed). */

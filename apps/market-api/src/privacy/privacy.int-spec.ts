@@ -105,6 +105,7 @@ describe('personal data', () => {
       outcome: 'read',
       fields: Object.keys(PROFILE),
     });
+    expect((await operator.get('/v1/admin/privacy/access-log?orgId=not-a-uuid')).status).toBe(400);
     // Reading one's own data is not an operator read: not logged.
     expect((await buyer.get<BillingProfileView>('/v1/me/billing-profile')).body).toEqual({
       ...PROFILE,
