@@ -52,7 +52,7 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
       <body>
         <header className="site-header">
           <div className="container header-inner">
-            <Link href="/" className="brand" aria-label="算力交易所 Suanli Exchange">
+            <Link href="/" className="brand">
               <span className="brand-mark" aria-hidden="true">
                 算
               </span>

@@ -1,5 +1,5 @@
 import Link from 'next/link';
-import type { OfferView, Page } from '@suanli/contracts';
+import type { OfferView } from '@suanli/contracts';
 import { ScoreBadge } from '@/components/credibility';
 import { ErrorBox } from '@/components/error-box';
 import {
@@ -9,9 +9,9 @@ import {
   regionOf,
   specLines,
 } from '@/components/offer-bits';
-import { api } from '@/lib/api';
 import { getI18n } from '@/lib/i18n/server';
 import { criHref, one, type SearchParams } from '@/lib/params';
+import { call, marketApi } from '@/lib/client';
 
 const CLASSES = ['GEN', 'AI', 'HPC'] as const satisfies readonly OfferView['resource']['class'][];
 const FORMS = [
@@ -37,6 +37,13 @@ const ACCELERATORS = [
 ];
 const SORTS = ['newest', 'price', 'credibility'] as const;
 
+/** The filters that are set (the API refuses empty values such as `availableNow=`). */
+function present<T extends Record<string, string>>(o: T): { [K in keyof T]?: Exclude<T[K], ''> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== '')) as {
+    [K in keyof T]?: Exclude<T[K], ''>;
+  };
+}
+
 function pick<T extends string>(value: string, allowed: readonly T[]): T | '' {
   return (allowed as readonly string[]).includes(value) ? (value as T) : '';
 }
@@ -60,13 +67,23 @@ export default async function CatalogPage({
       ? one(sp, 'minAccelerators')
       : '',
     maxPrice: /^\d{1,12}(\.\d{1,9})?$/.test(one(sp, 'maxPrice')) ? one(sp, 'maxPrice') : '',
-    availableNow: one(sp, 'availableNow') === 'true' ? 'true' : '',
+    availableNow: one(sp, 'availableNow') === 'true' ? ('true' as const) : ('' as const),
     sort: pick(one(sp, 'sort'), SORTS),
   };
   const cursor = /^[\w-]{1,200}$/.test(one(sp, 'cursor')) ? one(sp, 'cursor') : '';
-  const result = await api<Page<OfferView>>('/v1/offers', {
-    query: { ...filters, ...(cursor ? { cursor } : {}) },
-  });
+  const result = await call(
+    marketApi().GET('/v1/offers', {
+      params: {
+        query: {
+          ...present(filters),
+          // counts and scores (validated digits), not amounts
+          minAccelerators: filters.minAccelerators ? Number(filters.minAccelerators) : undefined,
+          minCredibility: filters.minCredibility ? Number(filters.minCredibility) : undefined,
+          ...(cursor ? { cursor } : {}),
+        },
+      },
+    }),
+  );
   const filtered = Object.values(filters).some(Boolean);
   const nextHref =
     result.ok && result.data.nextCursor

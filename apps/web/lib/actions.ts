@@ -2,9 +2,8 @@
 
 import { revalidatePath } from 'next/cache';
 import { redirect } from 'next/navigation';
-import type { OrderView, SessionView } from '@suanli/contracts';
 import type { LoginState, OrderState } from './action-types';
-import { api } from './api';
+import { call, marketApi } from './client';
 import { getSession, safeNext, storeSession } from './session';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -19,10 +18,7 @@ export async function logIn(_prev: LoginState, form: FormData): Promise<LoginSta
   const password = typeof form.get('password') === 'string' ? String(form.get('password')) : '';
   if (!email || !password) return { email, error: { code: 'missing', message: '' } };
 
-  const result = await api<SessionView>('/v1/auth/login', {
-    method: 'POST',
-    body: { email, password },
-  });
+  const result = await call(marketApi().POST('/v1/auth/login', { body: { email, password } }));
   if (!result.ok) {
     const { code, message, correlationId } = result.error;
     return { email, error: { code, message, correlationId } };
@@ -49,12 +45,12 @@ export async function placeOrder(_prev: OrderState, form: FormData): Promise<Ord
     return { error: { code: 'invalid', message: '' } };
   }
 
-  const result = await api<OrderView>('/v1/orders', {
-    method: 'POST',
-    token: session.token,
-    idempotencyKey,
-    body: { offerId, slots, hours },
-  });
+  const result = await call(
+    marketApi(session.token).POST('/v1/orders', {
+      params: { header: { 'Idempotency-Key': idempotencyKey } },
+      body: { offerId, slots, hours },
+    }),
+  );
   if (!result.ok) {
     const { code, message, correlationId } = result.error;
     return { error: { code, message, correlationId } };

@@ -2,8 +2,8 @@
 
 import { randomUUID } from 'node:crypto';
 import { redirect } from 'next/navigation';
-import type { AssessorView } from '@suanli/contracts';
-import { api, type ApiResult } from './api';
+import type { ApiResult } from './api';
+import { call, marketApi } from './client';
 import { signCompactJws } from './jws-sign';
 import { getSession, loginUrl } from './session';
 
@@ -45,7 +45,7 @@ async function token(): Promise<string> {
   return session.token;
 }
 
-function settle<T>(result: ApiResult<T>, notice: string): never {
+function settle(result: ApiResult<unknown>, notice: string): never {
   if (result.ok) back({ notice });
   if (result.error.status === 401) redirect(loginUrl(PORTAL));
   failed(result.error.code, result.error.message);
@@ -67,11 +67,11 @@ export async function registerKey(form: FormData): Promise<void> {
   const jwk = parseJson(await textOrFile(form, 'publicJwk', 'publicJwkFile'));
   if (!jwk) failed('validation_failed', 'the public key is not a JSON object (JWK)');
   const rotate = field(form, 'rotate') === 'on';
-  const result = await api(rotate ? '/v1/assessors/me/keys/rotate' : '/v1/assessors/me/keys', {
-    method: 'POST',
-    token: auth,
-    body: { publicJwk: jwk },
-  });
+  const client = marketApi(auth);
+  const body = { publicJwk: jwk as { kty: 'OKP'; crv: 'Ed25519'; x: string } };
+  const result = rotate
+    ? await call(client.POST('/v1/assessors/me/keys/rotate', { body }))
+    : await call(client.POST('/v1/assessors/me/keys', { body }));
   settle(result, 'keyRegistered');
 }
 
@@ -79,11 +79,9 @@ export async function retireKey(form: FormData): Promise<void> {
   const auth = await token();
   const kid = field(form, 'kid');
   if (!kid) failed('validation_failed', 'kid is missing');
-  const result = await api(`/v1/assessors/me/keys/${encodeURIComponent(kid)}/retire`, {
-    method: 'POST',
-    token: auth,
-    body: {},
-  });
+  const result = await call(
+    marketApi(auth).POST('/v1/assessors/me/keys/{kid}/retire', { params: { path: { kid } } }),
+  );
   settle(result, 'keyRetired');
 }
 
@@ -91,7 +89,7 @@ export async function publishJws(form: FormData): Promise<void> {
   const auth = await token();
   const jws = await textOrFile(form, 'jws', 'jwsFile');
   if (!jws) failed('invalid_jws', 'paste a compact JWS or choose a file');
-  const result = await api('/v1/evaluations', { method: 'POST', token: auth, body: { jws } });
+  const result = await call(marketApi(auth).POST('/v1/evaluations', { body: { jws } }));
   settle(result, 'published');
 }
 
@@ -102,7 +100,7 @@ export async function publishJws(form: FormData): Promise<void> {
  */
 export async function signAndPublish(form: FormData): Promise<void> {
   const auth = await token();
-  const me = await api<AssessorView>('/v1/assessors/me', { token: auth });
+  const me = await call(marketApi(auth).GET('/v1/assessors/me'));
   if (!me.ok) settle(me, '');
   const privateJwk = parseJson(await textOrFile(form, 'privateJwk', 'privateJwkFile'));
   if (!privateJwk || typeof privateJwk.d !== 'string') {
@@ -132,7 +130,7 @@ export async function signAndPublish(form: FormData): Promise<void> {
   } catch (e) {
     failed('invalid_jwk', e instanceof Error ? e.message : 'cannot sign with this key');
   }
-  const result = await api('/v1/evaluations', { method: 'POST', token: auth, body: { jws } });
+  const result = await call(marketApi(auth).POST('/v1/evaluations', { body: { jws } }));
   settle(result, 'published');
 }
 
@@ -141,10 +139,11 @@ export async function revokeEvaluation(form: FormData): Promise<void> {
   const id = field(form, 'id');
   if (!UUID.test(id)) failed('validation_failed', 'evaluation id is missing');
   const reason = field(form, 'reason');
-  const result = await api(`/v1/evaluations/${id}/revoke`, {
-    method: 'POST',
-    token: auth,
-    body: reason ? { reason: reason.slice(0, 500) } : {},
-  });
+  const result = await call(
+    marketApi(auth).POST('/v1/evaluations/{id}/revoke', {
+      params: { path: { id } },
+      body: reason ? { reason: reason.slice(0, 500) } : {},
+    }),
+  );
   settle(result, 'revoked');
 }

@@ -1,14 +1,23 @@
 import { redirect } from 'next/navigation';
-import { api, type ApiResult } from './api';
+import { api as legacyApi, type ApiResult } from './api';
+import { call, marketApi, type Answer, type MarketApiClient } from './client';
 import { loginUrl, requireSession } from './session';
 
 /**
- * Loads an authenticated API resource for a buyer page. No session, or a token the API no longer
- * accepts, sends the visitor to /login and back to `pagePath` afterwards.
+ * Loads an authenticated API resource for a signed-in page with the typed client:
+ * `loadForBuyer((api) => api.GET('/v1/wallet'), '/wallet')`. No session, or a token the API no
+ * longer accepts, sends the visitor to /login and back to `pagePath` afterwards.
  */
-export async function loadForBuyer<T>(apiPath: string, pagePath: string): Promise<ApiResult<T>> {
+export async function loadForBuyer<D>(
+  request: ((api: MarketApiClient) => Promise<Answer<D>>) | string,
+  pagePath: string,
+): Promise<ApiResult<D>> {
   const session = await requireSession(pagePath);
-  const result = await api<T>(apiPath, { token: session.token });
+  // A path string is the untyped form, kept for pages that do not use the typed client yet.
+  const result =
+    typeof request === 'string'
+      ? await legacyApi<D>(request, { token: session.token })
+      : await call(request(marketApi(session.token)));
   if (!result.ok && result.error.status === 401) redirect(loginUrl(pagePath));
   return result;
 }

@@ -51,7 +51,7 @@ export function toApiError(status: number, body: unknown): ApiError {
   return { status, code: status >= 500 ? 'internal' : 'unknown', message: `HTTP ${status}` };
 }
 
-type Answer<D> = { data?: D; error?: unknown; response: Response };
+export type Answer<D> = { data?: D; error?: unknown; response: Response };
 
 /** Awaits one typed call: `call(marketApi(token).GET('/v1/wallet'))`. */
 export async function call<D>(request: Promise<Answer<D>>): Promise<ApiResult<D>> {

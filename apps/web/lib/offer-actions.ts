@@ -1,7 +1,7 @@
 'use server';
 
 import { revalidatePath } from 'next/cache';
-import { api } from './api';
+import { call, marketApi } from './client';
 import { getSession } from './session';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -13,6 +13,14 @@ export async function changeOfferStatus(form: FormData): Promise<void> {
   const offerId = String(form.get('offerId') ?? '');
   const action = String(form.get('action') ?? '');
   if (!session || !UUID.test(offerId) || !(ACTIONS as readonly string[]).includes(action)) return;
-  await api(`/v1/offers/${offerId}/${action}`, { method: 'POST', token: session.token, body: {} });
+  const client = marketApi(session.token);
+  const path = { params: { path: { id: offerId } } };
+  await call(
+    action === 'pause'
+      ? client.POST('/v1/offers/{id}/pause', path)
+      : action === 'resume'
+        ? client.POST('/v1/offers/{id}/resume', path)
+        : client.POST('/v1/offers/{id}/close', path),
+  );
   revalidatePath('/seller/offers');
 }

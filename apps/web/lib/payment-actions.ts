@@ -1,7 +1,7 @@
 'use server';
 
 import { redirect } from 'next/navigation';
-import { api } from './api';
+import { call, marketApi } from './client';
 import { loginUrl, getSession } from './session';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -26,9 +26,12 @@ export async function startTopUp(form: FormData): Promise<void> {
   if (!AMOUNT.test(amount) || !CURRENCY.test(currency) || !UUID.test(key)) {
     redirect('/wallet?topup=invalid');
   }
-  const result = await api<{ id: string; checkoutUrl: string | null; status: string }>(
-    '/v1/wallet/top-ups',
-    { method: 'POST', token: session.token, idempotencyKey: key, body: { currency, amount } },
+  const result = await call(
+    marketApi(session.token).POST('/v1/wallet/top-ups', {
+      params: { header: { 'Idempotency-Key': key } },
+      // The OpenAPI document does not describe this body yet (typed `undefined` there).
+      body: { currency, amount } as never,
+    }),
   );
   if (!result.ok) redirect(`/wallet?topup=error&code=${encodeURIComponent(result.error.code)}`);
   if (result.data.checkoutUrl) redirect(result.data.checkoutUrl);
@@ -39,10 +42,7 @@ export async function startTopUp(form: FormData): Promise<void> {
 export async function connectPayouts(): Promise<void> {
   const session = await getSession();
   if (!session) redirect(loginUrl('/seller/earnings'));
-  const result = await api<{ url: string | null }>('/v1/earnings/connect-account', {
-    method: 'POST',
-    token: session.token,
-  });
+  const result = await call(marketApi(session.token).POST('/v1/earnings/connect-account'));
   if (!result.ok) redirect(`/seller/earnings?connect=error`);
   redirect(result.data.url ?? '/seller/earnings?connect=done');
 }

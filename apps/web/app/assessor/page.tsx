@@ -1,8 +1,6 @@
 import type { Metadata } from 'next';
 import { redirect } from 'next/navigation';
-import type { AssessorView, EvaluationMethodView, EvaluationView } from '@suanli/contracts';
 import { ErrorBox } from '@/components/error-box';
-import { api } from '@/lib/api';
 import {
   publishJws,
   registerKey,
@@ -14,6 +12,7 @@ import { formatDateTime } from '@/lib/format';
 import { getI18n } from '@/lib/i18n/server';
 import { one, type SearchParams } from '@/lib/params';
 import { loginUrl, requireSession } from '@/lib/session';
+import { call, marketApi } from '@/lib/client';
 
 const PATH = '/assessor';
 const NOTICES = ['published', 'keyRegistered', 'keyRetired', 'revoked'] as const;
@@ -40,12 +39,12 @@ export default async function AssessorPortal({
       </section>
     );
   }
-  const me = await api<AssessorView>('/v1/assessors/me', { token: session.token });
+  const me = await call(marketApi(session.token).GET('/v1/assessors/me'));
   if (!me.ok && me.error.status === 401) redirect(loginUrl(PATH));
   if (!me.ok) return <ErrorBox error={me.error} labels={t.errors} />;
   const [evaluations, methods] = await Promise.all([
-    api<{ items: EvaluationView[] }>('/v1/evaluations', { query: { assessor: me.data.orgId } }),
-    api<{ items: EvaluationMethodView[] }>('/v1/evaluation-methods'),
+    call(marketApi().GET('/v1/evaluations', { params: { query: { assessor: me.data.orgId } } })),
+    call(marketApi().GET('/v1/evaluation-methods')),
   ]);
   const notice = NOTICES.find((n) => n === one(sp, 'notice'));
   const error = one(sp, 'error');

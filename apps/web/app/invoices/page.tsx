@@ -1,6 +1,5 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import type { InvoiceView, Page } from '@suanli/contracts';
 import { ErrorBox } from '@/components/error-box';
 import { loadForBuyer } from '@/lib/buyer';
 import { formatDateTime, formatMoney } from '@/lib/format';
@@ -12,7 +11,7 @@ export async function generateMetadata(): Promise<Metadata> {
 }
 
 export default async function InvoicesPage() {
-  const result = await loadForBuyer<Page<InvoiceView>>('/v1/invoices', '/invoices');
+  const result = await loadForBuyer((api) => api.GET('/v1/invoices'), '/invoices');
   const { lang, t } = await getI18n();
   return (
     <>

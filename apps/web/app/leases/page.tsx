@@ -1,6 +1,5 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import type { LeaseView, Page } from '@suanli/contracts';
 import { ErrorBox } from '@/components/error-box';
 import { loadForBuyer } from '@/lib/buyer';
 import { formatDateTime } from '@/lib/format';
@@ -13,7 +12,7 @@ export async function generateMetadata(): Promise<Metadata> {
 }
 
 export default async function LeasesPage() {
-  const result = await loadForBuyer<Page<LeaseView>>('/v1/leases', '/leases');
+  const result = await loadForBuyer((api) => api.GET('/v1/leases'), '/leases');
   const { lang, t } = await getI18n();
   return (
     <>

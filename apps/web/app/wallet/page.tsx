@@ -1,23 +1,12 @@
 import type { Metadata } from 'next';
 import { randomUUID } from 'node:crypto';
-import type { WalletView } from '@suanli/contracts';
 import { ErrorBox } from '@/components/error-box';
-import { api } from '@/lib/api';
 import { loadForBuyer } from '@/lib/buyer';
 import { formatDateTime, formatMoney } from '@/lib/format';
 import { getI18n } from '@/lib/i18n/server';
 import { startTopUp } from '@/lib/payment-actions';
 import { getSession } from '@/lib/session';
-
-interface TopUp {
-  id: string;
-  currency: string;
-  amount: string;
-  provider: string;
-  status: string;
-  testMode: boolean;
-  createdAt: string;
-}
+import { call, marketApi } from '@/lib/client';
 
 interface Props {
   searchParams: Promise<{ topup?: string; status?: string }>;
@@ -29,13 +18,11 @@ export async function generateMetadata(): Promise<Metadata> {
 }
 
 export default async function WalletPage({ searchParams }: Props) {
-  const result = await loadForBuyer<WalletView>('/v1/wallet', '/wallet');
+  const result = await loadForBuyer((api) => api.GET('/v1/wallet'), '/wallet');
   const { lang, t } = await getI18n();
   const p = t.payments;
   const session = await getSession();
-  const topUps = session
-    ? await api<{ items: TopUp[] }>('/v1/wallet/top-ups', { token: session.token })
-    : null;
+  const topUps = session ? await call(marketApi(session.token).GET('/v1/wallet/top-ups')) : null;
   const items = topUps?.ok ? topUps.data.items : [];
   const sp = await searchParams;
   const notice =

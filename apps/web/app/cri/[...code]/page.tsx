@@ -1,14 +1,13 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import type { ResolutionView } from '@suanli/contracts';
 import { CriForm } from '@/components/cri-form';
 import { CriSegmentError } from '@/components/cri-segments';
 import { ErrorBox } from '@/components/error-box';
 import { classForm, regionOf, specLines } from '@/components/offer-bits';
-import { api } from '@/lib/api';
 import { formatDateTime } from '@/lib/format';
 import { getI18n } from '@/lib/i18n/server';
 import { criHref, decodeParam } from '@/lib/params';
+import { call, marketApi } from '@/lib/client';
 
 interface Props {
   params: Promise<{ code: string[] }>;
@@ -29,7 +28,7 @@ const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : un
 export default async function CriPage({ params }: Props) {
   const code = await codeOf(params);
   const { lang, t } = await getI18n();
-  const result = await api<ResolutionView>(`/v1/cri/${encodeURIComponent(code)}`);
+  const result = await call(marketApi().GET('/v1/cri/{code}', { params: { path: { code } } }));
   const segment = !result.ok ? text(result.error.details?.segment) : undefined;
 
   return (

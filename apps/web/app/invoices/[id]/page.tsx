@@ -7,6 +7,7 @@ import { ProofSection } from '@/components/proof-section';
 import { loadForBuyer } from '@/lib/buyer';
 import { formatDateTime, formatDecimal, formatMoney, isZero } from '@/lib/format';
 import { getI18n } from '@/lib/i18n/server';
+import type { Answer } from '@/lib/client';
 
 interface Props {
   params: Promise<{ id: string }>;
@@ -35,11 +36,18 @@ export default async function InvoicePage({ params }: Props) {
       </>
     );
   }
-  const result = await loadForBuyer<
-    InvoiceView & {
-      sla?: { availability: string; target: string; creditPercent: string } | null;
-    }
-  >(`/v1/invoices/${id}`, `/invoices/${id}`);
+  const result = await loadForBuyer(
+    // The same path also serves `.pdf` and `.csv` (strings); this page asks for the JSON.
+    (api) =>
+      api.GET('/v1/invoices/{ref}', { params: { path: { ref: id } } }) as Promise<
+        Answer<
+          InvoiceView & {
+            sla?: { availability: string; target: string; creditPercent: string } | null;
+          }
+        >
+      >,
+    `/invoices/${id}`,
+  );
   if (!result.ok) {
     return (
       <>
@@ -177,7 +185,9 @@ export default async function InvoicePage({ params }: Props) {
           </p>
         ) : null}
       </article>
-      <ProofSection invoice={inv} t={t.privacy.proof} lang={lang} />
+      <div id="verify">
+        <ProofSection invoice={inv} t={t.privacy.proof} lang={lang} />
+      </div>
     </>
   );
 }

@@ -1,6 +1,5 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import type { LeaseView, UsagePoint } from '@suanli/contracts';
 import { ErrorBox } from '@/components/error-box';
 import { unitLabel } from '@/components/offer-bits';
 import { totalsOf, UsageChart } from '@/components/usage-chart';
@@ -31,10 +30,17 @@ export default async function LeasePage({ params, searchParams }: Props) {
   if (!UUID.test(id)) {
     return <ErrorBox error={{ code: 'not_found', message: '' }} labels={t.errors} />;
   }
-  const lease = await loadForBuyer<LeaseView>(`/v1/leases/${id}`, `/leases/${id}`);
+  const lease = await loadForBuyer(
+    (api) => api.GET('/v1/leases/{id}', { params: { path: { id } } }),
+    `/leases/${id}`,
+  );
   if (!lease.ok) return <ErrorBox error={lease.error} labels={t.errors} />;
-  const usage = await loadForBuyer<{ items: UsagePoint[] }>(
-    `/v1/leases/${id}/usage?granularity=${granularity}`,
+  const usage = await loadForBuyer(
+    (api) =>
+      api.GET('/v1/leases/{id}/usage', {
+        // The OpenAPI document does not list this query yet.
+        params: { path: { id }, query: { granularity } as never },
+      }),
     `/leases/${id}`,
   );
   const l = lease.data;

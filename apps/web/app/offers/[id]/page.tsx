@@ -1,6 +1,5 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import type { CredibilityView, OfferView } from '@suanli/contracts';
 import { CredibilityPanel } from '@/components/credibility';
 import { ErrorBox } from '@/components/error-box';
 import {
@@ -10,12 +9,12 @@ import {
   specLines,
   unitLabel,
 } from '@/components/offer-bits';
-import { api } from '@/lib/api';
 import { formatDateTime, formatMoney } from '@/lib/format';
 import { getI18n } from '@/lib/i18n/server';
 import { loginUrl, getSession } from '@/lib/session';
 import { criHref } from '@/lib/params';
 import { OrderForm } from './order-form';
+import { call, marketApi } from '@/lib/client';
 
 interface Props {
   params: Promise<{ id: string }>;
@@ -27,7 +26,7 @@ async function loadOffer(id: string) {
   if (!UUID.test(id)) {
     return { ok: false as const, error: { status: 404, code: 'not_found', message: '' } };
   }
-  return api<OfferView>(`/v1/offers/${id}`);
+  return call(marketApi().GET('/v1/offers/{id}', { params: { path: { id } } }));
 }
 
 export async function generateMetadata({ params }: Props): Promise<Metadata> {
@@ -55,8 +54,12 @@ export default async function OfferPage({ params }: Props) {
   const isBuyer = session?.profile?.roles.includes('buyer') ?? false;
   const r = offer.resource;
   const [credibility, sellerCredibility] = await Promise.all([
-    api<CredibilityView>(`/v1/credibility/resources/${r.id}`),
-    api<CredibilityView>(`/v1/credibility/sellers/${offer.seller.id}`),
+    call(marketApi().GET('/v1/credibility/resources/{id}', { params: { path: { id: r.id } } })),
+    call(
+      marketApi().GET('/v1/credibility/sellers/{orgId}', {
+        params: { path: { orgId: offer.seller.id } },
+      }),
+    ),
   ]);
 
   return (

@@ -4,34 +4,16 @@ import { loadForBuyer } from '@/lib/buyer';
 import { formatDateTime, formatMoney } from '@/lib/format';
 import { getI18n } from '@/lib/i18n/server';
 
-interface Movement {
-  kind?: string;
-  type?: string;
-  reference?: string;
-  id?: string;
-  stripeId?: string | null;
-  source?: string | null;
-  currency: string;
-  amount: string;
-}
-
-interface Report {
-  generatedAt: string;
-  testMode: boolean;
-  ledgerMovements: number;
-  stripeTransactions: number;
-  matched: number;
-  differences: { kind: string; ledger?: Movement; stripe?: Movement }[];
-  totals: { currency: string; ledger: string; stripe: string }[];
-}
-
 export async function generateMetadata(): Promise<Metadata> {
   const { t } = await getI18n();
   return { title: t.payments.reconHeading };
 }
 
 export default async function ReconciliationPage() {
-  const result = await loadForBuyer<Report>('/v1/admin/reconciliation', '/operator/reconciliation');
+  const result = await loadForBuyer(
+    (api) => api.GET('/v1/admin/reconciliation'),
+    '/operator/reconciliation',
+  );
   const { lang, t } = await getI18n();
   const p = t.payments;
   return (
@@ -98,12 +80,12 @@ export default async function ReconciliationPage() {
                     <tr key={i}>
                       <td>{p.kinds[d.kind] ?? d.kind}</td>
                       <td className="mono small">
-                        {d.ledger
+                        {'ledger' in d
                           ? `${d.ledger.reference ?? ''} ${formatMoney(d.ledger.amount, d.ledger.currency)}`
                           : '—'}
                       </td>
                       <td className="mono small">
-                        {d.stripe
+                        {'stripe' in d
                           ? `${d.stripe.id ?? ''} ${d.stripe.source ?? ''} ${formatMoney(d.stripe.amount, d.stripe.currency)}`
                           : '—'}
                       </td>

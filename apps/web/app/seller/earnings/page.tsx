@@ -5,27 +5,13 @@ import { formatDateTime, formatMoney } from '@/lib/format';
 import { getI18n } from '@/lib/i18n/server';
 import { connectPayouts } from '@/lib/payment-actions';
 
-interface Earnings {
-  balances: { currency: string; payable: string }[];
-  connectAccountId: string | null;
-  payoutMinimum: string;
-  payouts: {
-    id: string;
-    currency: string;
-    amount: string;
-    reference: string;
-    stripeId: string | null;
-    createdAt: string;
-  }[];
-}
-
 export async function generateMetadata(): Promise<Metadata> {
   const { t } = await getI18n();
   return { title: t.payments.earningsHeading };
 }
 
 export default async function EarningsPage() {
-  const result = await loadForBuyer<Earnings>('/v1/earnings', '/seller/earnings');
+  const result = await loadForBuyer((api) => api.GET('/v1/earnings'), '/seller/earnings');
   const { lang, t } = await getI18n();
   const p = t.payments;
   return (

@@ -24,7 +24,7 @@ export default async function SellerOffersPage({
   searchParams: Promise<{ created?: string }>;
 }) {
   const { created } = await searchParams;
-  const result = await loadForBuyer<{ items: OfferView[] }>('/v1/offers/mine', '/seller/offers');
+  const result = await loadForBuyer((api) => api.GET('/v1/offers/mine'), '/seller/offers');
   const { t } = await getI18n();
   const s = t.sellerOffers;
   return (

@@ -1,7 +1,6 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
 import QRCode from 'qrcode';
-import type { ResourceDetailView } from '@suanli/contracts';
 import { ErrorBox } from '@/components/error-box';
 import { classForm } from '@/components/offer-bits';
 import { loadForBuyer } from '@/lib/buyer';
@@ -20,10 +19,7 @@ function qrSvg(cri: string): Promise<string> {
 }
 
 export default async function SellerResourcesPage() {
-  const result = await loadForBuyer<{ items: ResourceDetailView[] }>(
-    '/v1/resources',
-    '/seller/resources',
-  );
+  const result = await loadForBuyer((api) => api.GET('/v1/resources'), '/seller/resources');
   const { lang, t } = await getI18n();
   const s = t.sellerResources;
   const qrs = result.ok ? await Promise.all(result.data.items.map((r) => qrSvg(r.cri))) : [];

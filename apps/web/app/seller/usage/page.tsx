@@ -1,6 +1,6 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import type { DeadLetterPage, ResourceDetailView, UsagePoint } from '@suanli/contracts';
+import type { DLQ_REASONS } from '@suanli/contracts';
 import { ErrorBox } from '@/components/error-box';
 import { unitLabel } from '@/components/offer-bits';
 import { totalsOf, UsageChart } from '@/components/usage-chart';
@@ -33,24 +33,31 @@ export default async function SellerUsagePage({ searchParams }: Props) {
   const { reason, cursor } = await searchParams;
   const { lang, t } = await getI18n();
   const u = t.usage;
-  const resources = await loadForBuyer<{ items: ResourceDetailView[] }>(
-    '/v1/resources',
-    '/seller/usage',
-  );
+  const resources = await loadForBuyer((api) => api.GET('/v1/resources'), '/seller/usage');
   const usage = resources.ok
     ? await Promise.all(
         resources.data.items.map((r) =>
-          loadForBuyer<{ items: UsagePoint[] }>(
-            `/v1/resources/${r.id}/usage?granularity=hour`,
+          loadForBuyer(
+            (api) =>
+              api.GET('/v1/resources/{id}/usage', {
+                params: { path: { id: r.id }, query: { granularity: 'hour' } },
+              }),
             '/seller/usage',
           ),
         ),
       )
     : [];
-  const q = new URLSearchParams({ limit: '50' });
-  if (reason && REASONS.includes(reason)) q.set('reason', reason);
-  if (cursor && /^\d+$/.test(cursor)) q.set('cursor', cursor);
-  const dead = await loadForBuyer<DeadLetterPage>(`/v1/usage/dead-letters?${q}`, '/seller/usage');
+  const query = {
+    limit: 50,
+    ...(reason && REASONS.includes(reason)
+      ? { reason: reason as (typeof DLQ_REASONS)[number] }
+      : {}),
+    ...(cursor && /^\d+$/.test(cursor) ? { cursor } : {}),
+  };
+  const dead = await loadForBuyer(
+    (api) => api.GET('/v1/usage/dead-letters', { params: { query } }),
+    '/seller/usage',
+  );
   return (
     <>
       <section className="page-head">

@@ -1,0 +1,194 @@
+// The seller's whole journey in Debian Chromium against the real market API and PostgreSQL:
+// sign up → register a resource → enrol its agent (the command shown once really works) →
+// publish an offer → watch utilization and usage → earnings and payouts (Stripe Connect, test
+// mode). axe-core on every page (no serious or critical violations), 390 px width checked.
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import type { Browser } from 'playwright-core';
+import type { OrderView } from '@suanli/contracts';
+import { agentToken } from '../../apps/metering/src/agent/lease-client.js';
+import { launchChromium } from '../support/browser.js';
+import { apiClient } from '../support/http.js';
+import {
+  phoneOverflow,
+  ready,
+  logIn,
+  newJourneyContext,
+  screenshots,
+  seriousA11yViolations,
+} from '../support/journey.js';
+import { fundWallet, signUpActor } from '../support/actors.js';
+import { startMarketApi } from '../support/market-api.js';
+import { runSkeletonScenario } from '../support/scenario.js';
+import { startWeb } from '../support/web.js';
+
+jest.setTimeout(300_000);
+
+type Api = Awaited<ReturnType<typeof startMarketApi>>;
+type Scenario = Awaited<ReturnType<typeof runSkeletonScenario>>;
+type Web = Awaited<ReturnType<typeof startWeb>>;
+
+describe('seller journey', () => {
+  let api: Api | undefined;
+  let web: Web | undefined;
+  let browser: Browser | undefined;
+  let scenario: Scenario;
+  const saved = { ...process.env };
+
+  beforeAll(async () => {
+    delete process.env.STRIPE_SECRET_KEY;
+    delete process.env.STRIPE_WEBHOOK_SECRET;
+    process.env.PAYOUT_SCHEDULER = 'off';
+    api = await startMarketApi();
+    scenario = await runSkeletonScenario(api);
+    web = await startWeb(api.url);
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await web?.close();
+    await api?.close();
+    process.env = saved;
+  });
+
+  it('seller journey: resource, agent, offer, utilization, earnings, payouts', async () => {
+    if (!browser || !web || !api) throw new Error('setup failed');
+    const base = web.url;
+    const { context, page } = await newJourneyContext(browser);
+    const a11y = async (name: string) => {
+      expect({ page: name, violations: await seriousA11yViolations(page) }).toEqual({
+        page: name,
+        violations: [],
+      });
+      expect({ page: name, overflow: await phoneOverflow(page) }).toEqual({
+        page: name,
+        overflow: [],
+      });
+    };
+    try {
+      // Sign up as a seller only.
+      await page.goto(`${base}/signup`);
+      await page.getByLabel('Email').fill(`seller-${Date.now()}@journey.test`);
+      await page.getByLabel('Password').fill('journey-password-1');
+      await page.getByLabel('Your name').fill('Journey Seller');
+      await page.getByLabel('Organization').fill('Journey Compute');
+      await page.getByRole('checkbox', { name: 'Buy compute' }).uncheck();
+      await page.getByRole('checkbox', { name: 'Sell compute' }).check();
+      await page.getByRole('button', { name: 'Create account' }).click();
+      await page.waitForURL(`${base}/seller/resources`);
+      await ready(page);
+      await page.locator('.empty').waitFor();
+
+      // Register a resource: a bad country code is flagged while typing.
+      await page.getByRole('link', { name: 'Register a resource' }).first().click();
+      await page.waitForURL(`${base}/seller/resources/new`);
+      await ready(page);
+      await page.getByLabel('Name').fill('Journey H200 node');
+      const country = page.getByLabel('Country (ISO 3166-1)');
+      await country.fill('C1');
+      expect(await page.locator('.field-invalid input[name="location.country"]').count()).toBe(1);
+      await country.fill('CN');
+      expect(await page.locator('.field-invalid input[name="location.country"]').count()).toBe(0);
+      await page.getByLabel('Province or state (ISO 3166-2 suffix)').fill('GD');
+      await page.getByLabel('Site code').fill('GZ1');
+      await page.getByLabel('vCPUs').fill('64');
+      await page.getByLabel('Memory (GiB)').fill('512');
+      await page.getByLabel('Accelerators', { exact: true }).fill('8');
+      await page.getByLabel('Accelerator model').fill('H200');
+      await page.getByLabel('Slots leased at once').fill('2');
+      await a11y('resource-new');
+      await screenshots(page, 'seller-resource-new');
+      await page.getByRole('button', { name: 'Register', exact: true }).click();
+      await page.waitForURL(/\/seller\/resources\/[0-9a-f-]{36}\/agent$/);
+      await ready(page);
+      const resourceId = /resources\/([0-9a-f-]{36})\/agent/.exec(page.url())?.[1] ?? '';
+      expect(await page.getByTestId('agent-resource-cri').innerText()).toMatch(/^CRI1:/);
+
+      // Enrol the agent: the command with its private key is shown once.
+      await page.getByRole('button', { name: 'Generate key and enrol' }).click();
+      const command = await page.getByTestId('agent-command').locator('pre').innerText();
+      expect(command).toContain('npx suanli agent --agent-id');
+      expect(command).toContain('--resource-cri');
+      const agentId = await page.getByTestId('agent-id').innerText();
+      const jwk = JSON.parse(command.split('\n')[1]) as Record<string, string>;
+      expect(jwk).toMatchObject({ kty: 'OKP', crv: 'Ed25519', d: expect.any(String) });
+      await a11y('agent');
+      await screenshots(page, 'seller-agent');
+      // What the command does first: the agent reports in with that key.
+      const reported = await apiClient(
+        api.url,
+        await agentToken(agentId, jwk as unknown as Parameters<typeof agentToken>[1]),
+      ).get('/v1/agents/me/leases');
+      expect(reported.status).toBe(200);
+      // The key is not shown again.
+      await page.reload();
+      expect(await page.getByTestId('agent-command').count()).toBe(0);
+
+      // Publish an offer: a malformed price is flagged while typing.
+      await page.goto(`${base}/seller/offers`);
+      await page.getByRole('link', { name: 'Publish an offer' }).click();
+      await page.waitForURL(`${base}/seller/offers/new`);
+      await ready(page);
+      await page.getByLabel('Resource').selectOption(resourceId);
+      await page.getByLabel('Title').fill('Journey H200 x8');
+      await page.getByLabel('Slots on offer').fill('2');
+      const slotPrice = page.getByLabel('Price per slot-hour');
+      await slotPrice.fill('1.2.3');
+      expect(await page.getByText('A decimal amount such as 12.50.').count()).toBeGreaterThan(0);
+      await slotPrice.fill('12.50');
+      await a11y('offer-new');
+      await screenshots(page, 'seller-offer-new');
+      await page.getByRole('button', { name: 'Publish offer' }).click();
+      await page.waitForURL(`${base}/seller/offers?created=1`);
+      await ready(page);
+      const row = page.locator('tr', { hasText: 'Journey H200 x8' });
+      expect(await row.getByTestId('offer-utilization').innerText()).toBe('0 of 2 slots in use');
+      const offerId = (await row.getAttribute('data-offer-id')) ?? '';
+
+      // A buyer orders one slot: utilization follows.
+      const buyer = await signUpActor(api, ['buyer']);
+      await fundWallet(api, buyer.orgId, 'CNY', '1000.00');
+      const order = await buyer.client.postIdempotent<OrderView>('/v1/orders', {
+        offerId,
+        slots: 1,
+        hours: 2,
+      });
+      expect(order.status).toBe(201);
+      await page.reload();
+      expect(
+        await page
+          .locator('tr', { hasText: 'Journey H200 x8' })
+          .getByTestId('offer-utilization')
+          .innerText(),
+      ).toBe('1 of 2 slots in use');
+      await a11y('seller-offers');
+      await screenshots(page, 'seller-offers');
+
+      // Usage and earnings of a seller with settled leases (the scenario's), then payouts.
+      await context.clearCookies();
+      await logIn(page, base, scenario.seller, '/seller/usage');
+      expect(await page.getByTestId('resource-usage').count()).toBe(1);
+      await a11y('seller-usage');
+      await screenshots(page, 'seller-usage');
+      await page.goto(`${base}/seller/earnings`);
+      expect(await page.locator('.balance .amount').first().innerText()).toMatch(/\d/);
+      await page.getByRole('button', { name: 'Set up payouts with Stripe' }).click();
+      await page.waitForURL(`${base}/seller/earnings?connect=done`);
+      await ready(page);
+      expect(await page.getByText(/Stripe Connect account acct_/).count()).toBe(1);
+      await a11y('seller-earnings');
+      await screenshots(page, 'seller-earnings');
+
+      // The same pages in Chinese.
+      await page.goto(`${base}/lang/zh?next=/seller/offers`);
+      await page.locator('html[lang="zh-CN"]').waitFor({ state: 'attached' });
+      expect(await page.locator('h1').innerText()).toBe('我的报价');
+      await a11y('seller-offers-zh');
+    } catch (error) {
+      await screenshots(page, 'seller-journey-failure').catch(() => undefined);
+      throw error;
+    } finally {
+      await context.close();
+    }
+  });
+});
