@@ -85,6 +85,38 @@ const firstSentence = (s: string): string => {
   return (m ? m[1] : line).slice(0, 120);
 };
 
+/** Descriptions of parameters that recur across operations. */
+const COMMON_PARAMS: Record<string, string> = {
+  limit: 'The most items to return (page size).',
+  cursor: "Where the page starts: the previous page's `nextCursor`.",
+  from: 'Start of the time range (ISO 8601, inclusive).',
+  to: 'End of the time range (ISO 8601, exclusive).',
+  q: 'Free text, matched against names and titles.',
+  sort: 'The order of the items.',
+  class: 'Compute class: GEN, AI or HPC.',
+  form: 'Compute form: BM, VM, CTR, API or JOB.',
+  region: 'Location prefix, e.g. CN or CN-GZ.',
+  currency: 'ISO 4217 currency code, e.g. CNY.',
+  format: 'The representation: json, csv or pdf.',
+  granularity: 'Bucket size of the usage series.',
+  scope: 'What to recompute.',
+  role: 'Only organizations holding this role.',
+  'stripe-signature': "Stripe's signature of the body (checked against the webhook secret).",
+};
+
+/** Adds the fields' JSDoc to the top-level properties that have no description. */
+function withFieldDocs(schema: JsonSchema, docs: Record<string, string>): JsonSchema {
+  const props = schema.properties as Record<string, JsonSchema> | undefined;
+  if (!props) return schema;
+  const next = Object.fromEntries(
+    Object.entries(props).map(([k, v]) => [
+      k,
+      docs[k] && v.description === undefined && !('$ref' in v) ? { ...v, description: docs[k] } : v,
+    ]),
+  );
+  return { ...schema, properties: next };
+}
+
 /** `{id}` after `/leases` → "The lease's id." */
 function pathParamText(name: string, segment: string): string {
   if (name === 'orgId') return "The organization's id.";
@@ -187,18 +219,29 @@ export async function buildDocument(input: BuildInput): Promise<OpenApiDocument>
           example: uuid ? sampleOf({ type: 'string', format: 'uuid' }, components) : undefined,
         });
       } else if (a.kind === 'query' && a.name) {
-        parameters.push({ name: a.name, in: 'query', required: false, schema: { type: 'string' } });
+        parameters.push({
+          name: a.name,
+          in: 'query',
+          required: false,
+          description: COMMON_PARAMS[a.name] ?? `The ${humanize(a.name).toLowerCase()}.`,
+          schema: { type: 'string' },
+        });
       } else if (a.kind === 'query' && schema) {
         const js = toJsonSchema(schema);
         const props = (js.properties as Record<string, JsonSchema> | undefined) ?? {};
         const required = new Set((js.required as string[] | undefined) ?? []);
         for (const [name, ps] of Object.entries(props)) {
           const { description, ...rest } = ps;
+          const text =
+            (typeof description === 'string' ? description : undefined) ??
+            parsed?.schema?.fieldDocs[name] ??
+            COMMON_PARAMS[name] ??
+            `Only items whose ${humanize(name).toLowerCase()} matches.`;
           parameters.push({
             name,
             in: 'query',
             required: required.has(name),
-            ...(typeof description === 'string' ? { description } : {}),
+            ...(text ? { description: text } : {}),
             schema: rest,
           });
         }
@@ -207,11 +250,12 @@ export async function buildDocument(input: BuildInput): Promise<OpenApiDocument>
           name: a.name,
           in: 'header',
           required: false,
+          description: COMMON_PARAMS[a.name] ?? `The ${a.name} header.`,
           schema: { type: 'string' },
         });
       } else if (a.kind === 'body') {
         acceptsBody = true;
-        if (schema) body = toJsonSchema(schema);
+        if (schema) body = withFieldDocs(toJsonSchema(schema), parsed?.schema?.fieldDocs ?? {});
         else if (parsed?.typeSchema) body = parsed.typeSchema;
       }
     }

@@ -9,6 +9,8 @@ export interface SchemaRef {
   /** Absolute path of the module that exports it. */
   file: string;
   exportName: string;
+  /** JSDoc of the fields of its (first) `z.object({...})`, by field name. */
+  fieldDocs: Record<string, string>;
 }
 
 /** What the TypeScript source says about one handler. */
@@ -131,7 +133,38 @@ export class SourceAnalysis {
       .getExportsOfModule(this.checker.getSymbolAtLocation(sf) ?? sym)
       .some((e) => e.getName() === sym.getName());
     if (!exported) return undefined;
-    return { file: sf.fileName, exportName: sym.getName() };
+    return { file: sf.fileName, exportName: sym.getName(), fieldDocs: this.fieldDocs(decl) };
+  }
+
+  private fieldDocs(decl: ts.Declaration): Record<string, string> {
+    const docs: Record<string, string> = {};
+    let literal: ts.ObjectLiteralExpression | undefined;
+    const find = (n: ts.Node): void => {
+      if (literal) return;
+      if (
+        ts.isCallExpression(n) &&
+        ts.isPropertyAccessExpression(n.expression) &&
+        n.expression.name.text === 'object' &&
+        n.arguments[0] &&
+        ts.isObjectLiteralExpression(n.arguments[0])
+      ) {
+        literal = n.arguments[0];
+        return;
+      }
+      ts.forEachChild(n, find);
+    };
+    find(decl);
+    for (const p of literal?.properties ?? []) {
+      if (!p.name || !ts.isIdentifier(p.name)) continue;
+      const text = ts
+        .getJSDocCommentsAndTags(p)
+        .filter(ts.isJSDoc)
+        .map((d) => ts.getTextOfJSDocComment(d.comment) ?? '')
+        .join(' ')
+        .trim();
+      if (text) docs[p.name.text] = text;
+    }
+    return docs;
   }
 
   /** The JSON Schema of a zod schema's input type (`z.input<typeof s>`), from its TS type. */
