@@ -452,7 +452,10 @@ export async function verifyTrading(
       async (c) =>
         (
           await c.query<{ topups: string; orders: string; charged: string }>(
-            `SELECT (SELECT COUNT(*) FROM top_ups t WHERE t.org_id = $1)::text AS topups,
+            // paid (credited) top-ups; an attempt cut off between creating its top-up and crediting
+            // it leaves an unpaid one behind, which moves no money
+            `SELECT (SELECT COUNT(*) FROM top_ups t
+                    WHERE t.org_id = $1 AND t.paid_at IS NOT NULL)::text AS topups,
                   (SELECT COUNT(*) FROM orders o WHERE o.buyer_org_id = $1)::text AS orders,
                   (SELECT COALESCE(SUM(d.gross), 0) FROM debit_notes d
                      JOIN leases l ON l.id = d.lease_id WHERE l.buyer_org_id = $1)::text AS charged`,
@@ -468,7 +471,7 @@ export async function verifyTrading(
       .minus(counts.charged);
     if (!new Decimal(total).equals(expected) || Number(counts.topups) !== myTopUps) {
       wrong.push(
-        `${b.orgId.slice(0, 8)}: wallet ${total}, expected ${expected.toFixed(2)} (top-ups stored ${counts.topups}, acknowledged ${myTopUps})`,
+        `${b.orgId.slice(0, 8)}: wallet ${total}, expected ${expected.toFixed(2)} (paid top-ups stored ${counts.topups}, acknowledged ${myTopUps})`,
       );
     }
   }
