@@ -52,6 +52,33 @@ export class OrdersService {
    * can never oversell it.
    */
   async place(buyerOrgId: string, req: CreateOrderRequest): Promise<OrderView> {
+    return this.oneAtATime(req.offerId, () => this.placeLocked(buyerOrgId, req));
+  }
+
+  /**
+   * Orders for one offer queue here, in process, before taking a pool connection: they would
+   * serialize on the offer's row lock anyway, and a burst of them (200 at once) waiting on that
+   * lock would hold every pooled connection and time out waiting for one. Across processes the
+   * row lock still decides.
+   */
+  private async oneAtATime<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const before = this.queues.get(key) ?? Promise.resolve();
+    const run = before.then(fn);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.queues.set(key, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.queues.get(key) === tail) this.queues.delete(key);
+    }
+  }
+
+  private readonly queues = new Map<string, Promise<void>>();
+
+  private async placeLocked(buyerOrgId: string, req: CreateOrderRequest): Promise<OrderView> {
     return this.db.transaction(async (m) => {
       const offer = await m
         .getRepository(OfferEntity)
