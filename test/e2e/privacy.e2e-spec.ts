@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { DataSource } from 'typeorm';
@@ -18,6 +19,48 @@ jest.setTimeout(300_000);
 type Api = Awaited<ReturnType<typeof startMarketApi>>;
 type Web = Awaited<ReturnType<typeof startWeb>>;
 const HOUR = 3_600_000;
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+/**
+ * Serious or critical WCAG 2.1 A/AA violations (axe-core) in the page's `<main>` (what these
+ * pages add; the site header is the journey tests' concern), as `<id> <target>` lines.
+ */
+async function seriousA11yViolations(page: Page): Promise<string[]> {
+  await page.addScriptTag({ path: AXE });
+  // A string, not a function: the test project is compiled without the DOM library.
+  const found = (await page.evaluate(
+    `axe.run(document.querySelector('main') || document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }).then((r) => r.violations)`,
+  )) as { id: string; impact: string | null; nodes: { target: unknown[] }[] }[];
+  return found
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} ${JSON.stringify(v.nodes[0]?.target)}`);
+}
+
+/** Elements sticking out of a 390 px viewport outside any scrolling box. */
+async function phoneOverflow(page: Page): Promise<string[]> {
+  const size = page.viewportSize() ?? { width: 1280, height: 900 };
+  await page.setViewportSize({ width: 390, height: 844 });
+  const out = (await page.evaluate(`(() => {
+    const w = window.innerWidth;
+    if (document.documentElement.scrollWidth <= w + 1) return [];
+    const scrolls = (el) => {
+      for (let p = el.parentElement; p; p = p.parentElement) {
+        if (['auto', 'scroll', 'hidden', 'clip'].includes(getComputedStyle(p).overflowX)) return true;
+      }
+      return false;
+    };
+    const found = [];
+    for (const el of document.querySelectorAll('body *')) {
+      const r = el.getBoundingClientRect();
+      if (r.right > w + 1 && r.width > 0 && !scrolls(el)) found.push(el.tagName + '.' + el.className);
+      if (found.length >= 5) break;
+    }
+    return found.length ? found : ['(document wider than the viewport)'];
+  })()`)) as string[];
+  await page.setViewportSize(size);
+  return out;
+}
+
 const SCREENSHOTS = fileURLToPath(new URL('../../.local/screenshots/', import.meta.url));
 
 describe('storefront: verifiable and private settlement records', () => {
@@ -89,13 +132,25 @@ describe('storefront: verifiable and private settlement records', () => {
     web = await startWeb(api.url);
     browser = await launchChromium();
     mkdirSync(SCREENSHOTS, { recursive: true });
-  });
+  }, 600_000); // a storefront build on a loaded machine takes minutes
 
   afterAll(async () => {
     await browser?.close();
     await web?.close();
     await api?.close();
   });
+
+  /** No serious accessibility violations, and the page fits a phone's width. */
+  async function accessible(page: Page, name: string) {
+    expect({ page: name, violations: await seriousA11yViolations(page) }).toEqual({
+      page: name,
+      violations: [],
+    });
+    expect({ page: name, overflow: await phoneOverflow(page) }).toEqual({
+      page: name,
+      overflow: [],
+    });
+  }
 
   async function login(page: Page, path: string, who: { email: string; password: string }) {
     await page.goto(`${web?.url}${path}`);
@@ -120,6 +175,7 @@ describe('storefront: verifiable and private settlement records', () => {
       await expect(proof.getByTestId('proof-verified').innerText()).resolves.toContain('Verified');
       expect(await proof.getByTestId('proof-leaf-index').innerText()).toMatch(/^\d+$/);
       expect(await proof.innerText()).toContain('npx suanli verify record');
+      await accessible(page, 'invoice-proof');
       await page.screenshot({ path: `${SCREENSHOTS}invoice-proof-en.png`, fullPage: true });
 
       await page.goto(`${web.url}/stats?bucket=day`);
@@ -133,6 +189,7 @@ describe('storefront: verifiable and private settlement records', () => {
       const usd = page.locator('[data-testid="stats-table"] tbody tr[data-suppressed="true"]');
       expect(await usd.innerText()).toContain('suppressed');
       expect(await usd.innerText()).not.toContain('15.00');
+      await accessible(page, 'stats');
       await page.screenshot({ path: `${SCREENSHOTS}stats-en.png`, fullPage: true });
 
       const sellerContext = await browser.newContext({ locale: 'en-US' });
@@ -148,6 +205,7 @@ describe('storefront: verifiable and private settlement records', () => {
       for (const secret of [buyer.email, buyer.orgId, 'Wang Fang']) {
         expect(html.includes(secret)).toBe(false);
       }
+      await accessible(sp, 'seller-records');
       await sp.screenshot({ path: `${SCREENSHOTS}seller-records-en.png`, fullPage: true });
       await sellerContext.close();
     } catch (error) {

@@ -7,6 +7,9 @@ import type { Dict } from '@/lib/i18n/en';
 
 type Lang = Parameters<typeof formatDateTime>[1];
 
+/** Hashes and the command wrap anywhere: the section fits a phone's width without scrolling. */
+const WRAP = { overflowWrap: 'anywhere' } as const;
+
 /**
  * The invoice's settlement-log proof: leaf, inclusion proof and signed checkpoint, verified here
  * on the server against the exchange's published JWKS, with the JSON to check offline.
@@ -65,23 +68,29 @@ export async function ProofSection({
           {bundle.leafIndex}
         </dd>
         <dt>{t.leafHash}</dt>
-        <dd className="mono small break">{bundle.leafHash}</dd>
+        <dd className="mono small" style={WRAP}>
+          {bundle.leafHash}
+        </dd>
         <dt>{t.treeSize}</dt>
         <dd className="mono">{bundle.inclusionProof.treeSize}</dd>
         {outcome.ok ? (
           <>
             <dt>{t.rootHash}</dt>
-            <dd className="mono small break">{outcome.rootHash}</dd>
+            <dd className="mono small" style={WRAP}>
+              {outcome.rootHash}
+            </dd>
             <dt>{t.checkpoint}</dt>
             <dd>{formatDateTime(outcome.timestamp, lang)}</dd>
             <dt>{t.key}</dt>
-            <dd className="mono small">{outcome.kid}</dd>
+            <dd className="mono small" style={WRAP}>
+              {outcome.kid}
+            </dd>
           </>
         ) : null}
       </dl>
       <details>
         <summary>{t.path(bundle.inclusionProof.hashes.length)}</summary>
-        <ol className="mono small break">
+        <ol className="mono small" style={WRAP}>
           {bundle.inclusionProof.hashes.map((h, i) => (
             <li key={`${i}-${h}`}>{h}</li>
           ))}
@@ -97,7 +106,10 @@ export async function ProofSection({
         </a>
       </p>
       <p className="muted small">{t.offline}</p>
-      <pre className="mono small">{`npx suanli verify record invoice-proof.json --jwks ${apiBaseUrl()}/.well-known/jwks.json`}</pre>
+      <pre
+        className="mono small"
+        style={{ ...WRAP, whiteSpace: 'pre-wrap' }}
+      >{`npx suanli verify record invoice-proof.json --jwks ${apiBaseUrl()}/.well-known/jwks.json`}</pre>
     </section>
   );
 }
