@@ -146,6 +146,28 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/admin/audit-events': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The audit log, newest first: log-ins, API keys, role changes, payouts, fee changes…
+     * @description The audit log, newest first: log-ins, API keys, role changes, payouts, fee changes…
+     *
+     *     Requires an access token of an organization with one of the roles: `operator`.
+     */
+    get: operations['auditEvents'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/admin/credibility/recompute': {
     parameters: {
       query?: never;
@@ -232,6 +254,50 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/admin/monitoring/resources': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Operators: every listed resource.
+     * @description Operators: every listed resource.
+     *
+     *     Requires an access token of an organization with one of the roles: `operator`.
+     */
+    get: operations['monitoringResources'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/admin/monitoring/sellers': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Operators: per seller, aggregated.
+     * @description Operators: per seller, aggregated.
+     *
+     *     Requires an access token of an organization with one of the roles: `operator`.
+     */
+    get: operations['monitoringSellers'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/admin/organizations': {
     parameters: {
       query?: never;
@@ -252,6 +318,72 @@ export interface paths {
      *     Requires an access token of an organization with one of the roles: `operator`.
      */
     post: operations['accountsCreateOrganization'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/admin/organizations/{id}/billing-profile': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * An operator reads an organization's personal data; `purpose` is required and logged.
+     * @description An operator reads an organization's personal data; `purpose` is required and logged.
+     *
+     *     Requires an access token of an organization with one of the roles: `operator`.
+     */
+    get: operations['privacyRead'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/admin/organizations/{id}/data-key/rotate': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Rotates the organization's data key (fields re-encrypted, old key destroyed).
+     * @description Rotates the organization's data key (fields re-encrypted, old key destroyed).
+     *
+     *     Requires an access token of an organization with one of the roles: `operator`.
+     */
+    post: operations['privacyRotate'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/admin/organizations/{id}/erase': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Erases an organization's personal data for good (crypto-shredding).
+     * @description Erases an organization's personal data for good (crypto-shredding).
+     *
+     *     Requires an access token of an organization with one of the roles: `operator`.
+     */
+    post: operations['privacyErase'];
     delete?: never;
     options?: never;
     head?: never;
@@ -294,6 +426,48 @@ export interface paths {
      *     Requires an access token of an organization with one of the roles: `operator`.
      */
     post: operations['paymentsRunPayouts'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/admin/privacy/access-log': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Access log
+     * @description Requires an access token of an organization with one of the roles: `operator`.
+     */
+    get: operations['privacyAccessLog'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/admin/privacy/rewrap': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * After adding a new master key first in PRIVACY_MASTER_KEYS: re-wraps every data key.
+     * @description After adding a new master key first in PRIVACY_MASTER_KEYS: re-wraps every data key.
+     *
+     *     Requires an access token of an organization with one of the roles: `operator`.
+     */
+    post: operations['privacyRewrap'];
     delete?: never;
     options?: never;
     head?: never;
@@ -450,6 +624,51 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/api-keys/{id}/uses': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Every authenticated use of the key: time, method, path and address, newest first.
+     * @description Every authenticated use of the key: time, method, path and address, newest first.
+     *
+     *     Requires an access token of an organization with one of the roles: `seller`, `buyer`, `assessor`, `operator`.
+     */
+    get: operations['apiKeysUses'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/assessor/records': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Settlement records of the sellers whose resources the assessor has evaluated: pseudonyms only, amounts banded, no line d
+     * @description Settlement records of the sellers whose resources the assessor has evaluated:
+     *     pseudonyms only, amounts banded, no line detail.
+     *
+     *     Requires an access token of an organization with one of the roles: `assessor`.
+     */
+    get: operations['settlementLogAssessorRecords'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/assessors/{orgId}': {
     parameters: {
       query?: never;
@@ -581,7 +800,9 @@ export interface paths {
     put?: never;
     /**
      * Log in
-     * @description Public: no credentials needed.
+     * @description A wrong e-mail or password answers 401; attempts are rate limited per address.
+     *
+     *     Public: no credentials needed.
      */
     post: operations['accountsLogIn'];
     delete?: never;
@@ -601,7 +822,9 @@ export interface paths {
     put?: never;
     /**
      * Refresh
-     * @description Public: no credentials needed.
+     * @description An unknown, used or expired refresh token answers 401.
+     *
+     *     Public: no credentials needed.
      */
     post: operations['accountsRefresh'];
     delete?: never;
@@ -1110,6 +1333,56 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/me/billing-profile': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The caller's own billing profile (decrypted for its owner).
+     * @description The caller's own billing profile (decrypted for its owner).
+     *
+     *     Requires an access token of an organization with one of the roles: `buyer`, `seller`, `assessor`, `operator`.
+     */
+    get: operations['privacyOwn'];
+    /**
+     * Sets (merges) the caller's billing profile; each field is stored encrypted.
+     * @description Sets (merges) the caller's billing profile; each field is stored encrypted.
+     *
+     *     Requires an access token of an organization with one of the roles: `buyer`, `seller`, `assessor`, `operator`.
+     */
+    put: operations['privacySet'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/monitoring/resources': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Sellers: their own resources.
+     * @description Sellers: their own resources.
+     *
+     *     Requires an access token of an organization with one of the roles: `seller`.
+     */
+    get: operations['monitoringMine'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/offers': {
     parameters: {
       query?: never;
@@ -1432,6 +1705,50 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/seller/records': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The seller's own settlement records, as the log holds them (buyers pseudonymized).
+     * @description The seller's own settlement records, as the log holds them (buyers pseudonymized).
+     *
+     *     Requires an access token of an organization with one of the roles: `seller`.
+     */
+    get: operations['settlementLogSellerRecords'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/statistics/market': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Volume and price per class, region and time bucket; cells under k = 5 suppressed.
+     * @description Volume and price per class, region and time bucket; cells under k = 5 suppressed.
+     *
+     *     Public: no credentials needed.
+     */
+    get: operations['statisticsMarket'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/stripe/webhook': {
     parameters: {
       query?: never;
@@ -1450,6 +1767,113 @@ export interface paths {
      *     Public: no credentials needed.
      */
     post: operations['paymentsWebhook'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/transparency/checkpoint': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The latest signed checkpoint (a new one is signed when the tree grew).
+     * @description The latest signed checkpoint (a new one is signed when the tree grew).
+     *
+     *     Public: no credentials needed.
+     */
+    get: operations['settlementLogLatest'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/transparency/checkpoints/{treeSize}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A checkpoint signed earlier, by its tree size.
+     * @description A checkpoint signed earlier, by its tree size.
+     *
+     *     Public: no credentials needed.
+     */
+    get: operations['settlementLogOfSize'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/transparency/proofs/consistency': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Consistency
+     * @description Public: no credentials needed.
+     */
+    get: operations['settlementLogConsistency'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/transparency/proofs/inclusion': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Inclusion
+     * @description Public: no credentials needed.
+     */
+    get: operations['settlementLogInclusion'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/transparency/records/{kind}/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * One record with its leaf, inclusion proof and checkpoint, for the buyer or seller it concerns (404 for anyone else).
+     * @description One record with its leaf, inclusion proof and checkpoint, for the buyer or seller it
+     *     concerns (404 for anyone else). Sellers see it pseudonymized, as everyone does.
+     *
+     *     Requires an access token of an organization with one of the roles: `buyer`, `seller`.
+     */
+    get: operations['settlementLogRecord'];
+    put?: never;
+    post?: never;
     delete?: never;
     options?: never;
     head?: never;
@@ -1576,6 +2000,16 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
   schemas: {
+    AccessLogView: {
+      at: string;
+      fields: string[];
+      id: string;
+      outcome: string;
+      purpose: string;
+      readerOrgId: string;
+      readerUserId: string;
+      subjectOrgId: string;
+    };
     AdminOrganizationView: {
       createdAt: string;
       id: string;
@@ -1611,6 +2045,17 @@ export interface components {
       kid: string;
       resourceId: string;
     };
+    ApiKeyUsePage: {
+      items: components['schemas']['ApiKeyUseView'][];
+      /** @description Pass as `cursor` for the next (older) page. */
+      nextCursor: null | string;
+    };
+    ApiKeyUseView: {
+      ip: null | string;
+      method: string;
+      path: string;
+      usedAt: string;
+    };
     ApiKeyView: {
       createdAt: string;
       id: string;
@@ -1638,6 +2083,50 @@ export interface components {
       orgId: string;
       /** @description The weight the current formula gives this assessor's evaluations (0..1). */
       weight: number;
+    };
+    AuditEventPage: {
+      items: components['schemas']['AuditEventView'][];
+      nextCursor: null | string;
+    };
+    AuditEventView: {
+      action: string;
+      actor: {
+        apiKeyId: null | string;
+        orgId: null | string;
+        userId: null | string;
+      };
+      at: string;
+      correlationId: null | string;
+      details: {
+        [key: string]: unknown;
+      };
+      id: string;
+      ip: null | string;
+      /** @description The organization the action concerns. */
+      orgId: null | string;
+      /** @enum {string} */
+      outcome: 'succeeded' | 'failed';
+      target: null | {
+        id: string;
+        type: string;
+      };
+    };
+    BillingProfileView: {
+      address?: string;
+      billingEmail?: string;
+      legalName?: string;
+      /** @description True once the organization's data key was destroyed: its personal data is gone. */
+      shredded: boolean;
+      stripeCustomerId?: string;
+      taxId?: string;
+    };
+    CheckpointView: {
+      /** @description The compact JWS over the checkpoint (verify it with `/.well-known/jwks.json`). */
+      jws: string;
+      kid: string;
+      rootHash: string;
+      timestamp: string;
+      treeSize: number;
     };
     ConnectOnboarding: {
       accountId: string;
@@ -1810,8 +2299,7 @@ export interface components {
           | 'unknown_subject'
           | 'unknown_method'
           | 'jti_replayed'
-          | 'conflict_of_interest'
-          | 'payload_too_large';
+          | 'conflict_of_interest';
         details?: Record<string, never>;
         message: string;
       };
@@ -1873,6 +2361,14 @@ export interface components {
       status: 'online' | 'degraded' | 'offline';
       utilization: null | string;
     };
+    Incident: {
+      /** @description null while it lasts */
+      end: null | string;
+      /** @constant */
+      kind: 'no_heartbeat';
+      minutes: number;
+      start: string;
+    };
     InvoiceDocument: {
       buyerOrgId: string;
       /**
@@ -1894,6 +2390,8 @@ export interface components {
       sla: null | components['schemas']['InvoiceSla'];
       subtotal: string;
       total: string;
+      /** @description Its settlement-log leaf, inclusion proof and signed checkpoint (single-invoice reads). */
+      transparency?: null | components['schemas']['RecordBundleView'];
     };
     InvoiceLineView: {
       amount: string;
@@ -1915,6 +2413,14 @@ export interface components {
       sellerShare: string;
       /** @description The pinned availability target, percent. */
       target: string;
+    };
+    LeafView: {
+      createdAt: string;
+      kind: components['schemas']['SettlementLogKind'];
+      leafHash: string;
+      leafIndex: null | number;
+      record: unknown;
+      recordId: string;
     };
     LeaseInterruptionView: {
       pausedAt: string;
@@ -1959,6 +2465,30 @@ export interface components {
       reference: string;
       /** @description The Stripe object it should match: payment intent, transfer or refund id. */
       stripeId: null | string;
+    };
+    /** @enum {string} */
+    LiveStatus: 'unknown' | 'degraded' | 'up' | 'down';
+    MarketStatisticsCell: {
+      bucket: string;
+      class: string;
+      currency: string;
+      /** @description Volume-weighted price per slot-hour (null when suppressed or no slot-hours). */
+      pricePerSlotHour: null | string;
+      region: string;
+      /** @description Slot-hours settled (null when suppressed). */
+      slotHours: null | string;
+      /** @description True when fewer than k distinct buyers or sellers traded in the cell: figures withheld. */
+      suppressed: boolean;
+      /** @description Gross amount settled (null when suppressed). */
+      volume: null | string;
+    };
+    MarketStatisticsView: {
+      /** @enum {string} */
+      bucket: 'hour' | 'day' | 'week' | 'month';
+      cells: components['schemas']['MarketStatisticsCell'][];
+      from: string;
+      k: number;
+      to: string;
     };
     MovementView: {
       amount: string;
@@ -2108,6 +2638,16 @@ export interface components {
         stripe: string;
       }[];
     };
+    RecordBundleView: {
+      checkpoint: string;
+      inclusionProof: {
+        hashes: string[];
+        treeSize: number;
+      };
+      leafHash: string;
+      leafIndex: number;
+      record: unknown;
+    };
     ResolutionView: {
       accessPath: {
         /** @enum {string} */
@@ -2203,9 +2743,61 @@ export interface components {
       /** @enum {string} */
       state: 'prepared' | 'connected' | 'schedulable' | 'running' | 'retired';
     };
+    ResourceMonitoringView: {
+      cri: string;
+      handle: string;
+      id: string;
+      incidents: components['schemas']['Incident'][];
+      lastHeartbeatAt: null | string;
+      live: components['schemas']['LiveStatus'];
+      name: string;
+      sellerOrgId: string;
+      sla: {
+        /** @description available ÷ observed time over the window, 0..1, or null when never seen */
+        attainment: null | number;
+        downtimeMinutes: number;
+        met: null | boolean;
+        /** @description the platform's default target, percent */
+        target: string;
+        windowHours: number;
+      };
+      state: string;
+      utilization: {
+        /** @description mean utilization the agents reported over the window, 0..1, or null */
+        measured: null | number;
+        /** @description leased ÷ offered (by its active offers), 0..1 */
+        ratio: number;
+        slotsLeased: number;
+        slotsOffered: number;
+      };
+    };
     ResourceSearchPage: {
       items: components['schemas']['ResourceDetailView'][];
       nextCursor: null | string;
+    };
+    SellerMonitoringView: {
+      incidents: number;
+      live: {
+        degraded: number;
+        down: number;
+        unknown: number;
+        up: number;
+      };
+      openIncidents: number;
+      resources: number;
+      sellerName: string;
+      sellerOrgId: string;
+      /** @description lowest and mean SLA attainment of its resources */
+      sla: {
+        breaches: number;
+        mean: null | number;
+        min: null | number;
+      };
+      utilization: {
+        ratio: number;
+        slotsLeased: number;
+        slotsOffered: number;
+      };
     };
     SessionView: {
       accessToken: string;
@@ -2216,7 +2808,11 @@ export interface components {
       tokenType: 'Bearer';
       user: components['schemas']['UserView'];
     };
+    /** @enum {string} */
+    SettlementLogKind: 'credit' | 'debit_note' | 'invoice' | 'payout';
     SettlementRunResult: {
+      /** @description Of those, the debit notes written by the batched (set-based) run. */
+      batched: number;
       debitNotes: number;
       ended: number;
       failed: {
@@ -2322,6 +2918,15 @@ export interface components {
         'application/json': components['schemas']['ErrorEnvelope'];
       };
     };
+    /** @description The `Idempotency-Key` was used before with another request (`idempotency_conflict`). */
+    IdempotencyConflict: {
+      headers: {
+        [name: string]: unknown;
+      };
+      content: {
+        'application/json': components['schemas']['ErrorEnvelope'];
+      };
+    };
     /** @description No such object visible to the caller (`not_found`); objects of other organizations are reported as missing. */
     NotFound: {
       headers: {
@@ -2331,7 +2936,7 @@ export interface components {
         'application/json': components['schemas']['ErrorEnvelope'];
       };
     };
-    /** @description The request body is larger than the limit (`payload_too_large`). */
+    /** @description The request body is larger than the limit. */
     PayloadTooLarge: {
       headers: {
         [name: string]: unknown;
@@ -2688,8 +3293,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
-          /** @example example */
-          'application/json': string;
+          'text/plain': string;
         };
       };
       400: components['responses']['BadRequest'];
@@ -2723,7 +3327,10 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94 */
+        /**
+         * @description The organization's id.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
         orgId: string;
       };
       cookie?: never;
@@ -2777,9 +3384,77 @@ export interface operations {
       429: components['responses']['TooManyRequests'];
     };
   };
+  auditEvents: {
+    parameters: {
+      query?: {
+        /** @description Exact action, e.g. `auth.login`, or a prefix ending in `.` (`api_key.`). */
+        action?: string;
+        /** @description Only items whose actor user id matches. */
+        actorUserId?: string;
+        /** @description Where the page starts: the previous page's `nextCursor`. */
+        cursor?: string;
+        /** @description Start of the time range (ISO 8601, inclusive). */
+        from?: string;
+        /** @description The most items to return (page size). */
+        limit?: number;
+        /** @description The organization the actions concern. */
+        orgId?: string;
+        /** @description Only items whose outcome matches. */
+        outcome?: 'succeeded' | 'failed';
+        /** @description End of the time range (ISO 8601, exclusive). */
+        to?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "items": [
+           *         {
+           *           "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
+           *           "at": "example",
+           *           "action": "example",
+           *           "outcome": "succeeded",
+           *           "actor": {
+           *             "userId": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
+           *             "orgId": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
+           *             "apiKeyId": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94"
+           *           },
+           *           "orgId": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
+           *           "target": {
+           *             "type": "example",
+           *             "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94"
+           *           },
+           *           "ip": "example",
+           *           "correlationId": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
+           *           "details": {}
+           *         }
+           *       ],
+           *       "nextCursor": "example"
+           *     }
+           */
+          'application/json': components['schemas']['AuditEventPage'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthenticated'];
+      403: components['responses']['Forbidden'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
   credibilityRecompute: {
     parameters: {
       query?: {
+        /** @description What to recompute. */
         scope?: string;
       };
       header?: never;
@@ -2826,10 +3501,7 @@ export interface operations {
         /**
          * @example {
          *       "sellerOrgId": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
-         *       "resourceId": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
-         *       "leaseId": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
-         *       "outcome": "upheld",
-         *       "note": "example"
+         *       "outcome": "upheld"
          *     }
          */
         'application/json': {
@@ -2921,8 +3593,7 @@ export interface operations {
       content: {
         /**
          * @example {
-         *       "takeRate": "example",
-         *       "note": "example"
+         *       "takeRate": "example"
          *     }
          */
         'application/json': {
@@ -3001,10 +3672,130 @@ export interface operations {
       429: components['responses']['TooManyRequests'];
     };
   };
+  monitoringResources: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "items": [
+           *         {
+           *           "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
+           *           "handle": "example",
+           *           "cri": "86.N00/CN-GZ-A1.AI.BM.H200x8.000001-K",
+           *           "name": "Example",
+           *           "sellerOrgId": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
+           *           "state": "example",
+           *           "live": "unknown",
+           *           "lastHeartbeatAt": "2026-11-28T08:00:00.000Z",
+           *           "utilization": {
+           *             "slotsLeased": 1,
+           *             "slotsOffered": 1,
+           *             "ratio": 1,
+           *             "measured": 1
+           *           },
+           *           "sla": {
+           *             "windowHours": 1,
+           *             "attainment": 1,
+           *             "target": "example",
+           *             "met": false,
+           *             "downtimeMinutes": 1
+           *           },
+           *           "incidents": [
+           *             {
+           *               "kind": "no_heartbeat",
+           *               "start": "example",
+           *               "end": "example",
+           *               "minutes": 1
+           *             }
+           *           ]
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': {
+            items: components['schemas']['ResourceMonitoringView'][];
+          };
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthenticated'];
+      403: components['responses']['Forbidden'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
+  monitoringSellers: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "items": [
+           *         {
+           *           "sellerOrgId": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
+           *           "sellerName": "example",
+           *           "resources": 1,
+           *           "live": {
+           *             "unknown": 1,
+           *             "degraded": 1,
+           *             "up": 1,
+           *             "down": 1
+           *           },
+           *           "utilization": {
+           *             "slotsLeased": 1,
+           *             "slotsOffered": 1,
+           *             "ratio": 1
+           *           },
+           *           "sla": {
+           *             "min": 1,
+           *             "mean": 1,
+           *             "breaches": 1
+           *           },
+           *           "openIncidents": 1,
+           *           "incidents": 1
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': {
+            items: components['schemas']['SellerMonitoringView'][];
+          };
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthenticated'];
+      403: components['responses']['Forbidden'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
   accountsListOrganizations: {
     parameters: {
       query?: {
+        /** @description Free text, matched against names and titles. */
         q?: string;
+        /** @description Only organizations holding this role. */
         role?: 'buyer' | 'seller' | 'assessor' | 'operator';
       };
       header?: never;
@@ -3055,8 +3846,29 @@ export interface operations {
     };
     requestBody: {
       content: {
-        /** @example {} */
-        'application/json': Record<string, never>;
+        /**
+         * @example {
+         *       "email": "buyer@example.com",
+         *       "password": "correct horse battery staple",
+         *       "displayName": "example",
+         *       "organization": {
+         *         "name": "Example",
+         *         "roles": [
+         *           "buyer"
+         *         ]
+         *       }
+         *     }
+         */
+        'application/json': {
+          displayName: string;
+          email: string;
+          organization: {
+            industry?: string;
+            name: string;
+            roles: ('buyer' | 'seller' | 'assessor' | 'operator')[];
+          };
+          password: string;
+        };
       };
     };
     responses: {
@@ -3104,20 +3916,157 @@ export interface operations {
       429: components['responses']['TooManyRequests'];
     };
   };
+  privacyRead: {
+    parameters: {
+      query: {
+        /** @description Only items whose purpose matches. */
+        purpose: string;
+      };
+      header?: never;
+      path: {
+        /**
+         * @description The organization's id.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "legalName": "example",
+           *       "billingEmail": "example",
+           *       "address": "example",
+           *       "taxId": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
+           *       "stripeCustomerId": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
+           *       "shredded": false
+           *     }
+           */
+          'application/json': components['schemas']['BillingProfileView'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthenticated'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
+  privacyRotate: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /**
+         * @description The organization's id.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "version": 1,
+           *       "fields": 1
+           *     }
+           */
+          'application/json': {
+            fields: number;
+            version: number;
+          };
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthenticated'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
+  privacyErase: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /**
+         * @description The organization's id.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "orgId": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
+           *       "shreddedKeys": 1
+           *     }
+           */
+          'application/json': {
+            orgId: string;
+            shreddedKeys: number;
+          };
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthenticated'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
   accountsGrantRoles: {
     parameters: {
       query?: never;
       header?: never;
       path: {
-        /** @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94 */
+        /**
+         * @description The organization's id.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
         id: string;
       };
       cookie?: never;
     };
     requestBody: {
       content: {
-        /** @example {} */
-        'application/json': Record<string, never>;
+        /**
+         * @example {
+         *       "roles": [
+         *         "buyer"
+         *       ]
+         *     }
+         */
+        'application/json': {
+          roles: ('buyer' | 'seller' | 'assessor' | 'operator')[];
+        };
       };
     };
     responses: {
@@ -3180,6 +4129,91 @@ export interface operations {
            *     }
            */
           'application/json': components['schemas']['PayoutRunResult'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthenticated'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
+  privacyAccessLog: {
+    parameters: {
+      query?: {
+        /** @description Only items whose org id matches. */
+        orgId?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "items": [
+           *         {
+           *           "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
+           *           "subjectOrgId": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
+           *           "readerUserId": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
+           *           "readerOrgId": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
+           *           "fields": [
+           *             "example"
+           *           ],
+           *           "purpose": "example",
+           *           "outcome": "example",
+           *           "at": "example"
+           *         }
+           *       ],
+           *       "nextCursor": "example"
+           *     }
+           */
+          'application/json': {
+            items: components['schemas']['AccessLogView'][];
+            /** @description Opaque cursor of the next page, when there is one. */
+            nextCursor?: null | string;
+          };
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthenticated'];
+      403: components['responses']['Forbidden'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
+  privacyRewrap: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "rewrapped": 1,
+           *       "masterKeyId": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94"
+           *     }
+           */
+          'application/json': {
+            masterKeyId: string;
+            rewrapped: number;
+          };
         };
       };
       400: components['responses']['BadRequest'];
@@ -3262,6 +4296,7 @@ export interface operations {
            *       "horizon": "example",
            *       "leases": 1,
            *       "debitNotes": 1,
+           *       "batched": 1,
            *       "suspended": 1,
            *       "resumed": 1,
            *       "ended": 1,
@@ -3296,15 +4331,27 @@ export interface operations {
         'Idempotency-Key': string;
       };
       path: {
-        /** @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94 */
+        /**
+         * @description The organization's id.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
         orgId: string;
       };
       cookie?: never;
     };
     requestBody: {
       content: {
-        /** @example {} */
-        'application/json': Record<string, never>;
+        /**
+         * @example {
+         *       "currency": "CNY",
+         *       "amount": "12.50"
+         *     }
+         */
+        'application/json': {
+          amount: string;
+          currency: string;
+          memo?: string;
+        };
       };
     };
     responses: {
@@ -3345,6 +4392,7 @@ export interface operations {
       409: components['responses']['Conflict'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['IdempotencyConflict'];
       429: components['responses']['TooManyRequests'];
     };
   };
@@ -3359,16 +4407,18 @@ export interface operations {
       content: {
         /**
          * @example {
-         *       "status": "online",
-         *       "utilization": 1,
-         *       "at": "2026-11-28T08:00:00.000Z"
+         *       "status": "online"
          *     }
          */
         'application/json': {
-          /** Format: date-time */
+          /**
+           * Format: date-time
+           * @description When the agent observed it; defaults to the time the API receives it.
+           */
           at?: string;
           /** @enum {string} */
           status: 'online' | 'degraded' | 'offline';
+          /** @description Fraction of capacity in use, 0..1. */
           utilization?: number;
         };
       };
@@ -3560,7 +4610,10 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94 */
+        /**
+         * @description The api key's id.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
         id: string;
       };
       cookie?: never;
@@ -3597,12 +4650,102 @@ export interface operations {
       429: components['responses']['TooManyRequests'];
     };
   };
+  apiKeysUses: {
+    parameters: {
+      query?: {
+        /** @description The previous page's `nextCursor`. */
+        cursor?: string;
+        /** @description The most items to return (page size). */
+        limit?: number;
+      };
+      header?: never;
+      path: {
+        /**
+         * @description The api key's id.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "items": [
+           *         {
+           *           "usedAt": "2026-11-28T08:00:00.000Z",
+           *           "method": "example",
+           *           "path": "example",
+           *           "ip": "example"
+           *         }
+           *       ],
+           *       "nextCursor": "example"
+           *     }
+           */
+          'application/json': components['schemas']['ApiKeyUsePage'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthenticated'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
+  settlementLogAssessorRecords: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "items": [
+           *         {}
+           *       ],
+           *       "nextCursor": "example"
+           *     }
+           */
+          'application/json': {
+            items: {
+              [key: string]: unknown;
+            }[];
+            /** @description Opaque cursor of the next page, when there is one. */
+            nextCursor?: null | string;
+          };
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthenticated'];
+      403: components['responses']['Forbidden'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
   credibilityAssessor: {
     parameters: {
       query?: never;
       header?: never;
       path: {
-        /** @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94 */
+        /**
+         * @description The organization's id.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
         orgId: string;
       };
       cookie?: never;
@@ -3645,7 +4788,10 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94 */
+        /**
+         * @description The organization's id.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
         orgId: string;
       };
       cookie?: never;
@@ -3732,11 +4878,7 @@ export interface operations {
          *       "publicJwk": {
          *         "kty": "OKP",
          *         "crv": "Ed25519",
-         *         "x": "example",
-         *         "y": "example",
-         *         "kid": "example",
-         *         "alg": "EdDSA",
-         *         "use": "sig"
+         *         "x": "example"
          *       }
          *     }
          */
@@ -3793,6 +4935,7 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
+        /** @description The kid. */
         kid: string;
       };
       cookie?: never;
@@ -3839,15 +4982,8 @@ export interface operations {
          *       "publicJwk": {
          *         "kty": "OKP",
          *         "crv": "Ed25519",
-         *         "x": "example",
-         *         "y": "example",
-         *         "kid": "example",
-         *         "alg": "EdDSA",
-         *         "use": "sig"
-         *       },
-         *       "retire": [
-         *         "example"
-         *       ]
+         *         "x": "example"
+         *       }
          *     }
          */
         'application/json': {
@@ -3866,6 +5002,7 @@ export interface operations {
           } & {
             [key: string]: unknown;
           };
+          /** @description Keys to retire once the new one is registered; default: every other active key. */
           retire?: string[];
         };
       };
@@ -3959,6 +5096,7 @@ export interface operations {
         };
       };
       400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthenticated'];
       404: components['responses']['NotFound'];
       409: components['responses']['Conflict'];
       413: components['responses']['PayloadTooLarge'];
@@ -4017,6 +5155,7 @@ export interface operations {
         };
       };
       400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthenticated'];
       404: components['responses']['NotFound'];
       409: components['responses']['Conflict'];
       413: components['responses']['PayloadTooLarge'];
@@ -4211,7 +5350,10 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94 */
+        /**
+         * @description The resource's id.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
         id: string;
       };
       cookie?: never;
@@ -4277,7 +5419,10 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94 */
+        /**
+         * @description The resource's id.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
         id: string;
       };
       cookie?: never;
@@ -4306,7 +5451,10 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94 */
+        /**
+         * @description The organization's id.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
         orgId: string;
       };
       cookie?: never;
@@ -4372,7 +5520,10 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94 */
+        /**
+         * @description The organization's id.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
         orgId: string;
       };
       cookie?: never;
@@ -4401,6 +5552,7 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
+        /** @description The code. */
         code: string;
       };
       cookie?: never;
@@ -4485,23 +5637,13 @@ export interface operations {
         /**
          * @example {
          *       "class": "GEN",
-         *       "form": "BM",
-         *       "accelerators": {
-         *         "models": [
-         *           "1"
-         *         ]
-         *       },
-         *       "minCpu": 1,
-         *       "minMemGiB": 1,
-         *       "region": "CN",
          *       "slots": 1,
          *       "hours": 1,
-         *       "currency": "CNY",
-         *       "maxPricePerUnit": "12.50",
-         *       "minCredibility": 1
+         *       "currency": "CNY"
          *     }
          */
         'application/json': {
+          /** @description Acceptable accelerator models (any of), and the least count per slot. */
           accelerators?: {
             /** @default 1 */
             minCount?: number;
@@ -4515,10 +5657,12 @@ export interface operations {
           hours: number;
           /** @default 10 */
           limit?: number;
+          /** @description The most the buyer pays per standard unit of the class (normalized price). */
           maxPricePerUnit?: string;
           minCpu?: number;
           minCredibility?: number;
           minMemGiB?: number;
+          /** @description Preferred location prefix, e.g. CN or CN-GZ: closer offers rank higher. */
           region?: string;
           slots: number;
         };
@@ -4756,8 +5900,11 @@ export interface operations {
   credibilityList: {
     parameters: {
       query?: {
+        /** @description Only items whose assessor matches. */
         assessor?: string;
+        /** @description Only items whose include matches. */
         include?: 'current' | 'all';
+        /** @description Only items whose subject matches. */
         subject?: string;
       };
       header?: never;
@@ -4877,7 +6024,10 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94 */
+        /**
+         * @description The evaluation's id.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
         id: string;
       };
       cookie?: never;
@@ -4929,7 +6079,10 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94 */
+        /**
+         * @description The evaluation's id.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
         id: string;
       };
       cookie?: never;
@@ -5044,7 +6197,19 @@ export interface operations {
            *             "sellerShare": "example",
            *             "platformShare": "example"
            *           },
-           *           "copy": "buyer"
+           *           "copy": "buyer",
+           *           "transparency": {
+           *             "record": {},
+           *             "leafIndex": 1,
+           *             "leafHash": "example",
+           *             "inclusionProof": {
+           *               "treeSize": 1,
+           *               "hashes": [
+           *                 null
+           *               ]
+           *             },
+           *             "checkpoint": "example"
+           *           }
            *         }
            *       ],
            *       "nextCursor": "example"
@@ -5066,10 +6231,12 @@ export interface operations {
   invoicesGet: {
     parameters: {
       query?: {
+        /** @description The representation: json, csv or pdf. */
         format?: string;
       };
       header?: never;
       path: {
+        /** @description The ref. */
         ref: string;
       };
       cookie?: never;
@@ -5117,7 +6284,19 @@ export interface operations {
            *         "sellerShare": "example",
            *         "platformShare": "example"
            *       },
-           *       "copy": "buyer"
+           *       "copy": "buyer",
+           *       "transparency": {
+           *         "record": {},
+           *         "leafIndex": 1,
+           *         "leafHash": "example",
+           *         "inclusionProof": {
+           *           "treeSize": 1,
+           *           "hashes": [
+           *             "example"
+           *           ]
+           *         },
+           *         "checkpoint": "example"
+           *       }
            *     }
            */
           'application/json': components['schemas']['InvoiceDocument'];
@@ -5187,7 +6366,10 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94 */
+        /**
+         * @description The lease's id.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
         id: string;
       };
       cookie?: never;
@@ -5235,7 +6417,10 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94 */
+        /**
+         * @description The lease's id.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
         id: string;
       };
       cookie?: never;
@@ -5284,7 +6469,10 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94 */
+        /**
+         * @description The lease's id.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
         id: string;
       };
       cookie?: never;
@@ -5343,7 +6531,10 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94 */
+        /**
+         * @description The lease's id.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
         id: string;
       };
       cookie?: never;
@@ -5385,7 +6576,10 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94 */
+        /**
+         * @description The lease's id.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
         id: string;
       };
       cookie?: never;
@@ -5434,7 +6628,10 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94 */
+        /**
+         * @description The lease's id.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
         id: string;
       };
       cookie?: never;
@@ -5514,22 +6711,187 @@ export interface operations {
       429: components['responses']['TooManyRequests'];
     };
   };
+  privacyOwn: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "legalName": "example",
+           *       "billingEmail": "example",
+           *       "address": "example",
+           *       "taxId": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
+           *       "stripeCustomerId": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
+           *       "shredded": false
+           *     }
+           */
+          'application/json': components['schemas']['BillingProfileView'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthenticated'];
+      403: components['responses']['Forbidden'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
+  privacySet: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "legalName": "example"
+         *     }
+         */
+        'application/json': {
+          address?: string;
+          /** Format: email */
+          billingEmail?: string;
+          legalName?: string;
+          stripeCustomerId?: string;
+          taxId?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "legalName": "example",
+           *       "billingEmail": "example",
+           *       "address": "example",
+           *       "taxId": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
+           *       "stripeCustomerId": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
+           *       "shredded": false
+           *     }
+           */
+          'application/json': components['schemas']['BillingProfileView'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthenticated'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
+  monitoringMine: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "items": [
+           *         {
+           *           "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
+           *           "handle": "example",
+           *           "cri": "86.N00/CN-GZ-A1.AI.BM.H200x8.000001-K",
+           *           "name": "Example",
+           *           "sellerOrgId": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
+           *           "state": "example",
+           *           "live": "unknown",
+           *           "lastHeartbeatAt": "2026-11-28T08:00:00.000Z",
+           *           "utilization": {
+           *             "slotsLeased": 1,
+           *             "slotsOffered": 1,
+           *             "ratio": 1,
+           *             "measured": 1
+           *           },
+           *           "sla": {
+           *             "windowHours": 1,
+           *             "attainment": 1,
+           *             "target": "example",
+           *             "met": false,
+           *             "downtimeMinutes": 1
+           *           },
+           *           "incidents": [
+           *             {
+           *               "kind": "no_heartbeat",
+           *               "start": "example",
+           *               "end": "example",
+           *               "minutes": 1
+           *             }
+           *           ]
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': {
+            items: components['schemas']['ResourceMonitoringView'][];
+          };
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthenticated'];
+      403: components['responses']['Forbidden'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
   offersSearch: {
     parameters: {
       query?: {
+        /** @description Accelerator model code from the unit catalog, e.g. H200. */
         accelerator?: string;
+        /** @description Only offers with a free slot right now. */
         availableNow?: 'true' | 'false';
+        /** @description Compute class: GEN, AI or HPC. */
         class?: 'GEN' | 'AI' | 'HPC';
+        /** @description ISO 4217 currency code, e.g. CNY. */
         currency?: string;
+        /** @description Where the page starts: the previous page's `nextCursor`. */
         cursor?: string;
+        /** @description Compute form: BM, VM, CTR, API or JOB. */
         form?: 'BM' | 'VM' | 'CTR' | 'API' | 'JOB';
+        /** @description The most items to return (page size). */
         limit?: number;
+        /** @description Only items whose max price matches. */
         maxPrice?: string;
+        /** @description Only items whose min accelerators matches. */
         minAccelerators?: number;
+        /** @description Only offers whose resource's credibility score is at least this (0..100). */
         minCredibility?: number;
+        /** @description Bounds on the normalized price (per standard unit of the class), decimal strings. */
         minPrice?: string;
+        /** @description Free text, matched against names and titles. */
         q?: string;
+        /** @description Location prefix, e.g. CN or CN-GZ. */
         region?: string;
+        /** @description The order of the items. */
         sort?: 'newest' | 'price' | 'credibility';
       };
       header?: never;
@@ -5656,37 +7018,18 @@ export interface operations {
          *       "capacity": 1,
          *       "prices": [
          *         {
-         *           "unit": "slot_h",
-         *           "price": "12.50",
-         *           "tiers": [
-         *             {
-         *               "upTo": "12.50",
-         *               "price": "12.50"
-         *             }
-         *           ],
-         *           "reserved": {
-         *             "quantity": "12.50",
-         *             "price": "12.50"
-         *           }
+         *           "unit": "slot_h"
          *         }
-         *       ],
-         *       "availableFrom": "2026-11-28T08:00:00.000Z",
-         *       "availableUntil": "2026-11-28T08:00:00.000Z",
-         *       "sla": {
-         *         "target": "12.50",
-         *         "schedule": [
-         *           {
-         *             "below": "12.50",
-         *             "credit": "12.50"
-         *           }
-         *         ]
-         *       }
+         *       ]
          *     }
          */
         'application/json': {
           /** @default false */
           acceptsUnsigned?: boolean;
-          /** Format: date-time */
+          /**
+           * Format: date-time
+           * @description The availability window (ISO 8601); absent = from now, open-ended.
+           */
           availableFrom?: string;
           /** Format: date-time */
           availableUntil?: string;
@@ -5724,6 +7067,7 @@ export interface operations {
           pricingModel?: 'fixed' | 'tiered' | 'reserved' | 'interruptible';
           /** Format: uuid */
           resourceId: string;
+          /** @description Absent = the platform's default SLA (settlement.md). */
           sla?: {
             schedule: {
               below: string;
@@ -5839,7 +7183,10 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94 */
+        /**
+         * @description The offer's id.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
         id: string;
       };
       cookie?: never;
@@ -5944,7 +7291,10 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94 */
+        /**
+         * @description The offer's id.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
         id: string;
       };
       cookie?: never;
@@ -5953,39 +7303,7 @@ export interface operations {
       content: {
         /**
          * @example {
-         *       "title": "H200 x8 in Guangzhou",
-         *       "capacity": 1,
-         *       "pricingModel": "fixed",
-         *       "prices": [
-         *         {
-         *           "unit": "slot_h",
-         *           "price": "12.50",
-         *           "tiers": [
-         *             {
-         *               "upTo": "12.50",
-         *               "price": "12.50"
-         *             }
-         *           ],
-         *           "reserved": {
-         *             "quantity": "12.50",
-         *             "price": "12.50"
-         *           }
-         *         }
-         *       ],
-         *       "minHours": 1,
-         *       "maxHours": 1,
-         *       "acceptsUnsigned": false,
-         *       "availableFrom": "2026-11-28T08:00:00.000Z",
-         *       "availableUntil": "2026-11-28T08:00:00.000Z",
-         *       "sla": {
-         *         "target": "12.50",
-         *         "schedule": [
-         *           {
-         *             "below": "12.50",
-         *             "credit": "12.50"
-         *           }
-         *         ]
-         *       }
+         *       "title": "H200 x8 in Guangzhou"
          *     }
          */
         'application/json': {
@@ -6016,8 +7334,12 @@ export interface operations {
               | 'net.egress_gib'
               | 'api.call';
           }[];
-          /** @enum {string} */
+          /**
+           * @description Changing the model needs the new prices in the same request.
+           * @enum {string}
+           */
           pricingModel?: 'fixed' | 'tiered' | 'reserved' | 'interruptible';
+          /** @description null = back to the default SLA. */
           sla?: {
             schedule: {
               below: string;
@@ -6133,7 +7455,10 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94 */
+        /**
+         * @description The offer's id.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
         id: string;
       };
       cookie?: never;
@@ -6241,7 +7566,10 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94 */
+        /**
+         * @description The offer's id.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
         id: string;
       };
       cookie?: never;
@@ -6349,7 +7677,10 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94 */
+        /**
+         * @description The offer's id.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
         id: string;
       };
       cookie?: never;
@@ -6580,11 +7911,11 @@ export interface operations {
          * @example {
          *       "offerId": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
          *       "slots": 1,
-         *       "hours": 1,
-         *       "bid": "12.50"
+         *       "hours": 1
          *     }
          */
         'application/json': {
+          /** @description Interruptible offers only: the bid per slot-hour, at or above the offer's floor. */
           bid?: string;
           hours: number;
           /** Format: uuid */
@@ -6640,6 +7971,7 @@ export interface operations {
       409: components['responses']['Conflict'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['IdempotencyConflict'];
       429: components['responses']['TooManyRequests'];
     };
   };
@@ -6734,20 +8066,15 @@ export interface operations {
          *         "site": "1"
          *       },
          *       "spec": {
-         *         "cpu": 1,
-         *         "memGiB": 1,
-         *         "accel": {
-         *           "count": 1,
-         *           "model": "1"
-         *         },
-         *         "storageGiB": 1,
-         *         "netGbps": 1
-         *       },
-         *       "cpuModel": "example"
+         *         "cpu": 1
+         *       }
          *     }
          */
         'application/json': {
-          /** @default 1 */
+          /**
+           * @description Slots the resource can lease out at once.
+           * @default 1
+           */
           capacity?: number;
           /** @enum {string} */
           class: 'GEN' | 'AI' | 'HPC';
@@ -6825,6 +8152,7 @@ export interface operations {
       409: components['responses']['Conflict'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['IdempotencyConflict'];
       429: components['responses']['TooManyRequests'];
     };
   };
@@ -6833,7 +8161,10 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94 */
+        /**
+         * @description The resource's id.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
         id: string;
       };
       cookie?: never;
@@ -6896,7 +8227,10 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94 */
+        /**
+         * @description The resource's id.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
         id: string;
       };
       cookie?: never;
@@ -6905,24 +8239,7 @@ export interface operations {
       content: {
         /**
          * @example {
-         *       "name": "Example",
-         *       "location": {
-         *         "country": "CN",
-         *         "subdivision": "1",
-         *         "site": "1"
-         *       },
-         *       "spec": {
-         *         "cpu": 1,
-         *         "memGiB": 1,
-         *         "accel": {
-         *           "count": 1,
-         *           "model": "1"
-         *         },
-         *         "storageGiB": 1,
-         *         "netGbps": 1
-         *       },
-         *       "cpuModel": "example",
-         *       "capacity": 1
+         *       "name": "Example"
          *     }
          */
         'application/json': {
@@ -7007,7 +8324,10 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94 */
+        /**
+         * @description The resource's id.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
         id: string;
       };
       cookie?: never;
@@ -7068,13 +8388,19 @@ export interface operations {
   registryHeartbeats: {
     parameters: {
       query?: {
+        /** @description Start of the time range (ISO 8601, inclusive). */
         from?: string;
+        /** @description The most items to return (page size). */
         limit?: number;
+        /** @description End of the time range (ISO 8601, exclusive). */
         to?: string;
       };
       header?: never;
       path: {
-        /** @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94 */
+        /**
+         * @description The resource's id.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
         id: string;
       };
       cookie?: never;
@@ -7116,7 +8442,10 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94 */
+        /**
+         * @description The resource's id.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
         id: string;
       };
       cookie?: never;
@@ -7194,7 +8523,10 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94 */
+        /**
+         * @description The resource's id.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
         id: string;
       };
       cookie?: never;
@@ -7256,13 +8588,19 @@ export interface operations {
   usageResourceUsage: {
     parameters: {
       query?: {
+        /** @description Start of the time range (ISO 8601, inclusive). */
         from?: string;
+        /** @description Bucket size of the usage series. */
         granularity?: 'minute' | 'hour';
+        /** @description End of the time range (ISO 8601, exclusive). */
         to?: string;
       };
       header?: never;
       path: {
-        /** @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94 */
+        /**
+         * @description The resource's id.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
         id: string;
       };
       cookie?: never;
@@ -7301,20 +8639,35 @@ export interface operations {
   registrySearch: {
     parameters: {
       query?: {
+        /** @description Only items whose accel min matches. */
         accelMin?: number;
+        /** @description Only items whose accel model matches. */
         accelModel?: string;
+        /** @description Compute class: GEN, AI or HPC. */
         class?: 'GEN' | 'AI' | 'HPC';
+        /** @description Only items whose cpu max matches. */
         cpuMax?: number;
+        /** @description Only items whose cpu min matches. */
         cpuMin?: number;
+        /** @description Where the page starts: the previous page's `nextCursor`. */
         cursor?: string;
+        /** @description Compute form: BM, VM, CTR, API or JOB. */
         form?: 'BM' | 'VM' | 'CTR' | 'API' | 'JOB';
+        /** @description Only items whose industry matches. */
         industry?: string;
+        /** @description The most items to return (page size). */
         limit?: number;
+        /** @description `CN`, `CN-GZ` or `CN-GZ.GA1`. */
         location?: string;
+        /** @description Only items whose mem max matches. */
         memMax?: number;
+        /** @description Only items whose mem min matches. */
         memMin?: number;
+        /** @description `86`, `86.R07` or `86.R07.E00042`. */
         registrant?: string;
+        /** @description Only items whose state matches. */
         state?: 'prepared' | 'connected' | 'schedulable' | 'running' | 'retired';
+        /** @description Only items whose status matches. */
         status?: 'online' | 'degraded' | 'offline';
       };
       header?: never;
@@ -7376,10 +8729,114 @@ export interface operations {
       429: components['responses']['TooManyRequests'];
     };
   };
+  settlementLogSellerRecords: {
+    parameters: {
+      query?: {
+        /** @description Only items whose kind matches. */
+        kind?: 'debit_note' | 'invoice' | 'payout' | 'credit';
+        /** @description The most items to return (page size). */
+        limit?: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "items": [
+           *         {
+           *           "kind": "credit",
+           *           "recordId": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
+           *           "leafIndex": 1,
+           *           "leafHash": "example",
+           *           "record": {},
+           *           "createdAt": "2026-11-28T08:00:00.000Z"
+           *         }
+           *       ],
+           *       "nextCursor": "example"
+           *     }
+           */
+          'application/json': {
+            items: components['schemas']['LeafView'][];
+            /** @description Opaque cursor of the next page, when there is one. */
+            nextCursor?: null | string;
+          };
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthenticated'];
+      403: components['responses']['Forbidden'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
+  statisticsMarket: {
+    parameters: {
+      query?: {
+        /** @description Only items whose bucket matches. */
+        bucket?: 'hour' | 'day' | 'week' | 'month';
+        /** @description Compute class: GEN, AI or HPC. */
+        class?: 'GEN' | 'AI' | 'HPC';
+        /** @description ISO 4217 currency code, e.g. CNY. */
+        currency?: string;
+        /** @description Start of the time range (ISO 8601, inclusive). */
+        from?: string;
+        /** @description Location prefix, e.g. CN or CN-GZ. */
+        region?: string;
+        /** @description End of the time range (ISO 8601, exclusive). */
+        to?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "k": 1,
+           *       "bucket": "hour",
+           *       "from": "example",
+           *       "to": "example",
+           *       "cells": [
+           *         {
+           *           "bucket": "example",
+           *           "class": "example",
+           *           "region": "example",
+           *           "currency": "CNY",
+           *           "suppressed": false,
+           *           "slotHours": "example",
+           *           "volume": "example",
+           *           "pricePerSlotHour": "example"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['MarketStatisticsView'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
   paymentsWebhook: {
     parameters: {
       query?: never;
       header?: {
+        /** @description Stripe's signature of the body (checked against the webhook secret). */
         'stripe-signature'?: string;
       };
       path?: never;
@@ -7416,12 +8873,206 @@ export interface operations {
       429: components['responses']['TooManyRequests'];
     };
   };
+  settlementLogLatest: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "treeSize": 1,
+           *       "rootHash": "example",
+           *       "timestamp": "example",
+           *       "kid": "example",
+           *       "jws": "example"
+           *     }
+           */
+          'application/json': components['schemas']['CheckpointView'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
+  settlementLogOfSize: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The tree size. */
+        treeSize: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "treeSize": 1,
+           *       "rootHash": "example",
+           *       "timestamp": "example",
+           *       "kid": "example",
+           *       "jws": "example"
+           *     }
+           */
+          'application/json': components['schemas']['CheckpointView'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
+  settlementLogConsistency: {
+    parameters: {
+      query: {
+        /** @description Only items whose first matches. */
+        first: number;
+        /** @description Only items whose second matches. */
+        second: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "first": 1,
+           *       "second": 1,
+           *       "hashes": [
+           *         "example"
+           *       ]
+           *     }
+           */
+          'application/json': {
+            first: number;
+            hashes: string[];
+            second: number;
+          };
+        };
+      };
+      400: components['responses']['BadRequest'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
+  settlementLogInclusion: {
+    parameters: {
+      query: {
+        /** @description Only items whose leaf index matches. */
+        leafIndex: number;
+        /** @description Only items whose tree size matches. */
+        treeSize: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "leafIndex": 1,
+           *       "treeSize": 1,
+           *       "hashes": [
+           *         "example"
+           *       ]
+           *     }
+           */
+          'application/json': {
+            hashes: string[];
+            leafIndex: number;
+            treeSize: number;
+          };
+        };
+      };
+      400: components['responses']['BadRequest'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
+  settlementLogRecord: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The id. */
+        id: string;
+        /** @description The kind. */
+        kind: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "record": {},
+           *       "leafIndex": 1,
+           *       "leafHash": "example",
+           *       "inclusionProof": {
+           *         "treeSize": 1,
+           *         "hashes": [
+           *           "example"
+           *         ]
+           *       },
+           *       "checkpoint": "example"
+           *     }
+           */
+          'application/json': components['schemas']['RecordBundleView'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthenticated'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
   usageDeadLetters: {
     parameters: {
       query?: {
+        /** @description Where the page starts: the previous page's `nextCursor`. */
         cursor?: string;
+        /** @description Only items whose lease matches. */
         lease?: string;
+        /** @description The most items to return (page size). */
         limit?: number;
+        /** @description Only items whose reason matches. */
         reason?:
           | 'bad_signature'
           | 'schema'
@@ -7431,6 +9082,7 @@ export interface operations {
           | 'units_mismatch'
           | 'late'
           | 'chain_gap';
+        /** @description Only items whose resource matches. */
         resource?: string;
       };
       header?: never;
@@ -7625,8 +9277,16 @@ export interface operations {
     };
     requestBody: {
       content: {
-        /** @example {} */
-        'application/json': Record<string, never>;
+        /**
+         * @example {
+         *       "currency": "CNY",
+         *       "amount": "12.50"
+         *     }
+         */
+        'application/json': {
+          amount: string;
+          currency: string;
+        };
       };
     };
     responses: {
@@ -7657,6 +9317,7 @@ export interface operations {
       409: components['responses']['Conflict'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['IdempotencyConflict'];
       429: components['responses']['TooManyRequests'];
     };
   };
@@ -7718,8 +9379,16 @@ export interface operations {
     };
     requestBody: {
       content: {
-        /** @example {} */
-        'application/json': Record<string, never>;
+        /**
+         * @example {
+         *       "currency": "CNY",
+         *       "amount": "12.50"
+         *     }
+         */
+        'application/json': {
+          amount: string;
+          currency: string;
+        };
       };
     };
     responses: {
@@ -7752,6 +9421,7 @@ export interface operations {
       409: components['responses']['Conflict'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
+      422: components['responses']['IdempotencyConflict'];
       429: components['responses']['TooManyRequests'];
     };
   };
