@@ -208,7 +208,7 @@ async function fuzz(base: string): Promise<number> {
     const counts = junitCounts(reportDir);
     const cases = countCases(output);
     log(
-      `fuzz: ${cases ?? '?'} cases over ${counts.tests} operation-phases, ` +
+      `fuzz: ${cases ?? '?'} cases over ${counts.tests} operations, ` +
         `${counts.failures + counts.errors} failing, ${((Date.now() - t) / 1000).toFixed(0)} s`,
     );
   } finally {
