@@ -21,7 +21,8 @@ import { startMarketApi } from '../support/market-api.js';
 import { runSkeletonScenario } from '../support/scenario.js';
 import { startWeb } from '../support/web.js';
 
-jest.setTimeout(300_000);
+// next build (when the storefront changed) and a busy machine: minutes, not seconds.
+jest.setTimeout(600_000);
 
 type Api = Awaited<ReturnType<typeof startMarketApi>>;
 type Scenario = Awaited<ReturnType<typeof runSkeletonScenario>>;
