@@ -15,9 +15,9 @@ import * as m11 from './1795858500000-resource-search-statistics.js';
 import * as m12 from './1795859129435-offer-catalog-indexes.js';
 import * as m13 from './1795863889693-fee-schedule.js';
 import * as m14 from './1795864426309-security-audit-log.js';
-import * as mSettlementLogPrivacy from './1795864559972-settlement-log-privacy.js';
-import * as mOfferModels from './1795864700000-offer-models-sla-interruptions.js';
-import * as mAuditDetails from './1795866256869-audit-details-no-default.js';
+import * as m15 from './1795864559972-settlement-log-privacy.js';
+import * as m16 from './1795864700000-offer-models-sla-interruptions.js';
+import * as m17 from './1795866256869-audit-details-no-default.js';
 
 type MigrationClass = new () => MigrationInterface;
 const classesOf = (m: Record<string, unknown>): MigrationClass[] =>
@@ -39,7 +39,7 @@ export const MIGRATIONS: MigrationClass[] = [
   m12,
   m13,
   m14,
-  mSettlementLogPrivacy,
-  mOfferModels,
-  mAuditDetails,
+  m15,
+  m16,
+  m17,
 ].flatMap(classesOf);

@@ -23,6 +23,11 @@ const schema = z.object({
     .regex(/^0(\.\d+)?$/, 'must be a decimal fraction such as 0.05')
     .default('0.05'),
   PUBLIC_URL: z.string().url().optional(),
+  /** `id:base64(32 bytes)`, comma-separated, current first: wrap organizations' data keys. */
+  PRIVACY_MASTER_KEYS: z.string().optional(),
+  /** Public JWKs (JSON array) of retired platform signing keys: kept in the JWKS after a rotation. */
+  PLATFORM_RETIRED_JWKS: z.string().optional(),
+  NODE_ENV: z.string().optional(),
   /** Browser origins allowed by CORS (the storefront's), comma-separated. */
   CORS_ORIGINS: z.string().default('http://localhost:3000,http://127.0.0.1:3000'),
   /** Express `trust proxy` (e.g. 1 behind one proxy): where the client address comes from. */
@@ -39,11 +44,6 @@ const schema = z.object({
   RATE_LIMIT_API_KEY_BURST: z.coerce.number().int().positive().default(1000),
   RATE_LIMIT_AUTH_PER_SECOND: z.coerce.number().positive().default(5),
   RATE_LIMIT_AUTH_BURST: z.coerce.number().int().positive().default(300),
-  /** `id:base64(32 bytes)`, comma-separated, current first: wrap organizations' data keys. */
-  PRIVACY_MASTER_KEYS: z.string().optional(),
-  /** Public JWKs (JSON array) of retired platform signing keys: kept in the JWKS after a rotation. */
-  PLATFORM_RETIRED_JWKS: z.string().optional(),
-  NODE_ENV: z.string().optional(),
 });
 
 export type AppConfigValues = z.infer<typeof schema>;
@@ -59,6 +59,9 @@ export class AppConfig {
   readonly accessTokenTtl: number;
   readonly refreshTokenTtl: number;
   readonly takeRate: string;
+  /** Master keys wrapping per-organization data keys (current first); dev default outside production. */
+  readonly privacyMasterKeys: MasterKey[];
+  readonly platformRetiredJwks: string | undefined;
   readonly publicUrl: string | undefined;
   readonly corsOrigins: string[];
   readonly trustProxy: string | number | boolean;
@@ -68,9 +71,6 @@ export class AppConfig {
     apiKey: { perSecond: number; burst: number };
     auth: { perSecond: number; burst: number };
   };
-  /** Master keys wrapping per-organization data keys (current first); dev default outside production. */
-  readonly privacyMasterKeys: MasterKey[];
-  readonly platformRetiredJwks: string | undefined;
 
   constructor(v: AppConfigValues) {
     this.port = v.PORT;
@@ -82,6 +82,8 @@ export class AppConfig {
     this.accessTokenTtl = v.ACCESS_TOKEN_TTL_SECONDS;
     this.refreshTokenTtl = v.REFRESH_TOKEN_TTL_SECONDS;
     this.takeRate = v.TAKE_RATE;
+    this.privacyMasterKeys = masterKeysFrom(v.PRIVACY_MASTER_KEYS, v.NODE_ENV);
+    this.platformRetiredJwks = v.PLATFORM_RETIRED_JWKS;
     this.publicUrl = v.PUBLIC_URL;
     this.corsOrigins = v.CORS_ORIGINS.split(',')
       .map((o) => o.trim())
@@ -94,8 +96,6 @@ export class AppConfig {
       apiKey: { perSecond: v.RATE_LIMIT_API_KEY_PER_SECOND, burst: v.RATE_LIMIT_API_KEY_BURST },
       auth: { perSecond: v.RATE_LIMIT_AUTH_PER_SECOND, burst: v.RATE_LIMIT_AUTH_BURST },
     };
-    this.privacyMasterKeys = masterKeysFrom(v.PRIVACY_MASTER_KEYS, v.NODE_ENV);
-    this.platformRetiredJwks = v.PLATFORM_RETIRED_JWKS;
   }
 
   static fromEnv(env: Record<string, string | undefined>): AppConfig {
