@@ -31,7 +31,10 @@ export async function sellerWithOffer(
   offer: Partial<{
     capacity: number;
     currency: string;
-    prices: { unit: string; price: string }[];
+    /** Rows of the pricing model (tiers, reserved block or bid floor as the model needs). */
+    prices: Record<string, unknown>[];
+    pricingModel: 'fixed' | 'tiered' | 'reserved' | 'interruptible';
+    sla: { target: string; schedule: { below: string; credit: string }[] };
   }> = {},
 ) {
   const seller = await signUpActor(api, ['seller']);
@@ -58,8 +61,9 @@ export async function sellerWithOffer(
     title: 'H100 bare metal',
     currency: offer.currency ?? 'CNY',
     capacity: offer.capacity ?? 2,
-    pricingModel: 'fixed',
+    pricingModel: offer.pricingModel ?? 'fixed',
     prices: offer.prices ?? [{ unit: 'slot_h', price: '10.00' }],
+    ...(offer.sla ? { sla: offer.sla } : {}),
   });
   if (created.status !== 201)
     throw new Error(`offer: ${created.status} ${JSON.stringify(created.body)}`);

@@ -41,14 +41,20 @@ export async function placeOrder(_prev: OrderState, form: FormData): Promise<Ord
   const idempotencyKey = field(form, 'idempotencyKey');
   const slots = positiveInt(field(form, 'slots'), 10000);
   const hours = positiveInt(field(form, 'hours'), 8760);
+  // Interruptible offers: the bid per slot-hour, an exact decimal string (never a float).
+  const bid = form.get('bid');
+  const bidText = typeof bid === 'string' && bid.trim() !== '' ? bid.trim() : undefined;
   if (!UUID.test(offerId) || !UUID.test(idempotencyKey) || slots === null || hours === null) {
+    return { error: { code: 'invalid', message: '' } };
+  }
+  if (bidText !== undefined && !/^\d+(\.\d+)?$/.test(bidText)) {
     return { error: { code: 'invalid', message: '' } };
   }
 
   const result = await call(
     marketApi(session.token).POST('/v1/orders', {
       params: { header: { 'Idempotency-Key': idempotencyKey } },
-      body: { offerId, slots, hours },
+      body: { offerId, slots, hours, ...(bidText !== undefined ? { bid: bidText } : {}) },
     }),
   );
   if (!result.ok) {

@@ -120,6 +120,27 @@ export const en = {
     unsignedYes: 'Accepted',
     unsignedNo: 'Signed usage only',
     listed: 'Listed',
+    model: 'Pricing model',
+    models: {
+      fixed: 'Fixed',
+      tiered: 'Tiered (graduated)',
+      reserved: 'Reserved block + on demand',
+      interruptible: 'Interruptible (bids)',
+    } as Record<string, string>,
+    tierUpTo: (upTo: string) => `up to ${upTo}`,
+    tierRest: 'beyond',
+    reservedBlock: (quantity: string, price: string) =>
+      `reserved block: ${quantity} at ${price} each`,
+    bidFloor: 'Minimum bid per slot-hour',
+    bidHelp: (floor: string) =>
+      `At least ${floor}. Higher bids run first; lower ones are paused when capacity runs out.`,
+    window: 'Availability',
+    windowOpen: 'Open-ended',
+    windowRange: (from: string, until: string) => `${from} – ${until}`,
+    sla: 'Service level (SLA)',
+    slaTarget: (target: string) => `Availability target ${target} %`,
+    slaDefault: 'platform default',
+    slaCredit: (below: string, credit: string) => `below ${below} %: ${credit} % credit`,
     order: {
       heading: 'Order',
       slots: 'Slots',
@@ -134,6 +155,7 @@ export const en = {
       lease: 'Lease',
       viewLeases: 'View your leases',
       invalid: 'Enter whole numbers of slots and hours within the allowed range.',
+      bid: 'Your bid per slot-hour',
     },
   },
   cri: {

@@ -14,6 +14,10 @@ interface Props {
   maxSlots: number;
   minHours: number;
   maxHours: number;
+  /** Interruptible offers: the floor for bids (a decimal string), else null. */
+  bidFloor: string | null;
+  /** The bid's help text, rendered on the server (functions cannot cross to the client). */
+  bidHelp: string;
   labels: Dict['offer']['order'];
   errors: Dict['errors'];
 }
@@ -51,6 +55,23 @@ export function OrderForm(props: Props) {
           />
         </label>
       </div>
+      {props.bidFloor !== null ? (
+        <label>
+          <span>{labels.bid}</span>
+          <input
+            type="text"
+            name="bid"
+            inputMode="decimal"
+            pattern={'\\d+(\\.\\d+)?'}
+            defaultValue={props.bidFloor}
+            required
+            aria-describedby="bid-help"
+          />
+          <small id="bid-help" className="muted">
+            {props.bidHelp}
+          </small>
+        </label>
+      ) : null}
       <button type="submit" className="button" disabled={pending || Boolean(state.order)}>
         {pending ? labels.submitting : labels.submit}
       </button>

@@ -125,6 +125,24 @@ export default async function OfferPage({ params }: Props) {
                   <td>{unitLabel(p.unit, t)}</td>
                   <td className="num amount" data-testid="offer-price">
                     {formatMoney(p.price, offer.currency)}
+                    {p.tiers ? (
+                      <ul className="plain small muted" data-testid="offer-tiers">
+                        {p.tiers.map((tier) => (
+                          <li key={tier.upTo ?? 'rest'}>
+                            {tier.upTo === null ? t.offer.tierRest : t.offer.tierUpTo(tier.upTo)}:{' '}
+                            {formatMoney(tier.price, offer.currency)}
+                          </li>
+                        ))}
+                      </ul>
+                    ) : null}
+                    {p.reserved ? (
+                      <div className="small muted" data-testid="offer-reserved">
+                        {t.offer.reservedBlock(
+                          p.reserved.quantity,
+                          formatMoney(p.reserved.price, offer.currency),
+                        )}
+                      </div>
+                    ) : null}
                   </td>
                 </tr>
               ))}
@@ -138,6 +156,37 @@ export default async function OfferPage({ params }: Props) {
             <div className="muted small">{t.offer.normalizedHelp}</div>
           </div>
           <dl className="facts">
+            <dt>{t.offer.model}</dt>
+            <dd data-testid="offer-model">
+              {t.offer.models[offer.pricingModel] ?? offer.pricingModel}
+            </dd>
+            {offer.pricingModel === 'interruptible' && offer.prices[0] ? (
+              <>
+                <dt>{t.offer.bidFloor}</dt>
+                <dd className="amount">{formatMoney(offer.prices[0].price, offer.currency)}</dd>
+              </>
+            ) : null}
+            <dt>{t.offer.window}</dt>
+            <dd>
+              {offer.availableFrom === null && offer.availableUntil === null
+                ? t.offer.windowOpen
+                : t.offer.windowRange(
+                    offer.availableFrom === null ? '…' : formatDateTime(offer.availableFrom, lang),
+                    offer.availableUntil === null
+                      ? '…'
+                      : formatDateTime(offer.availableUntil, lang),
+                  )}
+            </dd>
+            <dt>{t.offer.sla}</dt>
+            <dd data-testid="offer-sla">
+              {t.offer.slaTarget(offer.sla.target)}
+              {offer.sla.isDefault ? ` (${t.offer.slaDefault})` : ''}
+              <ul className="plain small muted">
+                {offer.sla.schedule.map((step) => (
+                  <li key={step.below}>{t.offer.slaCredit(step.below, step.credit)}</li>
+                ))}
+              </ul>
+            </dd>
             <dt>{t.offer.available}</dt>
             <dd>{t.catalog.availableOf(offer.available, offer.capacity)}</dd>
             <dt>{t.offer.term}</dt>
@@ -171,6 +220,14 @@ export default async function OfferPage({ params }: Props) {
               maxSlots={offer.available}
               minHours={offer.minHours}
               maxHours={offer.maxHours}
+              bidFloor={
+                offer.pricingModel === 'interruptible' ? (offer.prices[0]?.price ?? null) : null
+              }
+              bidHelp={
+                offer.pricingModel === 'interruptible' && offer.prices[0]
+                  ? t.offer.bidHelp(formatMoney(offer.prices[0].price, offer.currency))
+                  : ''
+              }
               labels={t.offer.order}
               errors={t.errors}
             />
