@@ -52,17 +52,21 @@ describe('storefront usage views', () => {
     await page.getByTestId('lease-link').first().click();
     await page.waitForURL(`${web.url}/leases/${scenario.leaseId}`);
     const chart = page.getByTestId('usage-chart');
+    await chart.waitFor();
     expect(await chart.locator('g[data-unit="scu.ai"] path').count()).toBe(1);
     // 60 one-minute windows of 180 H200-seconds: 2.967 scu.ai in all, exactly.
     expect(await page.getByTestId('usage-total').allInnerTexts()).toContain('2.967000000');
     await page.getByRole('link', { name: 'per hour' }).click();
     await page.waitForURL(/granularity=hour/);
+    await chart.locator('g[data-unit="scu.ai"] circle').first().waitFor();
     expect(await chart.locator('g[data-unit="scu.ai"] circle').count()).toBe(1);
 
     const seller = await browser.newContext({ locale: 'en-US' });
     const sp = await seller.newPage();
     sp.setDefaultTimeout(20_000);
     await login(sp, scenario.seller.email, scenario.seller.password, '/seller/usage');
+    // The page streams in behind its loading state: wait for the chart before counting.
+    await sp.getByTestId('resource-usage').waitFor();
     expect(await sp.getByTestId('resource-usage').count()).toBe(1);
     expect(
       await sp.getByTestId('resource-usage').locator('g[data-unit="scu.ai"] path').count(),
