@@ -126,6 +126,7 @@ describe('assessor portal', () => {
       await page.getByLabel('or a .jws file').setInputFiles(file);
       await page.getByRole('button', { name: 'Publish', exact: true }).click();
       await page.waitForURL(/notice=published/);
+      await historyRows().nth(1).waitFor();
       expect(await historyRows().count()).toBe(2);
 
       // Sign and publish with the form, the private key pasted for this request only.
@@ -139,6 +140,7 @@ describe('assessor portal', () => {
       await page.getByLabel('Private JWK (JSON)').fill(JSON.stringify(key.privateJwk));
       await page.getByRole('button', { name: 'Sign and publish' }).click();
       await page.waitForURL(/notice=published/);
+      await historyRows().nth(2).waitFor();
       expect(await historyRows().count()).toBe(3);
       expect(await page.locator('[data-testid="assessor-history"]').innerText()).toContain(
         'security=pass',

@@ -61,6 +61,9 @@ describe('market storefront', () => {
     await page.getByLabel('Sort by').selectOption('price');
     await page.getByRole('button', { name: 'Search' }).click();
     await page.waitForURL(/accelerator=H100/);
+    // The results stream in behind the loading state of the client-side navigation.
+    await page.waitForLoadState('networkidle');
+    await page.locator(`tr[data-offer-id="${cheap.offer.id}"]`).waitFor();
     const rows = page.locator('tbody tr[data-offer-id]');
     const ids = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-offer-id')));
     expect(ids.indexOf(cheap.offer.id)).toBeGreaterThanOrEqual(0);

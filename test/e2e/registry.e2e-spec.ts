@@ -126,6 +126,7 @@ describe('storefront: CRI resolver and seller resources', () => {
       await page.getByRole('button', { name: 'Log in' }).click();
       await page.waitForURL(`${base}/seller/resources`);
       const rows = page.getByTestId('seller-resource');
+      await rows.nth(1).waitFor();
       expect(await rows.count()).toBe(2);
       const first = page.locator(`[data-testid="seller-resource"][data-handle="${online.handle}"]`);
       expect(await first.getByTestId('seller-resource-cri').innerText()).toBe(online.cri);
