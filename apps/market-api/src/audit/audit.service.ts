@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { DomainError } from '../common/errors.js';
 import { AuditEventEntity } from '../database/entities.js';
@@ -71,8 +71,9 @@ export class AuditService {
     private readonly clock: Clock,
   ) {}
 
-  async record(r: AuditRecord): Promise<void> {
-    await this.db.getRepository(AuditEventEntity).insert({
+  /** Appends one record; inside `m`'s transaction when given (it commits with the action). */
+  async record(r: AuditRecord, m?: EntityManager): Promise<void> {
+    await (m ?? this.db.manager).getRepository(AuditEventEntity).insert({
       at: this.clock.now(),
       action: r.action,
       outcome: r.outcome ?? 'succeeded',

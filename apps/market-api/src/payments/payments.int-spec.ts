@@ -299,6 +299,12 @@ describe('Stripe payments (stripe-mock)', () => {
     expect((await small.client.get<EarningsView>('/v1/earnings')).body.balances).toEqual([
       { currency: 'CNY', payable: '99.99' },
     ]);
+    // Every booked payout is in the audit log (also when the scheduler books it).
+    const audited = await operator.get<{ items: { orgId: string; target: { id: string } }[] }>(
+      `/v1/admin/audit-events?action=payout.booked&orgId=${seller.orgId}`,
+    );
+    expect(audited.body.items).toHaveLength(1);
+    expect(audited.body.items[0].target.id).toBe(earnings.body.payouts[0].reference);
     // Same day again: nothing new (one payout per seller, currency and day).
     await earn(seller.orgId, '200.00');
     const rerun = await operator.post<PayoutRunResult>('/v1/admin/payouts/run', {});

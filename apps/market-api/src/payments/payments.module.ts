@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module.js';
 import { LedgerModule } from '../ledger/ledger.module.js';
 import { SettlementLogModule } from '../settlement-log/settlement-log.module.js';
 import { PaymentsConfig } from './payments.config.js';
@@ -10,7 +11,7 @@ import { createStripe, StripeGateway } from './stripe.client.js';
 import { TopUpsService } from './top-ups.service.js';
 
 @Module({
-  imports: [LedgerModule, SettlementLogModule],
+  imports: [AuditModule, LedgerModule, SettlementLogModule],
   controllers: [PaymentsController],
   providers: [
     { provide: PaymentsConfig, useFactory: () => PaymentsConfig.fromEnv(process.env) },

@@ -14,6 +14,7 @@ import { LedgerService, PLATFORM_OWNER } from '../ledger/ledger.service.js';
 import { PaymentsConfig } from './payments.config.js';
 import { StripeGateway, toMinorUnits } from './stripe.client.js';
 import { SettlementLogService } from '../settlement-log/settlement-log.service.js';
+import { AuditService } from '../audit/audit.service.js';
 
 export interface ConnectOnboarding {
   accountId: string;
@@ -70,6 +71,7 @@ export class PayoutsService {
     private readonly config: PaymentsConfig,
     private readonly clock: Clock,
     @Optional() private readonly settlementLog?: SettlementLogService,
+    @Optional() private readonly audit?: AuditService,
   ) {}
 
   /** Creates (once) the seller's Connect account and an onboarding account link. */
@@ -206,6 +208,17 @@ export class PayoutsService {
         stripeId: null,
       });
       await this.settlementLog?.appendPayout(m, reference);
+      // Audited here, so payouts booked by the scheduler are recorded as well as operator runs.
+      await this.audit?.record(
+        {
+          action: 'payout.booked',
+          orgId,
+          targetType: 'payout',
+          targetId: reference,
+          details: { currency, amount: amount.toString() },
+        },
+        m,
+      );
       return true;
     });
   }
