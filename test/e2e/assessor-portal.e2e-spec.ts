@@ -192,9 +192,16 @@ describe('assessor portal', () => {
       expect(await panel.getByTestId('credibility-panel-score').innerText()).toMatch(/^\d+\.\d$/);
       // Two evaluations count (bench 0.95, audit pass; the revoked probe does not), each worth
       // 5 observations × 0.5 (accreditation level 1): r = 2.5·0.95 + 2.5 = 4.875, s = 0.125.
-      expect(await panel.getByTestId('credibility-breakdown').innerText()).toMatch(
-        /Signed evaluations\s+4\.875\s+0\.125\s+2/,
-      );
+      const evaluations = panel
+        .getByTestId('credibility-breakdown')
+        .locator('tbody tr', { hasText: 'Signed evaluations' })
+        .locator('td');
+      expect(await evaluations.allInnerTexts()).toEqual([
+        'Signed evaluations',
+        '4.875',
+        '0.125',
+        '2',
+      ]);
       expect(await panel.getByTestId('credibility-panel-score').innerText()).toBe('83.9');
       await screenshot(page, 'offer-credibility-en');
     } finally {
