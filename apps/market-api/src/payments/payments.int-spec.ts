@@ -164,6 +164,8 @@ describe('Stripe payments (stripe-mock)', () => {
     });
     expect(await wallet()).toBe('50.00');
 
+    // A minute later (refunds draw from the newest paid top-up first; the test clock is fixed).
+    api.clock.advance(60_000);
     // Out of order: payment_intent.succeeded before checkout.session.completed.
     const t2 = (
       await buyer.client.postIdempotent<TopUpView>('/v1/wallet/top-ups', {
