@@ -197,6 +197,8 @@ describe('storefront: verifiable and private settlement records', () => {
       sp.setDefaultTimeout(30_000);
       await login(sp, '/seller/records', seller);
       const table = sp.getByTestId('seller-records');
+      // The page streams in behind its loading state after the log-in redirect.
+      await table.locator('tbody tr').nth(1).waitFor();
       expect(await table.locator('tbody tr').count()).toBe(2); // debit note + invoice
       for (const b of await sp.getByTestId('record-buyer').allInnerTexts()) {
         expect(b).toMatch(/^buyer-[0-9a-f]{16}$/);
