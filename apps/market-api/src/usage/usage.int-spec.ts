@@ -20,6 +20,7 @@ import { apiClient } from '../../../../test/support/http.js';
 import { createTestTopics, kafkaBrokers } from '../../../../test/support/kafka.js';
 import { startMarketApi, type TestMarketApi } from '../../../../test/support/market-api.js';
 import { startIngest, type RunningIngest } from '../../../metering/src/ingest/ingest.js';
+import { Decimal } from '@suanli/money';
 
 let api: TestMarketApi;
 let ingest: RunningIngest;
@@ -195,7 +196,7 @@ describe('usage over HTTP (API keys, unsigned CloudEvents, dead letters, series)
       `/v1/resources/${resource.id}/usage?granularity=hour`,
     );
     expect(byResource.body.items.find((p) => p.unit === 'scu.ai')?.quantity).toBe(
-      (Number(perMinute) * 3).toFixed(9),
+      new Decimal(perMinute).times(3).toFixed(9),
     );
 
     // The lease whose offer takes signed usage only: a dead letter the seller can see.
