@@ -106,6 +106,8 @@ describe('storefront', () => {
       await page.getByRole('link', { name: '中文' }).click();
       await page.locator('html[lang="zh-CN"]').waitFor({ state: 'attached' });
       expect(page.url()).toBe(`${base}/invoices/${scenario.invoiceId}`);
+      // The Chinese page streams in behind its loading state.
+      await page.getByRole('columnheader', { name: '单价' }).waitFor();
       expect(await page.getByRole('columnheader', { name: '单价' }).count()).toBe(1);
       expect(await page.getByRole('link', { name: '发票', exact: true }).count()).toBe(1);
       expect(await page.getByTestId('invoice-total').innerText()).toBe(
