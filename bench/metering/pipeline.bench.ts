@@ -15,10 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import pg from 'pg';
-import { generateSigningKey } from '@suanli/crypto';
-import { MeteringAgent } from '../../apps/metering/src/agent/agent.js';
-import { SimulatorCollector } from '../../apps/metering/src/agent/collectors/simulator.js';
-import type { ActiveLease, UsageSample } from '../../apps/metering/src/agent/types.js';
+import { signedBatches } from './fixture.js';
 import { createTestDatabase } from '../../test/support/db.js';
 import { createTestTopics, kafkaBrokers } from '../../test/support/kafka.js';
 
@@ -27,9 +24,6 @@ const EVENTS = Number(process.env.BENCH_EVENTS ?? '100000');
 const PER_BATCH = Number(process.env.BENCH_EVENTS_PER_BATCH ?? '500');
 const AGENTS = Number(process.env.BENCH_AGENTS ?? '8');
 const LEASES = Number(process.env.BENCH_LEASES ?? '100');
-const SPEC = { cpu: 192, memGiB: 2048, accel: { count: 8, model: 'H200' } };
-const CRI = 'CRI1:86.R03.E00042:I:CN-GZ.GA1:AI-CTR:C192.M2048.G8-H200:000137:U';
-const LEASE_START = Date.parse('2026-01-01T00:00:00Z');
 
 const pct = (xs: number[], p: number) =>
   xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
@@ -47,79 +41,15 @@ async function main(): Promise<void> {
   });
   const pool = new pg.Pool({ connectionString: db.url, max: 4 });
   try {
-    // A resource, LEASES leases on it (the ingest's read model), AGENTS enrolled agents.
-    const org = randomUUID();
-    const resource = randomUUID();
-    await pool.query(
-      `INSERT INTO organizations (id, name, roles, industry) VALUES ($1, 'Bench', '{seller}', 'I')`,
-      [org],
-    );
-    await pool.query(
-      `INSERT INTO resources (id, handle, cri, name, owner_org_id, registrant, serial, industry, class, form,
-                              country, subdivision, site, spec, state)
-       VALUES ($1, '86.R03.E00042/000137', $2, 'bench', $3, '86.R03.E00042', '000137', 'I', 'AI', 'CTR',
-               'CN', 'GZ', 'GA1', $4, 'running')`,
-      [resource, CRI, org, JSON.stringify(SPEC)],
-    );
-    const leaseIds = Array.from({ length: LEASES }, () => randomUUID());
-    await pool.query(
-      `INSERT INTO metering_leases (id, resource_id, seller_org_id, state, cri, class, spec, slots,
-                                    starts_at, ends_at, catalog_version, event_at, event_id)
-       SELECT id, $2, $3, 'active', $4, 'AI', $5, 1, $6::timestamptz, $6::timestamptz + interval '365 days', '2026.1', $6::timestamptz, id::text
-         FROM unnest($1::uuid[]) AS id`,
-      [leaseIds, resource, org, CRI, JSON.stringify(SPEC), new Date(LEASE_START)],
-    );
-
-    // The agents sign every batch before the clock starts (signing is the agents' CPU, not the
-    // pipeline's): a capturing producer keeps the messages.
-    const captured: { key: string; value: string; headers: Record<string, string> }[] = [];
-    const capture = {
-      send: async (r: { messages: typeof captured }) => {
-        captured.push(...r.messages);
-        return [];
-      },
-    } as unknown as ConstructorParameters<typeof MeteringAgent>[0]['producer'];
-    const collector = new SimulatorCollector();
-    const perAgent = Math.ceil(EVENTS / AGENTS);
+    // A resource, LEASES leases on it (the ingest's read model), AGENTS enrolled agents and
+    // their signed batches.
     const signStart = Date.now();
-    let minute = 0;
-    for (let a = 0; a < AGENTS; a++) {
-      const key = await generateSigningKey();
-      const id = `86.R03.E00042/000137#b${a}`;
-      await pool.query(
-        'INSERT INTO agents (id, resource_id, kid, public_jwk) VALUES ($1, $2, $3, $4)',
-        [id, resource, key.kid, JSON.stringify(key.publicJwk)],
-      );
-      const agent = new MeteringAgent({
-        agentId: id,
-        privateJwk: key.privateJwk,
-        producer: capture,
-      });
-      for (let done = 0; done < perAgent; done += PER_BATCH) {
-        const samples: UsageSample[] = [];
-        for (let i = 0; i < Math.min(PER_BATCH, perAgent - done); i++, minute++) {
-          const leaseId = leaseIds[minute % LEASES];
-          const m = Math.floor(minute / LEASES);
-          const lease: ActiveLease = {
-            leaseId,
-            cri: CRI,
-            class: 'AI',
-            spec: SPEC,
-            slots: 1,
-            startsAt: new Date(LEASE_START).toISOString(),
-            endsAt: new Date(LEASE_START + 365 * 86_400_000).toISOString(),
-            catalogVersion: '2026.1',
-          };
-          const window = {
-            start: new Date(LEASE_START + m * 60_000),
-            end: new Date(LEASE_START + (m + 1) * 60_000),
-          };
-          samples.push({ lease, window, usage: await collector.sample(lease, window) });
-        }
-        await agent.sendBatch(samples);
-      }
-    }
-    const events = perAgent * AGENTS;
+    const { batches: captured, events } = await signedBatches(pool, {
+      events: EVENTS,
+      perBatch: PER_BATCH,
+      agents: AGENTS,
+      leases: LEASES,
+    });
     const avgBytes = Math.round(captured.reduce((s, m) => s + m.value.length, 0) / captured.length);
     console.log(
       `signed ${fmt(captured.length)} batches × ${PER_BATCH} events (${fmt(events)} events, ` +
