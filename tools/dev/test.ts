@@ -20,7 +20,8 @@ import {
 } from './services.js';
 
 const log = (s: string): void => console.log(`[test] ${s}`);
-const TEST_DB = 'suanli_test';
+// SUANLI_TEST_DB names another one, for checkouts that share one PostgreSQL server
+const TEST_DB = process.env.SUANLI_TEST_DB ?? 'suanli_test';
 
 /**
  * The test database is `suanli_test`, unless another test run in this checkout is using it right
@@ -125,6 +126,7 @@ async function main(): Promise<number> {
       ]);
 
   let services: RunningServices | undefined;
+  let verdict: string | undefined;
   let testDb: ReturnType<typeof claimTestDatabase> | undefined;
   try {
     const [svc, chromium] = await Promise.all([
@@ -212,7 +214,7 @@ async function main(): Promise<number> {
       if (fuzzFailed) log('fuzzing found failures (see above)');
     }
     if (checksFailed > 0) log('lint or typecheck failed (see above)');
-    if (line) console.log(`\n${line}`);
+    verdict = line;
     if (interrupted) return 130;
     return failed || code !== 0 || checksFailed > 0 || fuzzFailed ? 1 : 0;
   } catch (e) {
@@ -226,6 +228,8 @@ async function main(): Promise<number> {
     }
     testDb?.release();
     if (services) await services.stop();
+    // the verdict is the last line printed, after the services' shutdown messages
+    if (verdict) console.log(`\n${verdict}`);
   }
 }
 

@@ -219,19 +219,43 @@ async function fuzz(base: string): Promise<number> {
   return code;
 }
 
-/** Runs a command, its output passed through and kept. */
+/**
+ * schemathesis closes with pytest-style banners (`==== 3 warnings in 58.59s ====`). CI reads a
+ * pytest banner as the test runner's verdict (and "3 warnings" as no test run), so the banners are
+ * shown as plain `[schemathesis] …` lines; the suite's own `tests: N passed, M failed` line is the
+ * verdict.
+ */
+function unbanner(line: string): string {
+  const m = /^\s*={3,}\s*(.*?)\s*={3,}\s*$/.exec(line);
+  return m ? `[schemathesis] ${m[1]}` : line;
+}
+
+/** Runs a command, its output passed through (banners rewritten, see `unbanner`) and kept. */
 function tee(cmd: string, args: string[], cwd: string): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
     const proc = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
+    let partial = '';
     const pass = (d: Buffer): void => {
       output += d.toString();
-      process.stdout.write(d);
+      const lines = (partial + d.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      for (const l of lines) process.stdout.write(`${unbanner(l)}\n`);
+    };
+    const flush = (): void => {
+      if (partial !== '') process.stdout.write(`${unbanner(partial)}\n`);
+      partial = '';
     };
     proc.stdout.on('data', pass);
     proc.stderr.on('data', pass);
-    proc.once('error', (e) => resolve({ code: -1, output: `${output}${e.message}\n` }));
-    proc.once('close', (c) => resolve({ code: c ?? -1, output }));
+    proc.once('error', (e) => {
+      flush();
+      resolve({ code: -1, output: `${output}${e.message}\n` });
+    });
+    proc.once('close', (c) => {
+      flush();
+      resolve({ code: c ?? -1, output });
+    });
   });
 }
 
