@@ -6,6 +6,7 @@ import { CoreModule } from './core.module.js';
 import { ENTITIES } from './database/entities.js';
 import { AccountsController } from './accounts/accounts.controller.js';
 import { AccountsService } from './accounts/accounts.service.js';
+import { UsersRepository } from './accounts/users.repository.js';
 import { RegistryController } from './registry/registry.controller.js';
 import { RegistryService } from './registry/registry.service.js';
 import { OffersController } from './offers/offers.controller.js';
@@ -33,8 +34,9 @@ import { IdempotencyCommitSubscriber } from './common/idempotency.interceptor.js
 import { FeesModule } from './fees/fees.module.js';
 
 @Module({
+  imports: [PrivacyModule],
   controllers: [AccountsController],
-  providers: [AccountsService],
+  providers: [AccountsService, UsersRepository],
   exports: [AccountsService],
 })
 export class AccountsModule {}

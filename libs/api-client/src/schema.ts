@@ -306,8 +306,10 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * List organizations
-     * @description Requires an access token of an organization with one of the roles: `operator`.
+     * Operators list organizations; the read of their names is written to the access log.
+     * @description Operators list organizations; the read of their names is written to the access log.
+     *
+     *     Requires an access token of an organization with one of the roles: `operator`.
      */
     get: operations['accountsListOrganizations'];
     put?: never;
@@ -3793,6 +3795,8 @@ export interface operations {
   accountsListOrganizations: {
     parameters: {
       query?: {
+        /** @description Why the operator lists them: written to the access log (default `organization listing`). */
+        purpose?: string;
         /** @description Free text, matched against names and titles. */
         q?: string;
         /** @description Only organizations holding this role. */

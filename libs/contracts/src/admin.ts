@@ -16,6 +16,8 @@ export interface AdminOrganizationView {
 export const adminOrganizationsQuerySchema = z.object({
   role: z.enum(['buyer', 'seller', 'assessor', 'operator']).optional(),
   q: z.string().trim().max(100).optional(),
+  /** Why the operator lists them: written to the access log (default `organization listing`). */
+  purpose: z.string().min(3).max(200).optional(),
 });
 
 /** `PUT /v1/admin/fees`: the platform take rate (a fraction of each debit note's gross). */

@@ -46,10 +46,11 @@ export class AccountsController {
     return this.accounts.me(p.userId);
   }
 
+  /** Operators list organizations; the read of their names is written to the access log. */
   @Roles('operator')
   @Get('admin/organizations')
-  listOrganizations(@Query() query: unknown) {
-    return this.accounts.listOrganizations(parseInput(adminOrganizationsQuerySchema, query));
+  listOrganizations(@CurrentPrincipal() p: Principal, @Query() query: unknown) {
+    return this.accounts.listOrganizations(p, parseInput(adminOrganizationsQuerySchema, query));
   }
 
   /** Operators admit organizations with any roles (assessors, other operators). */

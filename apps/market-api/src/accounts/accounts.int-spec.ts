@@ -1,8 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { createLocalJWKSet, jwtVerify } from 'jose';
+import { DataSource } from 'typeorm';
 import type { SessionView } from '@suanli/contracts';
+import { hashPassword } from '@suanli/crypto';
 import { apiClient } from '../../../../test/support/http.js';
 import { startMarketApi, type TestMarketApi } from '../../../../test/support/market-api.js';
+import { AppConfig } from '../config/app-config.js';
+import { emailBlindIndex } from '../privacy/blind-index.js';
+import { UsersRepository } from './users.repository.js';
 
 jest.setTimeout(60_000);
 
@@ -102,5 +107,60 @@ describe('accounts and auth (real API, real PostgreSQL)', () => {
   it('gives sellers a registrant code under the platform prefix', async () => {
     const s = await signUp('seller@lab.test', ['seller']);
     expect(s.body.organization.registrant).toMatch(/^86\.N00\.E[0-9A-Z]{5}$/);
+  });
+
+  it('keeps e-mails unique through their blind index, also under concurrent sign-ups', async () => {
+    const results = await Promise.all(
+      ['Race@Lab.test', 'race@lab.test', 'RACE@lab.test'].map((e) => signUp(e)),
+    );
+    expect(results.map((r) => r.status).sort()).toEqual([201, 409, 409]);
+    const index = emailBlindIndex(api.app.get(AppConfig).emailIndexKey, 'race@lab.test');
+    const rows = (await api.app
+      .get(DataSource)
+      .query('SELECT email, email_enc FROM users WHERE email_index = $1', [index])) as {
+      email: string | null;
+      email_enc: string;
+    }[];
+    expect(rows).toHaveLength(1);
+    expect(rows[0].email).toBeNull();
+    expect(rows[0].email_enc).not.toContain('race');
+  });
+
+  it('encrypts members stored in plaintext before field encryption, at start-up, once', async () => {
+    const ds = api.app.get(DataSource);
+    const [org] = (await ds.query(
+      `INSERT INTO organizations (name, roles, industry) VALUES ('Legacy Co', '{buyer}', 'M')
+       RETURNING id`,
+    )) as { id: string }[];
+    const hash = await hashPassword('legacy password 1');
+    await ds.query(
+      `INSERT INTO users (email, display_name, password_hash, org_id)
+       VALUES ('old.timer@legacy.test', 'Old Timer', $1, $2)`,
+      [hash, org.id],
+    );
+    const login = () =>
+      apiClient(api.url).post<SessionView>('/v1/auth/login', {
+        email: 'Old.Timer@legacy.test',
+        password: 'legacy password 1',
+      });
+    expect((await login()).status).toBe(401);
+    // What the market API runs in onApplicationBootstrap.
+    expect(await api.app.get(UsersRepository).backfillPlaintext()).toBe(1);
+    expect(await api.app.get(UsersRepository).backfillPlaintext()).toBe(0);
+    const rows = (await ds.query(
+      'SELECT email, display_name, email_index, email_enc FROM users WHERE org_id = $1',
+      [org.id],
+    )) as Record<string, string | null>[];
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ email: null, display_name: null });
+    expect(rows[0].email_index).toMatch(/^[0-9a-f]{64}$/);
+    expect(JSON.stringify(rows)).not.toMatch(/old\.timer|Old Timer/i);
+    const session = await login();
+    expect(session.status).toBe(200);
+    expect(session.body.user).toMatchObject({
+      email: 'old.timer@legacy.test',
+      displayName: 'Old Timer',
+    });
+    expect((await signUp('OLD.TIMER@legacy.test')).status).toBe(409);
   });
 });

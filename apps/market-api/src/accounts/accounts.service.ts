@@ -22,6 +22,9 @@ import {
   UserEntity,
 } from '../database/entities.js';
 import { TokensService } from '../auth/tokens.service.js';
+import type { Principal } from '../auth/auth.decorators.js';
+import { PrivacyService } from '../privacy/privacy.service.js';
+import { UsersRepository, type UserRecord } from './users.repository.js';
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 
@@ -41,24 +44,28 @@ export class AccountsService implements OnApplicationBootstrap {
     private readonly tokens: TokensService,
     private readonly config: AppConfig,
     private readonly clock: Clock,
+    private readonly users: UsersRepository,
+    private readonly privacy: PrivacyService,
   ) {}
 
-  /** Creates the first operator from BOOTSTRAP_OPERATOR_* when the platform has none. */
+  /**
+   * Encrypts members' e-mails and names still stored in plaintext (rows from before field
+   * encryption), then creates the first operator from BOOTSTRAP_OPERATOR_* when there is none.
+   */
   async onApplicationBootstrap(): Promise<void> {
+    const encrypted = await this.users.backfillPlaintext();
+    if (encrypted > 0) this.log.log(`encrypted the personal data of ${encrypted} member(s)`);
     const email = process.env.BOOTSTRAP_OPERATOR_EMAIL;
     const password = process.env.BOOTSTRAP_OPERATOR_PASSWORD;
     if (!email || !password) return;
-    const existing = await this.db
-      .getRepository(UserEntity)
-      .findOneBy({ email: email.toLowerCase() });
-    if (existing) return;
+    if (await this.users.emailExists(this.db.manager, email)) return;
     await this.createOrganization({
       email,
       password,
       displayName: 'Platform operator',
       organization: { name: 'Suanli Exchange operations', roles: ['operator'], industry: 'I' },
     });
-    this.log.log(`bootstrap operator created (${email})`);
+    this.log.log('bootstrap operator created');
   }
 
   async signUp(req: SignUpRequest): Promise<SessionView> {
@@ -69,11 +76,10 @@ export class AccountsService implements OnApplicationBootstrap {
   /** Creates an organization with its first member; any roles (operators admit assessors this way). */
   async createOrganization(
     req: NewOrganization,
-  ): Promise<{ user: UserEntity; org: OrganizationEntity }> {
-    const email = req.email.toLowerCase();
+  ): Promise<{ user: UserRecord; org: OrganizationEntity }> {
     const passwordHash = await hashPassword(req.password);
     return this.db.transaction(async (m) => {
-      if (await m.getRepository(UserEntity).exists({ where: { email } })) {
+      if (await this.users.emailExists(m, req.email)) {
         throw new DomainError('conflict', 'an account with this e-mail already exists', 409, {
           field: 'email',
         });
@@ -83,8 +89,8 @@ export class AccountsService implements OnApplicationBootstrap {
         roles: [...new Set(req.organization.roles)],
         industry: req.organization.industry,
       });
-      const user = await m.getRepository(UserEntity).save({
-        email,
+      const user = await this.users.create(m, {
+        email: req.email,
         passwordHash,
         displayName: req.displayName,
         orgId: org.id,
@@ -94,11 +100,32 @@ export class AccountsService implements OnApplicationBootstrap {
     });
   }
 
-  /** Operators: every organization with its roles and number of members, newest first. */
+  /**
+   * Operators: every organization with its roles and number of members, newest first. The
+   * names shown (a buyer's may be a natural person's) are written to the access log.
+   */
   async listOrganizations(
-    query: { role?: Role; q?: string } = {},
+    p: Principal,
+    query: { role?: Role; q?: string; purpose?: string } = {},
   ): Promise<{ items: AdminOrganizationView[] }> {
-    const qb = this.db
+    return this.db.transaction(async (m) => {
+      const items = await this.organizations(m, query);
+      await this.privacy.logOperatorReads(
+        m,
+        p,
+        items.map((o) => o.id),
+        ['organization.name', 'organization.members'],
+        query.purpose ?? 'organization listing',
+      );
+      return { items };
+    });
+  }
+
+  private async organizations(
+    m: EntityManager,
+    query: { role?: Role; q?: string },
+  ): Promise<AdminOrganizationView[]> {
+    const qb = m
       .getRepository(OrganizationEntity)
       .createQueryBuilder('o')
       .select(['o.id', 'o.name', 'o.roles', 'o.industry', 'o.createdAt'])
@@ -111,16 +138,14 @@ export class AccountsService implements OnApplicationBootstrap {
     if (query.role) qb.andWhere(':role = ANY(o.roles)', { role: query.role });
     if (query.q) qb.andWhere('o.name ILIKE :q', { q: `%${query.q.replace(/[\\%_]/g, '\\$&')}%` });
     const { entities, raw } = await qb.getRawAndEntities<{ members: number }>();
-    return {
-      items: entities.map((o, i) => ({
-        id: o.id,
-        name: o.name,
-        roles: o.roles,
-        industry: o.industry,
-        members: Number(raw[i]?.members ?? 0),
-        createdAt: o.createdAt.toISOString(),
-      })),
-    };
+    return entities.map((o, i) => ({
+      id: o.id,
+      name: o.name,
+      roles: o.roles,
+      industry: o.industry,
+      members: Number(raw[i]?.members ?? 0),
+      createdAt: o.createdAt.toISOString(),
+    }));
   }
 
   async grantRoles(orgId: string, roles: Role[]): Promise<OrganizationView> {
@@ -137,9 +162,7 @@ export class AccountsService implements OnApplicationBootstrap {
   }
 
   async logIn(req: LogInRequest): Promise<SessionView> {
-    const user = await this.db
-      .getRepository(UserEntity)
-      .findOneBy({ email: req.email.toLowerCase() });
+    const user = await this.users.findByEmail(req.email);
     // Same answer for an unknown e-mail and a wrong password: no account enumeration.
     if (!user || !(await verifyPassword(req.password, user.passwordHash))) {
       throw unauthenticated('e-mail or password is wrong');
@@ -159,14 +182,15 @@ export class AccountsService implements OnApplicationBootstrap {
         throw unauthenticated('the refresh token is invalid or expired');
       row.revokedAt = this.clock.now();
       await m.save(row);
-      const user = await m.getRepository(UserEntity).findOneByOrFail({ id: row.userId });
+      const user = await this.users.findById(row.userId, m);
+      if (!user) throw unauthenticated('the refresh token is invalid or expired');
       const org = await m.getRepository(OrganizationEntity).findOneByOrFail({ id: user.orgId });
       return this.openSession(user, org, m);
     });
   }
 
   async me(userId: string): Promise<{ user: UserView; organization: OrganizationView }> {
-    const user = await this.db.getRepository(UserEntity).findOneBy({ id: userId });
+    const user = await this.users.findById(userId);
     if (!user) throw notFound('user');
     const org = await this.db.getRepository(OrganizationEntity).findOneByOrFail({ id: user.orgId });
     return {
@@ -176,7 +200,7 @@ export class AccountsService implements OnApplicationBootstrap {
   }
 
   private async openSession(
-    user: UserEntity,
+    user: UserRecord,
     org: OrganizationEntity,
     m: EntityManager = this.db.manager,
   ): Promise<SessionView> {
@@ -224,7 +248,7 @@ export class AccountsService implements OnApplicationBootstrap {
   }
 }
 
-const userView = (u: UserEntity): UserView => ({
+const userView = (u: UserRecord): UserView => ({
   id: u.id,
   email: u.email,
   displayName: u.displayName,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { emailIndexKeyFrom } from '../privacy/blind-index.js';
 import { masterKeysFrom, type MasterKey } from '../privacy/master-keys.js';
 
 const schema = z.object({
@@ -25,6 +26,8 @@ const schema = z.object({
   PUBLIC_URL: z.string().url().optional(),
   /** `id:base64(32 bytes)`, comma-separated, current first: wrap organizations' data keys. */
   PRIVACY_MASTER_KEYS: z.string().optional(),
+  /** Key of the login e-mail's blind index (HMAC); required in production. */
+  EMAIL_INDEX_KEY: z.string().optional(),
   /** Public JWKs (JSON array) of retired platform signing keys: kept in the JWKS after a rotation. */
   PLATFORM_RETIRED_JWKS: z.string().optional(),
   NODE_ENV: z.string().optional(),
@@ -61,6 +64,8 @@ export class AppConfig {
   readonly takeRate: string;
   /** Master keys wrapping per-organization data keys (current first); dev default outside production. */
   readonly privacyMasterKeys: MasterKey[];
+  /** Key of the blind index log-in finds a user's e-mail by (HMAC-SHA256). */
+  readonly emailIndexKey: string;
   readonly platformRetiredJwks: string | undefined;
   readonly publicUrl: string | undefined;
   readonly corsOrigins: string[];
@@ -83,6 +88,7 @@ export class AppConfig {
     this.refreshTokenTtl = v.REFRESH_TOKEN_TTL_SECONDS;
     this.takeRate = v.TAKE_RATE;
     this.privacyMasterKeys = masterKeysFrom(v.PRIVACY_MASTER_KEYS, v.NODE_ENV);
+    this.emailIndexKey = emailIndexKeyFrom(v.EMAIL_INDEX_KEY, v.NODE_ENV);
     this.platformRetiredJwks = v.PLATFORM_RETIRED_JWKS;
     this.publicUrl = v.PUBLIC_URL;
     this.corsOrigins = v.CORS_ORIGINS.split(',')

@@ -18,12 +18,30 @@ export class OrganizationEntity {
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
 }
 
+/**
+ * A member of an organization. Its e-mail and display name are personal data: stored only
+ * encrypted under the organization's data key (see privacy/), found by the e-mail's blind index.
+ */
 @Entity('users')
 export class UserEntity {
   @PrimaryGeneratedColumn('uuid') id!: string;
-  @Index({ unique: true }) @Column({ type: 'text' }) email!: string;
+  /** HMAC-SHA256(EMAIL_INDEX_KEY, normalized e-mail), hex; unique; null once erased. */
+  @Index({ unique: true })
+  @Column({ name: 'email_index', type: 'text', nullable: true })
+  emailIndex!: string | null;
+  /** The login e-mail, AES-256-GCM under the organization's data key (`v<version>.…`). */
+  @Column({ name: 'email_enc', type: 'text', nullable: true }) emailEnc!: string | null;
+  @Column({ name: 'display_name_enc', type: 'text', nullable: true })
+  displayNameEnc!: string | null;
+  /**
+   * Plaintext of rows created before field encryption: the start-up backfill encrypts and
+   * empties them (it needs the keys, which only the app has); to be dropped once it has run.
+   */
+  @Column({ name: 'email', type: 'text', nullable: true, select: false })
+  legacyEmail!: string | null;
+  @Column({ name: 'display_name', type: 'text', nullable: true, select: false })
+  legacyDisplayName!: string | null;
   @Column({ name: 'password_hash', type: 'text' }) passwordHash!: string;
-  @Column({ name: 'display_name', type: 'text' }) displayName!: string;
   @Index() @Column({ name: 'org_id', type: 'uuid' }) orgId!: string;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
 }

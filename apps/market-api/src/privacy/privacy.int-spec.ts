@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import type { InvoiceView, OrderView, Page, SessionView } from '@suanli/contracts';
 import type { JSONWebKeySet } from '@suanli/crypto';
@@ -12,8 +12,14 @@ import { AppConfig } from '../config/app-config.js';
 import type { TrialBalance } from '../ledger/ledger.service.js';
 import { reportOnline } from '../settlement/testing/settlement-fixtures.js';
 import type { CheckpointView } from '../settlement-log/settlement-log.service.js';
+import { emailBlindIndex } from './blind-index.js';
 import { masterKeysFrom } from './master-keys.js';
-import { PrivacyService, type AccessLogView, type BillingProfileView } from './privacy.service.js';
+import {
+  PrivacyService,
+  userFieldName,
+  type AccessLogView,
+  type BillingProfileView,
+} from './privacy.service.js';
 
 jest.setTimeout(120_000);
 const HOUR = 3_600_000;
@@ -76,6 +82,34 @@ describe('personal data', () => {
     )) as { f: string }[];
     for (const v of Object.values(PROFILE)) expect(row.f).not.toContain(v);
     expect(Object.keys(JSON.parse(row.f) as object).sort()).toEqual(Object.keys(PROFILE).sort());
+    // The member's login e-mail and name: ciphertext under the same data key, found by a
+    // blind index (HMAC, not the e-mail's plain hash); no plaintext column is left filled.
+    const member = async () =>
+      (
+        (await ds.query(
+          `SELECT id, email, display_name, email_index, email_enc, display_name_enc
+           FROM users WHERE org_id = $1`,
+          [buyerId],
+        )) as {
+          id: string;
+          email: string | null;
+          display_name: string | null;
+          email_index: string | null;
+          email_enc: string;
+          display_name_enc: string;
+        }[]
+      )[0];
+    const stored = await member();
+    expect(stored).toMatchObject({ email: null, display_name: null });
+    expect(stored.email_index).toBe(emailBlindIndex(api.app.get(AppConfig).emailIndexKey, email));
+    expect(stored.email_index).not.toBe(createHash('sha256').update(email).digest('hex'));
+    expect(stored.email_enc).toMatch(/^v1\./);
+    expect(JSON.stringify(stored)).not.toContain('li.na');
+    expect(JSON.stringify(stored)).not.toContain('Li Na');
+    expect((await buyer.get<{ user: { email: string } }>('/v1/me')).body.user).toMatchObject({
+      email,
+      displayName: 'Li Na',
+    });
     const keysBefore = (await ds.query(
       'SELECT version, master_key_id, wrapped_key FROM org_data_keys WHERE org_id = $1',
       [buyerId],
@@ -117,7 +151,10 @@ describe('personal data', () => {
       `/v1/admin/organizations/${buyerId}/data-key/rotate`,
       {},
     );
-    expect(rot.body).toEqual({ version: 2, fields: 5 });
+    // Five billing fields and the member's e-mail and name.
+    expect(rot.body).toEqual({ version: 2, fields: 7 });
+    const sealedEmail = (await member()).email_enc;
+    expect(sealedEmail).toMatch(/^v2\./);
     expect(
       (
         (await ds.query('SELECT version FROM org_data_keys WHERE org_id = $1', [buyerId])) as {
@@ -128,6 +165,10 @@ describe('personal data', () => {
     expect((await buyer.get<BillingProfileView>('/v1/me/billing-profile')).body.legalName).toBe(
       PROFILE.legalName,
     );
+    expect(
+      (await apiClient(api.url).post('/v1/auth/login', { email, password: 'buyer-password-123' }))
+        .status,
+    ).toBe(200);
 
     // Master-key rotation: a new master first, the old one kept to unwrap; rewrap; old dropped.
     const newMaster = `m2:${randomBytes(32).toString('base64')}`;
@@ -196,11 +237,28 @@ describe('personal data', () => {
     )) as { wrapped_key: string | null; shredded_at: Date | null }[];
     expect(k.wrapped_key).toBeNull();
     expect(k.shredded_at).not.toBeNull();
-    const users = (await ds.query('SELECT email, display_name FROM users WHERE org_id = $1', [
-      buyerId,
-    ])) as { email: string; display_name: string }[];
-    expect(users[0].email).not.toContain('li.na');
-    expect(users[0].display_name).toBe('');
+    // The e-mail and name: still ciphertext, now unreadable (the key is gone); the blind index
+    // is gone too, so log-in cannot find the account and the address is free again.
+    const erasedRow = await member();
+    expect(erasedRow).toMatchObject({ email: null, display_name: null, email_index: null });
+    expect(erasedRow.email_enc).toBe(sealedEmail);
+    const privacy = api.app.get(PrivacyService);
+    expect(
+      await privacy.openFields(ds.manager, buyerId, {
+        [userFieldName(erasedRow.id, 'email')]: erasedRow.email_enc,
+        [userFieldName(erasedRow.id, 'displayName')]: erasedRow.display_name_enc,
+      }),
+    ).toEqual({});
+    expect(
+      JSON.stringify(await ds.query('SELECT * FROM users WHERE org_id = $1', [buyerId])),
+    ).not.toContain('li.na');
+    expect((await buyer.get<{ user: { email: string } }>('/v1/me')).body.user).toMatchObject({
+      email: '',
+      displayName: '',
+    });
+    expect((await ds.query('SELECT name FROM organizations WHERE id = $1', [buyerId]))[0]).toEqual({
+      name: '(erased)',
+    });
     expect(
       (
         await apiClient(api.url).post('/v1/auth/login', {
@@ -210,6 +268,14 @@ describe('personal data', () => {
       ).status,
     ).toBe(401);
     expect((await put('/v1/me/billing-profile', await api.operatorToken(), {})).status).toBe(200);
+    const again = await apiClient(api.url).post<SessionView>('/v1/auth/signup', {
+      email,
+      password: 'another-password-123',
+      displayName: 'Li Na',
+      organization: { name: 'Li Na Again', roles: ['buyer'], industry: 'I' },
+    });
+    expect(again.status).toBe(201);
+    expect(again.body.organization.id).not.toBe(buyerId);
 
     // The books still balance; the log still verifies, and is consistent across the erasure.
     const tb = await operator.get<TrialBalance>('/v1/admin/ledger/trial-balance');
@@ -231,5 +297,47 @@ describe('personal data', () => {
       { first: before.jws, second: later.jws, hashes: proof.body.hashes },
       keys,
     );
+  });
+
+  it('writes the operator listing of organizations to the access log', async () => {
+    const operator = apiClient(api.url, await api.operatorToken());
+    const signup = await apiClient(api.url).post<SessionView>('/v1/auth/signup', {
+      email: `zhao.lei.${Date.now()}@buyer.test`,
+      password: 'buyer-password-123',
+      displayName: 'Zhao Lei',
+      organization: { name: 'Zhao Lei', roles: ['buyer'], industry: 'I' },
+    });
+    const orgId = signup.body.organization.id;
+    const logOf = async (id: string) =>
+      (await operator.get<Page<AccessLogView>>(`/v1/admin/privacy/access-log?orgId=${id}`)).body
+        .items;
+    expect(await logOf(orgId)).toEqual([]);
+
+    const listed = await operator.get<{ items: { id: string; name: string }[] }>(
+      '/v1/admin/organizations?role=buyer',
+    );
+    expect(listed.status).toBe(200);
+    expect(listed.body.items.find((o) => o.id === orgId)?.name).toBe('Zhao Lei');
+    const [entry] = await logOf(orgId);
+    expect(entry).toMatchObject({
+      subjectOrgId: orgId,
+      purpose: 'organization listing',
+      outcome: 'read',
+      fields: ['organization.name', 'organization.members'],
+    });
+    // Every organization shown is logged, with the purpose the operator gives; not the
+    // operator's own organization (not another party), nor ones the filter left out.
+    const me = (await operator.get<{ organization: { id: string } }>('/v1/me')).body.organization;
+    await operator.get(
+      `/v1/admin/organizations?q=Zhao&purpose=${encodeURIComponent('KYC review')}`,
+    );
+    expect((await logOf(orgId)).map((e) => e.purpose).sort()).toEqual([
+      'KYC review',
+      'organization listing',
+    ]);
+    await operator.get('/v1/admin/organizations?role=operator');
+    expect(await logOf(me.id)).toEqual([]);
+    expect(await logOf(orgId)).toHaveLength(2);
+    expect((await operator.get('/v1/admin/organizations?purpose=x')).status).toBe(400);
   });
 });

@@ -7,7 +7,7 @@ import type { Principal } from '../auth/auth.decorators.js';
 import { Clock } from '../common/clock.js';
 import { DomainError, notFound } from '../common/errors.js';
 import { AppConfig } from '../config/app-config.js';
-import { OrganizationEntity } from '../database/accounts.entities.js';
+import { OrganizationEntity, UserEntity } from '../database/accounts.entities.js';
 import {
   OrgDataKeyEntity,
   OrgPersonalDataEntity,
@@ -23,6 +23,10 @@ export const BILLING_FIELDS = [
   'taxId',
   'stripeCustomerId',
 ] as const;
+
+/** AAD field names of a member's encrypted e-mail and display name (bound to the user id). */
+export const userFieldName = (userId: string, field: 'email' | 'displayName'): string =>
+  `user/${userId}/${field}`;
 
 export type BillingProfileView = BillingProfile & {
   /** True once the organization's data key was destroyed: its personal data is gone. */
@@ -103,6 +107,82 @@ export class PrivacyService {
   ): Promise<Buffer | null> {
     const row = await m.findOneBy(OrgDataKeyEntity, { orgId, version });
     return row && row.wrappedKey ? this.unwrap(row) : null;
+  }
+
+  /**
+   * Encrypts personal data kept outside the billing profile (e.g. a member's e-mail) under the
+   * organization's active data key, created on first use. `field` names the value (it is bound
+   * into the AAD with the organization). Run it in the transaction that stores the values.
+   */
+  async sealFields(
+    m: EntityManager,
+    orgId: string,
+    values: Record<string, string>,
+  ): Promise<Record<string, string>> {
+    await m.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`privacy:${orgId}`]);
+    const key = await this.activeKey(m, orgId, true);
+    if (!key)
+      throw new DomainError('invalid_state', 'this organization was erased', 409, { orgId });
+    const out: Record<string, string> = {};
+    for (const [field, v] of Object.entries(values)) {
+      out[field] = encryptField(key.key, key.version, orgId, field, v);
+    }
+    return out;
+  }
+
+  /**
+   * Decrypts what {@link sealFields} stored; a value whose key was shredded (or that is null)
+   * is left out. Keys are unwrapped once per call.
+   */
+  async openFields(
+    m: EntityManager,
+    orgId: string,
+    stored: Record<string, string | null>,
+  ): Promise<Record<string, string>> {
+    const keys = new Map<number, Buffer | null>();
+    const out: Record<string, string> = {};
+    for (const [field, v] of Object.entries(stored)) {
+      if (v === null) continue;
+      const version = fieldVersion(v);
+      if (!keys.has(version)) keys.set(version, await this.keyOfVersion(m, orgId, version));
+      const key = keys.get(version);
+      if (key) out[field] = decryptField(key, orgId, field, v);
+    }
+    return out;
+  }
+
+  /** True once the organization was erased (its data keys destroyed). */
+  isShredded(m: EntityManager, orgId: string): Promise<boolean> {
+    return m.existsBy(OrgDataKeyEntity, { orgId, shreddedAt: Not(IsNull()) });
+  }
+
+  /**
+   * Writes operators' reads of personal data outside the billing profile (e.g. listings) to
+   * the access log, one row per organization whose data was shown.
+   */
+  async logOperatorReads(
+    m: EntityManager,
+    p: Principal,
+    subjectOrgIds: string[],
+    fields: string[],
+    purpose: string,
+  ): Promise<void> {
+    // One's own organization is not another party.
+    const others = [...new Set(subjectOrgIds)].filter((id) => id !== p.orgId);
+    if (others.length === 0) return;
+    const at = this.clock.now();
+    await m.insert(
+      PersonalDataAccessEntity,
+      others.map((subjectOrgId) => ({
+        subjectOrgId,
+        readerUserId: p.userId,
+        readerOrgId: p.orgId,
+        fields,
+        purpose,
+        outcome: 'read' as const,
+        at,
+      })),
+    );
   }
 
   /** Stores (merges) the organization's billing profile, every field encrypted. */
@@ -195,6 +275,16 @@ export class PrivacyService {
       const view = await this.read(m, orgId);
       if (view.shredded)
         throw new DomainError('invalid_state', 'this organization was erased', 409, { orgId });
+      const members = await m.find(UserEntity, { where: { orgId } });
+      const plainMembers = await Promise.all(
+        members.map(async (u) => ({
+          id: u.id,
+          plain: await this.openFields(m, orgId, {
+            [userFieldName(u.id, 'email')]: u.emailEnc,
+            [userFieldName(u.id, 'displayName')]: u.displayNameEnc,
+          }),
+        })),
+      );
       const last = await m.findOne(OrgDataKeyEntity, {
         where: { orgId },
         order: { version: 'DESC' },
@@ -217,7 +307,22 @@ export class PrivacyService {
         if (v !== undefined) fields[f] = encryptField(key.key, key.version, orgId, f, v);
       }
       if (row) await m.save(OrgPersonalDataEntity, { orgId, fields, updatedAt: this.clock.now() });
-      return { version: key.version, fields: Object.keys(fields).length };
+      let count = Object.keys(fields).length;
+      for (const { id, plain } of plainMembers) {
+        const sealed = (field: 'email' | 'displayName'): string | null => {
+          const name = userFieldName(id, field);
+          const v = plain[name];
+          if (v === undefined) return null;
+          count += 1;
+          return encryptField(key.key, key.version, orgId, name, v);
+        };
+        await m.update(
+          UserEntity,
+          { id },
+          { emailEnc: sealed('email'), displayNameEnc: sealed('displayName') },
+        );
+      }
+      return { version: key.version, fields: count };
     });
   }
 
@@ -243,8 +348,9 @@ export class PrivacyService {
 
   /**
    * Erases an organization (crypto-shredding): its data keys are destroyed, so its encrypted
-   * personal data can never be read again; the plaintext identifiers the account tables keep
-   * for logging in are overwritten and its sessions revoked. Ledger, invoices and the
+   * personal data (billing profile, members' e-mails and names) can never be read again; the
+   * e-mails' blind index and the password hashes are removed, its sessions revoked and its
+   * (public, not personal) organization name overwritten. Ledger, invoices and the
    * settlement log are untouched (they hold ids and pseudonyms, not personal data): the books
    * still balance and the log still verifies. Idempotent.
    */
@@ -272,8 +378,10 @@ export class PrivacyService {
         { orgId, shreddedAt: IsNull() },
         { wrappedKey: null, active: false, shreddedAt: now },
       );
+      // The encrypted e-mails and names stay, unreadable without the key; the blind index goes
+      // too (with the key it would still confirm a guessed address), so the e-mail is free again.
       await m.query(
-        `UPDATE users SET email = 'erased-' || id || '@invalid', display_name = '',
+        `UPDATE users SET email_index = NULL, email = NULL, display_name = NULL,
                 password_hash = '!erased' WHERE org_id = $1`,
         [orgId],
       );
