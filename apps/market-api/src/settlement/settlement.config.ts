@@ -12,7 +12,7 @@ const schema = z.object({
   SETTLEMENT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   /** Leases per transaction of the batched run (set-based SQL); 0 = per lease only. */
   SETTLEMENT_BATCH_SIZE: z.coerce.number().int().min(0).max(10000).default(500),
-  /** Key of the HMAC that pseudonymizes buyers on sellers' invoices. */
+  /** Key of the HMAC that pseudonymizes buyers on sellers' invoices (required in production). */
   PSEUDONYM_SECRET: z.string().min(1).default('suanli-dev-pseudonym-secret'),
 });
 
@@ -44,6 +44,12 @@ export class SettlementConfig {
 
   static fromEnv(env: Record<string, string | undefined>): SettlementConfig {
     const pick = (k: keyof z.input<typeof schema>) => (env[k] === '' ? undefined : env[k]);
+    // The default is public: with it anyone could recompute (and so link) pseudonyms.
+    if (env.NODE_ENV === 'production' && !pick('PSEUDONYM_SECRET')) {
+      throw new Error(
+        'invalid settlement configuration:\n  PSEUDONYM_SECRET: required in production',
+      );
+    }
     return new SettlementConfig({
       SETTLEMENT_LAG_MINUTES: pick('SETTLEMENT_LAG_MINUTES'),
       SETTLEMENT_GRACE_MINUTES: pick('SETTLEMENT_GRACE_MINUTES'),

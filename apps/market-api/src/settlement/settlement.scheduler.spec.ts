@@ -81,6 +81,11 @@ describe('SettlementConfig', () => {
       intervalMs: 60_000,
     });
     expect(c.pseudonymSecret.length).toBeGreaterThan(0);
+    expect(() => SettlementConfig.fromEnv({ NODE_ENV: 'production' })).toThrow(/PSEUDONYM_SECRET/);
+    expect(
+      SettlementConfig.fromEnv({ NODE_ENV: 'production', PSEUDONYM_SECRET: 's3cret' })
+        .pseudonymSecret,
+    ).toBe('s3cret');
   });
 
   it('reads the environment and refuses bad values, naming the variable', () => {
