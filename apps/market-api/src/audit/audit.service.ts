@@ -3,6 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { DomainError } from '../common/errors.js';
+import { AppConfig } from '../config/app-config.js';
+import { emailBlindIndex } from '../privacy/blind-index.js';
 import { AuditEventEntity } from '../database/entities.js';
 import type { AuditEventPage, AuditEventView, AuditQuery } from './audit.contracts.js';
 
@@ -38,6 +40,25 @@ export function redactSecrets(v: unknown, depth = 0): unknown {
   return v;
 }
 
+/**
+ * E-mails (fields named `email`, at any depth) become `emailIndex`, their blind index: the audit
+ * log is kept after an erasure and read by operators without the access log, so it holds no
+ * readable address, while the events of one address (failed log-ins) can still be matched.
+ */
+export function blindEmails(v: unknown, key: string): unknown {
+  if (Array.isArray(v)) return v.map((x) => blindEmails(x, key));
+  if (v && typeof v === 'object') {
+    return Object.fromEntries(
+      Object.entries(v as Record<string, unknown>).map(([k, x]) =>
+        k === 'email' && typeof x === 'string'
+          ? ['emailIndex', emailBlindIndex(key, x)]
+          : [k, blindEmails(x, key)],
+      ),
+    );
+  }
+  return v;
+}
+
 const view = (e: AuditEventEntity): AuditEventView => ({
   id: e.id,
   at: e.at.toISOString(),
@@ -69,6 +90,7 @@ export class AuditService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly clock: Clock,
+    private readonly config: AppConfig,
   ) {}
 
   /** Appends one record; inside `m`'s transaction when given (it commits with the action). */
@@ -86,7 +108,7 @@ export class AuditService {
       ip: r.ip ?? null,
       correlationId: r.correlationId ?? null,
       // jsonb: TypeORM's deep-partial type does not fit an open record
-      details: redactSecrets(r.details ?? {}) as never,
+      details: blindEmails(redactSecrets(r.details ?? {}), this.config.emailIndexKey) as never,
     });
   }
 
