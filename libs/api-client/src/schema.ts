@@ -454,6 +454,28 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/admin/privacy/pseudonym': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Maps a pseudonym back to its organization (only the platform can); the read is logged.
+     * @description Maps a pseudonym back to its organization (only the platform can); the read is logged.
+     *
+     *     Requires an access token of an organization with one of the roles: `operator`.
+     */
+    get: operations['privacyPseudonym'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/admin/privacy/rewrap': {
     parameters: {
       query?: never;
@@ -2625,6 +2647,15 @@ export interface components {
       skippedBelowMinimum: number;
       skippedNoAccount: number;
     };
+    PseudonymView: {
+      /** @enum {string} */
+      kind: 'buyer' | 'seller';
+      /** @description The organization behind it. */
+      orgId: string;
+      pseudonym: string;
+      /** @description For a buyer: the organization the pseudonym was shown to. */
+      viewerOrgId: null | string;
+    };
     ReconciliationReport: {
       /** @description Every difference, none left out. */
       differences: components['schemas']['Difference'][];
@@ -4185,6 +4216,45 @@ export interface operations {
             /** @description Opaque cursor of the next page, when there is one. */
             nextCursor?: null | string;
           };
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthenticated'];
+      403: components['responses']['Forbidden'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
+  privacyPseudonym: {
+    parameters: {
+      query: {
+        /** @description Only items whose pseudonym matches. */
+        pseudonym: string;
+        /** @description Only items whose purpose matches. */
+        purpose: string;
+        /** @description Only items whose viewer matches. */
+        viewer?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "pseudonym": "example",
+           *       "kind": "buyer",
+           *       "orgId": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
+           *       "viewerOrgId": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94"
+           *     }
+           */
+          'application/json': components['schemas']['PseudonymView'];
         };
       };
       400: components['responses']['BadRequest'];

@@ -46,6 +46,22 @@ export type BillingProfile = z.infer<typeof BillingProfileInput>;
 /** Why an operator reads an organization's personal data (written to the access log). */
 export const PersonalDataReadQuery = z.object({ purpose: z.string().min(3).max(200) });
 
+/**
+ * `GET /v1/admin/privacy/pseudonym?pseudonym=&viewer=&purpose=`: operators map a pseudonym back
+ * to its organization. A buyer's pseudonym is scoped to the party that saw it (`viewer`: the
+ * seller, or the assessor); a seller's is global.
+ */
+export const PseudonymResolveQuery = z
+  .object({
+    pseudonym: z.string().regex(/^(buyer|seller)-[0-9a-f]{16}$/, 'must look like buyer-<16 hex>'),
+    viewer: z.uuid().optional(),
+    purpose: z.string().min(3).max(200),
+  })
+  .refine((q) => q.pseudonym.startsWith('seller-') || q.viewer !== undefined, {
+    path: ['viewer'],
+    message: 'a buyer pseudonym needs the organization that saw it',
+  });
+
 /** `GET /v1/admin/privacy/access-log?orgId=` */
 export const AccessLogQuery = z.object({ orgId: z.uuid().optional() });
 

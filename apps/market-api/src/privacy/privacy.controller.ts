@@ -13,15 +13,20 @@ import {
   AccessLogQuery,
   BillingProfileInput,
   PersonalDataReadQuery,
+  PseudonymResolveQuery,
   type Page,
 } from '@suanli/contracts';
 import { CurrentPrincipal, type Principal, Roles } from '../auth/auth.decorators.js';
 import { parseInput } from '../common/validation.js';
 import { PrivacyService, type AccessLogView, type BillingProfileView } from './privacy.service.js';
+import { PseudonymsService, type PseudonymView } from './pseudonyms.service.js';
 
 @Controller('v1')
 export class PrivacyController {
-  constructor(private readonly privacy: PrivacyService) {}
+  constructor(
+    private readonly privacy: PrivacyService,
+    private readonly pseudonyms: PseudonymsService,
+  ) {}
 
   /** The caller's own billing profile (decrypted for its owner). */
   @Roles('buyer', 'seller', 'assessor', 'operator')
@@ -46,6 +51,13 @@ export class PrivacyController {
     @Query() q: unknown,
   ): Promise<BillingProfileView> {
     return this.privacy.operatorRead(p, id, parseInput(PersonalDataReadQuery, q).purpose);
+  }
+
+  /** Maps a pseudonym back to its organization (only the platform can); the read is logged. */
+  @Roles('operator')
+  @Get('admin/privacy/pseudonym')
+  pseudonym(@CurrentPrincipal() p: Principal, @Query() q: unknown): Promise<PseudonymView> {
+    return this.pseudonyms.resolve(p, parseInput(PseudonymResolveQuery, q));
   }
 
   @Roles('operator')

@@ -20,6 +20,7 @@ import {
   type AccessLogView,
   type BillingProfileView,
 } from './privacy.service.js';
+import type { PseudonymView } from './pseudonyms.service.js';
 
 jest.setTimeout(120_000);
 const HOUR = 3_600_000;
@@ -286,6 +287,41 @@ describe('personal data', () => {
     );
     expect(sellerView.status).toBe(200);
     await verifyRecord(sellerView.body.transparency, keys);
+
+    // Only the platform maps a pseudonym back (to the organization's id; the read is logged):
+    // the buyer as this seller saw it, and the seller as assessors and the log name it.
+    const asSeller = sellerView.body.buyerOrgId;
+    expect(asSeller).toMatch(/^buyer-[0-9a-f]{16}$/);
+    const resolve = (query: string) =>
+      operator.get<PseudonymView & { error?: { code: string } }>(
+        `/v1/admin/privacy/pseudonym?${query}`,
+      );
+    const mapped = await resolve(
+      `pseudonym=${asSeller}&viewer=${seller.orgId}&purpose=${encodeURIComponent('chargeback #7')}`,
+    );
+    expect(mapped.status).toBe(200);
+    expect(mapped.body).toEqual({
+      pseudonym: asSeller,
+      kind: 'buyer',
+      orgId: buyerId,
+      viewerOrgId: seller.orgId,
+    });
+    const [mapLog] = (
+      await operator.get<Page<AccessLogView>>(`/v1/admin/privacy/access-log?orgId=${buyerId}`)
+    ).body.items.filter((e) => e.purpose === 'chargeback #7');
+    expect(mapLog).toMatchObject({ fields: ['pseudonym'], outcome: 'read' });
+    // Scoped to the seller: with another viewer it names nobody.
+    expect(
+      (await resolve(`pseudonym=${asSeller}&viewer=${buyerId}&purpose=chargeback`)).status,
+    ).toBe(404);
+    expect((await resolve(`pseudonym=${asSeller}&purpose=chargeback`)).status).toBe(400);
+    const sellerName = (sellerView.body.transparency.record as { seller: string }).seller;
+    expect((await resolve(`pseudonym=${sellerName}&purpose=audit`)).body.orgId).toBe(seller.orgId);
+    expect((await resolve('pseudonym=buyer-xyz&purpose=audit')).status).toBe(400);
+    expect(
+      (await seller.client.get(`/v1/admin/privacy/pseudonym?pseudonym=${sellerName}&purpose=x1`))
+        .status,
+    ).toBe(403);
     api.clock.advance(HOUR);
     await operator.post('/v1/admin/settlement/run', {});
     const later = (await apiClient(api.url).get<CheckpointView>('/v1/transparency/checkpoint'))
