@@ -7,6 +7,7 @@ import { apiClient } from '../../../../test/support/http.js';
 import { startMarketApi, type TestMarketApi } from '../../../../test/support/market-api.js';
 import { AppConfig } from '../config/app-config.js';
 import { emailBlindIndex } from '../privacy/blind-index.js';
+import { AccountsService } from './accounts.service.js';
 import { UsersRepository } from './users.repository.js';
 
 jest.setTimeout(60_000);
@@ -162,5 +163,31 @@ describe('accounts and auth (real API, real PostgreSQL)', () => {
       displayName: 'Old Timer',
     });
     expect((await signUp('OLD.TIMER@legacy.test')).status).toBe(409);
+  });
+
+  it('creates the bootstrap operator once, found again by its e-mail', async () => {
+    process.env.BOOTSTRAP_OPERATOR_EMAIL = 'Boot.Op@suanli.test';
+    process.env.BOOTSTRAP_OPERATOR_PASSWORD = 'bootstrap-password-1';
+    try {
+      const accounts = api.app.get(AccountsService);
+      await accounts.onApplicationBootstrap();
+      await accounts.onApplicationBootstrap();
+    } finally {
+      delete process.env.BOOTSTRAP_OPERATOR_EMAIL;
+      delete process.env.BOOTSTRAP_OPERATOR_PASSWORD;
+    }
+    const login = await apiClient(api.url).post<SessionView>('/v1/auth/login', {
+      email: 'boot.op@suanli.test',
+      password: 'bootstrap-password-1',
+    });
+    expect(login.status).toBe(200);
+    expect(login.body.organization.roles).toEqual(['operator']);
+    expect(login.body.user.email).toBe('boot.op@suanli.test');
+    const [{ n }] = (await api.app
+      .get(DataSource)
+      .query(`SELECT count(*)::int AS n FROM organizations WHERE 'operator' = ANY(roles)`)) as {
+      n: number;
+    }[];
+    expect(n).toBe(1);
   });
 });
