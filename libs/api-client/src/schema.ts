@@ -465,6 +465,8 @@ export interface paths {
      * Maps a pseudonym back to its organization (only the platform can); the read is logged.
      * @description Maps a pseudonym back to its organization (only the platform can); the read is logged.
      *
+     *     A pseudonym that maps to no organization (for that viewer) answers 404.
+     *
      *     Requires an access token of an organization with one of the roles: `operator`.
      */
     get: operations['privacyPseudonym'];
@@ -4260,6 +4262,7 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthenticated'];
       403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
       429: components['responses']['TooManyRequests'];
     };
   };

@@ -75,6 +75,10 @@ export const OPERATION_NOTES: Record<string, OperationNote> = {
     description: 'A wrong e-mail or password answers 401; attempts are rate limited per address.',
     errors: ['401'],
   },
+  'GET /v1/admin/privacy/pseudonym': {
+    description: 'A pseudonym that maps to no organization (for that viewer) answers 404.',
+    errors: ['404'],
+  },
   'POST /v1/auth/refresh': {
     description: 'An unknown, used or expired refresh token answers 401.',
     errors: ['401'],
