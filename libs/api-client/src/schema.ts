@@ -3674,7 +3674,10 @@ export interface operations {
   };
   monitoringResources: {
     parameters: {
-      query?: never;
+      query?: {
+        /** @description Hours back from now that utilization, SLA attainment and incidents cover (default 24). */
+        windowHours?: number;
+      };
       header?: never;
       path?: never;
       cookie?: never;
@@ -3737,7 +3740,10 @@ export interface operations {
   };
   monitoringSellers: {
     parameters: {
-      query?: never;
+      query?: {
+        /** @description Hours back from now that utilization, SLA attainment and incidents cover (default 24). */
+        windowHours?: number;
+      };
       header?: never;
       path?: never;
       cookie?: never;
@@ -6801,7 +6807,10 @@ export interface operations {
   };
   monitoringMine: {
     parameters: {
-      query?: never;
+      query?: {
+        /** @description Hours back from now that utilization, SLA attainment and incidents cover (default 24). */
+        windowHours?: number;
+      };
       header?: never;
       path?: never;
       cookie?: never;
