@@ -79,6 +79,7 @@ describe('seller journey', () => {
       await page.waitForURL(`${base}/seller/resources`);
       await ready(page);
       await page.locator('.empty').waitFor();
+      await a11y('seller-resources-empty');
 
       // Register a resource: a bad country code is flagged while typing.
       await page.getByRole('link', { name: 'Register a resource' }).first().click();
@@ -185,8 +186,8 @@ describe('seller journey', () => {
           .locator('.field-invalid', { has: page.locator('[name="tiers.slot_h"]') })
           .innerText(),
       ).toContain('tier bounds must ascend');
-      await page.getByLabel('Tiers per slot-hour').fill('100:12.00, 500:11.00, 10.00');
       await screenshots(page, 'seller-offer-new-tiered');
+      await page.getByLabel('Tiers per slot-hour').fill('100:12.00, 500:11.00, 10.00');
       await page.getByRole('button', { name: 'Publish offer' }).click();
       await page.waitForURL(`${base}/seller/offers?created=1`);
       await ready(page);
@@ -229,6 +230,9 @@ describe('seller journey', () => {
 
       // Usage and earnings of a seller with settled leases (the scenario's), then payouts.
       await context.clearCookies();
+      await page.goto(`${base}/login?next=%2Fseller%2Fusage`);
+      await ready(page);
+      await a11y('login');
       await logIn(page, base, scenario.seller, '/seller/usage');
       expect(await page.getByTestId('resource-usage').count()).toBe(1);
       await a11y('seller-usage');
