@@ -226,6 +226,35 @@ describe('seller journey', () => {
         { upTo: '500', price: '11.00' },
         { upTo: null, price: '10.00' },
       ]);
+
+      // A reserved block: the API's rule (the block is cheaper than on demand) under its field.
+      await page.goto(`${base}/seller/offers/new`);
+      await ready(page);
+      await page.getByLabel('Resource').selectOption(resourceId);
+      await page.getByLabel('Title').fill('Journey H200 reserved');
+      await page.getByLabel('Pricing model').selectOption('reserved');
+      await page.getByLabel('On-demand price per slot-hour').fill('10.00');
+      await page.getByLabel('Reserved slot-hour (quantity)').fill('100');
+      const reservedPrice = page.getByLabel('Reserved price per slot-hour');
+      await reservedPrice.fill('12.00');
+      await a11y('offer-new-reserved');
+      await page.getByRole('button', { name: 'Publish offer' }).click();
+      await page.getByTestId('form-error').waitFor();
+      expect(
+        await page
+          .locator('.field-invalid', { has: page.locator('[name="reserved.slot_h.price"]') })
+          .innerText(),
+      ).toContain('cheaper than the on-demand price');
+      await page.getByLabel('Reserved price per slot-hour').fill('8.00');
+      await page.getByRole('button', { name: 'Publish offer' }).click();
+      await page.waitForURL(`${base}/seller/offers?created=1`);
+      await ready(page);
+      expect(
+        await page
+          .locator('tr', { hasText: 'Journey H200 reserved' })
+          .getByTestId('offer-model')
+          .innerText(),
+      ).toBe('Reserved block + on demand');
       await a11y('seller-offers-models');
 
       // Usage and earnings of a seller with settled leases (the scenario's), then payouts.
