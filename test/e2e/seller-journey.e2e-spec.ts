@@ -4,7 +4,7 @@
 // mode). axe-core on every page (no serious or critical violations), 390 px width checked.
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { Browser } from 'playwright-core';
-import type { OrderView } from '@suanli/contracts';
+import type { OfferView, OrderView } from '@suanli/contracts';
 import { agentToken } from '../../apps/metering/src/agent/lease-client.js';
 import { launchChromium } from '../support/browser.js';
 import { apiClient } from '../support/http.js';
@@ -79,6 +79,7 @@ describe('seller journey', () => {
       await page.waitForURL(`${base}/seller/resources`);
       await ready(page);
       await page.locator('.empty').waitFor();
+      await a11y('seller-resources-empty');
 
       // Register a resource: a bad country code is flagged while typing.
       await page.getByRole('link', { name: 'Register a resource' }).first().click();
@@ -165,8 +166,102 @@ describe('seller journey', () => {
       await a11y('seller-offers');
       await screenshots(page, 'seller-offers');
 
+      // A tiered offer: the tiers' format is checked while typing; the API's own rule (bounds
+      // ascend) comes back under the field.
+      await page.goto(`${base}/seller/offers/new`);
+      await ready(page);
+      await page.getByLabel('Resource').selectOption(resourceId);
+      await page.getByLabel('Title').fill('Journey H200 tiered');
+      await page.getByLabel('Pricing model').selectOption('tiered');
+      const tiers = page.getByLabel('Tiers per slot-hour');
+      await tiers.fill('100:12.00,');
+      expect(await page.locator('.field-invalid input[name="tiers.slot_h"]').count()).toBe(1);
+      await tiers.fill('100:12.00, 50:11.00, 10.00');
+      expect(await page.locator('.field-invalid input[name="tiers.slot_h"]').count()).toBe(0);
+      await a11y('offer-new-tiered');
+      await page.getByRole('button', { name: 'Publish offer' }).click();
+      await page.getByTestId('form-error').waitFor();
+      expect(
+        await page
+          .locator('.field-invalid', { has: page.locator('[name="tiers.slot_h"]') })
+          .innerText(),
+      ).toContain('tier bounds must ascend');
+      await screenshots(page, 'seller-offer-new-tiered');
+      await page.getByLabel('Tiers per slot-hour').fill('100:12.00, 500:11.00, 10.00');
+      await page.getByRole('button', { name: 'Publish offer' }).click();
+      await page.waitForURL(`${base}/seller/offers?created=1`);
+      await ready(page);
+      const tieredRow = page.locator('tr', { hasText: 'Journey H200 tiered' });
+      expect(await tieredRow.getByTestId('offer-model').innerText()).toBe('Tiered (graduated)');
+
+      // An interruptible offer: only the floor for bids per slot-hour is asked for.
+      await page.goto(`${base}/seller/offers/new`);
+      await ready(page);
+      await page.getByLabel('Resource').selectOption(resourceId);
+      await page.getByLabel('Title').fill('Journey H200 spot');
+      await page.getByLabel('Pricing model').selectOption('interruptible');
+      expect(await page.getByLabel('Price per SCU (AI)').count()).toBe(0);
+      const floor = page.getByLabel('Minimum bid per slot-hour');
+      await floor.fill('abc');
+      expect(await page.getByText('A decimal amount such as 12.50.').count()).toBeGreaterThan(0);
+      await floor.fill('3.00');
+      await a11y('offer-new-interruptible');
+      await page.getByRole('button', { name: 'Publish offer' }).click();
+      await page.waitForURL(`${base}/seller/offers?created=1`);
+      await ready(page);
+      const spotRow = page.locator('tr', { hasText: 'Journey H200 spot' });
+      expect(await spotRow.getByTestId('offer-model').innerText()).toBe('Interruptible (bids)');
+      const spot = await apiClient(api.url).get<OfferView>(
+        `/v1/offers/${(await spotRow.getAttribute('data-offer-id')) ?? ''}`,
+      );
+      expect(spot.body).toMatchObject({
+        pricingModel: 'interruptible',
+        prices: [expect.objectContaining({ unit: 'slot_h', price: '3.00' })],
+      });
+      const tieredOffer = await apiClient(api.url).get<OfferView>(
+        `/v1/offers/${(await tieredRow.getAttribute('data-offer-id')) ?? ''}`,
+      );
+      expect(tieredOffer.body.prices[0].tiers).toEqual([
+        { upTo: '100', price: '12.00' },
+        { upTo: '500', price: '11.00' },
+        { upTo: null, price: '10.00' },
+      ]);
+
+      // A reserved block: the API's rule (the block is cheaper than on demand) under its field.
+      await page.goto(`${base}/seller/offers/new`);
+      await ready(page);
+      await page.getByLabel('Resource').selectOption(resourceId);
+      await page.getByLabel('Title').fill('Journey H200 reserved');
+      await page.getByLabel('Pricing model').selectOption('reserved');
+      await page.getByLabel('On-demand price per slot-hour').fill('10.00');
+      await page.getByLabel('Reserved slot-hour (quantity)').fill('100');
+      const reservedPrice = page.getByLabel('Reserved price per slot-hour');
+      await reservedPrice.fill('12.00');
+      await a11y('offer-new-reserved');
+      await page.getByRole('button', { name: 'Publish offer' }).click();
+      await page.getByTestId('form-error').waitFor();
+      expect(
+        await page
+          .locator('.field-invalid', { has: page.locator('[name="reserved.slot_h.price"]') })
+          .innerText(),
+      ).toContain('cheaper than the on-demand price');
+      await page.getByLabel('Reserved price per slot-hour').fill('8.00');
+      await page.getByRole('button', { name: 'Publish offer' }).click();
+      await page.waitForURL(`${base}/seller/offers?created=1`);
+      await ready(page);
+      expect(
+        await page
+          .locator('tr', { hasText: 'Journey H200 reserved' })
+          .getByTestId('offer-model')
+          .innerText(),
+      ).toBe('Reserved block + on demand');
+      await a11y('seller-offers-models');
+
       // Usage and earnings of a seller with settled leases (the scenario's), then payouts.
       await context.clearCookies();
+      await page.goto(`${base}/login?next=%2Fseller%2Fusage`);
+      await ready(page);
+      await a11y('login');
       await logIn(page, base, scenario.seller, '/seller/usage');
       expect(await page.getByTestId('resource-usage').count()).toBe(1);
       await a11y('seller-usage');

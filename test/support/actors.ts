@@ -29,6 +29,7 @@ export async function signUpActor(api: TestMarketApi, roles: ('buyer' | 'seller'
 export async function sellerWithOffer(
   api: TestMarketApi,
   offer: Partial<{
+    title: string;
     capacity: number;
     currency: string;
     /** Rows of the pricing model (tiers, reserved block or bid floor as the model needs). */
@@ -58,7 +59,7 @@ export async function sellerWithOffer(
   );
   const created = await seller.client.post<OfferView>('/v1/offers', {
     resourceId: resource.id,
-    title: 'H100 bare metal',
+    title: offer.title ?? 'H100 bare metal',
     currency: offer.currency ?? 'CNY',
     capacity: offer.capacity ?? 2,
     pricingModel: offer.pricingModel ?? 'fixed',

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,14 +24,35 @@ export function screenshotDir(): string {
 export const DESKTOP = { width: 1280, height: 860 };
 export const PHONE = { width: 390, height: 844 };
 
+/**
+ * A palette PNG (about a third of the size, so the committed screenshots stay small), with the
+ * sharp that Next.js installs; the screenshot as taken when sharp is not there.
+ */
+async function smaller(png: Buffer): Promise<Buffer> {
+  try {
+    const { default: sharp } = await import('sharp');
+    return await sharp(png)
+      .png({ palette: true, quality: 80, compressionLevel: 9, effort: 7 })
+      .toBuffer();
+  } catch {
+    return png;
+  }
+}
+
 /** The page at desktop width and at 390 px (`<name>-desktop.png`, `<name>-phone.png`). */
 export async function screenshots(page: Page, name: string): Promise<void> {
   const dir = screenshotDir();
   const size = page.viewportSize() ?? DESKTOP;
-  await page.setViewportSize(DESKTOP);
-  await page.screenshot({ path: join(dir, `${name}-desktop.png`), fullPage: true });
-  await page.setViewportSize(PHONE);
-  await page.screenshot({ path: join(dir, `${name}-phone.png`), fullPage: true });
+  for (const [suffix, viewport] of [
+    ['desktop', DESKTOP],
+    ['phone', PHONE],
+  ] as const) {
+    await page.setViewportSize(viewport);
+    // from the top: a sticky header would otherwise be drawn where the page was scrolled to
+    await page.evaluate('window.scrollTo(0, 0)');
+    const png = await page.screenshot({ fullPage: true });
+    writeFileSync(join(dir, `${name}-${suffix}.png`), await smaller(png));
+  }
   await page.setViewportSize(size);
 }
 

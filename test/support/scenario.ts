@@ -141,84 +141,20 @@ export async function runSkeletonScenario(api: TestMarketApi): Promise<SkeletonR
   const leaseId = order.lease.id;
 
   // Metering: the real agent signs batches onto this test's own topic; the real ingest applies them.
-  const { topics, drop } = await createTestTopics({
-    'exchange.usage.v1': 3,
-    'exchange.usage.dlq.v1': 1,
-  });
-  const kafka = new Kafka({
-    clientId: 'scenario',
-    brokers: kafkaBrokers(),
-    logLevel: logLevel.NOTHING,
-  });
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  const ingest = await startIngest({
-    databaseUrl: api.databaseUrl,
-    kafkaBrokers: kafkaBrokers(),
-    usageTopic: topics['exchange.usage.v1'],
-    dlqTopic: topics['exchange.usage.dlq.v1'],
-    // The market API publishes its lease events to the shared topic; the ingest learns the
-    // lease from there (and holds usage that arrives first until it has).
-    leaseTopic: TOPICS.lease,
-    leaseWaitMs: 30_000,
-    groupId: `scenario-${leaseId}`,
-    port: 0,
-    lateGraceHours: 24,
-  });
-  let batchesSent = 0;
-  try {
-    const meter = new MeteringAgent({
-      agentId: agent.id,
-      privateJwk: { ...key.privateJwk, kid: key.kid },
-      producer,
-      topic: topics['exchange.usage.v1'],
-      now: () => api.clock.now(),
-    });
-    const lease = {
+  const batchesSent = await meterLease(api, {
+    agentId: agent.id,
+    key,
+    lease: {
       leaseId,
       cri: resource.cri,
-      class: 'AI' as const,
+      class: 'AI',
       catalogVersion: order.lease.catalogVersion,
-    };
-    let last;
-    // Three batches of twenty one-minute windows: usage in every minute of the hour also
-    // makes the resource 100 % available, so no SLA credit applies.
-    for (let i = 0; i < 3; i++) {
-      const samples = Array.from({ length: 20 }, (_, j) => {
-        const start = new Date(t0.getTime() + (i * 20 + j) * 60_000);
-        return {
-          lease,
-          window: { start, end: new Date(start.getTime() + 60_000) },
-          usage: { duration_s: '60', acc_s: { H200: '180' } },
-        };
-      });
-      last = await meter.sendBatch(samples);
-      batchesSent++;
-    }
-    // Kafka redelivery / agent retry: the very same signed batch again must count once.
-    await producer.send({
-      topic: topics['exchange.usage.v1'],
-      messages: [{ key: agent.id, value: last!.jws }],
-    });
-    batchesSent++;
-
-    await expectEventually(async () => {
-      const usage = check(
-        await asBuyer.get<{ items: { unit: string; quantity: string }[] }>(
-          `/v1/leases/${leaseId}/usage`,
-        ),
-        200,
-        'usage',
-      );
-      const scu = usage.items.filter((u) => u.unit === 'scu.ai').map((u) => u.quantity);
-      if (scu.length !== 1 || scu[0] !== '2.967000000')
-        throw new Error(`scu.ai so far: ${JSON.stringify(scu)}`);
-    });
-  } finally {
-    await ingest.stop();
-    await producer.disconnect();
-    await drop();
-  }
+    },
+    start: t0,
+    accelerator: 'H200',
+    buyerToken: buyer.token,
+    expectScuAi: '2.967000000',
+  });
 
   // The hour is over: settlement rates it and, the lease having ended, issues the invoice.
   api.clock.set(new Date(t0.getTime() + HOUR));
@@ -247,4 +183,101 @@ export async function runSkeletonScenario(api: TestMarketApi): Promise<SkeletonR
     currency: invoice.currency,
     batchesSent,
   };
+}
+
+/**
+ * Meters one hour of a lease through the real path: the metering agent signs three batches of
+ * twenty one-minute windows (180 accelerator-seconds each) onto a topic of this test's own, one
+ * batch is delivered twice (it must count once), and the real ingest applies them. Resolves
+ * with the number of batches sent once the lease's usage shows `expectScuAi` scu.ai.
+ */
+export async function meterLease(
+  api: TestMarketApi,
+  opts: {
+    agentId: string;
+    key: Awaited<ReturnType<typeof generateSigningKey>>;
+    lease: { leaseId: string; cri: string; class: 'AI'; catalogVersion: string };
+    /** The first window's start (the lease's start). */
+    start: Date;
+    accelerator: string;
+    /** Whose token reads `/v1/leases/:id/usage` while waiting. */
+    buyerToken: string;
+    expectScuAi: string;
+  },
+): Promise<number> {
+  const { leaseId } = opts.lease;
+  const asBuyer = apiClient(api.url, opts.buyerToken);
+  const { topics, drop } = await createTestTopics({
+    'exchange.usage.v1': 3,
+    'exchange.usage.dlq.v1': 1,
+  });
+  const kafka = new Kafka({
+    clientId: 'scenario',
+    brokers: kafkaBrokers(),
+    logLevel: logLevel.NOTHING,
+  });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const ingest = await startIngest({
+    databaseUrl: api.databaseUrl,
+    kafkaBrokers: kafkaBrokers(),
+    usageTopic: topics['exchange.usage.v1'],
+    dlqTopic: topics['exchange.usage.dlq.v1'],
+    // The market API publishes its lease events to the shared topic; the ingest learns the
+    // lease from there (and holds usage that arrives first until it has).
+    leaseTopic: TOPICS.lease,
+    leaseWaitMs: 30_000,
+    groupId: `scenario-${leaseId}`,
+    port: 0,
+    lateGraceHours: 24,
+  });
+  let batchesSent = 0;
+  try {
+    const meter = new MeteringAgent({
+      agentId: opts.agentId,
+      privateJwk: { ...opts.key.privateJwk, kid: opts.key.kid },
+      producer,
+      topic: topics['exchange.usage.v1'],
+      now: () => api.clock.now(),
+    });
+    let last;
+    // Three batches of twenty one-minute windows: usage in every minute of the hour also
+    // makes the resource 100 % available, so no SLA credit applies.
+    for (let i = 0; i < 3; i++) {
+      const samples = Array.from({ length: 20 }, (_, j) => {
+        const start = new Date(opts.start.getTime() + (i * 20 + j) * 60_000);
+        return {
+          lease: opts.lease,
+          window: { start, end: new Date(start.getTime() + 60_000) },
+          usage: { duration_s: '60', acc_s: { [opts.accelerator]: '180' } },
+        };
+      });
+      last = await meter.sendBatch(samples);
+      batchesSent++;
+    }
+    // Kafka redelivery / agent retry: the very same signed batch again must count once.
+    await producer.send({
+      topic: topics['exchange.usage.v1'],
+      messages: [{ key: opts.agentId, value: last!.jws }],
+    });
+    batchesSent++;
+
+    await expectEventually(async () => {
+      const usage = check(
+        await asBuyer.get<{ items: { unit: string; quantity: string }[] }>(
+          `/v1/leases/${leaseId}/usage`,
+        ),
+        200,
+        'usage',
+      );
+      const scu = usage.items.filter((u) => u.unit === 'scu.ai').map((u) => u.quantity);
+      if (scu.length !== 1 || scu[0] !== opts.expectScuAi)
+        throw new Error(`scu.ai so far: ${JSON.stringify(scu)}`);
+    });
+  } finally {
+    await ingest.stop();
+    await producer.disconnect();
+    await drop();
+  }
+  return batchesSent;
 }

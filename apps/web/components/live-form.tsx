@@ -145,6 +145,11 @@ export function LiveForm(props: LiveFormProps) {
   );
 }
 
+/** The values the form was last submitted with (kept after an API error). */
+export function useSubmittedValues(): Record<string, string> {
+  return useContext(FormContext).values;
+}
+
 interface FieldProps {
   name: string;
   label: string;

@@ -1,7 +1,7 @@
 import type { RecordBundleView } from '@suanli/contracts';
-import type { JsonWebKey } from 'node:crypto';
 import { ProofError, verifyProof } from '@/lib/proof-verify';
-import { api, apiBaseUrl } from '@/lib/api';
+import { apiBaseUrl } from '@/lib/api';
+import { call, marketApi } from '@/lib/client';
 import { formatDateTime } from '@/lib/format';
 import type { Dict } from '@/lib/i18n/en';
 
@@ -34,7 +34,7 @@ export async function ProofSection({
   }
   let outcome:
     { ok: true; timestamp: string; kid: string; rootHash: string } | { ok: false; reason: string };
-  const jwks = await api<{ keys: JsonWebKey[] }>('/.well-known/jwks.json');
+  const jwks = await call(marketApi().GET('/.well-known/jwks.json'));
   if (!jwks.ok) {
     outcome = { ok: false, reason: jwks.error.code };
   } else {

@@ -1,5 +1,5 @@
 import { redirect } from 'next/navigation';
-import { api as legacyApi, type ApiResult } from './api';
+import type { ApiResult } from './api';
 import { call, marketApi, type Answer, type MarketApiClient } from './client';
 import { loginUrl, requireSession } from './session';
 
@@ -9,15 +9,11 @@ import { loginUrl, requireSession } from './session';
  * longer accepts, sends the visitor to /login and back to `pagePath` afterwards.
  */
 export async function loadForBuyer<D>(
-  request: ((api: MarketApiClient) => Promise<Answer<D>>) | string,
+  request: (api: MarketApiClient) => Promise<Answer<D>>,
   pagePath: string,
 ): Promise<ApiResult<D>> {
   const session = await requireSession(pagePath);
-  // A path string is the untyped form, kept for pages that do not use the typed client yet.
-  const result =
-    typeof request === 'string'
-      ? await legacyApi<D>(request, { token: session.token })
-      : await call(request(marketApi(session.token)));
+  const result = await call(request(marketApi(session.token)));
   if (!result.ok && result.error.status === 401) redirect(loginUrl(pagePath));
   return result;
 }

@@ -7,6 +7,7 @@ import type { ApiError } from './api';
 import { apiBaseUrl } from './api';
 import { call, fieldErrors, marketApi } from './client';
 import type { FormState } from './form-state';
+import { priceFieldFor, priceRows, pricingModel } from './offer-prices';
 import { getI18n } from './i18n/server';
 import { getSession, loginUrl, storeSession } from './session';
 
@@ -15,8 +16,6 @@ import { getSession, loginUrl, storeSession } from './session';
  * `FormState`: the API's error and field errors on failure (shown in place by `<LiveForm>`),
  * or redirects / a notice on success.
  */
-
-const PRICE_UNITS = ['slot_h', 'scu.ai', 'scu.hpc', 'scu.gen', 'mem.gib_h'] as const;
 
 function str(form: FormData, name: string): string {
   const value = form.get(name);
@@ -156,10 +155,15 @@ export async function enrolAgent(_prev: FormState, form: FormData): Promise<Form
 
 export async function createOffer(_prev: FormState, form: FormData): Promise<FormState> {
   const session = await sessionOr('/seller/offers/new');
-  const prices = PRICE_UNITS.flatMap((unit) => {
-    const price = str(form, `price.${unit}`);
-    return price ? [{ unit, price }] : [];
-  });
+  const model = pricingModel(str(form, 'pricingModel'));
+  const { rows: prices, invalid } = priceRows(model, (name) => str(form, name));
+  if (invalid.length > 0) {
+    const { t } = await getI18n();
+    return {
+      fields: Object.fromEntries(invalid.map((name) => [name, t.j.offerForm.tiersInvalid])),
+      values: values(form),
+    };
+  }
   const result = await call(
     marketApi(session.token).POST('/v1/offers', {
       body: {
@@ -167,7 +171,7 @@ export async function createOffer(_prev: FormState, form: FormData): Promise<For
         title: str(form, 'title'),
         currency: str(form, 'currency'),
         capacity: count(form, 'capacity') ?? 0,
-        pricingModel: 'fixed',
+        pricingModel: model,
         prices,
         minHours: count(form, 'minHours') ?? 1,
         maxHours: count(form, 'maxHours') ?? 720,
@@ -176,12 +180,10 @@ export async function createOffer(_prev: FormState, form: FormData): Promise<For
   );
   if (!result.ok) {
     const state = failed(result.error, form);
-    // "prices.0.price" names the n-th priced unit; show it under that unit's field.
+    // "prices.0.tiers.1.upTo" names a field of the n-th priced unit: show it under that field.
     const fields: Record<string, string> = {};
     for (const [path, message] of Object.entries(state.fields ?? {})) {
-      const m = /^prices\.(\d+)/.exec(path);
-      const unit = m ? prices[Number(m[1])]?.unit : undefined;
-      fields[unit ? `price.${unit}` : path === 'prices' ? 'price.slot_h' : path] = message;
+      fields[priceFieldFor(model, path, prices)] ??= message;
     }
     return { ...state, fields };
   }

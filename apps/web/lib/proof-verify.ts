@@ -1,9 +1,12 @@
-import {
-  createHash,
-  createPublicKey,
-  verify as verifySignature,
-  type JsonWebKey,
-} from 'node:crypto';
+import { createHash, createPublicKey, verify as verifySignature } from 'node:crypto';
+
+/** A key of a published JWKS, as far as this verifier reads it (any other members ignored). */
+export interface PublishedKey {
+  kid?: unknown;
+  kty?: unknown;
+  crv?: unknown;
+  x?: unknown;
+}
 
 /**
  * A second, independent verifier of settlement-log proofs for the storefront (Turbopack cannot
@@ -76,7 +79,7 @@ function rootFromProof(index: number, size: number, h: Buffer, proof: Buffer[]):
   return r;
 }
 
-function checkpointOf(jws: string, keys: JsonWebKey[]): Verified {
+function checkpointOf(jws: string, keys: readonly PublishedKey[]): Verified {
   const [h, p, s] = jws.split('.');
   if (!h || !p || !s) throw new ProofError('bad_checkpoint', 'not a compact JWS');
   let header: { alg?: string; kid?: string };
@@ -91,11 +94,12 @@ function checkpointOf(jws: string, keys: JsonWebKey[]): Verified {
     throw new ProofError('bad_checkpoint', `algorithm ${String(header.alg)} not accepted`);
   }
   const key = keys.find((k) => k.kid === header.kid && k.kty === 'OKP' && k.crv === 'Ed25519');
-  if (!key) throw new ProofError('bad_checkpoint', `no key ${String(header.kid)}`);
+  if (!key || typeof key.x !== 'string')
+    throw new ProofError('bad_checkpoint', `no key ${String(header.kid)}`);
   const ok = verifySignature(
     null,
     Buffer.from(`${h}.${p}`),
-    createPublicKey({ key: { kty: key.kty, crv: key.crv, x: key.x }, format: 'jwk' }),
+    createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: key.x }, format: 'jwk' }),
     Buffer.from(s, 'base64url'),
   );
   if (!ok) throw new ProofError('bad_checkpoint', 'signature does not verify');
@@ -116,7 +120,7 @@ function checkpointOf(jws: string, keys: JsonWebKey[]): Verified {
 }
 
 /** Throws a `ProofError` unless the record, its proof and the signed checkpoint agree. */
-export function verifyProof(b: ProofBundle, jwks: { keys: JsonWebKey[] }): Verified {
+export function verifyProof(b: ProofBundle, jwks: { keys: readonly PublishedKey[] }): Verified {
   const cp = checkpointOf(b.checkpoint, jwks.keys);
   const h = leaf(Buffer.from(canonical(b.record), 'utf8'));
   if (h.toString('hex') !== b.leafHash) {

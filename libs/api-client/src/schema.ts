@@ -3709,7 +3709,10 @@ export interface operations {
   };
   monitoringResources: {
     parameters: {
-      query?: never;
+      query?: {
+        /** @description Hours back from now that utilization, SLA attainment and incidents cover (default 24). */
+        windowHours?: number;
+      };
       header?: never;
       path?: never;
       cookie?: never;
@@ -3772,7 +3775,10 @@ export interface operations {
   };
   monitoringSellers: {
     parameters: {
-      query?: never;
+      query?: {
+        /** @description Hours back from now that utilization, SLA attainment and incidents cover (default 24). */
+        windowHours?: number;
+      };
       header?: never;
       path?: never;
       cookie?: never;
@@ -6878,7 +6884,10 @@ export interface operations {
   };
   monitoringMine: {
     parameters: {
-      query?: never;
+      query?: {
+        /** @description Hours back from now that utilization, SLA attainment and incidents cover (default 24). */
+        windowHours?: number;
+      };
       header?: never;
       path?: never;
       cookie?: never;

@@ -8,8 +8,10 @@ import {
   type SellerMonitoringView,
 } from './monitoring.service.js';
 
-const windowQuery = z
+/** The monitoring views' query. */
+export const windowQuery = z
   .object({
+    /** Hours back from now that utilization, SLA attainment and incidents cover (default 24). */
     windowHours: z.coerce
       .number()
       .int()

@@ -1,8 +1,7 @@
 import type { Metadata } from 'next';
-import type { MarketStatisticsView } from '@suanli/contracts';
 import { ErrorBox } from '@/components/error-box';
 import { StatsChart } from '@/components/stats-chart';
-import { api } from '@/lib/api';
+import { call, marketApi } from '@/lib/client';
 import { formatDateTime, formatDecimal, formatMoney } from '@/lib/format';
 import { getI18n } from '@/lib/i18n/server';
 import { one, type SearchParams } from '@/lib/params';
@@ -20,11 +19,13 @@ export default async function StatsPage({ searchParams }: { searchParams: Promis
   const { lang, t } = await getI18n();
   const s = t.privacy.stats;
   const bucketParam = one(sp, 'bucket');
-  const bucket = (BUCKETS as readonly string[]).includes(bucketParam) ? bucketParam : 'day';
+  const bucket = BUCKETS.find((b) => b === bucketParam) ?? 'day';
   const currency = /^[A-Z]{3}$/.test(one(sp, 'currency')) ? one(sp, 'currency') : undefined;
-  const result = await api<MarketStatisticsView>('/v1/statistics/market', {
-    query: { bucket, currency },
-  });
+  const result = await call(
+    marketApi().GET('/v1/statistics/market', {
+      params: { query: { bucket, ...(currency ? { currency } : {}) } },
+    }),
+  );
   return (
     <>
       <section className="page-head">

@@ -9,7 +9,8 @@ import { getSession } from '@/lib/session';
 import { call, marketApi } from '@/lib/client';
 
 interface Props {
-  searchParams: Promise<{ topup?: string; status?: string }>;
+  /** `topup=success` after a test-mode credit; `top-up=<id>&status=…` back from Stripe Checkout. */
+  searchParams: Promise<{ topup?: string; 'top-up'?: string; status?: string }>;
 }
 
 export async function generateMetadata(): Promise<Metadata> {
@@ -25,14 +26,16 @@ export default async function WalletPage({ searchParams }: Props) {
   const topUps = session ? await call(marketApi(session.token).GET('/v1/wallet/top-ups')) : null;
   const items = topUps?.ok ? topUps.data.items : [];
   const sp = await searchParams;
+  // Back from Checkout: credited once Stripe's webhook has confirmed the payment, else pending.
+  const returned = sp['top-up'] ? items.find((i) => i.id === sp['top-up']) : undefined;
   const notice =
-    sp.topup === 'success' || sp.status === 'success'
-      ? sp.topup === 'success'
-        ? p.toppedUp
-        : p.pending
-      : sp.status === 'cancelled'
-        ? p.cancelled
-        : null;
+    sp.topup === 'success' || (sp.status === 'success' && returned?.status === 'paid')
+      ? p.toppedUp
+      : sp.status === 'success'
+        ? p.pending
+        : sp.status === 'cancelled'
+          ? p.cancelled
+          : null;
   return (
     <>
       <section className="page-head">
@@ -71,9 +74,7 @@ export default async function WalletPage({ searchParams }: Props) {
       <section className="card">
         <h2>{p.topUpHeading}</h2>
         <p className="muted">{p.topUpIntro}</p>
-        {items.some((i) => i.testMode) || (items.length === 0 && topUps?.ok) ? (
-          <p className="muted small">{p.testModeNote}</p>
-        ) : null}
+        {items.some((i) => i.testMode) ? <p className="muted small">{p.testModeNote}</p> : null}
         <form action={startTopUp} className="inline-form" data-testid="topup-form">
           <input type="hidden" name="idempotencyKey" value={randomUUID()} />
           <label>
@@ -115,7 +116,7 @@ export default async function WalletPage({ searchParams }: Props) {
               </thead>
               <tbody>
                 {items.map((i) => (
-                  <tr key={i.id}>
+                  <tr key={i.id} data-top-up-id={i.id} data-status={i.status}>
                     <td>{formatDateTime(i.createdAt, lang)}</td>
                     <td className="num amount">{formatMoney(i.amount, i.currency)}</td>
                     <td>

@@ -106,7 +106,7 @@ export const journeysEn = {
   offerForm: {
     heading: 'Publish an offer',
     intro:
-      'Sell slots of one of your resources at fixed prices. Buyers see the normalized price per standard unit next to yours.',
+      'Sell slots of one of your resources at fixed, tiered, reserved or interruptible prices. Buyers see the normalized price per standard unit next to yours.',
     resource: 'Resource',
     noResources: 'Register a resource first.',
     title: 'Title',
@@ -116,6 +116,22 @@ export const journeysEn = {
     pricesHint: 'Give at least one price; leave the others empty.',
     pricePer: (unit: string) => `Price per ${unit}`,
     priceHint: 'A decimal amount such as 12.50.',
+    modelHints: {
+      fixed: 'One price per unit.',
+      tiered:
+        'Graduated: each tier prices the quantity up to its bound; the last tier prices the rest.',
+      reserved:
+        'A block bought up front at a lower price; usage beyond the block is charged at the on-demand price.',
+      interruptible:
+        'Buyers bid at least your floor per slot-hour; lower bids are paused when capacity runs out.',
+    },
+    tiersHint:
+      'Tiers as bound:price, separated by commas, then the price beyond the last bound, e.g. 100:12.00, 500:10.00, 9.00.',
+    tiersPer: (unit: string) => `Tiers per ${unit}`,
+    onDemandPer: (unit: string) => `On-demand price per ${unit}`,
+    reservedQuantity: (unit: string) => `Reserved ${unit} (quantity)`,
+    reservedPricePer: (unit: string) => `Reserved price per ${unit}`,
+    tiersInvalid: 'Tiers need ascending bounds, e.g. 100:12.00, 500:10.00, 9.00.',
     minHours: 'Minimum hours',
     maxHours: 'Maximum hours',
     submit: 'Publish offer',

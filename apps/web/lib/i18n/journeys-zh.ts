@@ -104,7 +104,8 @@ export const journeysZh: typeof journeysEn = {
   },
   offerForm: {
     heading: '发布报价',
-    intro: '以固定价格出售您某一资源的槽位。买方会同时看到每标准单位的归一化价格。',
+    intro:
+      '以固定价、阶梯价、预留包或可中断（竞价）方式出售您某一资源的槽位。买方会同时看到每标准单位的归一化价格。',
     resource: '资源',
     noResources: '请先登记资源。',
     title: '标题',
@@ -114,6 +115,19 @@ export const journeysZh: typeof journeysEn = {
     pricesHint: '至少填写一个价格，其余留空。',
     pricePer: (unit: string) => `每${unit}价格`,
     priceHint: '十进制金额，例如 12.50。',
+    modelHints: {
+      fixed: '每个单位一个价格。',
+      tiered: '累进计价：每一档为不超过其上限的用量定价，最后一档为其余用量定价。',
+      reserved: '预先以较低价格购买的预留包；超出预留包的用量按按需价格计费。',
+      interruptible: '买方按每槽位小时出价，不低于您的底价；容量不足时较低出价会被暂停。',
+    },
+    tiersHint:
+      '各档写成“上限:价格”，用逗号分隔，最后写超出最后上限部分的价格，例如 100:12.00, 500:10.00, 9.00。',
+    tiersPer: (unit: string) => `每${unit}阶梯价`,
+    onDemandPer: (unit: string) => `每${unit}按需价格`,
+    reservedQuantity: (unit: string) => `预留${unit}数量`,
+    reservedPricePer: (unit: string) => `每${unit}预留价格`,
+    tiersInvalid: '各档上限须递增，例如 100:12.00, 500:10.00, 9.00。',
     minHours: '最短小时数',
     maxHours: '最长小时数',
     submit: '发布报价',

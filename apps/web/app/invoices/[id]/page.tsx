@@ -185,7 +185,7 @@ export default async function InvoicePage({ params }: Props) {
           </p>
         ) : null}
       </article>
-      <div id="verify">
+      <div className="invoice">
         <ProofSection invoice={inv} t={t.privacy.proof} lang={lang} />
       </div>
     </>

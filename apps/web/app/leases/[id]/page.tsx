@@ -15,7 +15,7 @@ interface Props {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const REFRESH_SECONDS = 30;
+const REFRESH_SECONDS = 15;
 
 export async function generateMetadata(): Promise<Metadata> {
   const { t } = await getI18n();

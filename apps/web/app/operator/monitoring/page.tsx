@@ -1,49 +1,15 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
+import type { components } from '@suanli/api-client';
 import { ErrorBox } from '@/components/error-box';
 import { OperatorNav } from '@/components/operator-nav';
-import { api } from '@/lib/api';
+import { call, marketApi } from '@/lib/client';
 import { formatDateTime } from '@/lib/format';
 import { getI18n } from '@/lib/i18n/server';
 import { one, type SearchParams } from '@/lib/params';
 import { requireSession } from '@/lib/session';
 
-type Live = 'up' | 'degraded' | 'down' | 'unknown';
-
-interface Incident {
-  kind: string;
-  start: string;
-  end: string | null;
-  minutes: number;
-}
-
-interface ResourceRow {
-  id: string;
-  handle: string;
-  name: string;
-  sellerOrgId: string;
-  live: Live;
-  lastHeartbeatAt: string | null;
-  utilization: {
-    slotsLeased: number;
-    slotsOffered: number;
-    ratio: number;
-    measured: number | null;
-  };
-  sla: { attainment: number | null; target: string; met: boolean | null; downtimeMinutes: number };
-  incidents: Incident[];
-}
-
-interface SellerRow {
-  sellerOrgId: string;
-  sellerName: string;
-  resources: number;
-  live: Record<Live, number>;
-  utilization: { slotsLeased: number; slotsOffered: number; ratio: number };
-  sla: { min: number | null; mean: number | null; breaches: number };
-  openIncidents: number;
-  incidents: number;
-}
+type Live = components['schemas']['LiveStatus'];
 
 const WINDOWS = ['24', '168', '720'] as const;
 const LIVE_BADGE: Record<Live, string> = {
@@ -75,15 +41,11 @@ export default async function MonitoringPage({
     : '24';
   const { lang, t } = await getI18n();
   const m = t.monitoring;
+  const client = marketApi(session.token);
+  const query = { windowHours: Number(windowHours) };
   const [sellers, resources] = await Promise.all([
-    api<{ items: SellerRow[] }>('/v1/admin/monitoring/sellers', {
-      token: session.token,
-      query: { windowHours },
-    }),
-    api<{ items: ResourceRow[] }>('/v1/admin/monitoring/resources', {
-      token: session.token,
-      query: { windowHours },
-    }),
+    call(client.GET('/v1/admin/monitoring/sellers', { params: { query } })),
+    call(client.GET('/v1/admin/monitoring/resources', { params: { query } })),
   ]);
   const sellerName = new Map(
     sellers.ok ? sellers.data.items.map((s) => [s.sellerOrgId, s.sellerName]) : [],

@@ -72,6 +72,9 @@ export default async function SellerOffersPage({
                     <div className="muted small mono">{offer.resource.cri}</div>
                   </td>
                   <td>
+                    <div className="muted small" data-testid="offer-model">
+                      {t.offer.models[offer.pricingModel] ?? offer.pricingModel}
+                    </div>
                     <PriceList offer={offer} t={t} />
                   </td>
                   <td>

@@ -1,27 +1,19 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import type { Page } from '@suanli/contracts';
 import { ErrorBox } from '@/components/error-box';
 import { loadForBuyer } from '@/lib/buyer';
 import { formatDateTime, formatMoney } from '@/lib/format';
 import { getI18n } from '@/lib/i18n/server';
 import { one, type SearchParams } from '@/lib/params';
 
-interface LeafView {
-  kind: string;
-  recordId: string;
-  leafIndex: number | null;
-  leafHash: string;
-  record: {
-    type?: string;
-    buyer?: string;
-    currency?: string;
-    total?: string;
-    gross?: string;
-    amount?: string;
-    number?: string;
-  };
-  createdAt: string;
+/** The fields of a settlement record this page shows (records of every kind have some). */
+interface RecordFields {
+  buyer?: string;
+  currency?: string;
+  total?: string;
+  gross?: string;
+  amount?: string;
+  number?: string;
 }
 
 const KINDS = ['debit_note', 'invoice', 'payout', 'credit'] as const;
@@ -37,9 +29,9 @@ export default async function SellerRecordsPage({
   searchParams: Promise<SearchParams>;
 }) {
   const sp = await searchParams;
-  const kind = (KINDS as readonly string[]).includes(one(sp, 'kind')) ? one(sp, 'kind') : '';
-  const result = await loadForBuyer<Page<LeafView>>(
-    `/v1/seller/records${kind ? `?kind=${kind}` : ''}`,
+  const kind = KINDS.find((k) => k === one(sp, 'kind'));
+  const result = await loadForBuyer(
+    (api) => api.GET('/v1/seller/records', { params: { query: kind ? { kind } : {} } }),
     '/seller/records',
   );
   const { lang, t } = await getI18n();
@@ -81,21 +73,20 @@ export default async function SellerRecordsPage({
             </thead>
             <tbody>
               {result.data.items.map((l) => {
-                const amount = l.record.total ?? l.record.gross ?? l.record.amount;
+                const record = (l.record ?? {}) as RecordFields;
+                const amount = record.total ?? record.gross ?? record.amount;
                 return (
                   <tr key={`${l.kind}-${l.recordId}`} data-kind={l.kind}>
                     <td>{formatDateTime(l.createdAt, lang)}</td>
                     <td>
                       {r.kinds[l.kind] ?? l.kind}
-                      {l.record.number ? (
-                        <span className="mono small"> {l.record.number}</span>
-                      ) : null}
+                      {record.number ? <span className="mono small"> {record.number}</span> : null}
                     </td>
                     <td className="mono" data-testid="record-buyer">
-                      {l.record.buyer ?? '—'}
+                      {record.buyer ?? '—'}
                     </td>
                     <td className="num amount">
-                      {amount && l.record.currency ? formatMoney(amount, l.record.currency) : '—'}
+                      {amount && record.currency ? formatMoney(amount, record.currency) : '—'}
                     </td>
                     <td className="num mono" title={l.leafHash}>
                       {l.leafIndex ?? r.pending}

@@ -3,15 +3,13 @@ import Link from 'next/link';
 import { ErrorBox } from '@/components/error-box';
 import { Field, LiveForm } from '@/components/live-form';
 import { unitLabel } from '@/components/offer-bits';
+import { OfferPricing } from '@/components/offer-pricing';
 import { call, marketApi } from '@/lib/client';
 import { formLabels } from '@/lib/form-labels';
 import { getI18n } from '@/lib/i18n/server';
+import { OFFER_PRICE_UNITS } from '@/lib/offer-prices';
 import { createOffer } from '@/lib/journey-actions';
 import { requireSession } from '@/lib/session';
-
-// Fixed prices per unit. (The price-model fields of this form are extended by the market work.)
-const PRICE_UNITS = ['slot_h', 'scu.ai', 'scu.hpc', 'scu.gen', 'mem.gib_h'];
-const PRICE = '(0|[1-9][0-9]{0,11})(\\.[0-9]{1,9})?';
 
 export async function generateMetadata(): Promise<Metadata> {
   const { t } = await getI18n();
@@ -66,23 +64,34 @@ export default async function NewOfferPage() {
                 required
               />
             </div>
-            <fieldset className="field">
-              <legend>{o.prices}</legend>
-              <p className="hint">{o.pricesHint}</p>
-              <div className="row">
-                {PRICE_UNITS.map((unit) => (
-                  <Field
-                    key={unit}
-                    name={`price.${unit}`}
-                    label={o.pricePer(unitLabel(unit, t))}
-                    inputMode="decimal"
-                    pattern={PRICE}
-                    patternMessage={o.priceHint}
-                    maxLength={22}
-                  />
-                ))}
-              </div>
-            </fieldset>
+            <OfferPricing
+              labels={{
+                model: t.offer.model,
+                models: {
+                  fixed: t.offer.models.fixed,
+                  tiered: t.offer.models.tiered,
+                  reserved: t.offer.models.reserved,
+                  interruptible: t.offer.models.interruptible,
+                },
+                modelHints: o.modelHints,
+                prices: o.prices,
+                pricesHint: o.pricesHint,
+                priceHint: o.priceHint,
+                tiersHint: o.tiersHint,
+                bidFloor: t.offer.bidFloor,
+                units: OFFER_PRICE_UNITS.map((unit) => {
+                  const label = unitLabel(unit, t);
+                  return {
+                    unit,
+                    price: o.pricePer(label),
+                    tiers: o.tiersPer(label),
+                    onDemand: o.onDemandPer(label),
+                    reservedQuantity: o.reservedQuantity(label),
+                    reservedPrice: o.reservedPricePer(label),
+                  };
+                }),
+              }}
+            />
             <div className="row">
               <Field
                 name="minHours"
