@@ -1310,6 +1310,8 @@ export async function stopRecordedServices(log: (s: string) => void): Promise<Se
 // Chromium (for the e2e tests, driven by playwright-core)
 
 export const CHROMIUM = '/usr/bin/chromium';
+const CJK_FONT_PACKAGE = 'fonts-wqy-zenhei';
+const CJK_FONT = '/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc';
 
 /** Returns the Chromium path, installing Debian's package first when missing and running as root. */
 export async function ensureChromium(log: (s: string) => void = console.log): Promise<string> {
@@ -1318,8 +1320,13 @@ export async function ensureChromium(log: (s: string) => void = console.log): Pr
     if (!existsSync(override)) throw new ServiceError(`CHROMIUM_PATH=${override} does not exist`);
     return override;
   }
-  if (existsSync(CHROMIUM)) return CHROMIUM;
   const canApt = process.getuid?.() === 0 && which('apt-get') !== undefined;
+  // Without a CJK font the zh-CN pages render as boxes (screenshots, and what a tester sees)
+  const missing = [
+    ...(existsSync(CHROMIUM) ? [] : ['chromium']),
+    ...(existsSync(CJK_FONT) ? [] : [CJK_FONT_PACKAGE]),
+  ];
+  if (missing.length === 0 || (existsSync(CHROMIUM) && !canApt)) return CHROMIUM;
   if (!canApt) {
     throw new ServiceError(
       `Chromium is missing at ${CHROMIUM}. Install it (Debian: \`sudo apt-get install -y ` +
@@ -1327,7 +1334,7 @@ export async function ensureChromium(log: (s: string) => void = console.log): Pr
     );
   }
   const t = Date.now();
-  log('chromium: installing with apt-get (first run only)');
+  log(`chromium: installing ${missing.join(', ')} with apt-get (first run only)`);
   const logFile = join(RUN_DIR, 'chromium-install.log');
   mkdirSync(RUN_DIR, { recursive: true });
   const run = async (args: string[]): Promise<void> => {
@@ -1348,7 +1355,7 @@ export async function ensureChromium(log: (s: string) => void = console.log): Pr
     }
   };
   await run(['update']);
-  await run(['install', '-y', '--no-install-recommends', 'chromium']);
+  await run(['install', '-y', '--no-install-recommends', ...missing]);
   if (!existsSync(CHROMIUM))
     throw new ServiceError(`chromium: installed, but ${CHROMIUM} is missing`);
   log(`chromium: installed in ${elapsed(t)}`);
