@@ -44,6 +44,8 @@ const schema = z.object({
   RATE_LIMIT_API_KEY_BURST: z.coerce.number().int().positive().default(1000),
   RATE_LIMIT_AUTH_PER_SECOND: z.coerce.number().positive().default(5),
   RATE_LIMIT_AUTH_BURST: z.coerce.number().int().positive().default(300),
+  /** Where the buckets live: `postgres` (shared by every instance) or `memory` (this process). */
+  RATE_LIMIT_STORE: z.enum(['postgres', 'memory']).default('postgres'),
 });
 
 export type AppConfigValues = z.infer<typeof schema>;
@@ -71,6 +73,7 @@ export class AppConfig {
     apiKey: { perSecond: number; burst: number };
     auth: { perSecond: number; burst: number };
   };
+  readonly rateLimitStore: 'postgres' | 'memory';
 
   constructor(v: AppConfigValues) {
     this.port = v.PORT;
@@ -96,6 +99,7 @@ export class AppConfig {
       apiKey: { perSecond: v.RATE_LIMIT_API_KEY_PER_SECOND, burst: v.RATE_LIMIT_API_KEY_BURST },
       auth: { perSecond: v.RATE_LIMIT_AUTH_PER_SECOND, burst: v.RATE_LIMIT_AUTH_BURST },
     };
+    this.rateLimitStore = v.RATE_LIMIT_STORE;
   }
 
   static fromEnv(env: Record<string, string | undefined>): AppConfig {
