@@ -3802,7 +3802,13 @@ export interface operations {
   };
   monitoringResources: {
     parameters: {
-      query?: never;
+      query?: {
+        /**
+         * @description Only items whose window hours matches.
+         * @example 1
+         */
+        windowHours?: number;
+      };
       header?: never;
       path?: never;
       cookie?: never;
@@ -3865,7 +3871,13 @@ export interface operations {
   };
   monitoringSellers: {
     parameters: {
-      query?: never;
+      query?: {
+        /**
+         * @description Only items whose window hours matches.
+         * @example 1
+         */
+        windowHours?: number;
+      };
       header?: never;
       path?: never;
       cookie?: never;
@@ -3995,8 +4007,10 @@ export interface operations {
          */
         'application/json': {
           displayName: string;
+          /** Format: email */
           email: string;
           organization: {
+            /** @default I */
             industry?: string;
             name: string;
             roles: ('buyer' | 'seller' | 'assessor' | 'operator')[];
@@ -7133,7 +7147,23 @@ export interface operations {
   };
   ordersUsage: {
     parameters: {
-      query?: never;
+      query?: {
+        /**
+         * @description Start of the time range (ISO 8601, inclusive).
+         * @example 2026-11-28T08:00:00.000Z
+         */
+        from?: string;
+        /**
+         * @description Bucket size of the usage series.
+         * @example hour
+         */
+        granularity?: 'minute' | 'hour';
+        /**
+         * @description End of the time range (ISO 8601, exclusive).
+         * @example 2026-11-28T08:00:00.000Z
+         */
+        to?: string;
+      };
       header?: never;
       path: {
         /**
@@ -7327,7 +7357,13 @@ export interface operations {
   };
   monitoringMine: {
     parameters: {
-      query?: never;
+      query?: {
+        /**
+         * @description Only items whose window hours matches.
+         * @example 1
+         */
+        windowHours?: number;
+      };
       header?: never;
       path?: never;
       cookie?: never;

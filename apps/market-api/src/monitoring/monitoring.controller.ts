@@ -8,7 +8,7 @@ import {
   type SellerMonitoringView,
 } from './monitoring.service.js';
 
-const windowQuery = z
+export const windowQuery = z
   .object({
     windowHours: z.coerce
       .number()
