@@ -46,6 +46,8 @@ const schema = z.object({
   RATE_LIMIT_AUTH_BURST: z.coerce.number().int().positive().default(300),
   /** Where the buckets live: `postgres` (shared by every instance) or `memory` (this process). */
   RATE_LIMIT_STORE: z.enum(['postgres', 'memory']).default('postgres'),
+  /** How long a request waits for the shared buckets before per-process ones decide. */
+  RATE_LIMIT_STORE_TIMEOUT_MS: z.coerce.number().int().positive().default(250),
 });
 
 export type AppConfigValues = z.infer<typeof schema>;
@@ -74,6 +76,7 @@ export class AppConfig {
     auth: { perSecond: number; burst: number };
   };
   readonly rateLimitStore: 'postgres' | 'memory';
+  readonly rateLimitStoreTimeoutMs: number;
 
   constructor(v: AppConfigValues) {
     this.port = v.PORT;
@@ -100,6 +103,7 @@ export class AppConfig {
       auth: { perSecond: v.RATE_LIMIT_AUTH_PER_SECOND, burst: v.RATE_LIMIT_AUTH_BURST },
     };
     this.rateLimitStore = v.RATE_LIMIT_STORE;
+    this.rateLimitStoreTimeoutMs = v.RATE_LIMIT_STORE_TIMEOUT_MS;
   }
 
   static fromEnv(env: Record<string, string | undefined>): AppConfig {

@@ -91,7 +91,11 @@ export function rateLimits(config: AppConfig, store: RateLimitStore) {
 export function rateLimitStore(app: INestApplication, config: AppConfig): RateLimitStore {
   if (config.rateLimitStore === 'memory') return new MemoryRateLimitStore();
   const logger = new Logger('RateLimits');
-  return new PostgresRateLimitStore(app.get(DataSource), (m) => logger.warn(m));
+  return new PostgresRateLimitStore(
+    app.get(DataSource),
+    (m) => logger.warn(m),
+    config.rateLimitStoreTimeoutMs,
+  );
 }
 
 /**

@@ -63,8 +63,9 @@ const SWEEP_SQL =
 
 /**
  * Buckets in PostgreSQL, shared by every instance on the database: one statement per request.
- * If the database cannot answer, the request is limited by per-process buckets instead (the
- * API is not made unavailable by its rate limiter).
+ * If the database cannot answer within `timeoutMs` (down, failing over, pool exhausted), the
+ * request is limited by per-process buckets instead: the API is neither made unavailable nor
+ * slowed down by its rate limiter (`/health/live` keeps answering while PostgreSQL is away).
  */
 export class PostgresRateLimitStore implements RateLimitStore {
   private lastSweep = Date.now();
@@ -74,6 +75,7 @@ export class PostgresRateLimitStore implements RateLimitStore {
   constructor(
     private readonly db: DataSource,
     private readonly warn: (message: string) => void = () => undefined,
+    private readonly timeoutMs = 250,
     private readonly sweepEveryMs = 60_000,
   ) {}
 
@@ -81,13 +83,12 @@ export class PostgresRateLimitStore implements RateLimitStore {
     if (buckets.length === 0) return [];
     this.maybeSweep();
     try {
-      const rows: { key: string; allowed: boolean; retry_after: number }[] = await this.db.query(
-        TAKE_SQL,
-        [
+      const rows = await this.withTimeout(
+        this.db.query<{ key: string; allowed: boolean; retry_after: number }[]>(TAKE_SQL, [
           buckets.map((b) => b.key),
           buckets.map((b) => 1 / b.limit.perSecond),
           buckets.map((b) => b.limit.burst),
-        ],
+        ]),
       );
       const byKey = new Map(rows.map((r) => [r.key, r]));
       return buckets.map((b): Take => {
@@ -103,6 +104,18 @@ export class PostgresRateLimitStore implements RateLimitStore {
       }
       return this.fallback.take(buckets);
     }
+  }
+
+  private withTimeout<T>(p: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no answer within ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
+    });
+    p.catch(() => undefined); // a late failure after the timeout is not unhandled
+    return Promise.race([p, late]).finally(() => clearTimeout(timer));
   }
 
   private maybeSweep(): void {

@@ -31,6 +31,8 @@ describe('rate limits shared by two instances on one database', () => {
         RATE_LIMIT_AUTH_PER_SECOND: '0.001',
         RATE_LIMIT_AUTH_BURST: '3',
         TRUST_PROXY: '1',
+        // exact counts: never the per-process fallback, however loaded the machine
+        RATE_LIMIT_STORE_TIMEOUT_MS: '10000',
       });
       const app = await createApp(config, {
         clock: new FixedClock(new Date('2026-11-28T10:00:00Z')) as Clock,
