@@ -1,7 +1,9 @@
 // API fuzzing with schemathesis (from PyPI, in .local/venv): boots the market API in-process on
 // a fresh database with the demo data, then lets schemathesis generate requests from the
-// committed OpenAPI document. Fails on any 5xx and on any response the document does not allow
-// (status, content type, body schema). Prints `fuzz: N cases …`.
+// committed OpenAPI document, once per kind of caller (a buyer/seller/assessor user, the
+// operator, an organization API key, a metering agent; see `authModes`). Fails on any 5xx and on
+// any response the document does not allow (status, content type, body schema). Prints
+// `fuzz (<caller>): N cases …` per caller and the total `fuzz: N cases over M operations, K failing`.
 //
 // `npm test` runs it after Jest on a full run; alone: `npm run fuzz` (starts or reuses the
 // services; DATABASE_URL, KAFKA_BROKERS and STRIPE_API_BASE point it at others).
@@ -19,6 +21,7 @@ import { capture } from '../dev/children.js';
 import { ensureServices, type RunningServices } from '../dev/services.js';
 import { AppConfig } from '../../apps/market-api/src/config/app-config.js';
 import { createApp } from '../../apps/market-api/src/app.factory.js';
+import { agentToken } from '../../apps/metering/src/agent/lease-client.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const VENV = join(ROOT, '.local', 'venv');
@@ -91,6 +94,58 @@ async function post<T>(url: string, body: unknown, token?: string): Promise<T> {
   return (await r.json()) as T;
 }
 
+type FuzzedDocument = {
+  paths: Record<
+    string,
+    Record<string, { operationId: string; security?: Record<string, string[]>[] }>
+  >;
+};
+
+interface AuthMode {
+  name: 'user' | 'operator' | 'api-key' | 'agent';
+  what: string;
+  /** Made when the mode's run starts (agent tokens live 60 s). */
+  token: () => Promise<string>;
+  operations: string[];
+}
+
+/**
+ * Which operations each caller fuzzes: the user every operation a buyer, seller or assessor
+ * may call and the public ones; the operator every operation that admits operators; the API
+ * key every operation that admits API keys; a demo metering agent the agents' own. Operators'
+ * own endpoints are not fuzzed as the user (403 only), nor API-key-only or agent ones.
+ */
+function authModes(
+  doc: FuzzedDocument,
+  tokens: Record<'user' | 'operator' | 'apiKey' | 'agent', () => Promise<string>>,
+): AuthMode[] {
+  const user: string[] = [];
+  const operator: string[] = [];
+  const apiKey: string[] = [];
+  const agents: string[] = [];
+  for (const [path, ops] of Object.entries(doc.paths)) {
+    if (EXCLUDED_PATHS.includes(path)) continue;
+    for (const o of Object.values(ops)) {
+      const security = o.security ?? [];
+      const roles = security.flatMap((s) => s.accessToken ?? []);
+      const keyed = security.some((s) => s.apiKey !== undefined);
+      const agent = security.some((s) => s.agentToken !== undefined);
+      if (roles.includes('operator')) operator.push(o.operationId);
+      if (keyed) apiKey.push(o.operationId);
+      if (agent) agents.push(o.operationId);
+      if (security.length === 0 || roles.some((r) => r !== 'operator')) {
+        user.push(o.operationId);
+      }
+    }
+  }
+  return [
+    { name: 'user', what: 'buyer, seller and assessor', token: tokens.user, operations: user },
+    { name: 'operator', what: 'operator', token: tokens.operator, operations: operator },
+    { name: 'api-key', what: 'usage:write key', token: tokens.apiKey, operations: apiKey },
+    { name: 'agent', what: 'demo metering agent', token: tokens.agent, operations: agents },
+  ];
+}
+
 /** Counts from schemathesis' JUnit report: one test case per operation and phase. */
 function junitCounts(dir: string): { tests: number; failures: number; errors: number } {
   const file = join(dir, 'junit.xml');
@@ -153,7 +208,8 @@ async function fuzz(base: string): Promise<number> {
     if (seed.code !== 0) throw new Error(`seeding demo data failed:\n${seed.output}`);
     log('demo data seeded');
 
-    // one organization holding every role, so every operation is reachable
+    // three callers, so every kind of credential is exercised: a user of an organization
+    // holding the buyer, seller and assessor roles; the platform's operator; and an API key
     const op = await post<{ accessToken: string }>(`${url}/v1/auth/login`, operator);
     const fuzzer = { email: 'fuzzer@suanli.test', password: 'fuzzer-password-123' };
     await post(
@@ -161,55 +217,100 @@ async function fuzz(base: string): Promise<number> {
       {
         ...fuzzer,
         displayName: 'Fuzzer',
-        organization: {
-          name: 'Fuzzing',
-          roles: ['buyer', 'seller', 'assessor', 'operator'],
-          industry: 'I',
-        },
+        organization: { name: 'Fuzzing', roles: ['buyer', 'seller', 'assessor'], industry: 'I' },
       },
       op.accessToken,
     );
     const session = await post<{ accessToken: string }>(`${url}/v1/auth/login`, fuzzer);
+    const key = await post<{ secret: string }>(
+      `${url}/v1/api-keys`,
+      { name: 'fuzzer', scopes: ['usage:write'] },
+      session.accessToken,
+    );
+    const doc = (await (await fetch(`${url}/openapi.json`)).json()) as FuzzedDocument;
+    const demo = JSON.parse(readFileSync(join(work, 'agents.json'), 'utf8')) as {
+      agents: { agentId: string; privateJwk: Record<string, unknown> }[];
+    };
+    const agent = demo.agents[0];
+    const modes = authModes(doc, {
+      user: () => Promise.resolve(session.accessToken),
+      operator: () => Promise.resolve(op.accessToken),
+      apiKey: () => Promise.resolve(key.secret),
+      agent: () => agentToken(agent.agentId, agent.privateJwk),
+    });
+    // the evaluation's raw JWS body (application/jose) is sent as text
+    process.env.SCHEMATHESIS_HOOKS = join(ROOT, 'tools', 'fuzz', 'hooks.py');
 
     const maxExamples = process.env.FUZZ_MAX_EXAMPLES ?? '3';
-    const reportDir = join(work, 'report');
-    mkdirSync(reportDir, { recursive: true });
-    const args = [
-      'run',
-      `${url}/openapi.json`,
-      '--url',
-      url,
-      '--header',
-      `Authorization: Bearer ${session.accessToken}`,
-      '--checks',
-      'not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance',
-      '--max-examples',
-      maxExamples,
-      '--phases',
-      'examples,coverage,fuzzing',
-      '--continue-on-failure',
-      '--suppress-health-check',
-      'all',
-      '--request-timeout',
-      '20',
-      '--seed',
-      process.env.FUZZ_SEED ?? '20261128',
-      '--report',
-      'junit',
-      '--report-junit-path',
-      join(reportDir, 'junit.xml'),
-      '--no-color',
-      ...EXCLUDED_PATHS.flatMap((p) => ['--exclude-path', p]),
-    ];
     log(`schemathesis: max ${maxExamples} examples per operation and phase`);
     const t = Date.now();
-    const { code: exit, output } = await tee(st, args, work);
-    code = exit;
-    const counts = junitCounts(reportDir);
-    const cases = countCases(output);
+    const totals = { cases: 0, operations: 0, failing: 0, unknownCases: false };
+    code = 0;
+    // FUZZ_PARALLEL callers at once (default 2): schemathesis (Python) and the API (Node) take
+    // turns on the CPU, so two runs overlap well; each run's output is printed when it ends
+    const parallel = Math.max(1, Number(process.env.FUZZ_PARALLEL ?? 2));
+    const fuzzMode = async (mode: AuthMode): Promise<void> => {
+      const reportDir = join(work, `report-${mode.name}`);
+      mkdirSync(reportDir, { recursive: true });
+      const args = [
+        'run',
+        `${url}/openapi.json`,
+        '--url',
+        url,
+        '--header',
+        `Authorization: Bearer ${await mode.token()}`,
+        '--checks',
+        'not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance',
+        '--max-examples',
+        maxExamples,
+        '--phases',
+        'examples,coverage,fuzzing',
+        '--continue-on-failure',
+        '--suppress-health-check',
+        'all',
+        '--request-timeout',
+        '20',
+        '--seed',
+        process.env.FUZZ_SEED ?? '20261128',
+        '--report',
+        'junit',
+        '--report-junit-path',
+        join(reportDir, 'junit.xml'),
+        '--no-color',
+        ...mode.operations.flatMap((id) => ['--include-operation-id', id]),
+      ];
+      const tm = Date.now();
+      const { code: exit, output } = await tee(st, args, work, parallel === 1);
+      if (exit !== 0) code = exit;
+      const counts = junitCounts(reportDir);
+      const cases = countCases(output);
+      const failing = counts.failures + counts.errors;
+      totals.cases += cases ?? 0;
+      totals.unknownCases ||= cases === undefined;
+      totals.operations += counts.tests;
+      totals.failing += failing;
+      if (parallel > 1) {
+        log(`${mode.name}: ${mode.operations.length} operations (${mode.what})`);
+        for (const l of output.replace(/\n$/, '').split('\n')) console.log(unbanner(l));
+      }
+      log(
+        `fuzz (${mode.name}): ${cases ?? '?'} cases over ${counts.tests} operations, ` +
+          `${failing} failing, ${((Date.now() - tm) / 1000).toFixed(0)} s`,
+      );
+    };
+    const queue = [...modes];
+    await Promise.all(
+      Array.from({ length: Math.min(parallel, queue.length) }, async () => {
+        for (let m = queue.shift(); m; m = queue.shift()) {
+          if (parallel === 1) log(`${m.name}: ${m.operations.length} operations (${m.what})`);
+          await fuzzMode(m);
+        }
+      }),
+    );
     log(
-      `fuzz: ${cases ?? '?'} cases over ${counts.tests} operations, ` +
-        `${counts.failures + counts.errors} failing, ${((Date.now() - t) / 1000).toFixed(0)} s`,
+      `fuzz: ${totals.unknownCases ? '?' : totals.cases} cases over ${totals.operations} operations, ` +
+        `${totals.failing} failing, ${((Date.now() - t) / 1000).toFixed(0)} s ` +
+        `(${modes.map((m) => m.name).join(', ')})`,
     );
   } finally {
     await app.close();
@@ -230,8 +331,13 @@ function unbanner(line: string): string {
   return m ? `[schemathesis] ${m[1]}` : line;
 }
 
-/** Runs a command, its output passed through (banners rewritten, see `unbanner`) and kept. */
-function tee(cmd: string, args: string[], cwd: string): Promise<{ code: number; output: string }> {
+/** Runs a command, its output kept and (`stream`) passed through, banners rewritten (`unbanner`). */
+function tee(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  stream = true,
+): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
     const proc = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
@@ -240,10 +346,10 @@ function tee(cmd: string, args: string[], cwd: string): Promise<{ code: number; 
       output += d.toString();
       const lines = (partial + d.toString()).split('\n');
       partial = lines.pop() ?? '';
-      for (const l of lines) process.stdout.write(`${unbanner(l)}\n`);
+      if (stream) for (const l of lines) process.stdout.write(`${unbanner(l)}\n`);
     };
     const flush = (): void => {
-      if (partial !== '') process.stdout.write(`${unbanner(partial)}\n`);
+      if (stream && partial !== '') process.stdout.write(`${unbanner(partial)}\n`);
       partial = '';
     };
     proc.stdout.on('data', pass);

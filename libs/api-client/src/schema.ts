@@ -2211,7 +2211,7 @@ export interface components {
       subject: {
         id: string;
         /** @enum {string} */
-        type: 'resource' | 'seller';
+        type: 'seller' | 'resource';
       };
     };
     DeadLetterPage: {
@@ -2364,7 +2364,7 @@ export interface components {
         id: string;
         ref: string;
         /** @enum {string} */
-        type: 'resource' | 'seller';
+        type: 'seller' | 'resource';
       };
       summary: null | string;
     };
@@ -2463,10 +2463,10 @@ export interface components {
       endedAt: null | string;
       /** @enum {string|null} */
       endReason:
+        | 'insufficient_funds'
         | 'completed'
         | 'cancelled_by_buyer'
         | 'terminated_by_seller'
-        | 'insufficient_funds'
         | 'sla_breach'
         | 'resource_retired'
         | null;
@@ -2844,7 +2844,7 @@ export interface components {
       user: components['schemas']['UserView'];
     };
     /** @enum {string} */
-    SettlementLogKind: 'credit' | 'debit_note' | 'invoice' | 'payout';
+    SettlementLogKind: 'credit' | 'invoice' | 'debit_note' | 'payout';
     SettlementRunResult: {
       /** @description Of those, the debit notes written by the batched (set-based) run. */
       batched: number;
@@ -2926,61 +2926,115 @@ export interface components {
     };
   };
   responses: {
-    /** @description The request is not valid (`validation_failed`, with one issue per field). */
+    /** @description The request is not valid (for a field, `details` names it). Codes: `validation_failed`. */
     BadRequest: {
       headers: {
         [name: string]: unknown;
       };
       content: {
+        /**
+         * @example {
+         *       "error": {
+         *         "code": "validation_failed",
+         *         "message": "slots: must be a positive integer"
+         *       },
+         *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+         *     }
+         */
         'application/json': components['schemas']['ErrorEnvelope'];
       };
     };
-    /** @description The object is not in a state that allows this (`invalid_state`, `conflict`, `idempotency_conflict`, `insufficient_funds`, `capacity_unavailable`). */
+    /** @description The object is not in a state that allows this, or a request with the same `Idempotency-Key` is still in progress. Codes: `conflict`. */
     Conflict: {
       headers: {
         [name: string]: unknown;
       };
       content: {
+        /**
+         * @example {
+         *       "error": {
+         *         "code": "conflict",
+         *         "message": "a request with this Idempotency-Key is still in progress"
+         *       },
+         *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+         *     }
+         */
         'application/json': components['schemas']['ErrorEnvelope'];
       };
     };
-    /** @description The caller lacks the role or scope (`forbidden`). */
+    /** @description The caller lacks the role or scope. Codes: `forbidden`. */
     Forbidden: {
       headers: {
         [name: string]: unknown;
       };
       content: {
+        /**
+         * @example {
+         *       "error": {
+         *         "code": "forbidden",
+         *         "message": "this role may not do that"
+         *       },
+         *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+         *     }
+         */
         'application/json': components['schemas']['ErrorEnvelope'];
       };
     };
-    /** @description The `Idempotency-Key` was used before with another request (`idempotency_conflict`). */
+    /** @description The request is well-formed but cannot be carried out (funds, signatures, keys), or its `Idempotency-Key` was used before with another request. Codes: `idempotency_conflict`. */
     IdempotencyConflict: {
       headers: {
         [name: string]: unknown;
       };
       content: {
+        /**
+         * @example {
+         *       "error": {
+         *         "code": "idempotency_conflict",
+         *         "message": "this Idempotency-Key was used with another request"
+         *       },
+         *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+         *     }
+         */
         'application/json': components['schemas']['ErrorEnvelope'];
       };
     };
-    /** @description No such object visible to the caller (`not_found`); objects of other organizations are reported as missing. */
+    /** @description No such object visible to the caller; objects of other organizations are reported as missing. Codes: `not_found`. */
     NotFound: {
       headers: {
         [name: string]: unknown;
       };
       content: {
+        /**
+         * @example {
+         *       "error": {
+         *         "code": "not_found",
+         *         "message": "lease not found"
+         *       },
+         *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+         *     }
+         */
         'application/json': components['schemas']['ErrorEnvelope'];
       };
     };
-    /** @description The request body is larger than the limit. */
+    /** @description The request body is larger than the limit. Codes: `validation_failed`. */
     PayloadTooLarge: {
       headers: {
         [name: string]: unknown;
       };
       content: {
+        /**
+         * @example {
+         *       "error": {
+         *         "code": "validation_failed",
+         *         "message": "slots: must be a positive integer"
+         *       },
+         *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+         *     }
+         */
         'application/json': components['schemas']['ErrorEnvelope'];
       };
     };
-    /** @description Too many requests from this API key or address (`rate_limited`); retry after `Retry-After` seconds. */
+    /** @description Too many requests from this API key or address; retry after `Retry-After` seconds. Codes: `rate_limited`. */
     TooManyRequests: {
       headers: {
         /** @description Seconds to wait before retrying. */
@@ -2988,24 +3042,54 @@ export interface components {
         [name: string]: unknown;
       };
       content: {
+        /**
+         * @example {
+         *       "error": {
+         *         "code": "rate_limited",
+         *         "message": "too many requests from this address; retry after 3 s",
+         *         "details": {
+         *           "retryAfterSeconds": 3
+         *         }
+         *       },
+         *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+         *     }
+         */
         'application/json': components['schemas']['ErrorEnvelope'];
       };
     };
-    /** @description No valid credentials (`unauthenticated`). */
+    /** @description No valid credentials. Codes: `unauthenticated`. */
     Unauthenticated: {
       headers: {
         [name: string]: unknown;
       };
       content: {
+        /**
+         * @example {
+         *       "error": {
+         *         "code": "unauthenticated",
+         *         "message": "a valid access token is required"
+         *       },
+         *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+         *     }
+         */
         'application/json': components['schemas']['ErrorEnvelope'];
       };
     };
-    /** @description The request body has a media type this endpoint does not accept. */
+    /** @description The request body has a media type this endpoint does not accept. Codes: `validation_failed`. */
     UnsupportedMediaType: {
       headers: {
         [name: string]: unknown;
       };
       content: {
+        /**
+         * @example {
+         *       "error": {
+         *         "code": "validation_failed",
+         *         "message": "slots: must be a positive integer"
+         *       },
+         *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+         *     }
+         */
         'application/json': components['schemas']['ErrorEnvelope'];
       };
     };
@@ -3036,8 +3120,10 @@ export interface operations {
            * @example {
            *       "keys": [
            *         {
-           *           "kty": "OKP",
-           *           "alg": "Ed25519",
+           *           "kty": {
+           *             "length": 1
+           *           },
+           *           "alg": "EdDSA",
            *           "key_ops": [
            *             "example"
            *           ],
@@ -3081,13 +3167,7 @@ export interface operations {
             keys: {
               /** @description JWK "alg" (Algorithm) Parameter */
               alg?:
-                | 'Ed25519'
-                | ({
-                    /** @description Returns the length of a String object. */
-                    length: number;
-                  } & {
-                    [key: string]: string;
-                  })
+                | 'EdDSA'
                 | 'HS256'
                 | 'HS384'
                 | 'HS512'
@@ -3100,10 +3180,16 @@ export interface operations {
                 | 'ES256'
                 | 'ES384'
                 | 'ES512'
-                | 'EdDSA'
+                | 'Ed25519'
                 | 'ML-DSA-44'
                 | 'ML-DSA-65'
                 | 'ML-DSA-87'
+                | ({
+                    /** @description Returns the length of a String object. */
+                    length: number;
+                  } & {
+                    [key: string]: string;
+                  })
                 | 'dir'
                 | 'A128KW'
                 | 'A192KW'
@@ -3151,17 +3237,17 @@ export interface operations {
               kid?: string;
               /** @description JWK "kty" (Key Type) Parameter */
               kty?:
-                | 'OKP'
-                | 'EC'
-                | 'RSA'
-                | 'AKP'
-                | 'oct'
                 | ({
                     /** @description Returns the length of a String object. */
                     length: number;
                   } & {
                     [key: string]: string;
-                  });
+                  })
+                | 'OKP'
+                | 'EC'
+                | 'RSA'
+                | 'AKP'
+                | 'oct';
               /** @description RSA modulus, encoded as Base64urlUInt (RFC 7518, Section 6.3). */
               n?: string;
               /** @description Additional RSA prime factors. */
@@ -3240,6 +3326,7 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /** @example <!doctype html><html lang="en"><head><title>Suanli Exchange API</title></head><body>…</body></html> */
           'text/html': string;
         };
       };
@@ -3328,6 +3415,11 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example # HELP http_requests_total Requests answered, by route and status.
+           *     # TYPE http_requests_total counter
+           *     http_requests_total{method="GET",route="/v1/offers",status="200"} 42
+           */
           'text/plain': string;
         };
       };
@@ -3350,6 +3442,15 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "openapi": "3.1.0",
+           *       "info": {
+           *         "title": "Suanli Exchange API"
+           *       },
+           *       "paths": {}
+           *     }
+           */
           'application/json': Record<string, never>;
         };
       };
@@ -3422,21 +3523,45 @@ export interface operations {
   auditEvents: {
     parameters: {
       query?: {
-        /** @description Exact action, e.g. `auth.login`, or a prefix ending in `.` (`api_key.`). */
+        /**
+         * @description Exact action, e.g. `auth.login`, or a prefix ending in `.` (`api_key.`).
+         * @example example
+         */
         action?: string;
-        /** @description Only items whose actor user id matches. */
+        /**
+         * @description Only items whose actor user id matches.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
         actorUserId?: string;
-        /** @description Where the page starts: the previous page's `nextCursor`. */
+        /**
+         * @description Where the page starts: the previous page's `nextCursor`.
+         * @example eyJhdCI6IjIwMjYtMTEtMjhUMDg6MDA6MDAuMDAwWiJ9
+         */
         cursor?: string;
-        /** @description Start of the time range (ISO 8601, inclusive). */
+        /**
+         * @description Start of the time range (ISO 8601, inclusive).
+         * @example 2026-11-28T08:00:00.000Z
+         */
         from?: string;
-        /** @description The most items to return (page size). */
+        /**
+         * @description The most items to return (page size).
+         * @example 50
+         */
         limit?: number;
-        /** @description The organization the actions concern. */
+        /**
+         * @description The organization the actions concern.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
         orgId?: string;
-        /** @description Only items whose outcome matches. */
+        /**
+         * @description Only items whose outcome matches.
+         * @example succeeded
+         */
         outcome?: 'succeeded' | 'failed';
-        /** @description End of the time range (ISO 8601, exclusive). */
+        /**
+         * @description End of the time range (ISO 8601, exclusive).
+         * @example 2026-11-28T08:00:00.000Z
+         */
         to?: string;
       };
       header?: never;
@@ -3489,7 +3614,10 @@ export interface operations {
   credibilityRecompute: {
     parameters: {
       query?: {
-        /** @description What to recompute. */
+        /**
+         * @description What to recompute.
+         * @example example
+         */
         scope?: string;
       };
       header?: never;
@@ -3710,7 +3838,10 @@ export interface operations {
   monitoringResources: {
     parameters: {
       query?: {
-        /** @description Hours back from now that utilization, SLA attainment and incidents cover (default 24). */
+        /**
+         * @description Hours back from now that utilization, SLA attainment and incidents cover (default 24).
+         * @example 1
+         */
         windowHours?: number;
       };
       header?: never;
@@ -3776,7 +3907,10 @@ export interface operations {
   monitoringSellers: {
     parameters: {
       query?: {
-        /** @description Hours back from now that utilization, SLA attainment and incidents cover (default 24). */
+        /**
+         * @description Hours back from now that utilization, SLA attainment and incidents cover (default 24).
+         * @example 1
+         */
         windowHours?: number;
       };
       header?: never;
@@ -3834,11 +3968,20 @@ export interface operations {
   accountsListOrganizations: {
     parameters: {
       query?: {
-        /** @description Why the operator lists them: written to the access log (default `organization listing`). */
+        /**
+         * @description Why the operator lists them: written to the access log (default `organization listing`).
+         * @example example
+         */
         purpose?: string;
-        /** @description Free text, matched against names and titles. */
+        /**
+         * @description Free text, matched against names and titles.
+         * @example H200
+         */
         q?: string;
-        /** @description Only organizations holding this role. */
+        /**
+         * @description Only organizations holding this role.
+         * @example buyer
+         */
         role?: 'buyer' | 'seller' | 'assessor' | 'operator';
       };
       header?: never;
@@ -3904,8 +4047,10 @@ export interface operations {
          */
         'application/json': {
           displayName: string;
+          /** Format: email */
           email: string;
           organization: {
+            /** @default I */
             industry?: string;
             name: string;
             roles: ('buyer' | 'seller' | 'assessor' | 'operator')[];
@@ -3953,7 +4098,24 @@ export interface operations {
       401: components['responses']['Unauthenticated'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
-      409: components['responses']['Conflict'];
+      /** @description The object is not in a state that allows this, or a request with the same `Idempotency-Key` is still in progress. Codes: `conflict`, `invalid_state`. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "conflict",
+           *         "message": "a request with this Idempotency-Key is still in progress"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
@@ -3962,7 +4124,10 @@ export interface operations {
   privacyRead: {
     parameters: {
       query: {
-        /** @description Only items whose purpose matches. */
+        /**
+         * @description Only items whose purpose matches.
+         * @example example
+         */
         purpose: string;
       };
       header?: never;
@@ -4040,7 +4205,24 @@ export interface operations {
       401: components['responses']['Unauthenticated'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
-      409: components['responses']['Conflict'];
+      /** @description The object is not in a state that allows this, or a request with the same `Idempotency-Key` is still in progress. Codes: `conflict`, `invalid_state`. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "conflict",
+           *         "message": "a request with this Idempotency-Key is still in progress"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       429: components['responses']['TooManyRequests'];
     };
   };
@@ -4179,13 +4361,34 @@ export interface operations {
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
       409: components['responses']['Conflict'];
+      /** @description The request is well-formed but cannot be carried out (funds, signatures, keys), or its `Idempotency-Key` was used before with another request. Codes: `insufficient_funds`. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "insufficient_funds",
+           *         "message": "the wallet holds 12.00 CNY, 40.00 CNY are needed"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       429: components['responses']['TooManyRequests'];
     };
   };
   privacyAccessLog: {
     parameters: {
       query?: {
-        /** @description Only items whose org id matches. */
+        /**
+         * @description Only items whose org id matches.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
         orgId?: string;
       };
       header?: never;
@@ -4235,11 +4438,20 @@ export interface operations {
   privacyPseudonym: {
     parameters: {
       query: {
-        /** @description Only items whose pseudonym matches. */
+        /**
+         * @description Only items whose pseudonym matches.
+         * @example example
+         */
         pseudonym: string;
-        /** @description Only items whose purpose matches. */
+        /**
+         * @description Only items whose purpose matches.
+         * @example example
+         */
         purpose: string;
-        /** @description Only items whose viewer matches. */
+        /**
+         * @description Only items whose viewer matches.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
         viewer?: string;
       };
       header?: never;
@@ -4400,6 +4612,24 @@ export interface operations {
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
       409: components['responses']['Conflict'];
+      /** @description The request is well-formed but cannot be carried out (funds, signatures, keys), or its `Idempotency-Key` was used before with another request. Codes: `insufficient_funds`. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "insufficient_funds",
+           *         "message": "the wallet holds 12.00 CNY, 40.00 CNY are needed"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       429: components['responses']['TooManyRequests'];
     };
   };
@@ -4408,7 +4638,7 @@ export interface operations {
       query?: never;
       header: {
         /**
-         * @description Makes the request safe to retry: the first answer is stored and replayed for the same key and body; the same key with another body is refused with 409.
+         * @description Makes the request safe to retry: the first answer is stored and replayed for the same key and body; the same key with another body is refused with 422 (`idempotency_conflict`).
          * @example order-2026-11-28-0001
          */
         'Idempotency-Key': string;
@@ -4475,7 +4705,24 @@ export interface operations {
       409: components['responses']['Conflict'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
-      422: components['responses']['IdempotencyConflict'];
+      /** @description The request is well-formed but cannot be carried out (funds, signatures, keys), or its `Idempotency-Key` was used before with another request. Codes: `idempotency_conflict`, `insufficient_funds`. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "idempotency_conflict",
+           *         "message": "this Idempotency-Key was used with another request"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       429: components['responses']['TooManyRequests'];
     };
   };
@@ -4532,7 +4779,24 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthenticated'];
       404: components['responses']['NotFound'];
-      409: components['responses']['Conflict'];
+      /** @description The object is not in a state that allows this, or a request with the same `Idempotency-Key` is still in progress. Codes: `conflict`, `invalid_state`. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "conflict",
+           *         "message": "a request with this Idempotency-Key is still in progress"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
@@ -4585,6 +4849,24 @@ export interface operations {
       };
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthenticated'];
+      /** @description The object is not in a state that allows this, or a request with the same `Idempotency-Key` is still in progress. Codes: `invalid_state`. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "invalid_state",
+           *         "message": "the lease has ended"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       429: components['responses']['TooManyRequests'];
     };
   };
@@ -4736,9 +5018,15 @@ export interface operations {
   apiKeysUses: {
     parameters: {
       query?: {
-        /** @description The previous page's `nextCursor`. */
+        /**
+         * @description The previous page's `nextCursor`.
+         * @example 1
+         */
         cursor?: string;
-        /** @description The most items to return (page size). */
+        /**
+         * @description The most items to return (page size).
+         * @example 100
+         */
         limit?: number;
       };
       header?: never;
@@ -4944,6 +5232,7 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthenticated'];
       403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
       429: components['responses']['TooManyRequests'];
     };
   };
@@ -5003,11 +5292,45 @@ export interface operations {
           'application/json': components['schemas']['AssessorKeyView'];
         };
       };
-      400: components['responses']['BadRequest'];
+      /** @description The request is not valid (for a field, `details` names it). Codes: `validation_failed`, `invalid_jwk`. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "validation_failed",
+           *         "message": "slots: must be a positive integer"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       401: components['responses']['Unauthenticated'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
-      409: components['responses']['Conflict'];
+      /** @description The object is not in a state that allows this, or a request with the same `Idempotency-Key` is still in progress. Codes: `conflict`, `duplicate_key`. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "conflict",
+           *         "message": "a request with this Idempotency-Key is still in progress"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
@@ -5018,7 +5341,10 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @description The kid. */
+        /**
+         * @description The kid.
+         * @example lab-key-2026-11
+         */
         kid: string;
       };
       cookie?: never;
@@ -5115,11 +5441,45 @@ export interface operations {
           };
         };
       };
-      400: components['responses']['BadRequest'];
+      /** @description The request is not valid (for a field, `details` names it). Codes: `validation_failed`, `invalid_jwk`. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "validation_failed",
+           *         "message": "slots: must be a positive integer"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       401: components['responses']['Unauthenticated'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
-      409: components['responses']['Conflict'];
+      /** @description The object is not in a state that allows this, or a request with the same `Idempotency-Key` is still in progress. Codes: `conflict`, `duplicate_key`. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "conflict",
+           *         "message": "a request with this Idempotency-Key is still in progress"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
@@ -5315,7 +5675,24 @@ export interface operations {
       };
       400: components['responses']['BadRequest'];
       404: components['responses']['NotFound'];
-      409: components['responses']['Conflict'];
+      /** @description The object is not in a state that allows this, or a request with the same `Idempotency-Key` is still in progress. Codes: `conflict`, `invalid_state`. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "conflict",
+           *         "message": "a request with this Idempotency-Key is still in progress"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
@@ -5351,18 +5728,18 @@ export interface operations {
            *       },
            *       "leases": {
            *         "positive": {
+           *           "insufficient_funds": 1,
            *           "completed": 1,
            *           "cancelled_by_buyer": 1,
            *           "terminated_by_seller": 1,
-           *           "insufficient_funds": 1,
            *           "sla_breach": 1,
            *           "resource_retired": 1
            *         },
            *         "negative": {
+           *           "insufficient_funds": 1,
            *           "completed": 1,
            *           "cancelled_by_buyer": 1,
            *           "terminated_by_seller": 1,
-           *           "insufficient_funds": 1,
            *           "sla_breach": 1,
            *           "resource_retired": 1
            *         }
@@ -5452,7 +5829,7 @@ export interface operations {
           /**
            * @example {
            *       "subject": {
-           *         "type": "resource",
+           *         "type": "seller",
            *         "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94"
            *       },
            *       "formulaVersion": "example",
@@ -5553,7 +5930,7 @@ export interface operations {
           /**
            * @example {
            *       "subject": {
-           *         "type": "resource",
+           *         "type": "seller",
            *         "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94"
            *       },
            *       "formulaVersion": "example",
@@ -5635,7 +6012,10 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @description The code. */
+        /**
+         * @description The code.
+         * @example 86.N00/CN-GZ-A1.AI.BM.H200x8.000001-K
+         */
         code: string;
       };
       cookie?: never;
@@ -5703,7 +6083,24 @@ export interface operations {
           'application/json': components['schemas']['ResolutionView'];
         };
       };
-      400: components['responses']['BadRequest'];
+      /** @description The request is not valid (for a field, `details` names it). Codes: `validation_failed`, `invalid_cri`. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "validation_failed",
+           *         "message": "slots: must be a positive integer"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       404: components['responses']['NotFound'];
       429: components['responses']['TooManyRequests'];
     };
@@ -5768,11 +6165,10 @@ export interface operations {
            *             "status": "active",
            *             "resource": {
            *               "name": "Example",
-           *               "location": {
-           *                 "country": "CN",
-           *                 "subdivision": "example",
-           *                 "site": "example"
-           *               },
+           *               "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
+           *               "cri": "86.N00/CN-GZ-A1.AI.BM.H200x8.000001-K",
+           *               "handle": "example",
+           *               "form": "BM",
            *               "spec": {
            *                 "cpu": 1,
            *                 "memGiB": 1,
@@ -5783,11 +6179,12 @@ export interface operations {
            *                 "storageGiB": 1,
            *                 "netGbps": 1
            *               },
-           *               "class": "GEN",
-           *               "form": "BM",
-           *               "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
-           *               "handle": "example",
-           *               "cri": "86.N00/CN-GZ-A1.AI.BM.H200x8.000001-K"
+           *               "location": {
+           *                 "country": "CN",
+           *                 "subdivision": "example",
+           *                 "site": "example"
+           *               },
+           *               "class": "GEN"
            *             },
            *             "seller": {
            *               "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
@@ -5983,11 +6380,20 @@ export interface operations {
   credibilityList: {
     parameters: {
       query?: {
-        /** @description Only items whose assessor matches. */
+        /**
+         * @description Only items whose assessor matches.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
         assessor?: string;
-        /** @description Only items whose include matches. */
+        /**
+         * @description Only items whose include matches.
+         * @example all
+         */
         include?: 'current' | 'all';
-        /** @description Only items whose subject matches. */
+        /**
+         * @description Only items whose subject matches.
+         * @example example
+         */
         subject?: string;
       };
       header?: never;
@@ -6014,7 +6420,7 @@ export interface operations {
            *           },
            *           "kid": "example",
            *           "subject": {
-           *             "type": "resource",
+           *             "type": "seller",
            *             "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
            *             "ref": "example"
            *           },
@@ -6037,7 +6443,43 @@ export interface operations {
           };
         };
       };
-      400: components['responses']['BadRequest'];
+      /** @description The request is not valid (for a field, `details` names it). Codes: `validation_failed`, `invalid_cri`. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "validation_failed",
+           *         "message": "slots: must be a positive integer"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      404: components['responses']['NotFound'];
+      /** @description The request is well-formed but cannot be carried out (funds, signatures, keys), or its `Idempotency-Key` was used before with another request. Codes: `unknown_subject`. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "unknown_subject",
+           *         "message": "unknown subject"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       429: components['responses']['TooManyRequests'];
     };
   };
@@ -6050,7 +6492,13 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /** @example eyJhbGciOiJFZERTQSIsImtpZCI6ImxhYi1rZXktMjAyNi0xMSJ9.eyJpc3MiOiIzZjZjMmE0ZS04YjFkLTRjM2UtOWE3Zi0yZDViOGUxYzBhOTQiLCJzdWIiOiI4Ni5OMDAvQ04tR1otQTEuQUkuQk0uSDIwMHg4LjAwMDAwMS1LIn0.c2lnbmF0dXJl */
         'application/jose': string;
+        /**
+         * @example {
+         *       "jws": "eyJhbGciOiJFZERTQSIsImtpZCI6ImxhYi1rZXktMjAyNi0xMSJ9.eyJpc3MiOiIzZjZjMmE0ZS04YjFkLTRjM2UtOWE3Zi0yZDViOGUxYzBhOTQiLCJzdWIiOiI4Ni5OMDAvQ04tR1otQTEuQUkuQk0uSDIwMHg4LjAwMDAwMS1LIn0.c2lnbmF0dXJl"
+         *     }
+         */
         'application/json': {
           jws: string;
         };
@@ -6073,7 +6521,7 @@ export interface operations {
            *       },
            *       "kid": "example",
            *       "subject": {
-           *         "type": "resource",
+           *         "type": "seller",
            *         "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
            *         "ref": "example"
            *       },
@@ -6092,13 +6540,82 @@ export interface operations {
           'application/json': components['schemas']['EvaluationView'];
         };
       };
-      400: components['responses']['BadRequest'];
+      /** @description The request is not valid (for a field, `details` names it). Codes: `validation_failed`, `invalid_cri`, `invalid_evaluation`, `invalid_jws`. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "validation_failed",
+           *         "message": "slots: must be a positive integer"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       401: components['responses']['Unauthenticated'];
-      403: components['responses']['Forbidden'];
+      /** @description The caller lacks the role or scope. Codes: `forbidden`, `issuer_mismatch`. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "forbidden",
+           *         "message": "this role may not do that"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       404: components['responses']['NotFound'];
-      409: components['responses']['Conflict'];
+      /** @description The object is not in a state that allows this, or a request with the same `Idempotency-Key` is still in progress. Codes: `conflict`, `jti_replayed`. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "conflict",
+           *         "message": "a request with this Idempotency-Key is still in progress"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
+      /** @description The request is well-formed but cannot be carried out (funds, signatures, keys), or its `Idempotency-Key` was used before with another request. Codes: `bad_signature`, `conflict_of_interest`, `evaluation_expired`, `issued_in_future`, `unknown_key`, `unknown_method`, `unknown_subject`. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "bad_signature",
+           *         "message": "bad signature"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       429: components['responses']['TooManyRequests'];
     };
   };
@@ -6133,7 +6650,7 @@ export interface operations {
            *       },
            *       "kid": "example",
            *       "subject": {
-           *         "type": "resource",
+           *         "type": "seller",
            *         "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
            *         "ref": "example"
            *       },
@@ -6199,7 +6716,7 @@ export interface operations {
            *       },
            *       "kid": "example",
            *       "subject": {
-           *         "type": "resource",
+           *         "type": "seller",
            *         "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
            *         "ref": "example"
            *       },
@@ -6314,12 +6831,18 @@ export interface operations {
   invoicesGet: {
     parameters: {
       query?: {
-        /** @description The representation: json, csv or pdf. */
+        /**
+         * @description The representation: json, csv or pdf.
+         * @example pdf
+         */
         format?: string;
       };
       header?: never;
       path: {
-        /** @description The ref. */
+        /**
+         * @description The ref.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94.pdf
+         */
         ref: string;
       };
       cookie?: never;
@@ -6383,7 +6906,12 @@ export interface operations {
            *     }
            */
           'application/json': components['schemas']['InvoiceDocument'];
+          /** @example %PDF-1.7 … (binary) */
           'application/pdf': string;
+          /**
+           * @example number,period_start,period_end,line,quantity,unit,price,amount
+           *     SL-2026-000042,2026-11-28T08:00:00Z,2026-11-28T10:00:00Z,slot_h,2,slot_h,60.00,120.00
+           */
           'text/csv': string;
         };
       };
@@ -6423,7 +6951,7 @@ export interface operations {
            *           "startsAt": "2026-11-28T08:00:00.000Z",
            *           "endsAt": "2026-11-28T08:00:00.000Z",
            *           "endedAt": "2026-11-28T08:00:00.000Z",
-           *           "endReason": "completed",
+           *           "endReason": "insufficient_funds",
            *           "currency": "CNY",
            *           "catalogVersion": "example",
            *           "takeRate": "12.50",
@@ -6477,7 +7005,7 @@ export interface operations {
            *       "startsAt": "2026-11-28T08:00:00.000Z",
            *       "endsAt": "2026-11-28T08:00:00.000Z",
            *       "endedAt": "2026-11-28T08:00:00.000Z",
-           *       "endReason": "completed",
+           *       "endReason": "insufficient_funds",
            *       "currency": "CNY",
            *       "catalogVersion": "example",
            *       "takeRate": "12.50",
@@ -6528,7 +7056,7 @@ export interface operations {
            *       "startsAt": "2026-11-28T08:00:00.000Z",
            *       "endsAt": "2026-11-28T08:00:00.000Z",
            *       "endedAt": "2026-11-28T08:00:00.000Z",
-           *       "endReason": "completed",
+           *       "endReason": "insufficient_funds",
            *       "currency": "CNY",
            *       "catalogVersion": "example",
            *       "takeRate": "12.50",
@@ -6543,7 +7071,24 @@ export interface operations {
       401: components['responses']['Unauthenticated'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
-      409: components['responses']['Conflict'];
+      /** @description The object is not in a state that allows this, or a request with the same `Idempotency-Key` is still in progress. Codes: `conflict`, `invalid_state`. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "conflict",
+           *         "message": "a request with this Idempotency-Key is still in progress"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       429: components['responses']['TooManyRequests'];
     };
   };
@@ -6687,7 +7232,7 @@ export interface operations {
            *       "startsAt": "2026-11-28T08:00:00.000Z",
            *       "endsAt": "2026-11-28T08:00:00.000Z",
            *       "endedAt": "2026-11-28T08:00:00.000Z",
-           *       "endReason": "completed",
+           *       "endReason": "insufficient_funds",
            *       "currency": "CNY",
            *       "catalogVersion": "example",
            *       "takeRate": "12.50",
@@ -6702,13 +7247,46 @@ export interface operations {
       401: components['responses']['Unauthenticated'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
-      409: components['responses']['Conflict'];
+      /** @description The object is not in a state that allows this, or a request with the same `Idempotency-Key` is still in progress. Codes: `conflict`, `invalid_state`. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "conflict",
+           *         "message": "a request with this Idempotency-Key is still in progress"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       429: components['responses']['TooManyRequests'];
     };
   };
   ordersUsage: {
     parameters: {
-      query?: never;
+      query?: {
+        /**
+         * @description Start of the time range (ISO 8601, inclusive).
+         * @example 2026-11-28T08:00:00.000Z
+         */
+        from?: string;
+        /**
+         * @description Bucket size of the usage series.
+         * @example hour
+         */
+        granularity?: 'minute' | 'hour';
+        /**
+         * @description End of the time range (ISO 8601, exclusive).
+         * @example 2026-11-28T08:00:00.000Z
+         */
+        to?: string;
+      };
       header?: never;
       path: {
         /**
@@ -6791,6 +7369,7 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthenticated'];
       403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
       429: components['responses']['TooManyRequests'];
     };
   };
@@ -6876,7 +7455,24 @@ export interface operations {
       401: components['responses']['Unauthenticated'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
-      409: components['responses']['Conflict'];
+      /** @description The object is not in a state that allows this, or a request with the same `Idempotency-Key` is still in progress. Codes: `conflict`, `invalid_state`. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "conflict",
+           *         "message": "a request with this Idempotency-Key is still in progress"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
@@ -6885,7 +7481,10 @@ export interface operations {
   monitoringMine: {
     parameters: {
       query?: {
-        /** @description Hours back from now that utilization, SLA attainment and incidents cover (default 24). */
+        /**
+         * @description Hours back from now that utilization, SLA attainment and incidents cover (default 24).
+         * @example 1
+         */
         windowHours?: number;
       };
       header?: never;
@@ -6951,33 +7550,75 @@ export interface operations {
   offersSearch: {
     parameters: {
       query?: {
-        /** @description Accelerator model code from the unit catalog, e.g. H200. */
+        /**
+         * @description Accelerator model code from the unit catalog, e.g. H200.
+         * @example 1
+         */
         accelerator?: string;
-        /** @description Only offers with a free slot right now. */
+        /**
+         * @description Only offers with a free slot right now.
+         * @example true
+         */
         availableNow?: 'true' | 'false';
-        /** @description Compute class: GEN, AI or HPC. */
+        /**
+         * @description Compute class: GEN, AI or HPC.
+         * @example GEN
+         */
         class?: 'GEN' | 'AI' | 'HPC';
-        /** @description ISO 4217 currency code, e.g. CNY. */
+        /**
+         * @description ISO 4217 currency code, e.g. CNY.
+         * @example CNY
+         */
         currency?: string;
-        /** @description Where the page starts: the previous page's `nextCursor`. */
+        /**
+         * @description Where the page starts: the previous page's `nextCursor`.
+         * @example eyJhdCI6IjIwMjYtMTEtMjhUMDg6MDA6MDAuMDAwWiJ9
+         */
         cursor?: string;
-        /** @description Compute form: BM, VM, CTR, API or JOB. */
+        /**
+         * @description Compute form: BM, VM, CTR, API or JOB.
+         * @example BM
+         */
         form?: 'BM' | 'VM' | 'CTR' | 'API' | 'JOB';
-        /** @description The most items to return (page size). */
+        /**
+         * @description The most items to return (page size).
+         * @example 50
+         */
         limit?: number;
-        /** @description Only items whose max price matches. */
+        /**
+         * @description Only items whose max price matches.
+         * @example 12.50
+         */
         maxPrice?: string;
-        /** @description Only items whose min accelerators matches. */
+        /**
+         * @description Only items whose min accelerators matches.
+         * @example 1
+         */
         minAccelerators?: number;
-        /** @description Only offers whose resource's credibility score is at least this (0..100). */
+        /**
+         * @description Only offers whose resource's credibility score is at least this (0..100).
+         * @example 1
+         */
         minCredibility?: number;
-        /** @description Bounds on the normalized price (per standard unit of the class), decimal strings. */
+        /**
+         * @description Bounds on the normalized price (per standard unit of the class), decimal strings.
+         * @example 12.50
+         */
         minPrice?: string;
-        /** @description Free text, matched against names and titles. */
+        /**
+         * @description Free text, matched against names and titles.
+         * @example H200
+         */
         q?: string;
-        /** @description Location prefix, e.g. CN or CN-GZ. */
+        /**
+         * @description Location prefix, e.g. CN or CN-GZ.
+         * @example example
+         */
         region?: string;
-        /** @description The order of the items. */
+        /**
+         * @description The order of the items.
+         * @example newest
+         */
         sort?: 'newest' | 'price' | 'credibility';
       };
       header?: never;
@@ -7001,11 +7642,10 @@ export interface operations {
            *           "status": "active",
            *           "resource": {
            *             "name": "Example",
-           *             "location": {
-           *               "country": "CN",
-           *               "subdivision": "example",
-           *               "site": "example"
-           *             },
+           *             "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
+           *             "cri": "86.N00/CN-GZ-A1.AI.BM.H200x8.000001-K",
+           *             "handle": "example",
+           *             "form": "BM",
            *             "spec": {
            *               "cpu": 1,
            *               "memGiB": 1,
@@ -7016,11 +7656,12 @@ export interface operations {
            *               "storageGiB": 1,
            *               "netGbps": 1
            *             },
-           *             "class": "GEN",
-           *             "form": "BM",
-           *             "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
-           *             "handle": "example",
-           *             "cri": "86.N00/CN-GZ-A1.AI.BM.H200x8.000001-K"
+           *             "location": {
+           *               "country": "CN",
+           *               "subdivision": "example",
+           *               "site": "example"
+           *             },
+           *             "class": "GEN"
            *           },
            *           "seller": {
            *             "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
@@ -7179,11 +7820,10 @@ export interface operations {
            *       "status": "active",
            *       "resource": {
            *         "name": "Example",
-           *         "location": {
-           *           "country": "CN",
-           *           "subdivision": "example",
-           *           "site": "example"
-           *         },
+           *         "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
+           *         "cri": "86.N00/CN-GZ-A1.AI.BM.H200x8.000001-K",
+           *         "handle": "example",
+           *         "form": "BM",
            *         "spec": {
            *           "cpu": 1,
            *           "memGiB": 1,
@@ -7194,11 +7834,12 @@ export interface operations {
            *           "storageGiB": 1,
            *           "netGbps": 1
            *         },
-           *         "class": "GEN",
-           *         "form": "BM",
-           *         "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
-           *         "handle": "example",
-           *         "cri": "86.N00/CN-GZ-A1.AI.BM.H200x8.000001-K"
+           *         "location": {
+           *           "country": "CN",
+           *           "subdivision": "example",
+           *           "site": "example"
+           *         },
+           *         "class": "GEN"
            *       },
            *       "seller": {
            *         "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
@@ -7258,7 +7899,24 @@ export interface operations {
       401: components['responses']['Unauthenticated'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
-      409: components['responses']['Conflict'];
+      /** @description The object is not in a state that allows this, or a request with the same `Idempotency-Key` is still in progress. Codes: `conflict`, `invalid_state`. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "conflict",
+           *         "message": "a request with this Idempotency-Key is still in progress"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
@@ -7292,11 +7950,10 @@ export interface operations {
            *       "status": "active",
            *       "resource": {
            *         "name": "Example",
-           *         "location": {
-           *           "country": "CN",
-           *           "subdivision": "example",
-           *           "site": "example"
-           *         },
+           *         "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
+           *         "cri": "86.N00/CN-GZ-A1.AI.BM.H200x8.000001-K",
+           *         "handle": "example",
+           *         "form": "BM",
            *         "spec": {
            *           "cpu": 1,
            *           "memGiB": 1,
@@ -7307,11 +7964,12 @@ export interface operations {
            *           "storageGiB": 1,
            *           "netGbps": 1
            *         },
-           *         "class": "GEN",
-           *         "form": "BM",
-           *         "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
-           *         "handle": "example",
-           *         "cri": "86.N00/CN-GZ-A1.AI.BM.H200x8.000001-K"
+           *         "location": {
+           *           "country": "CN",
+           *           "subdivision": "example",
+           *           "site": "example"
+           *         },
+           *         "class": "GEN"
            *       },
            *       "seller": {
            *         "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
@@ -7451,11 +8109,10 @@ export interface operations {
            *       "status": "active",
            *       "resource": {
            *         "name": "Example",
-           *         "location": {
-           *           "country": "CN",
-           *           "subdivision": "example",
-           *           "site": "example"
-           *         },
+           *         "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
+           *         "cri": "86.N00/CN-GZ-A1.AI.BM.H200x8.000001-K",
+           *         "handle": "example",
+           *         "form": "BM",
            *         "spec": {
            *           "cpu": 1,
            *           "memGiB": 1,
@@ -7466,11 +8123,12 @@ export interface operations {
            *           "storageGiB": 1,
            *           "netGbps": 1
            *         },
-           *         "class": "GEN",
-           *         "form": "BM",
-           *         "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
-           *         "handle": "example",
-           *         "cri": "86.N00/CN-GZ-A1.AI.BM.H200x8.000001-K"
+           *         "location": {
+           *           "country": "CN",
+           *           "subdivision": "example",
+           *           "site": "example"
+           *         },
+           *         "class": "GEN"
            *       },
            *       "seller": {
            *         "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
@@ -7530,7 +8188,24 @@ export interface operations {
       401: components['responses']['Unauthenticated'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
-      409: components['responses']['Conflict'];
+      /** @description The object is not in a state that allows this, or a request with the same `Idempotency-Key` is still in progress. Codes: `conflict`, `invalid_state`. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "conflict",
+           *         "message": "a request with this Idempotency-Key is still in progress"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
@@ -7564,11 +8239,10 @@ export interface operations {
            *       "status": "active",
            *       "resource": {
            *         "name": "Example",
-           *         "location": {
-           *           "country": "CN",
-           *           "subdivision": "example",
-           *           "site": "example"
-           *         },
+           *         "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
+           *         "cri": "86.N00/CN-GZ-A1.AI.BM.H200x8.000001-K",
+           *         "handle": "example",
+           *         "form": "BM",
            *         "spec": {
            *           "cpu": 1,
            *           "memGiB": 1,
@@ -7579,11 +8253,12 @@ export interface operations {
            *           "storageGiB": 1,
            *           "netGbps": 1
            *         },
-           *         "class": "GEN",
-           *         "form": "BM",
-           *         "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
-           *         "handle": "example",
-           *         "cri": "86.N00/CN-GZ-A1.AI.BM.H200x8.000001-K"
+           *         "location": {
+           *           "country": "CN",
+           *           "subdivision": "example",
+           *           "site": "example"
+           *         },
+           *         "class": "GEN"
            *       },
            *       "seller": {
            *         "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
@@ -7643,7 +8318,24 @@ export interface operations {
       401: components['responses']['Unauthenticated'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
-      409: components['responses']['Conflict'];
+      /** @description The object is not in a state that allows this, or a request with the same `Idempotency-Key` is still in progress. Codes: `conflict`, `invalid_state`. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "conflict",
+           *         "message": "a request with this Idempotency-Key is still in progress"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       429: components['responses']['TooManyRequests'];
     };
   };
@@ -7675,11 +8367,10 @@ export interface operations {
            *       "status": "active",
            *       "resource": {
            *         "name": "Example",
-           *         "location": {
-           *           "country": "CN",
-           *           "subdivision": "example",
-           *           "site": "example"
-           *         },
+           *         "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
+           *         "cri": "86.N00/CN-GZ-A1.AI.BM.H200x8.000001-K",
+           *         "handle": "example",
+           *         "form": "BM",
            *         "spec": {
            *           "cpu": 1,
            *           "memGiB": 1,
@@ -7690,11 +8381,12 @@ export interface operations {
            *           "storageGiB": 1,
            *           "netGbps": 1
            *         },
-           *         "class": "GEN",
-           *         "form": "BM",
-           *         "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
-           *         "handle": "example",
-           *         "cri": "86.N00/CN-GZ-A1.AI.BM.H200x8.000001-K"
+           *         "location": {
+           *           "country": "CN",
+           *           "subdivision": "example",
+           *           "site": "example"
+           *         },
+           *         "class": "GEN"
            *       },
            *       "seller": {
            *         "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
@@ -7754,7 +8446,24 @@ export interface operations {
       401: components['responses']['Unauthenticated'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
-      409: components['responses']['Conflict'];
+      /** @description The object is not in a state that allows this, or a request with the same `Idempotency-Key` is still in progress. Codes: `conflict`, `invalid_state`. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "conflict",
+           *         "message": "a request with this Idempotency-Key is still in progress"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       429: components['responses']['TooManyRequests'];
     };
   };
@@ -7786,11 +8495,10 @@ export interface operations {
            *       "status": "active",
            *       "resource": {
            *         "name": "Example",
-           *         "location": {
-           *           "country": "CN",
-           *           "subdivision": "example",
-           *           "site": "example"
-           *         },
+           *         "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
+           *         "cri": "86.N00/CN-GZ-A1.AI.BM.H200x8.000001-K",
+           *         "handle": "example",
+           *         "form": "BM",
            *         "spec": {
            *           "cpu": 1,
            *           "memGiB": 1,
@@ -7801,11 +8509,12 @@ export interface operations {
            *           "storageGiB": 1,
            *           "netGbps": 1
            *         },
-           *         "class": "GEN",
-           *         "form": "BM",
-           *         "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
-           *         "handle": "example",
-           *         "cri": "86.N00/CN-GZ-A1.AI.BM.H200x8.000001-K"
+           *         "location": {
+           *           "country": "CN",
+           *           "subdivision": "example",
+           *           "site": "example"
+           *         },
+           *         "class": "GEN"
            *       },
            *       "seller": {
            *         "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
@@ -7865,7 +8574,24 @@ export interface operations {
       401: components['responses']['Unauthenticated'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
-      409: components['responses']['Conflict'];
+      /** @description The object is not in a state that allows this, or a request with the same `Idempotency-Key` is still in progress. Codes: `conflict`, `invalid_state`. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "conflict",
+           *         "message": "a request with this Idempotency-Key is still in progress"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       429: components['responses']['TooManyRequests'];
     };
   };
@@ -7893,11 +8619,10 @@ export interface operations {
            *           "status": "active",
            *           "resource": {
            *             "name": "Example",
-           *             "location": {
-           *               "country": "CN",
-           *               "subdivision": "example",
-           *               "site": "example"
-           *             },
+           *             "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
+           *             "cri": "86.N00/CN-GZ-A1.AI.BM.H200x8.000001-K",
+           *             "handle": "example",
+           *             "form": "BM",
            *             "spec": {
            *               "cpu": 1,
            *               "memGiB": 1,
@@ -7908,11 +8633,12 @@ export interface operations {
            *               "storageGiB": 1,
            *               "netGbps": 1
            *             },
-           *             "class": "GEN",
-           *             "form": "BM",
-           *             "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
-           *             "handle": "example",
-           *             "cri": "86.N00/CN-GZ-A1.AI.BM.H200x8.000001-K"
+           *             "location": {
+           *               "country": "CN",
+           *               "subdivision": "example",
+           *               "site": "example"
+           *             },
+           *             "class": "GEN"
            *           },
            *           "seller": {
            *             "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
@@ -7983,7 +8709,7 @@ export interface operations {
       query?: never;
       header: {
         /**
-         * @description Makes the request safe to retry: the first answer is stored and replayed for the same key and body; the same key with another body is refused with 409.
+         * @description Makes the request safe to retry: the first answer is stored and replayed for the same key and body; the same key with another body is refused with 422 (`idempotency_conflict`).
          * @example order-2026-11-28-0001
          */
         'Idempotency-Key': string;
@@ -8038,7 +8764,7 @@ export interface operations {
            *         "startsAt": "2026-11-28T08:00:00.000Z",
            *         "endsAt": "2026-11-28T08:00:00.000Z",
            *         "endedAt": "2026-11-28T08:00:00.000Z",
-           *         "endReason": "completed",
+           *         "endReason": "insufficient_funds",
            *         "currency": "CNY",
            *         "catalogVersion": "example",
            *         "takeRate": "12.50",
@@ -8054,10 +8780,44 @@ export interface operations {
       401: components['responses']['Unauthenticated'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
-      409: components['responses']['Conflict'];
+      /** @description The object is not in a state that allows this, or a request with the same `Idempotency-Key` is still in progress. Codes: `conflict`, `capacity_unavailable`, `invalid_state`. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "conflict",
+           *         "message": "a request with this Idempotency-Key is still in progress"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
-      422: components['responses']['IdempotencyConflict'];
+      /** @description The request is well-formed but cannot be carried out (funds, signatures, keys), or its `Idempotency-Key` was used before with another request. Codes: `idempotency_conflict`, `insufficient_funds`. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "idempotency_conflict",
+           *         "message": "this Idempotency-Key was used with another request"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       429: components['responses']['TooManyRequests'];
     };
   };
@@ -8131,7 +8891,7 @@ export interface operations {
       query?: never;
       header?: {
         /**
-         * @description Makes the request safe to retry: the first answer is stored and replayed for the same key and body; the same key with another body is refused with 409.
+         * @description Makes the request safe to retry: the first answer is stored and replayed for the same key and body; the same key with another body is refused with 422 (`idempotency_conflict`).
          * @example order-2026-11-28-0001
          */
         'Idempotency-Key'?: string;
@@ -8399,7 +9159,24 @@ export interface operations {
       401: components['responses']['Unauthenticated'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
-      409: components['responses']['Conflict'];
+      /** @description The object is not in a state that allows this, or a request with the same `Idempotency-Key` is still in progress. Codes: `conflict`, `invalid_state`. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "conflict",
+           *         "message": "a request with this Idempotency-Key is still in progress"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
@@ -8465,7 +9242,24 @@ export interface operations {
       401: components['responses']['Unauthenticated'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
-      409: components['responses']['Conflict'];
+      /** @description The object is not in a state that allows this, or a request with the same `Idempotency-Key` is still in progress. Codes: `conflict`, `invalid_state`. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "conflict",
+           *         "message": "a request with this Idempotency-Key is still in progress"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
@@ -8474,11 +9268,20 @@ export interface operations {
   registryHeartbeats: {
     parameters: {
       query?: {
-        /** @description Start of the time range (ISO 8601, inclusive). */
+        /**
+         * @description Start of the time range (ISO 8601, inclusive).
+         * @example 2026-11-28T08:00:00.000Z
+         */
         from?: string;
-        /** @description The most items to return (page size). */
+        /**
+         * @description The most items to return (page size).
+         * @example 1000
+         */
         limit?: number;
-        /** @description End of the time range (ISO 8601, exclusive). */
+        /**
+         * @description End of the time range (ISO 8601, exclusive).
+         * @example 2026-11-28T08:00:00.000Z
+         */
         to?: string;
       };
       header?: never;
@@ -8598,7 +9401,24 @@ export interface operations {
       401: components['responses']['Unauthenticated'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
-      409: components['responses']['Conflict'];
+      /** @description The object is not in a state that allows this, or a request with the same `Idempotency-Key` is still in progress. Codes: `conflict`, `invalid_state`. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "conflict",
+           *         "message": "a request with this Idempotency-Key is still in progress"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       429: components['responses']['TooManyRequests'];
@@ -8667,18 +9487,44 @@ export interface operations {
       401: components['responses']['Unauthenticated'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
-      409: components['responses']['Conflict'];
+      /** @description The object is not in a state that allows this, or a request with the same `Idempotency-Key` is still in progress. Codes: `conflict`, `invalid_state`. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "conflict",
+           *         "message": "a request with this Idempotency-Key is still in progress"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       429: components['responses']['TooManyRequests'];
     };
   };
   usageResourceUsage: {
     parameters: {
       query?: {
-        /** @description Start of the time range (ISO 8601, inclusive). */
+        /**
+         * @description Start of the time range (ISO 8601, inclusive).
+         * @example 2026-11-28T08:00:00.000Z
+         */
         from?: string;
-        /** @description Bucket size of the usage series. */
+        /**
+         * @description Bucket size of the usage series.
+         * @example hour
+         */
         granularity?: 'minute' | 'hour';
-        /** @description End of the time range (ISO 8601, exclusive). */
+        /**
+         * @description End of the time range (ISO 8601, exclusive).
+         * @example 2026-11-28T08:00:00.000Z
+         */
         to?: string;
       };
       header?: never;
@@ -8725,35 +9571,80 @@ export interface operations {
   registrySearch: {
     parameters: {
       query?: {
-        /** @description Only items whose accel min matches. */
+        /**
+         * @description Only items whose accel min matches.
+         * @example 1
+         */
         accelMin?: number;
-        /** @description Only items whose accel model matches. */
+        /**
+         * @description Only items whose accel model matches.
+         * @example 1
+         */
         accelModel?: string;
-        /** @description Compute class: GEN, AI or HPC. */
+        /**
+         * @description Compute class: GEN, AI or HPC.
+         * @example GEN
+         */
         class?: 'GEN' | 'AI' | 'HPC';
-        /** @description Only items whose cpu max matches. */
+        /**
+         * @description Only items whose cpu max matches.
+         * @example 1
+         */
         cpuMax?: number;
-        /** @description Only items whose cpu min matches. */
+        /**
+         * @description Only items whose cpu min matches.
+         * @example 1
+         */
         cpuMin?: number;
-        /** @description Where the page starts: the previous page's `nextCursor`. */
+        /**
+         * @description Where the page starts: the previous page's `nextCursor`.
+         * @example eyJhdCI6IjIwMjYtMTEtMjhUMDg6MDA6MDAuMDAwWiJ9
+         */
         cursor?: string;
-        /** @description Compute form: BM, VM, CTR, API or JOB. */
+        /**
+         * @description Compute form: BM, VM, CTR, API or JOB.
+         * @example BM
+         */
         form?: 'BM' | 'VM' | 'CTR' | 'API' | 'JOB';
-        /** @description Only items whose industry matches. */
+        /**
+         * @description Only items whose industry matches.
+         * @example I
+         */
         industry?: string;
-        /** @description The most items to return (page size). */
+        /**
+         * @description The most items to return (page size).
+         * @example 20
+         */
         limit?: number;
-        /** @description `CN`, `CN-GZ` or `CN-GZ.GA1`. */
+        /**
+         * @description `CN`, `CN-GZ` or `CN-GZ.GA1`.
+         * @example CN
+         */
         location?: string;
-        /** @description Only items whose mem max matches. */
+        /**
+         * @description Only items whose mem max matches.
+         * @example 1
+         */
         memMax?: number;
-        /** @description Only items whose mem min matches. */
+        /**
+         * @description Only items whose mem min matches.
+         * @example 1
+         */
         memMin?: number;
-        /** @description `86`, `86.R07` or `86.R07.E00042`. */
+        /**
+         * @description `86`, `86.R07` or `86.R07.E00042`.
+         * @example 86.N00
+         */
         registrant?: string;
-        /** @description Only items whose state matches. */
+        /**
+         * @description Only items whose state matches.
+         * @example prepared
+         */
         state?: 'prepared' | 'connected' | 'schedulable' | 'running' | 'retired';
-        /** @description Only items whose status matches. */
+        /**
+         * @description Only items whose status matches.
+         * @example online
+         */
         status?: 'online' | 'degraded' | 'offline';
       };
       header?: never;
@@ -8818,9 +9709,15 @@ export interface operations {
   settlementLogSellerRecords: {
     parameters: {
       query?: {
-        /** @description Only items whose kind matches. */
+        /**
+         * @description Only items whose kind matches.
+         * @example debit_note
+         */
         kind?: 'debit_note' | 'invoice' | 'payout' | 'credit';
-        /** @description The most items to return (page size). */
+        /**
+         * @description The most items to return (page size).
+         * @example 1
+         */
         limit?: number;
       };
       header?: never;
@@ -8866,17 +9763,35 @@ export interface operations {
   statisticsMarket: {
     parameters: {
       query?: {
-        /** @description Only items whose bucket matches. */
+        /**
+         * @description Only items whose bucket matches.
+         * @example hour
+         */
         bucket?: 'hour' | 'day' | 'week' | 'month';
-        /** @description Compute class: GEN, AI or HPC. */
+        /**
+         * @description Compute class: GEN, AI or HPC.
+         * @example GEN
+         */
         class?: 'GEN' | 'AI' | 'HPC';
-        /** @description ISO 4217 currency code, e.g. CNY. */
+        /**
+         * @description ISO 4217 currency code, e.g. CNY.
+         * @example CNY
+         */
         currency?: string;
-        /** @description Start of the time range (ISO 8601, inclusive). */
+        /**
+         * @description Start of the time range (ISO 8601, inclusive).
+         * @example 2026-11-28T08:00:00.000Z
+         */
         from?: string;
-        /** @description Location prefix, e.g. CN or CN-GZ. */
+        /**
+         * @description Location prefix, e.g. CN or CN-GZ.
+         * @example example
+         */
         region?: string;
-        /** @description End of the time range (ISO 8601, exclusive). */
+        /**
+         * @description End of the time range (ISO 8601, exclusive).
+         * @example 2026-11-28T08:00:00.000Z
+         */
         to?: string;
       };
       header?: never;
@@ -8922,7 +9837,10 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @description Stripe's signature of the body (checked against the webhook secret). */
+        /**
+         * @description Stripe's signature of the body (checked against the webhook secret).
+         * @example t=1764316800,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd
+         */
         'stripe-signature'?: string;
       };
       path?: never;
@@ -8930,6 +9848,19 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "id": "evt_1QExample",
+         *       "type": "payment_intent.succeeded",
+         *       "data": {
+         *         "object": {
+         *           "id": "pi_1QExample",
+         *           "amount": 10000,
+         *           "currency": "cny"
+         *         }
+         *       }
+         *     }
+         */
         'application/json': Record<string, never>;
       };
     };
@@ -8956,6 +9887,24 @@ export interface operations {
       409: components['responses']['Conflict'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
+      /** @description The request is well-formed but cannot be carried out (funds, signatures, keys), or its `Idempotency-Key` was used before with another request. Codes: `insufficient_funds`. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "insufficient_funds",
+           *         "message": "the wallet holds 12.00 CNY, 40.00 CNY are needed"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       429: components['responses']['TooManyRequests'];
     };
   };
@@ -8995,7 +9944,10 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @description The tree size. */
+        /**
+         * @description The tree size.
+         * @example 42
+         */
         treeSize: string;
       };
       cookie?: never;
@@ -9028,9 +9980,15 @@ export interface operations {
   settlementLogConsistency: {
     parameters: {
       query: {
-        /** @description Only items whose first matches. */
+        /**
+         * @description Only items whose first matches.
+         * @example 1
+         */
         first: number;
-        /** @description Only items whose second matches. */
+        /**
+         * @description Only items whose second matches.
+         * @example 1
+         */
         second: number;
       };
       header?: never;
@@ -9068,9 +10026,15 @@ export interface operations {
   settlementLogInclusion: {
     parameters: {
       query: {
-        /** @description Only items whose leaf index matches. */
+        /**
+         * @description Only items whose leaf index matches.
+         * @example 1
+         */
         leafIndex: number;
-        /** @description Only items whose tree size matches. */
+        /**
+         * @description Only items whose tree size matches.
+         * @example 1
+         */
         treeSize: number;
       };
       header?: never;
@@ -9110,9 +10074,15 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
-        /** @description The id. */
+        /**
+         * @description The id.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
         id: string;
-        /** @description The kind. */
+        /**
+         * @description The kind.
+         * @example invoice
+         */
         kind: string;
       };
       cookie?: never;
@@ -9152,13 +10122,25 @@ export interface operations {
   usageDeadLetters: {
     parameters: {
       query?: {
-        /** @description Where the page starts: the previous page's `nextCursor`. */
+        /**
+         * @description Where the page starts: the previous page's `nextCursor`.
+         * @example 1
+         */
         cursor?: string;
-        /** @description Only items whose lease matches. */
+        /**
+         * @description Only items whose lease matches.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
         lease?: string;
-        /** @description The most items to return (page size). */
+        /**
+         * @description The most items to return (page size).
+         * @example 50
+         */
         limit?: number;
-        /** @description Only items whose reason matches. */
+        /**
+         * @description Only items whose reason matches.
+         * @example bad_signature
+         */
         reason?:
           | 'bad_signature'
           | 'schema'
@@ -9168,7 +10150,10 @@ export interface operations {
           | 'units_mismatch'
           | 'late'
           | 'chain_gap';
-        /** @description Only items whose resource matches. */
+        /**
+         * @description Only items whose resource matches.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
         resource?: string;
       };
       header?: never;
@@ -9221,25 +10206,139 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example [
+         *       {
+         *         "specversion": "1.0",
+         *         "id": "collector-7f3a-000123",
+         *         "source": "//collector.example/site-gz1",
+         *         "type": "exchange.usage.v1",
+         *         "subject": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
+         *         "time": "2026-11-28T08:01:00.000Z",
+         *         "datacontenttype": "application/json",
+         *         "data": {
+         *           "cri": "86.N00/CN-GZ-A1.AI.BM.H200x8.000001-K",
+         *           "window": {
+         *             "start": "2026-11-28T08:00:00.000Z",
+         *             "end": "2026-11-28T08:01:00.000Z"
+         *           },
+         *           "usage": {
+         *             "duration_s": "60",
+         *             "acc_s": {
+         *               "H200": "480"
+         *             }
+         *           },
+         *           "units": {
+         *             "slot_h": "0.016667"
+         *           },
+         *           "catalog": "2026.11"
+         *         }
+         *       }
+         *     ]
+         */
         'application/cloudevents-batch+json': {
-          data?: Record<string, never>;
+          data: {
+            catalog: string;
+            cri: string;
+            units: {
+              [key: string]: string;
+            };
+            usage: {
+              acc_s?: {
+                [key: string]: string;
+              };
+              api_calls?: string;
+              cpu_core_s?: string;
+              duration_s: string;
+              egress_bytes?: string;
+              mem_gib_s?: string;
+              sto_gib_s?: string;
+            };
+            window: {
+              /** Format: date-time */
+              end: string;
+              /** Format: date-time */
+              start: string;
+            };
+          };
+          /** @constant */
+          datacontenttype?: 'application/json';
           id: string;
           source: string;
           /** @constant */
           specversion: '1.0';
+          /** Format: uuid */
+          subject: string;
           /** Format: date-time */
-          time?: string;
-          type: string;
+          time: string;
+          /** @constant */
+          type: 'exchange.usage.v1';
         }[];
+        /**
+         * @example {
+         *       "specversion": "1.0",
+         *       "id": "collector-7f3a-000123",
+         *       "source": "//collector.example/site-gz1",
+         *       "type": "exchange.usage.v1",
+         *       "subject": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
+         *       "time": "2026-11-28T08:01:00.000Z",
+         *       "datacontenttype": "application/json",
+         *       "data": {
+         *         "cri": "86.N00/CN-GZ-A1.AI.BM.H200x8.000001-K",
+         *         "window": {
+         *           "start": "2026-11-28T08:00:00.000Z",
+         *           "end": "2026-11-28T08:01:00.000Z"
+         *         },
+         *         "usage": {
+         *           "duration_s": "60",
+         *           "acc_s": {
+         *             "H200": "480"
+         *           }
+         *         },
+         *         "units": {
+         *           "slot_h": "0.016667"
+         *         },
+         *         "catalog": "2026.11"
+         *       }
+         *     }
+         */
         'application/cloudevents+json': {
-          data?: Record<string, never>;
+          data: {
+            catalog: string;
+            cri: string;
+            units: {
+              [key: string]: string;
+            };
+            usage: {
+              acc_s?: {
+                [key: string]: string;
+              };
+              api_calls?: string;
+              cpu_core_s?: string;
+              duration_s: string;
+              egress_bytes?: string;
+              mem_gib_s?: string;
+              sto_gib_s?: string;
+            };
+            window: {
+              /** Format: date-time */
+              end: string;
+              /** Format: date-time */
+              start: string;
+            };
+          };
+          /** @constant */
+          datacontenttype?: 'application/json';
           id: string;
           source: string;
           /** @constant */
           specversion: '1.0';
+          /** Format: uuid */
+          subject: string;
           /** Format: date-time */
-          time?: string;
-          type: string;
+          time: string;
+          /** @constant */
+          type: 'exchange.usage.v1';
         };
       };
     };
@@ -9353,7 +10452,7 @@ export interface operations {
       query?: never;
       header: {
         /**
-         * @description Makes the request safe to retry: the first answer is stored and replayed for the same key and body; the same key with another body is refused with 409.
+         * @description Makes the request safe to retry: the first answer is stored and replayed for the same key and body; the same key with another body is refused with 422 (`idempotency_conflict`).
          * @example order-2026-11-28-0001
          */
         'Idempotency-Key': string;
@@ -9400,10 +10499,44 @@ export interface operations {
       401: components['responses']['Unauthenticated'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
-      409: components['responses']['Conflict'];
+      /** @description The object is not in a state that allows this, or a request with the same `Idempotency-Key` is still in progress. Codes: `conflict`, `invalid_state`. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "conflict",
+           *         "message": "a request with this Idempotency-Key is still in progress"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
-      422: components['responses']['IdempotencyConflict'];
+      /** @description The request is well-formed but cannot be carried out (funds, signatures, keys), or its `Idempotency-Key` was used before with another request. Codes: `idempotency_conflict`, `insufficient_funds`. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "idempotency_conflict",
+           *         "message": "this Idempotency-Key was used with another request"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       429: components['responses']['TooManyRequests'];
     };
   };
@@ -9455,7 +10588,7 @@ export interface operations {
       query?: never;
       header: {
         /**
-         * @description Makes the request safe to retry: the first answer is stored and replayed for the same key and body; the same key with another body is refused with 409.
+         * @description Makes the request safe to retry: the first answer is stored and replayed for the same key and body; the same key with another body is refused with 422 (`idempotency_conflict`).
          * @example order-2026-11-28-0001
          */
         'Idempotency-Key': string;
@@ -9507,7 +10640,24 @@ export interface operations {
       409: components['responses']['Conflict'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
-      422: components['responses']['IdempotencyConflict'];
+      /** @description The request is well-formed but cannot be carried out (funds, signatures, keys), or its `Idempotency-Key` was used before with another request. Codes: `idempotency_conflict`, `insufficient_funds`. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "idempotency_conflict",
+           *         "message": "this Idempotency-Key was used with another request"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       429: components['responses']['TooManyRequests'];
     };
   };

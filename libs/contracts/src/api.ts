@@ -256,7 +256,22 @@ export function checkOfferPrices(
   });
 }
 
-const isoInstant = z.iso.datetime({ offset: true });
+/**
+ * Whether PostgreSQL can store an ISO 8601 time: it refuses year 0000 and UTC offsets beyond
+ * ±15:59 (JSON Schema's `date-time` and zod admit both; unchecked, they were a 500).
+ */
+export const storableTime = (s: string): boolean => {
+  const offset = /([+-])(\d{2}):?(\d{2})$/.exec(s);
+  return !s.startsWith('0000') && (!offset || Number(offset[2]) <= 15);
+};
+const storable = {
+  message: 'must be a time from year 0001 on, with a UTC offset within ±15:59',
+};
+
+/** An ISO 8601 instant with any UTC offset, as the API's queries and bodies take it. */
+export const isoInstant = z.iso.datetime({ offset: true }).refine(storableTime, storable);
+/** An ISO 8601 instant in UTC (`…Z`). */
+export const isoUtcInstant = z.iso.datetime().refine(storableTime, storable);
 
 export const createOfferSchema = z
   .object({

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isoUtcInstant } from './api.js';
 
 const nat = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
@@ -67,8 +68,8 @@ export const AccessLogQuery = z.object({ orgId: z.uuid().optional() });
 
 /** `GET /v1/statistics/market?from=&to=&bucket=&currency=` */
 export const MarketStatisticsQuery = z.object({
-  from: z.iso.datetime().optional(),
-  to: z.iso.datetime().optional(),
+  from: isoUtcInstant.optional(),
+  to: isoUtcInstant.optional(),
   bucket: z.enum(['hour', 'day', 'week', 'month']).optional(),
   currency: z
     .string()

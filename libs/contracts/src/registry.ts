@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   COMPUTE_CLASSES,
   COMPUTE_FORMS,
+  isoInstant,
   LIFECYCLE_STATES,
   type LifecycleState,
   type ResourceView,
@@ -127,14 +128,14 @@ export const heartbeatSchema = z
     /** Fraction of capacity in use, 0..1. */
     utilization: z.number().min(0).max(1).optional(),
     /** When the agent observed it; defaults to the time the API receives it. */
-    at: z.iso.datetime({ offset: true }).optional(),
+    at: isoInstant.optional(),
   })
   .strict();
 export type HeartbeatInput = z.infer<typeof heartbeatSchema>;
 
 export const heartbeatRangeSchema = z.object({
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
+  from: isoInstant.optional(),
+  to: isoInstant.optional(),
   limit: z.coerce.number().int().min(1).max(10_000).default(1_000),
 });
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { decimalString } from './api.js';
+import { decimalString, isoInstant } from './api.js';
 
 /** Topic names: versioned, never reused for another payload. */
 export const TOPICS = {
@@ -37,13 +37,13 @@ export const usageEventSchema = z.object({
   source: z.string().min(1).max(128),
   type: z.literal(USAGE_EVENT_TYPE),
   subject: z.string().uuid(),
-  time: z.string().datetime({ offset: true }),
+  time: isoInstant,
   datacontenttype: z.literal('application/json').optional(),
   data: z.object({
     cri: z.string().max(128),
     window: z.object({
-      start: z.string().datetime({ offset: true }),
-      end: z.string().datetime({ offset: true }),
+      start: isoInstant,
+      end: isoInstant,
     }),
     usage: rawUsageSchema,
     units: z.record(z.string(), decimalString),

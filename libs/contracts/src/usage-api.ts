@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isoInstant } from './api.js';
 import { DLQ_REASONS } from './topics.js';
 
 // ---------- API keys ----------
@@ -70,6 +71,6 @@ export interface DeadLetterPage {
 
 export const resourceUsageQuerySchema = z.object({
   granularity: z.enum(['minute', 'hour']).default('hour'),
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
+  from: isoInstant.optional(),
+  to: isoInstant.optional(),
 });

@@ -11,8 +11,8 @@ import { parseInput } from '../common/validation.js';
 import { CurrentPrincipal, type Principal, Public, Roles } from '../auth/auth.decorators.js';
 import { AccountsService } from './accounts.service.js';
 
-const grantSchema = z.object({ roles: z.array(z.enum(ROLES)).min(1) });
-const createOrgSchema = signUpSchema.extend({
+export const grantSchema = z.object({ roles: z.array(z.enum(ROLES)).min(1) });
+export const createOrgSchema = signUpSchema.extend({
   organization: signUpSchema.shape.organization.extend({ roles: z.array(z.enum(ROLES)).min(1) }),
 });
 

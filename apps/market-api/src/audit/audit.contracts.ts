@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isoUtcInstant } from '@suanli/contracts';
 
 /** Query of `GET /v1/admin/audit-events` (newest first). */
 export const auditQuerySchema = z.object({
@@ -12,8 +13,8 @@ export const auditQuerySchema = z.object({
   orgId: z.string().uuid().optional(),
   actorUserId: z.string().uuid().optional(),
   outcome: z.enum(['succeeded', 'failed']).optional(),
-  from: z.string().datetime().optional(),
-  to: z.string().datetime().optional(),
+  from: isoUtcInstant.optional(),
+  to: isoUtcInstant.optional(),
   cursor: z
     .string()
     .regex(/^[\w-]{1,200}$/)

@@ -47,6 +47,10 @@ const schema = z.object({
   RATE_LIMIT_API_KEY_BURST: z.coerce.number().int().positive().default(1000),
   RATE_LIMIT_AUTH_PER_SECOND: z.coerce.number().positive().default(5),
   RATE_LIMIT_AUTH_BURST: z.coerce.number().int().positive().default(300),
+  /** Where the buckets live: `postgres` (shared by every instance) or `memory` (this process). */
+  RATE_LIMIT_STORE: z.enum(['postgres', 'memory']).default('postgres'),
+  /** How long a request waits for the shared buckets before per-process ones decide. */
+  RATE_LIMIT_STORE_TIMEOUT_MS: z.coerce.number().int().positive().default(250),
 });
 
 export type AppConfigValues = z.infer<typeof schema>;
@@ -76,6 +80,8 @@ export class AppConfig {
     apiKey: { perSecond: number; burst: number };
     auth: { perSecond: number; burst: number };
   };
+  readonly rateLimitStore: 'postgres' | 'memory';
+  readonly rateLimitStoreTimeoutMs: number;
 
   constructor(v: AppConfigValues) {
     this.port = v.PORT;
@@ -102,6 +108,8 @@ export class AppConfig {
       apiKey: { perSecond: v.RATE_LIMIT_API_KEY_PER_SECOND, burst: v.RATE_LIMIT_API_KEY_BURST },
       auth: { perSecond: v.RATE_LIMIT_AUTH_PER_SECOND, burst: v.RATE_LIMIT_AUTH_BURST },
     };
+    this.rateLimitStore = v.RATE_LIMIT_STORE;
+    this.rateLimitStoreTimeoutMs = v.RATE_LIMIT_STORE_TIMEOUT_MS;
   }
 
   static fromEnv(env: Record<string, string | undefined>): AppConfig {

@@ -303,7 +303,7 @@ describe('credibility (real API, real PostgreSQL)', () => {
       const ev = (await submit(await signJws(payload(), key.privateJwk))).body;
       const stranger = await admitAssessor(api);
       const nope = await stranger.client.post<ErrorBody>(`/v1/evaluations/${ev.id}/revoke`, {});
-      expect(nope.status).toBe(403);
+      expect(nope.status).toBe(404);
       const r = await assessor.client.post<EvaluationView>(`/v1/evaluations/${ev.id}/revoke`, {
         reason: 'probe misconfigured',
       });

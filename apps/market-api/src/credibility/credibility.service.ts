@@ -12,7 +12,7 @@ import {
 } from '@suanli/contracts';
 import { CryptoError, type JWK, jwkThumbprint, verifyJws } from '@suanli/crypto';
 import { Clock } from '../common/clock.js';
-import { DomainError, forbidden, notFound } from '../common/errors.js';
+import { DomainError, notFound } from '../common/errors.js';
 import {
   AssessorAccreditationEntity,
   AssessorKeyEntity,
@@ -375,7 +375,9 @@ export class CredibilityService implements OnModuleInit {
     const repo = this.db.getRepository(EvaluationEntity);
     const e = await repo.findOneBy({ id });
     if (!e) throw notFound('evaluation');
-    if (e.assessorOrgId !== orgId) throw forbidden('only its assessor may revoke an evaluation');
+    // another assessor's evaluation is not theirs to see as a revocable object: 404, like any
+    // other organization's object
+    if (e.assessorOrgId !== orgId) throw notFound('evaluation');
     if (!e.revokedAt) {
       e.revokedAt = this.clock.now();
       e.revokeReason = reason ?? null;

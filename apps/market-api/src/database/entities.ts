@@ -22,6 +22,7 @@ import {
 import { ApiKeyEntity, ApiKeyUseEntity } from './api-keys.entities.js';
 import { AuditEventEntity } from './audit.entities.js';
 import { FeeScheduleEntity } from './fees.entities.js';
+import { RateLimitBucketEntity } from './rate-limit.entities.js';
 import {
   AgentBatchEntity,
   LeaseEventOutboxEntity,
@@ -70,6 +71,7 @@ export * from './fees.entities.js';
 export * from './market.entities.js';
 export * from './metering.entities.js';
 export * from './privacy.entities.js';
+export * from './rate-limit.entities.js';
 export * from './registry.entities.js';
 export * from './settlement.entities.js';
 export * from './settlement-log.entities.js';
@@ -118,6 +120,7 @@ export const ENTITIES = [
   CredibilityScoreEntity,
   CredibilityScoreHistoryEntity,
   FeeScheduleEntity,
+  RateLimitBucketEntity,
   SettlementLogLeafEntity,
   SettlementLogNodeEntity,
   SettlementLogCheckpointEntity,

@@ -7,7 +7,7 @@ import { Idempotent } from '../common/idempotency.interceptor.js';
 import { parseInput } from '../common/validation.js';
 import { WalletService } from './wallet.service.js';
 
-const creditSchema = z.object({
+export const creditSchema = z.object({
   currency: currencyCode,
   amount: positiveDecimalString,
   memo: z.string().max(500).optional(),

@@ -35,22 +35,36 @@ export interface BuildInput {
   loadSchema: (ref: SchemaRef) => Promise<z.ZodType | undefined>;
 }
 
-/** Statuses every error response may carry, and what they mean here. */
+/** What each error status means here; each operation lists its own error codes after it. */
 const ERROR_STATUSES: Record<string, string> = {
-  '400': 'The request is not valid (`validation_failed`, with one issue per field).',
-  '401': 'No valid credentials (`unauthenticated`).',
-  '403': 'The caller lacks the role or scope (`forbidden`).',
+  '400': 'The request is not valid (for a field, `details` names it).',
+  '401': 'No valid credentials.',
+  '403': 'The caller lacks the role or scope.',
   '404':
-    'No such object visible to the caller (`not_found`); objects of other organizations are reported as missing.',
+    'No such object visible to the caller; objects of other organizations are reported as missing.',
   '409':
-    'The object is not in a state that allows this (`invalid_state`, `conflict`, `idempotency_conflict`, `insufficient_funds`, `capacity_unavailable`).',
+    'The object is not in a state that allows this, or a request with the same `Idempotency-Key` is still in progress.',
   '413': 'The request body is larger than the limit.',
   '415': 'The request body has a media type this endpoint does not accept.',
-  '422': 'The `Idempotency-Key` was used before with another request (`idempotency_conflict`).',
-  '429':
-    'Too many requests from this API key or address (`rate_limited`); retry after `Retry-After` seconds.',
+  '422':
+    'The request is well-formed but cannot be carried out (funds, signatures, keys), or its `Idempotency-Key` was used before with another request.',
+  '429': 'Too many requests from this API key or address; retry after `Retry-After` seconds.',
 };
 
+/** The codes a status carries whatever the handler does (guards, pipes, parsers, interceptors). */
+const BASE_CODES: Record<string, string[]> = {
+  '400': ['validation_failed'],
+  '401': ['unauthenticated'],
+  '403': ['forbidden'],
+  '404': ['not_found'],
+  '409': ['conflict'],
+  '413': ['validation_failed'],
+  '415': ['validation_failed'],
+  '422': [],
+  '429': ['rate_limited'],
+};
+
+/** The shared error responses (`components.responses`): a status with just its base codes. */
 const ERROR_RESPONSE_NAMES: Record<string, string> = {
   '400': 'BadRequest',
   '401': 'Unauthenticated',
@@ -62,6 +76,53 @@ const ERROR_RESPONSE_NAMES: Record<string, string> = {
   '422': 'IdempotencyConflict',
   '429': 'TooManyRequests',
 };
+const SHARED_CODES: Record<string, string[]> = { ...BASE_CODES, '422': ['idempotency_conflict'] };
+
+/** Example messages, for the error examples. */
+const EXAMPLE_MESSAGES: Record<string, string> = {
+  validation_failed: 'slots: must be a positive integer',
+  unauthenticated: 'a valid access token is required',
+  forbidden: 'this role may not do that',
+  not_found: 'lease not found',
+  conflict: 'a request with this Idempotency-Key is still in progress',
+  idempotency_conflict: 'this Idempotency-Key was used with another request',
+  insufficient_funds: 'the wallet holds 12.00 CNY, 40.00 CNY are needed',
+  capacity_unavailable: 'the offer has no free slot for that period',
+  invalid_state: 'the lease has ended',
+  rate_limited: 'too many requests from this address; retry after 3 s',
+};
+
+/** One error response of an operation: the status' meaning, its codes, an example. */
+function errorResponse(status: string, codes: string[]): Record<string, unknown> {
+  const code = codes[0] ?? 'validation_failed';
+  const list = codes.map((c) => `\`${c}\``).join(', ');
+  return {
+    description: `${ERROR_STATUSES[status]} Codes: ${list}.`,
+    content: {
+      'application/json': {
+        schema: errorRef,
+        example: {
+          error: {
+            code,
+            message: EXAMPLE_MESSAGES[code] ?? code.replace(/_/g, ' '),
+            ...(code === 'rate_limited' ? { details: { retryAfterSeconds: 3 } } : {}),
+          },
+          correlationId: '0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40',
+        },
+      },
+    },
+    ...(status === '429'
+      ? {
+          headers: {
+            'Retry-After': {
+              description: 'Seconds to wait before retrying.',
+              schema: { type: 'integer', minimum: 1 },
+            },
+          },
+        }
+      : {}),
+  };
+}
 
 const errorRef = { $ref: '#/components/schemas/ErrorEnvelope' };
 
@@ -103,6 +164,48 @@ const COMMON_PARAMS: Record<string, string> = {
   role: 'Only organizations holding this role.',
   'stripe-signature': "Stripe's signature of the body (checked against the webhook secret).",
 };
+
+/** Examples of parameters whose schema alone gives a poor one. */
+const PARAM_EXAMPLES: Record<string, unknown> = {
+  cursor: 'eyJhdCI6IjIwMjYtMTEtMjhUMDg6MDA6MDAuMDAwWiJ9',
+  from: '2026-11-28T00:00:00.000Z',
+  to: '2026-11-29T00:00:00.000Z',
+  format: 'pdf',
+  kid: 'lab-key-2026-11',
+  code: '86.N00/CN-GZ-A1.AI.BM.H200x8.000001-K',
+  ref: '3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94.pdf',
+  kind: 'invoice',
+  treeSize: '42',
+  q: 'H200',
+  'stripe-signature':
+    't=1764316800,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd',
+};
+
+/** A parameter's example: the hand-written one when its schema admits it, else a sample. */
+function paramExample(name: string, schema: JsonSchema, components: Record<string, JsonSchema>) {
+  const given = PARAM_EXAMPLES[name];
+  const pattern = schema.pattern as string | undefined;
+  const fits =
+    given !== undefined &&
+    schema.enum === undefined &&
+    schema.format === undefined &&
+    (schema.type === undefined || schema.type === typeof given) &&
+    (!pattern || new RegExp(pattern, 'u').test(String(given)));
+  return fits ? given : sampleOf(schema, components, name);
+}
+
+/** Examples of success bodies that are not JSON, by media type. */
+const CONTENT_EXAMPLES: Record<string, string> = {
+  'text/html':
+    '<!doctype html><html lang="en"><head><title>Suanli Exchange API</title></head><body>…</body></html>',
+  'text/plain':
+    '# HELP http_requests_total Requests answered, by route and status.\n# TYPE http_requests_total counter\nhttp_requests_total{method="GET",route="/v1/offers",status="200"} 42\n',
+  'text/csv':
+    'number,period_start,period_end,line,quantity,unit,price,amount\nSL-2026-000042,2026-11-28T08:00:00Z,2026-11-28T10:00:00Z,slot_h,2,slot_h,60.00,120.00\n',
+  'application/pdf': '%PDF-1.7 … (binary)',
+};
+const contentExample = (mediaType: string): string | undefined =>
+  CONTENT_EXAMPLES[mediaType.split(';')[0].trim()];
 
 /** Adds the fields' JSDoc to the top-level properties that have no description. */
 function withFieldDocs(schema: JsonSchema, docs: Record<string, string>): JsonSchema {
@@ -216,7 +319,9 @@ export async function buildDocument(input: BuildInput): Promise<OpenApiDocument>
           required: true,
           description: pathParamText(a.name, segment),
           schema: uuid ? { type: 'string', format: 'uuid' } : { type: 'string' },
-          example: uuid ? sampleOf({ type: 'string', format: 'uuid' }, components) : undefined,
+          example: uuid
+            ? sampleOf({ type: 'string', format: 'uuid' }, components)
+            : paramExample(a.name, { type: 'string' }, components),
         });
       } else if (a.kind === 'query' && a.name) {
         parameters.push({
@@ -225,6 +330,7 @@ export async function buildDocument(input: BuildInput): Promise<OpenApiDocument>
           required: false,
           description: COMMON_PARAMS[a.name] ?? `The ${humanize(a.name).toLowerCase()}.`,
           schema: { type: 'string' },
+          example: paramExample(a.name, { type: 'string' }, components),
         });
       } else if (a.kind === 'query' && schema) {
         const js = toJsonSchema(schema);
@@ -243,6 +349,7 @@ export async function buildDocument(input: BuildInput): Promise<OpenApiDocument>
             required: required.has(name),
             ...(text ? { description: text } : {}),
             schema: rest,
+            example: paramExample(name, rest, components),
           });
         }
       } else if (a.kind === 'header' && a.name && a.name.toLowerCase() !== 'idempotency-key') {
@@ -252,6 +359,7 @@ export async function buildDocument(input: BuildInput): Promise<OpenApiDocument>
           required: false,
           description: COMMON_PARAMS[a.name] ?? `The ${a.name} header.`,
           schema: { type: 'string' },
+          example: paramExample(a.name.toLowerCase(), { type: 'string' }, components),
         });
       } else if (a.kind === 'body') {
         acceptsBody = true;
@@ -265,7 +373,7 @@ export async function buildDocument(input: BuildInput): Promise<OpenApiDocument>
         in: 'header',
         required: r.idempotency === 'required',
         description:
-          'Makes the request safe to retry: the first answer is stored and replayed for the same key and body; the same key with another body is refused with 409.',
+          'Makes the request safe to retry: the first answer is stored and replayed for the same key and body; the same key with another body is refused with 422 (`idempotency_conflict`).',
         schema: { type: 'string', pattern: '^[\\w.:-]{8,128}$' },
         example: 'order-2026-11-28-0001',
       });
@@ -306,7 +414,10 @@ export async function buildDocument(input: BuildInput): Promise<OpenApiDocument>
     if (note?.responseContent) {
       ok.content = note.responseContent;
     } else if (r.contentType && r.contentType !== 'application/json') {
-      ok.content = { [r.contentType]: { schema: { type: 'string' } } };
+      const example = contentExample(r.contentType);
+      ok.content = {
+        [r.contentType]: { schema: { type: 'string' }, ...(example ? { example } : {}) },
+      };
     } else if (facts?.response || facts?.binary) {
       const content: Record<string, unknown> = {};
       if (facts.response) {
@@ -318,8 +429,9 @@ export async function buildDocument(input: BuildInput): Promise<OpenApiDocument>
       if (facts.binary) {
         content['application/pdf'] = {
           schema: { type: 'string', contentMediaType: 'application/pdf' },
+          example: contentExample('application/pdf'),
         };
-        content['text/csv'] = { schema: { type: 'string' } };
+        content['text/csv'] = { schema: { type: 'string' }, example: contentExample('text/csv') };
       }
       ok.content = content;
     } else if (!facts) {
@@ -336,10 +448,24 @@ export async function buildDocument(input: BuildInput): Promise<OpenApiDocument>
       errors.add('413');
       errors.add('415');
     }
-    if (r.idempotency !== 'none') errors.add('422');
+    const codes = new Map<string, Set<string>>();
+    const addCode = (status: string, code: string): void => {
+      errors.add(status);
+      (codes.get(status) ?? codes.set(status, new Set()).get(status))?.add(code);
+    };
+    if (r.idempotency !== 'none') addCode('422', 'idempotency_conflict');
     for (const e of note?.errors ?? []) errors.add(e);
+    // the codes the handler's own code raises (source analysis), under their statuses
+    for (const e of facts?.errors ?? []) {
+      if (ERROR_STATUSES[String(e.status)]) addCode(String(e.status), e.code);
+    }
     for (const s of [...errors].sort()) {
-      op.responses[s] = { $ref: `#/components/responses/${ERROR_RESPONSE_NAMES[s]}` };
+      const base = s === '409' && r.method === 'get' ? [] : BASE_CODES[s];
+      const all = [...new Set([...base, ...(codes.get(s) ?? [])])];
+      op.responses[s] =
+        all.join() === SHARED_CODES[s].join()
+          ? { $ref: `#/components/responses/${ERROR_RESPONSE_NAMES[s]}` }
+          : errorResponse(s, all);
     }
     (paths[r.path] ??= {})[r.method] = op;
   }
@@ -361,22 +487,9 @@ export async function buildDocument(input: BuildInput): Promise<OpenApiDocument>
         Object.entries(components).sort(([a], [b]) => a.localeCompare(b)),
       ),
       responses: Object.fromEntries(
-        Object.entries(ERROR_STATUSES).map(([status, description]) => [
+        Object.keys(ERROR_STATUSES).map((status) => [
           ERROR_RESPONSE_NAMES[status],
-          {
-            description,
-            content: { 'application/json': { schema: errorRef } },
-            ...(status === '429'
-              ? {
-                  headers: {
-                    'Retry-After': {
-                      description: 'Seconds to wait before retrying.',
-                      schema: { type: 'integer', minimum: 1 },
-                    },
-                  },
-                }
-              : {}),
-          },
+          errorResponse(status, SHARED_CODES[status]),
         ]),
       ),
       securitySchemes: {

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { USAGE_EVENT_TYPE, usageEventSchema } from '@suanli/contracts';
 import type { JsonSchema } from './source-analysis.js';
 
 /**
@@ -6,40 +8,62 @@ import type { JsonSchema } from './source-analysis.js';
  */
 export interface OperationNote {
   /** Replaces the request body derived from the handler. */
-  requestBody?: { required: boolean; content: Record<string, { schema: JsonSchema }> };
+  requestBody?: {
+    required: boolean;
+    content: Record<string, { schema: JsonSchema; example?: unknown }>;
+  };
   /** Extra text after the handler's JSDoc. */
   description?: string;
   /** Hand-written request example (JSON bodies). */
   example?: unknown;
   /** Replaces the success response's content derived from the handler. */
-  responseContent?: Record<string, { schema: JsonSchema }>;
+  responseContent?: Record<string, { schema: JsonSchema; example?: unknown }>;
   /** Error statuses beyond the ones derived from the route. */
   errors?: string[];
   /** Not for the fuzzer (signed third-party callbacks). */
   internal?: boolean;
 }
 
-const cloudEvent: JsonSchema = {
-  type: 'object',
-  description: 'A CloudEvents 1.0 usage event (io.suanli.usage.v1).',
-  properties: {
-    specversion: { type: 'string', const: '1.0' },
-    id: { type: 'string' },
-    source: { type: 'string' },
-    type: { type: 'string' },
-    time: { type: 'string', format: 'date-time' },
-    data: { type: 'object' },
+/** A CloudEvents 1.0 usage event, from the contract the ingest validates with. */
+const cloudEvent: JsonSchema = (() => {
+  const { $schema: _ignored, ...schema } = z.toJSONSchema(usageEventSchema, {
+    io: 'input',
+    unrepresentable: 'any',
+  }) as JsonSchema;
+  return { ...schema, description: `A CloudEvents 1.0 usage event (\`${USAGE_EVENT_TYPE}\`).` };
+})();
+
+const usageEvent = {
+  specversion: '1.0',
+  id: 'collector-7f3a-000123',
+  source: '//collector.example/site-gz1',
+  type: USAGE_EVENT_TYPE,
+  subject: '3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94',
+  time: '2026-11-28T08:01:00.000Z',
+  datacontenttype: 'application/json',
+  data: {
+    cri: '86.N00/CN-GZ-A1.AI.BM.H200x8.000001-K',
+    window: { start: '2026-11-28T08:00:00.000Z', end: '2026-11-28T08:01:00.000Z' },
+    usage: { duration_s: '60', acc_s: { H200: '480' } },
+    units: { slot_h: '0.016667' },
+    catalog: '2026.11',
   },
-  required: ['specversion', 'id', 'source', 'type'],
 };
+
+/** A compact JWS of an evaluation (header.payload.signature, shortened). */
+const evaluationJws =
+  'eyJhbGciOiJFZERTQSIsImtpZCI6ImxhYi1rZXktMjAyNi0xMSJ9.eyJpc3MiOiIzZjZjMmE0ZS04YjFkLTRjM2UtOWE3Zi0yZDViOGUxYzBhOTQiLCJzdWIiOiI4Ni5OMDAvQ04tR1otQTEuQUkuQk0uSDIwMHg4LjAwMDAwMS1LIn0.c2lnbmF0dXJl';
 
 export const OPERATION_NOTES: Record<string, OperationNote> = {
   'POST /v1/usage/events': {
     requestBody: {
       required: true,
       content: {
-        'application/cloudevents+json': { schema: cloudEvent },
-        'application/cloudevents-batch+json': { schema: { type: 'array', items: cloudEvent } },
+        'application/cloudevents+json': { schema: cloudEvent, example: usageEvent },
+        'application/cloudevents-batch+json': {
+          schema: { type: 'array', items: cloudEvent },
+          example: [usageEvent],
+        },
       },
     },
   },
@@ -47,7 +71,10 @@ export const OPERATION_NOTES: Record<string, OperationNote> = {
     requestBody: {
       required: true,
       content: {
-        'application/jose': { schema: { type: 'string', description: 'A compact JWS.' } },
+        'application/jose': {
+          schema: { type: 'string', description: 'A compact JWS.' },
+          example: evaluationJws,
+        },
         'application/json': {
           schema: {
             type: 'object',
@@ -55,6 +82,7 @@ export const OPERATION_NOTES: Record<string, OperationNote> = {
             required: ['jws'],
             additionalProperties: false,
           },
+          example: { jws: evaluationJws },
         },
       },
     },
@@ -63,12 +91,26 @@ export const OPERATION_NOTES: Record<string, OperationNote> = {
     description: 'Called by Stripe; the body must carry a valid `Stripe-Signature`.',
     requestBody: {
       required: true,
-      content: { 'application/json': { schema: { type: 'object' } } },
+      content: {
+        'application/json': {
+          schema: { type: 'object' },
+          example: {
+            id: 'evt_1QExample',
+            type: 'payment_intent.succeeded',
+            data: { object: { id: 'pi_1QExample', amount: 10000, currency: 'cny' } },
+          },
+        },
+      },
     },
     internal: true,
   },
   'GET /openapi.json': {
-    responseContent: { 'application/json': { schema: { type: 'object' } } },
+    responseContent: {
+      'application/json': {
+        schema: { type: 'object' },
+        example: { openapi: '3.1.0', info: { title: 'Suanli Exchange API' }, paths: {} },
+      },
+    },
   },
   'POST /v1/auth/login': {
     example: { email: 'buyer@example.com', password: 'correct horse battery staple' },

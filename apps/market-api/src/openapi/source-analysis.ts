@@ -1,5 +1,6 @@
 import { dirname, join } from 'node:path';
 import ts from 'typescript';
+import { ERROR_CODES } from '@suanli/contracts';
 
 /** A JSON Schema (2020-12, as OpenAPI 3.1 uses it). */
 export type JsonSchema = Record<string, unknown>;
@@ -26,7 +27,22 @@ export interface HandlerFacts {
   binary: boolean;
   /** The JSDoc comment on the handler. */
   description: string | undefined;
+  /**
+   * Domain errors the handler may answer with: every `new DomainError('<code>', …, <status>)`
+   * in the handler and in the functions it calls (followed through the program's own sources),
+   * sorted. An over-approximation: a code listed may be unreachable with valid input.
+   */
+  errors: DomainErrorFact[];
 }
+
+/** One error code a handler may answer with, and its HTTP status. */
+export interface DomainErrorFact {
+  code: string;
+  status: number;
+}
+
+/** How many calls deep the error analysis follows (handler → service → helpers …). */
+const MAX_CALL_DEPTH = 10;
 
 const MAX_DEPTH = 12;
 
@@ -118,7 +134,79 @@ export class SourceAnalysis {
       .map((d) => ts.getTextOfJSDocComment(d.comment) ?? '')
       .join('\n')
       .trim();
-    return { parsed, response, binary, description: doc === '' ? undefined : doc };
+    return {
+      parsed,
+      response,
+      binary,
+      description: doc === '' ? undefined : doc,
+      errors: this.errorsOf(m),
+    };
+  }
+
+  private readonly errorsByFunction = new Map<ts.Node, DomainErrorFact[]>();
+
+  /** The domain errors `fn` raises itself or through the functions it calls (see HandlerFacts). */
+  private errorsOf(fn: ts.SignatureDeclaration): DomainErrorFact[] {
+    const found = new Map<string, DomainErrorFact>();
+    const seen = new Set<ts.Node>();
+    const walk = (decl: ts.SignatureDeclaration, depth: number): void => {
+      if (seen.has(decl) || depth > MAX_CALL_DEPTH) return;
+      seen.add(decl);
+      const cached = this.errorsByFunction.get(decl);
+      if (cached) {
+        for (const e of cached) found.set(`${e.status} ${e.code}`, e);
+        return;
+      }
+      const visit = (n: ts.Node): void => {
+        if (
+          ts.isNewExpression(n) &&
+          ts.isIdentifier(n.expression) &&
+          n.expression.text === 'DomainError'
+        ) {
+          const [code, , status] = n.arguments ?? [];
+          if (code && status && ts.isStringLiteralLike(code) && ts.isNumericLiteral(status)) {
+            const e = { code: code.text, status: Number(status.text) };
+            found.set(`${e.status} ${e.code}`, e);
+          }
+        } else if (ts.isCallExpression(n) || ts.isNewExpression(n)) {
+          // an error factory called with a literal code and status: `refuse('unknown_key', 422)`
+          const [code, status] = n.arguments ?? [];
+          if (
+            code &&
+            status &&
+            ts.isStringLiteralLike(code) &&
+            ts.isNumericLiteral(status) &&
+            (ERROR_CODES as readonly string[]).includes(code.text)
+          ) {
+            const e = { code: code.text, status: Number(status.text) };
+            found.set(`${e.status} ${e.code}`, e);
+          }
+          const target = this.checker.getResolvedSignature(n)?.declaration;
+          if (target && !ts.isJSDocSignature(target) && this.isOwnCode(target)) {
+            walk(target, depth + 1);
+          }
+        }
+        ts.forEachChild(n, visit);
+      };
+      const body = (decl as { body?: ts.Node }).body;
+      if (body) visit(body);
+    };
+    walk(fn, 0);
+    const out = [...found.values()].sort(
+      (a, b) => a.status - b.status || a.code.localeCompare(b.code),
+    );
+    this.errorsByFunction.set(fn, out);
+    return out;
+  }
+
+  /** Functions of this repository with a body (not a library's, not a declaration). */
+  private isOwnCode(decl: ts.SignatureDeclaration): boolean {
+    const sf = decl.getSourceFile();
+    return (
+      !sf.isDeclarationFile &&
+      !sf.fileName.includes('/node_modules/') &&
+      (decl as { body?: ts.Node }).body !== undefined
+    );
   }
 
   private exportOf(expr: ts.Expression): SchemaRef | undefined {

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
-import { createOrderSchema } from '@suanli/contracts';
+import { createOrderSchema, isoInstant } from '@suanli/contracts';
 import { z } from 'zod';
 import { parseInput } from '../common/validation.js';
 import { Idempotent } from '../common/idempotency.interceptor.js';
@@ -7,10 +7,10 @@ import { CurrentPrincipal, type Principal, Roles } from '../auth/auth.decorators
 import { OrdersService } from './orders.service.js';
 
 /** Buckets in [from, to) (ISO 8601); both optional. */
-const usageQuery = z.object({
+export const usageQuery = z.object({
   granularity: z.enum(['minute', 'hour']).default('hour'),
-  from: z.iso.datetime({ offset: true }).optional(),
-  to: z.iso.datetime({ offset: true }).optional(),
+  from: isoInstant.optional(),
+  to: isoInstant.optional(),
 });
 
 @Controller('v1')

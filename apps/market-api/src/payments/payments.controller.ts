@@ -26,7 +26,7 @@ import {
 import { ReconciliationService, type ReconciliationReport } from './reconciliation.service.js';
 import { TopUpsService, type TopUpView, type WebhookOutcome } from './top-ups.service.js';
 
-const moneySchema = z.object({ currency: currencyCode, amount: positiveDecimalString });
+export const moneySchema = z.object({ currency: currencyCode, amount: positiveDecimalString });
 
 @Controller('v1')
 export class PaymentsController {

@@ -1,9 +1,15 @@
 import { createHash } from 'node:crypto';
-import type { INestApplication } from '@nestjs/common';
+import { type INestApplication, Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import type { NextFunction, Request, Response } from 'express';
 import type { ErrorEnvelope } from '@suanli/contracts';
 import type { AppConfig } from '../config/app-config.js';
-import { TokenBuckets } from './token-bucket.js';
+import {
+  type BucketRequest,
+  MemoryRateLimitStore,
+  PostgresRateLimitStore,
+  type RateLimitStore,
+} from './rate-limit-store.js';
 
 /** Paths where guessing is the attack (log-in, sign-up, refresh): their own, tighter bucket. */
 const AUTH_PATHS = /^\/v1\/auth\//;
@@ -50,26 +56,46 @@ const apiKeyOf = (req: Request): string | undefined => {
   return m ? createHash('sha256').update(m[1]).digest('base64url').slice(0, 22) : undefined;
 };
 
-/** Token-bucket rate limits per API key, per address, and per address on the auth endpoints. */
-export function rateLimits(config: AppConfig) {
-  const perIp = new TokenBuckets(config.rateLimits.ip);
-  const perKey = new TokenBuckets(config.rateLimits.apiKey);
-  const auth = new TokenBuckets(config.rateLimits.auth);
+/** Which limit a bucket applies, for the refusal's message. */
+type Who = 'API key' | 'address';
+
+/**
+ * Rate limits per API key, per address, and per address on the auth endpoints: one token from
+ * each bucket the request falls in, taken at once (one round trip to the shared store). A
+ * request refused by one bucket has still spent its tokens in the others.
+ */
+export function rateLimits(config: AppConfig, store: RateLimitStore) {
+  const { ip: ipLimit, apiKey: keyLimit, auth: authLimit } = config.rateLimits;
   return (req: Request, res: Response, next: NextFunction): void => {
     const ip = req.ip ?? req.socket.remoteAddress ?? 'unknown';
     const key = apiKeyOf(req);
-    if (key) {
-      const k = perKey.take(key);
-      if (!k.ok) return tooMany(req, res, k.retryAfterSeconds, 'API key');
-    }
-    const i = perIp.take(ip);
-    if (!i.ok) return tooMany(req, res, i.retryAfterSeconds, 'address');
+    const buckets: (BucketRequest & { who: Who })[] = [];
+    if (key) buckets.push({ key: `key:${key}`, limit: keyLimit, who: 'API key' });
+    buckets.push({ key: `ip:${ip}`, limit: ipLimit, who: 'address' });
     if (req.method === 'POST' && AUTH_PATHS.test(req.path)) {
-      const a = auth.take(ip);
-      if (!a.ok) return tooMany(req, res, a.retryAfterSeconds, 'address');
+      buckets.push({ key: `auth:${ip}`, limit: authLimit, who: 'address' });
     }
-    next();
+    store.take(buckets).then(
+      (takes) => {
+        const refused = takes.findIndex((t) => !t.ok);
+        if (refused < 0) return next();
+        const retryAfter = Math.max(...takes.map((t) => (t.ok ? 0 : t.retryAfterSeconds)));
+        tooMany(req, res, retryAfter, buckets[refused].who);
+      },
+      (e: unknown) => next(e),
+    );
   };
+}
+
+/** The store `RATE_LIMIT_STORE` names: PostgreSQL (shared by every instance) or this process. */
+export function rateLimitStore(app: INestApplication, config: AppConfig): RateLimitStore {
+  if (config.rateLimitStore === 'memory') return new MemoryRateLimitStore();
+  const logger = new Logger('RateLimits');
+  return new PostgresRateLimitStore(
+    app.get(DataSource),
+    (m) => logger.warn(m),
+    config.rateLimitStoreTimeoutMs,
+  );
 }
 
 /**
@@ -92,5 +118,5 @@ export function applyHttpSecurity(app: INestApplication, config: AppConfig): voi
     maxAge: 600,
   });
   app.use(securityHeaders(config));
-  app.use(rateLimits(config));
+  app.use(rateLimits(config, rateLimitStore(app, config)));
 }

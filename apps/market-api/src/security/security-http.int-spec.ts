@@ -85,6 +85,24 @@ describe('the HTTP edge with the default configuration', () => {
     expect(q.status).toBe(400);
   });
 
+  it('refuses times PostgreSQL cannot store with 400, not 500 (found by the fuzzer)', async () => {
+    const token = await api.operatorToken();
+    const get = (path: string) =>
+      fetch(`${api.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    const id = '3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94';
+    for (const path of [
+      `/v1/resources/${id}/usage?to=6278-01-30T05%3A14%3A40-22%3A17&granularity=hour`,
+      `/v1/resources/${id}/usage?from=0000-01-01T00%3A00%3A00Z`,
+      '/v1/admin/audit-events?from=0000-01-01T00%3A00%3A00Z',
+    ]) {
+      const r = await get(path);
+      expect({ path, status: r.status }).toEqual({ path, status: 400 });
+    }
+    expect(
+      (await get(`/v1/resources/${id}/usage?to=2026-11-28T08%3A00%3A00%2B15%3A59`)).status,
+    ).toBe(404);
+  });
+
   it('refuses a body over the limit with 413 in the error envelope', async () => {
     const r = await fetch(`${api.url}/v1/auth/login`, {
       method: 'POST',

@@ -10,11 +10,12 @@ interface Bucket {
 }
 
 /** Outcome of taking a token: allowed, or refused with the seconds until one is available. */
-export type Take = { ok: true; remaining: number } | { ok: false; retryAfterSeconds: number };
+export type Take = { ok: true } | { ok: false; retryAfterSeconds: number };
 
 /**
- * In-process token buckets keyed by caller (API key, address). Each process limits on its own;
- * behind N replicas the effective limit is N times the configured one.
+ * In-process token buckets keyed by caller (API key, address). Each process limits on its own:
+ * the fallback of the shared buckets in PostgreSQL (`rate-limit-store.ts`), and
+ * `RATE_LIMIT_STORE=memory`.
  */
 export class TokenBuckets {
   private readonly buckets = new Map<string, Bucket>();
@@ -39,7 +40,7 @@ export class TokenBuckets {
     }
     if (b.tokens >= 1) {
       b.tokens -= 1;
-      return { ok: true, remaining: Math.floor(b.tokens) };
+      return { ok: true };
     }
     return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - b.tokens) / perSecond)) };
   }
