@@ -326,9 +326,9 @@ describe('seller journey', () => {
       const earnings = (await apiClient(api.url, sellerToken).get<EarningsView>('/v1/earnings'))
         .body;
       const cny = earnings.balances.find((b) => b.currency === 'CNY');
-      // The lease's gross less the exchange's fee (take rate on the lease).
-      expect(Number(cny?.payable)).toBeGreaterThan(0);
-      expect(Number(cny?.payable)).toBeLessThan(Number(invoice.total));
+      // The lease's 48.10 less the exchange's fee at the lease's take rate (5 %: 2.405 → 2.40).
+      expect(lease.takeRate).toBe('0.05');
+      expect(cny?.payable).toBe('45.70');
       await page.goto(`${base}/seller/earnings`);
       await ready(page);
       expect(await page.locator('.balance .amount').first().innerText()).toBe(
@@ -345,7 +345,9 @@ describe('seller journey', () => {
       await page.goto(`${base}/lang/zh?next=/seller/offers`);
       await page.locator('html[lang="zh-CN"]').waitFor({ state: 'attached' });
       expect(await page.locator('h1').innerText()).toBe('我的报价');
+      await ready(page);
       await a11y('seller-offers-zh');
+      await screenshots(page, 'seller-offers-zh');
     } catch (error) {
       await screenshots(page, 'seller-journey-failure').catch(() => undefined);
       throw error;
