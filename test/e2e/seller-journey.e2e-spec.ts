@@ -1,10 +1,14 @@
-// The seller's whole journey in Debian Chromium against the real market API and PostgreSQL:
-// sign up → register a resource → enrol its agent (the command shown once really works) →
-// publish an offer → watch utilization and usage → earnings and payouts (Stripe Connect, test
-// mode). axe-core on every page (no serious or critical violations), 390 px width checked.
+// The seller's whole journey in Debian Chromium against the real market API, PostgreSQL and
+// Kafka, one seller from start to end: sign up → register a resource → enrol its agent (the
+// command shown once really works, and is the key that meters the lease) → publish an offer →
+// a buyer orders it → the lease's usage flows agent → Kafka → ingest → settlement → the seller
+// sees utilization and usage of their own resource, their earnings, and sets up payouts
+// (Stripe Connect, test mode). axe-core on every page (no serious or critical violations),
+// 390 px width checked.
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { Browser } from 'playwright-core';
-import type { OfferView, OrderView } from '@suanli/contracts';
+import type { InvoiceView, OfferView, OrderView, SessionView } from '@suanli/contracts';
+import type { EarningsView } from '../../apps/market-api/src/payments/payouts.service.js';
 import { agentToken } from '../../apps/metering/src/agent/lease-client.js';
 import { launchChromium } from '../support/browser.js';
 import { apiClient } from '../support/http.js';
@@ -18,21 +22,22 @@ import {
 } from '../support/journey.js';
 import { fundWallet, signUpActor } from '../support/actors.js';
 import { startMarketApi } from '../support/market-api.js';
-import { runSkeletonScenario } from '../support/scenario.js';
+import { meterLease } from '../support/scenario.js';
 import { startWeb } from '../support/web.js';
+import { formatDecimal, formatMoney } from '../../apps/web/lib/format.js';
+
+const HOUR = 3600_000;
 
 // next build (when the storefront changed) and a busy machine: minutes, not seconds.
 jest.setTimeout(600_000);
 
 type Api = Awaited<ReturnType<typeof startMarketApi>>;
-type Scenario = Awaited<ReturnType<typeof runSkeletonScenario>>;
 type Web = Awaited<ReturnType<typeof startWeb>>;
 
 describe('seller journey', () => {
   let api: Api | undefined;
   let web: Web | undefined;
   let browser: Browser | undefined;
-  let scenario: Scenario;
   const saved = { ...process.env };
 
   beforeAll(async () => {
@@ -40,7 +45,6 @@ describe('seller journey', () => {
     delete process.env.STRIPE_WEBHOOK_SECRET;
     process.env.PAYOUT_SCHEDULER = 'off';
     api = await startMarketApi();
-    scenario = await runSkeletonScenario(api);
     web = await startWeb(api.url);
     browser = await launchChromium();
   });
@@ -68,9 +72,11 @@ describe('seller journey', () => {
     };
     try {
       // Sign up as a seller only.
+      const sellerEmail = `seller-${Date.now()}@journey.test`;
+      const sellerPassword = 'journey-password-1';
       await page.goto(`${base}/signup`);
-      await page.getByLabel('Email').fill(`seller-${Date.now()}@journey.test`);
-      await page.getByLabel('Password').fill('journey-password-1');
+      await page.getByLabel('Email').fill(sellerEmail);
+      await page.getByLabel('Password').fill(sellerPassword);
       await page.getByLabel('Your name').fill('Journey Seller');
       await page.getByLabel('Organization').fill('Journey Compute');
       await page.getByRole('checkbox', { name: 'Buy compute' }).uncheck();
@@ -113,7 +119,12 @@ describe('seller journey', () => {
       expect(command).toContain('--resource-cri');
       const agentId = await page.getByTestId('agent-id').innerText();
       const jwk = JSON.parse(command.split('\n')[1]) as Record<string, string>;
-      expect(jwk).toMatchObject({ kty: 'OKP', crv: 'Ed25519', d: expect.any(String) });
+      expect(jwk).toMatchObject({
+        kty: 'OKP',
+        crv: 'Ed25519',
+        d: expect.any(String),
+        kid: expect.any(String),
+      });
       await a11y('agent');
       await screenshots(page, 'seller-agent');
       // What the command does first: the agent reports in with that key.
@@ -138,6 +149,7 @@ describe('seller journey', () => {
       await slotPrice.fill('1.2.3');
       expect(await page.getByText('A decimal amount such as 12.50.').count()).toBeGreaterThan(0);
       await slotPrice.fill('12.50');
+      await page.getByLabel('Price per SCU (AI)').fill('12.00');
       await a11y('offer-new');
       await screenshots(page, 'seller-offer-new');
       await page.getByRole('button', { name: 'Publish offer' }).click();
@@ -147,15 +159,17 @@ describe('seller journey', () => {
       expect(await row.getByTestId('offer-utilization').innerText()).toBe('0 of 2 slots in use');
       const offerId = (await row.getAttribute('data-offer-id')) ?? '';
 
-      // A buyer orders one slot: utilization follows.
+      // A buyer orders one slot for an hour: utilization follows.
       const buyer = await signUpActor(api, ['buyer']);
       await fundWallet(api, buyer.orgId, 'CNY', '1000.00');
       const order = await buyer.client.postIdempotent<OrderView>('/v1/orders', {
         offerId,
         slots: 1,
-        hours: 2,
+        hours: 1,
       });
       expect(order.status).toBe(201);
+      const lease = order.body.lease;
+      expect(lease.resourceId).toBe(resourceId);
       await page.reload();
       expect(
         await page
@@ -257,17 +271,69 @@ describe('seller journey', () => {
       ).toBe('Reserved block + on demand');
       await a11y('seller-offers-models');
 
-      // Usage and earnings of a seller with settled leases (the scenario's), then payouts.
+      // The lease runs: this seller's agent, with the key from the command above, meters the
+      // hour (signed batches → Kafka → ingest); then settlement rates it and issues the invoice.
+      await meterLease(api, {
+        agentId,
+        key: { kid: jwk.kid, privateJwk: jwk },
+        lease: {
+          leaseId: lease.id,
+          cri: lease.cri,
+          class: 'AI',
+          catalogVersion: lease.catalogVersion,
+        },
+        start: new Date(lease.startsAt),
+        accelerator: 'H200',
+        buyerToken: buyer.token,
+        expectScuAi: '2.967000000',
+      });
+      api.clock.set(new Date(new Date(lease.startsAt).getTime() + HOUR));
+      const settled = await apiClient(api.url, await api.operatorToken()).post(
+        '/v1/admin/settlement/run',
+        {},
+      );
+      expect(settled.status).toBe(200);
+      const invoice = (
+        await buyer.client.get<{ items: InvoiceView[] }>('/v1/invoices')
+      ).body.items.find((i) => i.leaseId === lease.id);
+      if (!invoice) throw new Error(`no invoice for lease ${lease.id}`);
+      // 1 slot-hour × 12.50 + 2.967 scu.ai × 12.00 (35.604 → 35.60).
+      expect(invoice.total).toBe('48.10');
+
+      // The same seller comes back later: logs in, sees the metered usage of their own
+      // resource, their earnings from that lease, and sets up payouts.
       await context.clearCookies();
       await page.goto(`${base}/login?next=%2Fseller%2Fusage`);
       await ready(page);
       await a11y('login');
-      await logIn(page, base, scenario.seller, '/seller/usage');
+      await logIn(page, base, { email: sellerEmail, password: sellerPassword }, '/seller/usage');
+      const usage = page.getByTestId('resource-usage').filter({ hasText: 'Journey H200 node' });
       expect(await page.getByTestId('resource-usage').count()).toBe(1);
+      await usage
+        .getByTestId('usage-chart')
+        .locator('g[data-unit="scu.ai"] path')
+        .waitFor({ state: 'attached' });
+      expect(await usage.innerText()).toContain(formatDecimal('2.967000000'));
       await a11y('seller-usage');
       await screenshots(page, 'seller-usage');
+
+      const sellerToken = (
+        await apiClient(api.url).post<SessionView>('/v1/auth/login', {
+          email: sellerEmail,
+          password: sellerPassword,
+        })
+      ).body.accessToken;
+      const earnings = (await apiClient(api.url, sellerToken).get<EarningsView>('/v1/earnings'))
+        .body;
+      const cny = earnings.balances.find((b) => b.currency === 'CNY');
+      // The lease's 48.10 less the exchange's fee at the lease's take rate (5 %: 2.405 → 2.40).
+      expect(lease.takeRate).toBe('0.05');
+      expect(cny?.payable).toBe('45.70');
       await page.goto(`${base}/seller/earnings`);
-      expect(await page.locator('.balance .amount').first().innerText()).toMatch(/\d/);
+      await ready(page);
+      expect(await page.locator('.balance .amount').first().innerText()).toBe(
+        formatMoney(cny?.payable ?? '', 'CNY'),
+      );
       await page.getByRole('button', { name: 'Set up payouts with Stripe' }).click();
       await page.waitForURL(`${base}/seller/earnings?connect=done`);
       await ready(page);
@@ -279,7 +345,9 @@ describe('seller journey', () => {
       await page.goto(`${base}/lang/zh?next=/seller/offers`);
       await page.locator('html[lang="zh-CN"]').waitFor({ state: 'attached' });
       expect(await page.locator('h1').innerText()).toBe('我的报价');
+      await ready(page);
       await a11y('seller-offers-zh');
+      await screenshots(page, 'seller-offers-zh');
     } catch (error) {
       await screenshots(page, 'seller-journey-failure').catch(() => undefined);
       throw error;

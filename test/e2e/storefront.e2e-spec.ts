@@ -120,11 +120,27 @@ describe('storefront', () => {
       await page.getByRole('button', { name: '提交订单' }).click();
       await page.getByText('订单已受理。').waitFor();
 
-      // An expired access cookie is renewed from the refresh token before the page renders.
+      // An expired access cookie is renewed from the refresh token before the page renders,
+      // also when two requests carry the same (rotating) refresh token at once, as when the
+      // order notice's <Link> prefetch races the next navigation: neither signs the user out.
       const cookies = await context.cookies();
       expect(cookies.find((c) => c.name === 'sx_access')?.httpOnly).toBe(true);
+      const oldRefresh = cookies.find((c) => c.name === 'sx_refresh')?.value;
+      expect(oldRefresh).toBeTruthy();
       await context.clearCookies({ name: 'sx_access' });
-      await page.goto(`${base}/leases`);
+      const second = await context.newPage();
+      try {
+        await Promise.all([page.goto(`${base}/leases`), second.goto(`${base}/wallet`)]);
+        expect(second.url()).toBe(`${base}/wallet`);
+        expect(await second.locator('h1').innerText()).toBe('钱包');
+      } finally {
+        await second.close();
+      }
+      const renewed = await context.cookies();
+      expect(renewed.find((c) => c.name === 'sx_access')?.value).toBeTruthy();
+      const newRefresh = renewed.find((c) => c.name === 'sx_refresh')?.value;
+      expect(newRefresh).toBeTruthy();
+      expect(newRefresh).not.toBe(oldRefresh);
       expect(page.url()).toBe(`${base}/leases`);
       expect(await page.locator('tbody tr').count()).toBe(2);
       await screenshot(page, 'leases-zh');

@@ -195,7 +195,8 @@ export async function meterLease(
   api: TestMarketApi,
   opts: {
     agentId: string;
-    key: Awaited<ReturnType<typeof generateSigningKey>>;
+    /** The agent's signing key (e.g. the JWK from the enrolment command, which carries `kid`). */
+    key: Pick<Awaited<ReturnType<typeof generateSigningKey>>, 'kid' | 'privateJwk'>;
     lease: { leaseId: string; cri: string; class: 'AI'; catalogVersion: string };
     /** The first window's start (the lease's start). */
     start: Date;
