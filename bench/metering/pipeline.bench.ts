@@ -7,8 +7,9 @@
 //   npm run services -- start      # prints DATABASE_URL and KAFKA_BROKERS
 //   DATABASE_URL=postgres://…/suanli KAFKA_BROKERS=127.0.0.1:19092 \
 //     node --import @swc-node/register/esm-register bench/metering/pipeline.bench.ts
-//   # BENCH_EVENTS=100000 BENCH_EVENTS_PER_BATCH=500 BENCH_AGENTS=8 BENCH_LEASES=100
+//   # BENCH_EVENTS=100000 BENCH_EVENTS_PER_BATCH=500 BENCH_AGENTS=8 BENCH_LEASES=100 BENCH_PARTITIONS=3
 //   # BENCH_INGEST_PROFILE=/tmp/prof: a CPU profile of the ingest process
+//   # BENCH_KAFKA_HOME=<dir>: the Kafka distribution whose libs/ has the perf tools (default .local/kafka)
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
@@ -24,6 +25,8 @@ const EVENTS = Number(process.env.BENCH_EVENTS ?? '100000');
 const PER_BATCH = Number(process.env.BENCH_EVENTS_PER_BATCH ?? '500');
 const AGENTS = Number(process.env.BENCH_AGENTS ?? '8');
 const LEASES = Number(process.env.BENCH_LEASES ?? '100');
+/** Partitions of the usage topic; the ingest applies as many at once (INGEST_CONCURRENCY). */
+const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? '3');
 
 const pct = (xs: number[], p: number) =>
   xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
@@ -34,7 +37,7 @@ async function main(): Promise<void> {
   const brokers = kafkaBrokers();
   const db = await createTestDatabase();
   const topics = await createTestTopics({
-    'exchange.usage.v1': 3,
+    'exchange.usage.v1': PARTITIONS,
     'exchange.usage.dlq.v1': 1,
     'exchange.lease.v1': 1,
     'bench.kafka.perf': 3,
@@ -81,6 +84,7 @@ async function main(): Promise<void> {
           GROUP_ID: `bench-${randomUUID()}`,
           INGEST_PORT: '0',
           INGEST_QUIET: '1',
+          INGEST_CONCURRENCY: String(PARTITIONS),
         },
         stdio: ['ignore', 'ignore', 'inherit'],
       },
@@ -157,7 +161,9 @@ async function main(): Promise<void> {
     const e2eEventsPerSec = applied / seconds;
 
     // Kafka's own round trip for the same number and size of messages, same broker, same run.
-    const cp = join(ROOT, '.local', 'kafka', 'libs', '*');
+    // BENCH_KAFKA_HOME: a Kafka distribution elsewhere (its libs/ holds the perf tools' jars).
+    const kafkaHome = process.env.BENCH_KAFKA_HOME ?? join(ROOT, '.local', 'kafka');
+    const cp = join(kafkaHome, 'libs', '*');
     const java = process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
     const jvm = [
       '-Xmx256m',
