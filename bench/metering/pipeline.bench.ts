@@ -121,20 +121,31 @@ async function main(): Promise<void> {
     // Wait until the ingest's consumer is up (it creates the group; the lag metric appears).
     await new Promise((r) => setTimeout(r, 3000));
 
-    const kafka = new Kafka({ clientId: 'bench', brokers, logLevel: logLevel.NOTHING });
-    const producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      createPartitioner: Partitioners.DefaultPartitioner,
-    });
-    await producer.connect();
-    const t0 = Date.now();
-    // Agents produce concurrently, each its own batches in order (acks from all ISRs).
+    // One producer per agent, as deployed (each agent is its own process with its own
+    // idempotent producer; one shared producer with maxInFlightRequests 1 would serialise them).
     const byAgent = new Map<string, typeof meta>();
     for (const m of meta) byAgent.set(m.key, [...(byAgent.get(m.key) ?? []), m]);
+    const producers = await Promise.all(
+      [...byAgent.keys()].map(async (agent, i) => {
+        const kafka = new Kafka({
+          clientId: `bench-agent-${i}`,
+          brokers,
+          logLevel: logLevel.NOTHING,
+        });
+        const producer = kafka.producer({
+          idempotent: true,
+          maxInFlightRequests: 1,
+          createPartitioner: Partitioners.DefaultPartitioner,
+        });
+        await producer.connect();
+        return { agent, producer };
+      }),
+    );
+    const t0 = Date.now();
+    // Agents produce concurrently, each its own batches in order (acks from all ISRs).
     await Promise.all(
-      [...byAgent.values()].map(async (msgs) => {
-        for (const m of msgs) {
+      producers.map(async ({ agent, producer }) => {
+        for (const m of byAgent.get(agent) ?? []) {
           sentAt.set(`${m.key}:${m.seq}`, Date.now());
           await producer.send({
             topic: topics.topics['exchange.usage.v1'],
@@ -151,7 +162,7 @@ async function main(): Promise<void> {
     }
     polling = false;
     await poller;
-    await producer.disconnect();
+    await Promise.all(producers.map(({ producer }) => producer.disconnect()));
     ingest.kill('SIGTERM');
     await new Promise((r) => ingest.once('exit', r));
     const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM usage_events');

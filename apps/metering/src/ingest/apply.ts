@@ -310,11 +310,39 @@ async function upsertBuckets(
   );
 }
 
-/** Applies `messages` (one Kafka batch, in offset order) in one transaction. */
+/** True for a unique violation of `usage_events`' key: an event applied before. */
+function isEventKeyConflict(err: unknown): boolean {
+  const e = err as { code?: unknown; table?: unknown } | null;
+  return e?.code === '23505' && e.table === 'usage_events';
+}
+
+/**
+ * Applies `messages` (one Kafka batch, in offset order) in one transaction.
+ *
+ * Events of signed batches are first inserted without `ON CONFLICT` (half the cost in
+ * PostgreSQL): a redelivered or replayed batch never gets there (the chain check skips it), so an
+ * event applied before only reaches the insert when an agent reuses an event id in a new batch
+ * or two transactions race for one. Then the unique violation rolls the whole transaction back
+ * and it runs again, deduplicating each event against the table: counted once either way.
+ */
 export async function applyMessages(
   pool: Pool,
   messages: InboundMessage[],
   opts: ApplyOptions,
+): Promise<ApplyResult> {
+  try {
+    return await applyOnce(pool, messages, opts, true);
+  } catch (err) {
+    if (!isEventKeyConflict(err)) throw err;
+    return applyOnce(pool, messages, opts, false);
+  }
+}
+
+async function applyOnce(
+  pool: Pool,
+  messages: InboundMessage[],
+  opts: ApplyOptions,
+  optimistic: boolean,
 ): Promise<ApplyResult> {
   const result: ApplyResult = {
     messages: messages.length,
@@ -570,44 +598,55 @@ export async function applyMessages(
 
     if (good.length > 0) {
       // The events as one JSON parameter (JSON.stringify is native; pg's array escaping of
-      // eight columns was the ingest's largest cost), inserted in one statement. It answers one
-      // row: how many were new and, only when some were not, the positions of the new ones.
-      const { rows } = await client.query<{ n: number; fresh: number[] | null }>(
-        `WITH v AS (
-           SELECT * FROM ROWS FROM (json_to_recordset($1::json) AS (s text, i text, l uuid,
-             a timestamptz, b timestamptz, u jsonb, q bigint, g boolean))
-             WITH ORDINALITY AS x(s, i, l, a, b, u, q, g, o)
-         ), ins AS (
-           INSERT INTO usage_events (source, event_id, lease_id, window_start, window_end, units, batch_seq, signed)
-           SELECT s, i, l, a, b, u, q, g FROM v
-           ON CONFLICT (source, event_id) DO NOTHING
-           RETURNING source, event_id
-         )
-         SELECT count(*)::int AS n,
-                CASE WHEN count(*) < $2 THEN
-                  (SELECT array_agg(v.o::int ORDER BY v.o)
-                     FROM v JOIN ins ON ins.source = v.s AND ins.event_id = v.i)
-                END AS fresh
-           FROM ins`,
-        [
-          JSON.stringify(
-            good.map((e) => ({
-              s: e.source,
-              i: e.id,
-              l: e.leaseId,
-              a: e.windowText.start,
-              b: e.windowText.end,
-              u: e.units,
-              q: e.seq,
-              g: e.signed,
-            })),
-          ),
-          good.length,
-        ],
+      // eight columns was the ingest's largest cost), inserted in one statement.
+      const eventsJson = JSON.stringify(
+        good.map((e) => ({
+          s: e.source,
+          i: e.id,
+          l: e.leaseId,
+          a: e.windowText.start,
+          b: e.windowText.end,
+          u: e.units,
+          q: e.seq,
+          g: e.signed,
+        })),
       );
-      const n = rows[0]?.n ?? 0;
-      const fresh =
-        n === good.length ? good : (rows[0]?.fresh ?? []).map((o) => good[o - 1] as GoodEvent);
+      const recordset = `json_to_recordset($1::json) AS (s text, i text, l uuid,
+             a timestamptz, b timestamptz, u jsonb, q bigint, g boolean)`;
+      let fresh: GoodEvent[];
+      if (optimistic && good.every((e) => e.signed)) {
+        // See applyMessages: a key seen before fails the statement and the transaction reruns.
+        await client.query(
+          `INSERT INTO usage_events (source, event_id, lease_id, window_start, window_end, units, batch_seq, signed)
+           SELECT s, i, l, a, b, u, q, g FROM ${recordset}`,
+          [eventsJson],
+        );
+        fresh = good;
+      } else {
+        // It answers one row: how many were new and, only when some were not, the positions
+        // of the new ones.
+        const { rows } = await client.query<{ n: number; fresh: number[] | null }>(
+          `WITH v AS (
+             SELECT * FROM ROWS FROM (${recordset})
+               WITH ORDINALITY AS x(s, i, l, a, b, u, q, g, o)
+           ), ins AS (
+             INSERT INTO usage_events (source, event_id, lease_id, window_start, window_end, units, batch_seq, signed)
+             SELECT s, i, l, a, b, u, q, g FROM v
+             ON CONFLICT (source, event_id) DO NOTHING
+             RETURNING source, event_id
+           )
+           SELECT count(*)::int AS n,
+                  CASE WHEN count(*) < $2 THEN
+                    (SELECT array_agg(v.o::int ORDER BY v.o)
+                       FROM v JOIN ins ON ins.source = v.s AND ins.event_id = v.i)
+                  END AS fresh
+             FROM ins`,
+          [eventsJson, good.length],
+        );
+        const n = rows[0]?.n ?? 0;
+        fresh =
+          n === good.length ? good : (rows[0]?.fresh ?? []).map((o) => good[o - 1] as GoodEvent);
+      }
       result.applied = fresh.length;
       result.duplicateEvents += good.length - fresh.length;
       await upsertBuckets(client, 'usage_minutes', bucketize(fresh, MINUTE));
