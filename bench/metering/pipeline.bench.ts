@@ -10,11 +10,14 @@
 //   # BENCH_EVENTS=100000 BENCH_EVENTS_PER_BATCH=500 BENCH_AGENTS=8 BENCH_LEASES=100 BENCH_PARTITIONS=3
 //   # BENCH_INGEST_PROFILE=/tmp/prof: a CPU profile of the ingest process
 //   # BENCH_KAFKA_HOME=<dir>: the Kafka distribution whose libs/ has the perf tools (default .local/kafka)
+//   # BENCH_COMPRESSION=gzip|none: how the agents (and Kafka's perf producer) compress (default gzip)
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { CompressionTypes, Kafka, logLevel, Partitioners } from 'kafkajs';
 import pg from 'pg';
 import { signedBatches } from './fixture.js';
 import { createTestDatabase } from '../../test/support/db.js';
@@ -27,6 +30,11 @@ const AGENTS = Number(process.env.BENCH_AGENTS ?? '8');
 const LEASES = Number(process.env.BENCH_LEASES ?? '100');
 /** Partitions of the usage topic; the ingest applies as many at once (INGEST_CONCURRENCY). */
 const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? '3');
+/**
+ * BENCH_COMPRESSION: `gzip` (default: what the agent sends) or `none`; Kafka's perf test
+ * producer compresses the same way.
+ */
+const GZIP = (process.env.BENCH_COMPRESSION ?? 'gzip') === 'gzip';
 
 const pct = (xs: number[], p: number) =>
   xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
@@ -150,6 +158,7 @@ async function main(): Promise<void> {
           await producer.send({
             topic: topics.topics['exchange.usage.v1'],
             acks: -1,
+            ...(GZIP ? { compression: CompressionTypes.GZIP } : {}),
             messages: [{ key: m.key, value: m.value, headers: m.headers }],
           });
         }
@@ -182,6 +191,9 @@ async function main(): Promise<void> {
       `-Dlog4j2.configurationFile=${join(ROOT, 'tools', 'dev', 'kafka', 'log4j2.properties')}`,
     ];
     const perfTopic = topics.topics['bench.kafka.perf'];
+    const payloadDir = mkdtempSync(join(tmpdir(), 'metering-bench-'));
+    const payloadFile = join(payloadDir, 'payloads.txt');
+    writeFileSync(payloadFile, captured.map((m) => m.value).join('\n'));
     const prod = spawnSync(
       java,
       [
@@ -193,8 +205,9 @@ async function main(): Promise<void> {
         perfTopic,
         '--num-records',
         String(captured.length),
-        '--record-size',
-        String(avgBytes),
+        // The very messages the agents sent (one a line; a JWS has no newline).
+        '--payload-file',
+        payloadFile,
         '--throughput',
         '-1',
         '--producer-props',
@@ -203,6 +216,7 @@ async function main(): Promise<void> {
         'enable.idempotence=true',
         'max.in.flight.requests.per.connection=1',
         'max.request.size=2097152',
+        ...(GZIP ? ['compression.type=gzip'] : []),
       ],
       { encoding: 'utf8' },
     );
@@ -233,6 +247,7 @@ async function main(): Promise<void> {
       ],
       { encoding: 'utf8' },
     );
+    rmSync(payloadDir, { recursive: true, force: true });
     const consLines = cons.stdout.split('\n');
     const header = (consLines.find((l) => l.startsWith('start.time')) ?? '')
       .split(',')
@@ -256,11 +271,12 @@ async function main(): Promise<void> {
     console.log(`| path | events/s | p50 | p99 |`);
     console.log(`| --- | --- | --- | --- |`);
     console.log(
-      `| e2e: agent batches → Kafka (acks=all) → ingest → PostgreSQL aggregates queryable | ` +
+      `| e2e: agent batches → Kafka (acks=all${GZIP ? ', gzip' : ''}) → ingest → PostgreSQL aggregates queryable | ` +
         `${fmt(e2eEventsPerSec)} | ${pct(latencies, 50)} ms | ${pct(latencies, 99)} ms |`,
     );
     console.log(
-      `| Kafka ProducerPerformance, ${fmt(captured.length)} × ${fmt(avgBytes)} B, acks=all | ` +
+      `| Kafka ProducerPerformance, ${fmt(captured.length)} × ${fmt(avgBytes)} B (the same payloads), ` +
+        `acks=all${GZIP ? ', gzip' : ''} | ` +
         `${fmt(prodMsgPerSec * perMsg)} | ${pm?.[5] ?? '?'} ms | ${pm?.[7] ?? '?'} ms |`,
     );
     console.log(
