@@ -20,6 +20,29 @@ const PER_TX = Number(process.env.BENCH_MESSAGES_PER_TX ?? '16');
 
 const db = await createTestDatabase();
 const pool = new pg.Pool({ connectionString: db.url, max: 4 });
+// Time per statement (its first words), client-side serialisation included: printed at the end.
+const statementMs = new Map<string, { ms: number; n: number }>();
+const applyPool = {
+  connect: async () => {
+    const client = await pool.connect();
+    const query = client.query.bind(client) as (...args: unknown[]) => Promise<unknown>;
+    return Object.assign(Object.create(client) as pg.PoolClient, {
+      query: async (...args: unknown[]) => {
+        const t = performance.now();
+        try {
+          return await query(...args);
+        } finally {
+          const key = String(args[0]).replace(/\s+/g, ' ').trim().slice(0, 40);
+          const s = statementMs.get(key) ?? { ms: 0, n: 0 };
+          s.ms += performance.now() - t;
+          s.n++;
+          statementMs.set(key, s);
+        }
+      },
+      release: (err?: Error | boolean) => client.release(err),
+    });
+  },
+} as unknown as pg.Pool;
 try {
   const { batches: captured, events } = await signedBatches(pool, {
     events: EVENTS,
@@ -52,7 +75,7 @@ try {
   const t0 = process.hrtime.bigint();
   let applied = 0;
   for (let i = 0; i < ordered.length; i += PER_TX) {
-    const r = await applyMessages(pool, ordered.slice(i, i + PER_TX), {
+    const r = await applyMessages(applyPool, ordered.slice(i, i + PER_TX), {
       now: new Date(LEASE_START + 400 * 86_400_000),
       lateGraceHours: 24,
     });
@@ -98,6 +121,9 @@ try {
       `(${((applySeconds * 1e6) / applied).toFixed(1)} µs/event); bare INSERT of the same rows: ` +
       `${Math.round(rows.rows.length / baseSeconds)} rows/s; ratio ${(baseSeconds / applySeconds).toFixed(2)}`,
   );
+  for (const [sql, { ms, n }] of [...statementMs].sort((a, b) => b[1].ms - a[1].ms)) {
+    console.log(`  ${ms.toFixed(0).padStart(6)} ms  ${String(n).padStart(4)}×  ${sql}`);
+  }
 } finally {
   await pool.end();
   await db.drop();

@@ -7,13 +7,17 @@
 //   npm run services -- start      # prints DATABASE_URL and KAFKA_BROKERS
 //   DATABASE_URL=postgres://…/suanli KAFKA_BROKERS=127.0.0.1:19092 \
 //     node --import @swc-node/register/esm-register bench/metering/pipeline.bench.ts
-//   # BENCH_EVENTS=100000 BENCH_EVENTS_PER_BATCH=500 BENCH_AGENTS=8 BENCH_LEASES=100
+//   # BENCH_EVENTS=100000 BENCH_EVENTS_PER_BATCH=500 BENCH_AGENTS=8 BENCH_LEASES=100 BENCH_PARTITIONS=3
 //   # BENCH_INGEST_PROFILE=/tmp/prof: a CPU profile of the ingest process
+//   # BENCH_KAFKA_HOME=<dir>: the Kafka distribution whose libs/ has the perf tools (default .local/kafka)
+//   # BENCH_COMPRESSION=gzip|none: how the agents (and Kafka's perf producer) compress (default gzip)
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { CompressionTypes, Kafka, logLevel, Partitioners } from 'kafkajs';
 import pg from 'pg';
 import { signedBatches } from './fixture.js';
 import { createTestDatabase } from '../../test/support/db.js';
@@ -24,6 +28,13 @@ const EVENTS = Number(process.env.BENCH_EVENTS ?? '100000');
 const PER_BATCH = Number(process.env.BENCH_EVENTS_PER_BATCH ?? '500');
 const AGENTS = Number(process.env.BENCH_AGENTS ?? '8');
 const LEASES = Number(process.env.BENCH_LEASES ?? '100');
+/** Partitions of the usage topic; the ingest applies as many at once (INGEST_CONCURRENCY). */
+const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? '3');
+/**
+ * BENCH_COMPRESSION: `gzip` (default: what the agent sends) or `none`; Kafka's perf test
+ * producer compresses the same way.
+ */
+const GZIP = (process.env.BENCH_COMPRESSION ?? 'gzip') === 'gzip';
 
 const pct = (xs: number[], p: number) =>
   xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
@@ -34,7 +45,7 @@ async function main(): Promise<void> {
   const brokers = kafkaBrokers();
   const db = await createTestDatabase();
   const topics = await createTestTopics({
-    'exchange.usage.v1': 3,
+    'exchange.usage.v1': PARTITIONS,
     'exchange.usage.dlq.v1': 1,
     'exchange.lease.v1': 1,
     'bench.kafka.perf': 3,
@@ -81,6 +92,7 @@ async function main(): Promise<void> {
           GROUP_ID: `bench-${randomUUID()}`,
           INGEST_PORT: '0',
           INGEST_QUIET: '1',
+          INGEST_CONCURRENCY: String(PARTITIONS),
         },
         stdio: ['ignore', 'ignore', 'inherit'],
       },
@@ -117,24 +129,36 @@ async function main(): Promise<void> {
     // Wait until the ingest's consumer is up (it creates the group; the lag metric appears).
     await new Promise((r) => setTimeout(r, 3000));
 
-    const kafka = new Kafka({ clientId: 'bench', brokers, logLevel: logLevel.NOTHING });
-    const producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      createPartitioner: Partitioners.DefaultPartitioner,
-    });
-    await producer.connect();
-    const t0 = Date.now();
-    // Agents produce concurrently, each its own batches in order (acks from all ISRs).
+    // One producer per agent, as deployed (each agent is its own process with its own
+    // idempotent producer; one shared producer with maxInFlightRequests 1 would serialise them).
     const byAgent = new Map<string, typeof meta>();
     for (const m of meta) byAgent.set(m.key, [...(byAgent.get(m.key) ?? []), m]);
+    const producers = await Promise.all(
+      [...byAgent.keys()].map(async (agent, i) => {
+        const kafka = new Kafka({
+          clientId: `bench-agent-${i}`,
+          brokers,
+          logLevel: logLevel.NOTHING,
+        });
+        const producer = kafka.producer({
+          idempotent: true,
+          maxInFlightRequests: 1,
+          createPartitioner: Partitioners.DefaultPartitioner,
+        });
+        await producer.connect();
+        return { agent, producer };
+      }),
+    );
+    const t0 = Date.now();
+    // Agents produce concurrently, each its own batches in order (acks from all ISRs).
     await Promise.all(
-      [...byAgent.values()].map(async (msgs) => {
-        for (const m of msgs) {
+      producers.map(async ({ agent, producer }) => {
+        for (const m of byAgent.get(agent) ?? []) {
           sentAt.set(`${m.key}:${m.seq}`, Date.now());
           await producer.send({
             topic: topics.topics['exchange.usage.v1'],
             acks: -1,
+            ...(GZIP ? { compression: CompressionTypes.GZIP } : {}),
             messages: [{ key: m.key, value: m.value, headers: m.headers }],
           });
         }
@@ -147,7 +171,7 @@ async function main(): Promise<void> {
     }
     polling = false;
     await poller;
-    await producer.disconnect();
+    await Promise.all(producers.map(({ producer }) => producer.disconnect()));
     ingest.kill('SIGTERM');
     await new Promise((r) => ingest.once('exit', r));
     const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM usage_events');
@@ -157,7 +181,9 @@ async function main(): Promise<void> {
     const e2eEventsPerSec = applied / seconds;
 
     // Kafka's own round trip for the same number and size of messages, same broker, same run.
-    const cp = join(ROOT, '.local', 'kafka', 'libs', '*');
+    // BENCH_KAFKA_HOME: a Kafka distribution elsewhere (its libs/ holds the perf tools' jars).
+    const kafkaHome = process.env.BENCH_KAFKA_HOME ?? join(ROOT, '.local', 'kafka');
+    const cp = join(kafkaHome, 'libs', '*');
     const java = process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
     const jvm = [
       '-Xmx256m',
@@ -165,6 +191,9 @@ async function main(): Promise<void> {
       `-Dlog4j2.configurationFile=${join(ROOT, 'tools', 'dev', 'kafka', 'log4j2.properties')}`,
     ];
     const perfTopic = topics.topics['bench.kafka.perf'];
+    const payloadDir = mkdtempSync(join(tmpdir(), 'metering-bench-'));
+    const payloadFile = join(payloadDir, 'payloads.txt');
+    writeFileSync(payloadFile, captured.map((m) => m.value).join('\n'));
     const prod = spawnSync(
       java,
       [
@@ -176,8 +205,9 @@ async function main(): Promise<void> {
         perfTopic,
         '--num-records',
         String(captured.length),
-        '--record-size',
-        String(avgBytes),
+        // The very messages the agents sent (one a line; a JWS has no newline).
+        '--payload-file',
+        payloadFile,
         '--throughput',
         '-1',
         '--producer-props',
@@ -186,6 +216,7 @@ async function main(): Promise<void> {
         'enable.idempotence=true',
         'max.in.flight.requests.per.connection=1',
         'max.request.size=2097152',
+        ...(GZIP ? ['compression.type=gzip'] : []),
       ],
       { encoding: 'utf8' },
     );
@@ -216,6 +247,7 @@ async function main(): Promise<void> {
       ],
       { encoding: 'utf8' },
     );
+    rmSync(payloadDir, { recursive: true, force: true });
     const consLines = cons.stdout.split('\n');
     const header = (consLines.find((l) => l.startsWith('start.time')) ?? '')
       .split(',')
@@ -239,11 +271,12 @@ async function main(): Promise<void> {
     console.log(`| path | events/s | p50 | p99 |`);
     console.log(`| --- | --- | --- | --- |`);
     console.log(
-      `| e2e: agent batches → Kafka (acks=all) → ingest → PostgreSQL aggregates queryable | ` +
+      `| e2e: agent batches → Kafka (acks=all${GZIP ? ', gzip' : ''}) → ingest → PostgreSQL aggregates queryable | ` +
         `${fmt(e2eEventsPerSec)} | ${pct(latencies, 50)} ms | ${pct(latencies, 99)} ms |`,
     );
     console.log(
-      `| Kafka ProducerPerformance, ${fmt(captured.length)} × ${fmt(avgBytes)} B, acks=all | ` +
+      `| Kafka ProducerPerformance, ${fmt(captured.length)} × ${fmt(avgBytes)} B (the same payloads), ` +
+        `acks=all${GZIP ? ', gzip' : ''} | ` +
         `${fmt(prodMsgPerSec * perMsg)} | ${pm?.[5] ?? '?'} ms | ${pm?.[7] ?? '?'} ms |`,
     );
     console.log(

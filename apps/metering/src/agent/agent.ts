@@ -1,4 +1,4 @@
-import type { Producer } from 'kafkajs';
+import { CompressionTypes, type Producer } from 'kafkajs';
 import {
   HEADER_EVENT_ID,
   HEADER_SCHEMA_VERSION,
@@ -244,6 +244,9 @@ export class MeteringAgent {
         await this.options.producer.send({
           topic: this.topic,
           acks: -1,
+          // A batch's JWS (base64url of JSON) shrinks 8-9× with gzip: Kafka writes, replicates
+          // and serves a ninth of the bytes; zlib runs off the event loop, in libuv's pool.
+          compression: CompressionTypes.GZIP,
           messages: batches.map((b) => ({
             key: this.agentId,
             value: b.jws,

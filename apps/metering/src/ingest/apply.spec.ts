@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Decimal } from '@suanli/money';
 import fc from 'fast-check';
-import { bucketize, unverifiedAgent } from './apply.js';
+import { arrayLiteral, bucketize, unverifiedAgent } from './apply.js';
 import { loadIngestConfig } from './config.js';
 
 const L1 = '11111111-1111-4111-8111-111111111111';
@@ -116,6 +116,18 @@ describe('bucketize properties', () => {
   });
 });
 
+describe('arrayLiteral', () => {
+  it('joins plain tokens and quotes anything else, as PostgreSQL reads array literals', () => {
+    expect(arrayLiteral(['2026-01-01T00:00:00.000Z', 'scu.ai', '0.131866667'])).toBe(
+      '{2026-01-01T00:00:00.000Z,scu.ai,0.131866667}',
+    );
+    expect(arrayLiteral(['a b', 'x'])).toBe('{"a b","x"}');
+    expect(arrayLiteral(['q"\\', 'NULL'])).toBe('{"q\\"\\\\","NULL"}');
+    expect(arrayLiteral(['null'])).toBe('{"null"}');
+    expect(arrayLiteral([])).toBe('{}');
+  });
+});
+
 describe('unverifiedAgent', () => {
   it('reads the agent claim of a JWS payload, null when it cannot', () => {
     const p = Buffer.from(JSON.stringify({ agent: 'a#1' })).toString('base64url');
@@ -139,6 +151,7 @@ describe('loadIngestConfig', () => {
       groupId: 'metering-ingest',
       port: 3101,
       lateGraceHours: 24,
+      concurrency: 3,
     });
   });
 

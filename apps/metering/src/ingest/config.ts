@@ -18,6 +18,11 @@ export interface IngestConfig {
    * that its events are `unknown_lease`. Default 30 000 ms.
    */
   leaseWaitMs?: number;
+  /**
+   * Partitions applied at once, each in its own transaction on its own connection (kafkajs
+   * `partitionsConsumedConcurrently`). Default 3: the usage topic's partitions.
+   */
+  concurrency?: number;
   /** Test hooks; production leaves them unset. */
   hooks?: IngestHooks;
   now?: () => Date;
@@ -45,6 +50,7 @@ const envSchema = z.object({
   LEASE_TOPIC: z.string().min(1).default(TOPICS.lease),
   GROUP_ID: z.string().min(1).default('metering-ingest'),
   INGEST_PORT: z.coerce.number().int().min(0).max(65535).default(3101),
+  INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(3),
   LEASE_WAIT_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   LATE_GRACE_HOURS: z.coerce
     .number()
@@ -72,5 +78,6 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
     port: e.INGEST_PORT,
     lateGraceHours: e.LATE_GRACE_HOURS,
     leaseWaitMs: e.LEASE_WAIT_MS,
+    concurrency: e.INGEST_CONCURRENCY,
   };
 }

@@ -335,6 +335,30 @@ describe('metering ingest (PostgreSQL + Kafka)', () => {
     ).toBe(0);
   }, 60_000);
 
+  it('counts once an event reused in a later batch applied in another transaction (the rerun with per-event dedupe)', async () => {
+    const a = await enrol();
+    const id = await createLease();
+    const signer = new RawSigner(a.id, a.key);
+    const agent = newAgent(a);
+    const [s1, s2] = await samples(id, 0, 2);
+    const e1 = agent.buildEvent(s1, new Date());
+    const e2 = agent.buildEvent(s2, new Date());
+    const seqOf = async () =>
+      (await pool.query('SELECT last_seq::int AS seq FROM agents WHERE id = $1', [a.id])).rows[0]
+        .seq as number | null;
+    await sendRaw(a.id, await signer.sign([e1]));
+    await expectEventually(async () => expect(await seqOf()).toBe(0));
+    // Applied and committed: the next batch's insert of e1 meets the stored key.
+    await sendRaw(a.id, await signer.sign([e2, e1]));
+    await expectEventually(async () => expect(await seqOf()).toBe(1));
+    expect(await count('SELECT count(*) AS n FROM usage_events WHERE lease_id = $1', [id])).toBe(2);
+    expect(await aggregates('usage_minutes', id)).toEqual(expected([e1, e2], 60_000));
+    expect(await aggregates('usage_hours', id)).toEqual(expected([e1, e2], 3_600_000));
+    expect(await count('SELECT count(*) AS n FROM agent_batches WHERE agent_id = $1', [a.id])).toBe(
+      2,
+    );
+  }, 60_000);
+
   it('dead-letters bad signatures, chain gaps and invalid events, in the table and on the DLQ topic', async () => {
     const a = await enrol();
     const id = await createLease();

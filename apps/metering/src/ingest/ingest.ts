@@ -44,9 +44,11 @@ function log(level: 'info' | 'error', msg: string, extra: Record<string, unknown
  * the dead-letter outbox publisher and the health server.
  */
 export async function startIngest(config: IngestConfig): Promise<RunningIngest> {
+  const concurrency = config.concurrency ?? 3;
   const pool = new pg.Pool({
     connectionString: config.databaseUrl,
-    max: 8,
+    // One connection per partition in flight, plus the meters and the dead-letter publisher.
+    max: concurrency + 5,
     connectionTimeoutMillis: 5_000,
     keepAlive: true,
   });
@@ -220,7 +222,7 @@ export async function startIngest(config: IngestConfig): Promise<RunningIngest> 
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
-    partitionsConsumedConcurrently: 3,
+    partitionsConsumedConcurrently: concurrency,
     eachBatch,
   });
 
