@@ -18,6 +18,7 @@ import * as m14 from './1795864426309-security-audit-log.js';
 import * as m15 from './1795864559972-settlement-log-privacy.js';
 import * as m16 from './1795864700000-offer-models-sla-interruptions.js';
 import * as m17 from './1795866256869-audit-details-no-default.js';
+import * as m18 from './1796286619621-correlation-ids.js';
 
 type MigrationClass = new () => MigrationInterface;
 const classesOf = (m: Record<string, unknown>): MigrationClass[] =>
@@ -42,4 +43,5 @@ export const MIGRATIONS: MigrationClass[] = [
   m15,
   m16,
   m17,
+  m18,
 ].flatMap(classesOf);

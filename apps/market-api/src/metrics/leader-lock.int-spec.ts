@@ -159,5 +159,12 @@ describe('scheduled jobs with two instances', () => {
       Number(/suanli_job_runs_total\{job="settlement",outcome="ran"\} (\d+)/.exec(t)?.[1] ?? 0);
     const other = await (await fetch(`${b.url}/metrics`)).text();
     expect(runsOf(text) + runsOf(other)).toBe(4);
+    // Settlement results and payout runs, summed over both instances.
+    const total = (re: RegExp) =>
+      Number(re.exec(text)?.[1] ?? 0) + Number(re.exec(other)?.[1] ?? 0);
+    expect(total(/suanli_settlement_items_total\{kind="debit_note"\} (\d+)/)).toBe(6);
+    expect(total(/suanli_settlement_items_total\{kind="failed"\} (\d+)/)).toBe(0);
+    expect(`${text}\n${other}`).toMatch(/suanli_payouts_total\{outcome="booked"\} \d+/);
+    expect(text).toMatch(/suanli_job_runs_total\{job="payouts",outcome="(ran|skipped)"\} 1/);
   });
 });

@@ -50,6 +50,11 @@ export interface ApplyResult {
    * and its message is younger than `leaseWaitMs`: the caller retries the batch later.
    */
   held: boolean;
+  /**
+   * Events newly applied per lease, with the lease's originating correlation id: the ingest logs
+   * one line per lease and Kafka batch (docs/architecture.md, "Correlation ids").
+   */
+  perLease: { leaseId: string; correlationId: string | null; applied: number }[];
 }
 
 export interface ApplyOptions {
@@ -275,6 +280,7 @@ export async function applyMessages(
     duplicateEvents: 0,
     deadLetters: 0,
     held: false,
+    perLease: [],
   };
   const pre = messages.map((m) => ({
     ...m,
@@ -540,6 +546,13 @@ export async function applyMessages(
       const inserted = new Set(rows.map((r) => `${r.source}\u0000${r.event_id}`));
       const fresh = good.filter((e) => inserted.has(`${e.source}\u0000${e.id}`));
       result.applied = fresh.length;
+      const perLease = new Map<string, number>();
+      for (const e of fresh) perLease.set(e.leaseId, (perLease.get(e.leaseId) ?? 0) + 1);
+      result.perLease = [...perLease].map(([leaseId, applied]) => ({
+        leaseId,
+        correlationId: leases.get(leaseId)?.correlationId ?? null,
+        applied,
+      }));
       result.duplicateEvents += good.length - fresh.length;
       await upsertBuckets(client, 'usage_minutes', bucketize(fresh, MINUTE));
       await upsertBuckets(client, 'usage_hours', bucketize(fresh, HOUR));
