@@ -2824,6 +2824,8 @@ export interface components {
       invoices: number;
       leases: number;
       resumed: number;
+      /** @description The run's own id: its log lines carry it as `runId`, and its debit notes record it. */
+      runId: string;
       suspended: number;
     };
     StripeMovement: {
@@ -4293,6 +4295,7 @@ export interface operations {
         content: {
           /**
            * @example {
+           *       "runId": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
            *       "horizon": "example",
            *       "leases": 1,
            *       "debitNotes": 1,
