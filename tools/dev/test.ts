@@ -213,8 +213,8 @@ async function main(): Promise<number> {
       fuzzFailed = (await fuzz.exited) !== 0;
       if (fuzzFailed) log('fuzzing found failures (see above)');
     }
-    // The quick failure drills (tools/drills --quick: kill a market-api under orders and
-    // top-ups, kill a Kafka broker under signed usage; about 1.5 min) on a full run, or when
+    // The quick failure drill (tools/drills --quick: kill one of two market-api instances under
+    // orders and top-ups, then check nothing failed, got lost or doubled; about 1 min) on a full run, or when
     // DRILLS=1; SKIP_DRILLS=1 skips them. They start their own cluster and need Java and the
     // Kafka jars that starting the local Kafka downloads.
     const drillsWanted =
