@@ -20,6 +20,7 @@ import * as m16 from './1795864700000-offer-models-sla-interruptions.js';
 import * as m17 from './1795866256869-audit-details-no-default.js';
 import * as m18 from './1796286476938-shared-rate-limits.js';
 import * as m19 from './1796286494811-users-personal-data-encrypted.js';
+import * as m20 from './1796286619621-correlation-ids.js';
 
 type MigrationClass = new () => MigrationInterface;
 const classesOf = (m: Record<string, unknown>): MigrationClass[] =>
@@ -46,4 +47,5 @@ export const MIGRATIONS: MigrationClass[] = [
   m17,
   m18,
   m19,
+  m20,
 ].flatMap(classesOf);

@@ -1,4 +1,4 @@
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, LoggerService } from '@nestjs/common';
 import { generateSigningKey } from '@suanli/crypto';
 import { AppConfig } from '../../apps/market-api/src/config/app-config.js';
 import { type Clock, FixedClock } from '../../apps/market-api/src/common/clock.js';
@@ -21,7 +21,12 @@ export interface TestMarketApi {
  * The settlement scheduler is off: tests run settlement explicitly.
  */
 export async function startMarketApi(
-  opts: { clock?: FixedClock; database?: TestDatabase } = {},
+  opts: {
+    clock?: FixedClock;
+    database?: TestDatabase;
+    /** Nest's logger (default: errors only), e.g. a JsonLogger writing to an array. */
+    logger?: LoggerService;
+  } = {},
 ): Promise<TestMarketApi> {
   process.env.SETTLEMENT_SCHEDULER = 'off';
   const db = opts.database ?? (await createTestDatabase());
@@ -33,7 +38,10 @@ export async function startMarketApi(
     PORT: '0',
   });
   const clock = opts.clock ?? new FixedClock(new Date('2026-11-28T10:00:00Z'));
-  const app = await createApp(config, { clock: clock as Clock, logger: ['error'] });
+  const app = await createApp(config, {
+    clock: clock as Clock,
+    logger: opts.logger ?? ['error'],
+  });
   await app.listen(0, '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   let operator: Promise<string> | undefined;

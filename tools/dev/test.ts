@@ -213,10 +213,36 @@ async function main(): Promise<number> {
       fuzzFailed = (await fuzz.exited) !== 0;
       if (fuzzFailed) log('fuzzing found failures (see above)');
     }
+    // The quick failure drill (tools/drills --quick: kill one of two market-api instances under
+    // orders and top-ups, then check nothing failed, got lost or doubled; about 1 min) on a full run, or when
+    // DRILLS=1; SKIP_DRILLS=1 skips them. They start their own cluster and need Java and the
+    // Kafka jars that starting the local Kafka downloads.
+    const drillsWanted =
+      process.env.SKIP_DRILLS !== '1' && (jestArgs.length === 0 || process.env.DRILLS === '1');
+    let drillsFailed = false;
+    if (drillsWanted && !interrupted) {
+      if (!existsSync(join(ROOT, '.local', 'kafka', 'libs'))) {
+        log('drills skipped: no Kafka jars in .local/kafka/libs (`npm run services -- start`)');
+      } else {
+        const drills = run(
+          'drills',
+          process.execPath,
+          [
+            '--import',
+            '@swc-node/register/esm-register',
+            join(ROOT, 'tools', 'drills', 'run.ts'),
+            '--quick',
+          ],
+          { cwd: ROOT, output: 'inherit', env: { ...process.env } },
+        );
+        drillsFailed = (await drills.exited) !== 0;
+        if (drillsFailed) log('a failure drill failed (see above; logs in .local/drills/logs)');
+      }
+    }
     if (checksFailed > 0) log('lint or typecheck failed (see above)');
     verdict = line;
     if (interrupted) return 130;
-    return failed || code !== 0 || checksFailed > 0 || fuzzFailed ? 1 : 0;
+    return failed || code !== 0 || checksFailed > 0 || fuzzFailed || drillsFailed ? 1 : 0;
   } catch (e) {
     if (e instanceof ServiceError) console.error(`[services] ${e.message}`);
     else console.error(e);

@@ -91,8 +91,13 @@ const killKafkaBroker: Drill = async (ctx, did) => {
   await sleep(ctx.phase * 1000);
   const victim = await ctx.kafka.busiestBroker();
   await victim.proc?.kill();
+  const killedAt = Date.now();
   did(
     `${stamp(t0)} kill -9 kafka broker ${victim.id} (:${victim.port}), leader of the most usage partitions`,
+  );
+  await ctx.kafka.waitBrokerGone(victim.id);
+  did(
+    `${stamp(t0)} the cluster fenced broker ${victim.id} and moved its leaderships ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill (ISR of 2 everywhere)`,
   );
   await sleep(ctx.phase * 1000);
   did(
@@ -163,6 +168,7 @@ const rollingRestart: Drill = async (ctx, did) => {
   for (const n of ctx.kafka.nodes) {
     const t = Date.now();
     await n.proc?.stop(30_000);
+    await ctx.kafka.waitBrokerGone(n.id);
     ctx.kafka.startNode(n);
     await ctx.kafka.waitHealthy(3);
     await ctx.kafka.waitFullIsr();

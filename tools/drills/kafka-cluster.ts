@@ -182,6 +182,33 @@ export class KafkaCluster {
     );
   }
 
+  /**
+   * Waits until the cluster has noticed that broker `id` is gone: it is no longer registered
+   * (fenced) and no partition of the exchange topics has it as leader or in its ISR. Without
+   * this, a restart right after a kill could be "back in sync" before the loss was even seen.
+   */
+  async waitBrokerGone(id: number, timeoutMs = 60_000): Promise<void> {
+    await waitFor(
+      `kafka broker ${id} fenced and out of every ISR`,
+      async () => {
+        const admin = this.admin();
+        try {
+          await admin.connect();
+          const c = await admin.describeCluster();
+          if (c.brokers.some((b) => b.nodeId === id)) return undefined;
+          const md = await admin.fetchTopicMetadata({ topics: TOPIC_SPECS.map((t) => t.topic) });
+          const gone = md.topics.every((t) =>
+            t.partitions.every((p) => p.leader !== id && !p.isr.includes(id)),
+          );
+          return gone ? true : undefined;
+        } finally {
+          await admin.disconnect().catch(() => undefined);
+        }
+      },
+      { timeoutMs, intervalMs: 500 },
+    );
+  }
+
   /** Waits until every partition of the exchange topics has all 3 replicas in sync. */
   async waitFullIsr(timeoutMs = 120_000): Promise<void> {
     await waitFor(

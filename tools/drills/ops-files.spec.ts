@@ -1,4 +1,14 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
@@ -79,5 +89,47 @@ describe('ops files', () => {
     expect(compose).toContain('--replication-factor 3');
     expect(compose).toContain('pg-standby:');
     expect(compose).toMatch(/synchronous_standby_names=/);
+  });
+
+  it('the failover script fences, promotes, re-points pg-router and waits for the services', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'suanli-failover-'));
+    try {
+      const cfg = join(dir, 'haproxy.cfg');
+      copyFileSync(join(ROOT, 'ops', 'haproxy', 'haproxy.cfg'), cfg);
+      // A stand-in for `docker compose`: records each call; the standby is out of recovery.
+      const calls = join(dir, 'calls.txt');
+      const compose = join(dir, 'compose');
+      writeFileSync(
+        compose,
+        `#!/bin/sh\necho "$*" >> '${calls}'\ncase "$*" in *pg_is_in_recovery*) echo f;; esac\n`,
+      );
+      chmodSync(compose, 0o755);
+      const r = spawnSync('bash', [join(ROOT, 'ops', 'postgres', 'failover.sh')], {
+        env: { ...process.env, COMPOSE: compose, ROUTER_CONFIG: cfg },
+        encoding: 'utf8',
+      });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      const log = readFileSync(calls, 'utf8').trim().split('\n');
+      expect(log[0]).toBe('stop pg-primary');
+      expect(log[1]).toMatch(/^exec -T pg-standby psql .*pg_promote\(true, 60\)/);
+      expect(log).toContain('kill -s HUP pg-router');
+      for (const s of ['market-api-1', 'market-api-2', 'ingest-1', 'ingest-2']) {
+        expect(log.some((l) => l.startsWith(`exec -T ${s} node -e`))).toBe(true);
+      }
+      const after = readFileSync(cfg, 'utf8');
+      expect(after).toMatch(/server pg-primary .* disabled\n/);
+      expect(after).toMatch(/server pg-standby pg-standby:5432 check inter 1s\n/);
+      // Run again (already failed over): refuses to touch the router.
+      const again = spawnSync('bash', [join(ROOT, 'ops', 'postgres', 'failover.sh')], {
+        env: { ...process.env, COMPOSE: compose, ROUTER_CONFIG: cfg },
+        encoding: 'utf8',
+      });
+      expect(again.status).toBe(1);
+      expect(again.stdout).toBe(''); // nothing fenced or promoted either
+      expect(readFileSync(cfg, 'utf8')).toBe(after);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

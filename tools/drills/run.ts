@@ -1,10 +1,13 @@
-// `npm run drills [-- api kafka failover restart]`: starts a private, redundant copy of the
+// `npm run drills [-- api kafka failover restart | --quick]`: starts a private, redundant copy of the
 // exchange on this machine (PostgreSQL primary + synchronous hot standby behind a proxy, three
 // Kafka brokers, two market-api instances behind a load balancer, two ingest instances), runs
 // the failure drills against it, prints what each did and its checks, stops everything it
 // started, and exits non-zero if any check failed. Nothing is shared with `npm start`/`npm test`:
-// its own ports (DRILL_PORT_BASE, default 27400..27622) and data in .local/drills/.
+// its own ports (DRILL_PORT_BASE, default the first free range of 27400, 28400, …: base..base+222)
+// and data in .local/drills/. `--quick` (what `npm test` runs): the api drill with 4-second
+// load phases, about a minute (the kafka drill alone adds 40-60 s on a loaded machine).
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DRILLS, runDrill, type DrillResult } from './drills.js';
@@ -16,15 +19,44 @@ import { setUpMarket } from './workload.js';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DIR = join(ROOT, '.local', 'drills');
 const LOGS = join(DIR, 'logs');
-const B = Number(process.env.DRILL_PORT_BASE ?? 27400);
-const PORTS = {
-  pg: { proxy: B, primary: B + 1, standby: B + 2 },
-  kafka: { brokers: [B + 101, B + 102, B + 103], controllers: [B + 111, B + 112, B + 113] },
-  lb: B + 200,
-  apis: [B + 201, B + 202],
-  ingests: [B + 221, B + 222],
-};
+const portsFrom = (b: number) => ({
+  pg: { proxy: b, primary: b + 1, standby: b + 2 },
+  kafka: { brokers: [b + 101, b + 102, b + 103], controllers: [b + 111, b + 112, b + 113] },
+  lb: b + 200,
+  apis: [b + 201, b + 202],
+  ingests: [b + 221, b + 222],
+});
+type Ports = ReturnType<typeof portsFrom>;
 const DB = 'suanli_drill';
+
+const portFree = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+
+/**
+ * DRILL_PORT_BASE when set; else the first of 27400, 28400, … whose ports are all free (another
+ * checkout's drills, or anything else, may hold the first). All below the ephemeral range.
+ */
+async function choosePorts(): Promise<Ports> {
+  const given = process.env.DRILL_PORT_BASE;
+  if (given) return portsFrom(Number(given));
+  for (let b = 27400; b <= 31400; b += 1000) {
+    const ports = portsFrom(b);
+    const all = [
+      ...Object.values(ports.pg),
+      ...ports.kafka.brokers,
+      ...ports.kafka.controllers,
+      ports.lb,
+      ...ports.apis,
+      ...ports.ingests,
+    ];
+    if ((await Promise.all(all.map(portFree))).every(Boolean)) return ports;
+  }
+  throw new Error('no free port range for the drills (27400..31622); set DRILL_PORT_BASE');
+}
 
 const lines: string[] = [];
 const print = (s: string) => {
@@ -33,13 +65,16 @@ const print = (s: string) => {
 };
 
 async function main(): Promise<number> {
-  const wanted = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  const quick = args.includes('--quick');
+  const wanted = quick ? ['api'] : args.filter((a) => !a.startsWith('--'));
   const selected = wanted.length ? DRILLS.filter((d) => wanted.includes(d.id)) : DRILLS;
   if (selected.length === 0) {
     console.error(`unknown drill; choose from: ${DRILLS.map((d) => d.id).join(', ')}`);
     return 2;
   }
   const t0 = Date.now();
+  const PORTS = await choosePorts();
   rmSync(LOGS, { recursive: true, force: true });
   mkdirSync(LOGS, { recursive: true });
   const postgres = new PostgresPair(DIR, LOGS, PORTS.pg);
@@ -79,7 +114,7 @@ async function main(): Promise<number> {
       postgres,
       market,
       dbUrl: () => postgres.url(DB),
-      phase: Number(process.env.DRILL_SECONDS ?? 8),
+      phase: Number(process.env.DRILL_SECONDS ?? (quick ? 4 : 8)),
     };
     for (const d of selected) results.push(await runDrill(d, ctx, print));
   } catch (e) {

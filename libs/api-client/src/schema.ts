@@ -2131,7 +2131,7 @@ export interface components {
       /** @description The organization the action concerns. */
       orgId: null | string;
       /** @enum {string} */
-      outcome: 'succeeded' | 'failed';
+      outcome: 'failed' | 'succeeded';
       target: null | {
         id: string;
         type: string;
@@ -2859,6 +2859,8 @@ export interface components {
       invoices: number;
       leases: number;
       resumed: number;
+      /** @description The run's own id: its log lines carry it as `runId`, and its debit notes record it. */
+      runId: string;
       suspended: number;
     };
     StripeMovement: {
@@ -3583,7 +3585,7 @@ export interface operations {
            *           "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
            *           "at": "example",
            *           "action": "example",
-           *           "outcome": "succeeded",
+           *           "outcome": "failed",
            *           "actor": {
            *             "userId": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
            *             "orgId": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
@@ -4588,6 +4590,7 @@ export interface operations {
         content: {
           /**
            * @example {
+           *       "runId": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
            *       "horizon": "example",
            *       "leases": 1,
            *       "debitNotes": 1,

@@ -12,7 +12,12 @@ import {
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Request, Response } from 'express';
 import { from, lastValueFrom, type Observable } from 'rxjs';
-import { DataSource, type EntitySubscriberInterface, type TransactionCommitEvent } from 'typeorm';
+import {
+  DataSource,
+  EventSubscriber,
+  type EntitySubscriberInterface,
+  type TransactionCommitEvent,
+} from 'typeorm';
 import { canonicalJson } from '@suanli/crypto';
 import { IdempotencyKeyEntity } from '../database/entities.js';
 import { DomainError } from './errors.js';
@@ -36,8 +41,10 @@ const EFFECT_COMMITTED = 0;
  * Marks, inside every transaction an idempotent request commits, that its effects are in: the
  * mark commits atomically with them. It also fences: an attempt whose key was taken over (it
  * ran longer than IDEMPOTENCY_STALE_SECONDS, e.g. its instance hung) cannot commit any more.
- * Registered as a TypeORM subscriber (app.module.ts).
+ * Registered as a TypeORM subscriber (app.module.ts); TypeORM instantiates only classes marked
+ * with `@EventSubscriber()`: without it the class is silently dropped and nothing is marked.
  */
+@EventSubscriber()
 export class IdempotencyCommitSubscriber implements EntitySubscriberInterface {
   async beforeTransactionCommit(event: TransactionCommitEvent): Promise<void> {
     const a = attempts.getStore();
@@ -143,30 +150,47 @@ export class IdempotencyInterceptor implements NestInterceptor {
       }
     }
     const attempt: Attempt = { scope, key, token, done: false };
+    let body: unknown;
     try {
-      const body = await attempts.run(attempt, () =>
+      body = await attempts.run(attempt, () =>
         lastValueFrom(next.handle(), { defaultValue: null }),
       );
-      attempt.done = true;
-      await this.db.query(
-        `UPDATE idempotency_keys SET status_code = $4, response_body = $5
-          WHERE scope = $1 AND key = $2 AND created_at::text = $3`,
-        [scope, key, token, res.statusCode, JSON.stringify(body)],
-      );
-      return body;
     } catch (err) {
       attempt.done = true;
-      // A failed attempt leaves nothing behind: the client may retry with the same key.
+      // A failed attempt that committed nothing leaves nothing behind: the client may retry
+      // with the same key. One that committed effects keeps its mark, so a retry is answered
+      // `outcome_unknown` instead of running them twice.
       await this.db
         .query(
-          'DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2 AND created_at::text = $3',
+          `DELETE FROM idempotency_keys
+            WHERE scope = $1 AND key = $2 AND created_at::text = $3 AND status_code IS NULL`,
           [scope, key, token],
         )
         .catch(() => undefined);
       throw err;
     }
+    attempt.done = true;
+    // The effects are in; store the answer. A connection lost right now (a PostgreSQL restart
+    // or failover) is retried for a while: the pool reconnects, and a lost answer would turn
+    // the client's retry into `outcome_unknown`.
+    for (let i = 0; ; i++) {
+      try {
+        await this.db.query(
+          `UPDATE idempotency_keys SET status_code = $4, response_body = $5
+            WHERE scope = $1 AND key = $2 AND created_at::text = $3`,
+          [scope, key, token, res.statusCode, JSON.stringify(body)],
+        );
+        return body;
+      } catch (err) {
+        if (i >= ANSWER_WRITE_ATTEMPTS - 1) throw err;
+        await new Promise((r) => setTimeout(r, 250 * 2 ** Math.min(i, 3)));
+      }
+    }
   }
 }
+
+/** Attempts at storing an answer (about 10 s in all), see `IdempotencyInterceptor.run`. */
+const ANSWER_WRITE_ATTEMPTS = 8;
 
 export const Idempotent = () =>
   applyDecorators(SetMetadata(IDEMPOTENT, true), UseInterceptors(IdempotencyInterceptor));

@@ -92,6 +92,11 @@ export class LeaseEntity {
   @Column({ ...NUMERIC, nullable: true }) bid!: string | null;
   /** Interruptible leases: since when the lease is paused (outbid); null = running. */
   @Column({ name: 'paused_at', type: 'timestamptz', nullable: true }) pausedAt!: Date | null;
+  /**
+   * The correlation id of the request that created the lease (its order): lease events, the
+   * ingest's usage log lines and settlement's log lines and debit notes carry it.
+   */
+  @Column({ name: 'correlation_id', type: 'text', nullable: true }) correlationId!: string | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
 }
 

@@ -99,6 +99,8 @@ export class MeteringLeaseEntity {
   /** `occurredAt` of the last applied lease event: an older event never overwrites a newer. */
   @Column({ name: 'event_at', type: 'timestamptz' }) eventAt!: Date;
   @Column({ name: 'event_id', type: 'text' }) eventId!: string;
+  /** The lease's originating correlation id (the order request's), for the ingest's log lines. */
+  @Column({ name: 'correlation_id', type: 'text', nullable: true }) correlationId!: string | null;
 }
 
 /**

@@ -72,6 +72,11 @@ export class DebitNoteEntity {
   @Column({ ...NUMERIC }) fee!: string;
   @Column({ ...NUMERIC }) net!: string;
   @Column({ name: 'transaction_id', type: 'uuid' }) transactionId!: string;
+  /** The lease's originating correlation id (see `LeaseEntity.correlationId`). */
+  @Column({ name: 'correlation_id', type: 'text', nullable: true }) correlationId!: string | null;
+  /** The settlement run that wrote it (its log lines carry the same `runId`). */
+  @Column({ name: 'settlement_run_id', type: 'text', nullable: true })
+  settlementRunId!: string | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
 }
 

@@ -9,7 +9,11 @@ import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { HEADER_EVENT_ID, HEADER_SCHEMA_VERSION, TOPICS, type LeaseEvent } from '@suanli/contracts';
 import { AppConfig } from '../config/app-config.js';
-import { HEADER_CORRELATION_ID, splitCorrelation } from '../metrics/correlation-context.js';
+import {
+  HEADER_CORRELATION_ID,
+  HEADER_LEASE_CORRELATION_ID,
+  splitCorrelation,
+} from '../metrics/correlation-context.js';
 
 /** Publishes `lease_events_outbox` rows to Kafka in id order, then marks them published. */
 @Injectable()
@@ -94,7 +98,7 @@ export class LeaseEventsRelay implements OnApplicationBootstrap, OnApplicationSh
           topic: this.topic,
           acks: -1,
           messages: rows.map((r) => {
-            const { event, correlationId } = splitCorrelation(r.payload);
+            const { event, correlationId, leaseCorrelationId } = splitCorrelation(r.payload);
             return {
               key: r.lease_id,
               value: JSON.stringify(event),
@@ -102,6 +106,9 @@ export class LeaseEventsRelay implements OnApplicationBootstrap, OnApplicationSh
                 [HEADER_EVENT_ID]: r.payload.eventId,
                 [HEADER_SCHEMA_VERSION]: '1',
                 ...(correlationId ? { [HEADER_CORRELATION_ID]: correlationId } : {}),
+                ...(leaseCorrelationId
+                  ? { [HEADER_LEASE_CORRELATION_ID]: leaseCorrelationId }
+                  : {}),
               },
             };
           }),

@@ -57,8 +57,16 @@ export class LeaseEventsService {
       .insert()
       .into(LeaseEventOutboxEntity)
       .values({ eventId: event.eventId, leaseId: lease.id, type, payload: () => ':payload' })
-      // The request's correlation id rides along; the relay moves it to a Kafka header.
-      .setParameter('payload', JSON.stringify({ ...event, ...correlationField() }))
+      // The current correlation id and the lease's originating one ride along; the relay moves
+      // them to Kafka headers.
+      .setParameter(
+        'payload',
+        JSON.stringify({
+          ...event,
+          ...correlationField(),
+          ...(lease.correlationId ? { leaseCorrelationId: lease.correlationId } : {}),
+        }),
+      )
       .execute();
   }
 }

@@ -4,6 +4,7 @@ import type { DataSource } from 'typeorm';
 import type { OrderView } from '@suanli/contracts';
 import { fundWallet, sellerWithOffer, signUpActor } from '../../../../test/support/actors.js';
 import { startMarketApi, type TestMarketApi } from '../../../../test/support/market-api.js';
+import { TopUpsService } from '../payments/top-ups.service.js';
 
 // An instance that dies mid-request leaves its Idempotency-Key row unanswered. The client's
 // retry with the same key must neither fail forever nor run the request twice.
@@ -99,5 +100,104 @@ describe('idempotency after a crash', () => {
       `SELECT status_code FROM idempotency_keys WHERE key = 'order-key-mark'`,
     );
     expect(row.status_code).toBe(201);
+  }, 60_000);
+
+  // The top-up's private steps, replaced per test to stop or break it at one point.
+  type Steps = { view: (...a: unknown[]) => unknown; creditTopUp: (...a: unknown[]) => unknown };
+  const steps = () => api.app.get(TopUpsService) as unknown as Steps;
+  const keyStatus = async (key: string) =>
+    (
+      await db.query<{ status_code: number | null }[]>(
+        'SELECT status_code FROM idempotency_keys WHERE key = $1',
+        [key],
+      )
+    )[0]?.status_code;
+  const paidTopUps = async (orgId: string) =>
+    Number(
+      (
+        await db.query<{ n: string }[]>(
+          'SELECT COUNT(*)::text AS n FROM top_ups WHERE org_id = $1 AND paid_at IS NOT NULL',
+          [orgId],
+        )
+      )[0].n,
+    );
+
+  it('the commit of a top-up marks its key before the answer is stored (crash window)', async () => {
+    const buyer = await signUpActor(api, ['buyer']);
+    const s = steps();
+    const view = s.view;
+    let during: number | null | undefined;
+    s.view = (...a: unknown[]) => {
+      // Runs after the money moved, before the interceptor stores the answer.
+      return keyStatus('topup-key-window').then((st) => {
+        during = st;
+        return view.apply(s, a);
+      });
+    };
+    try {
+      const r = await buyer.client.postIdempotent(
+        '/v1/wallet/top-ups',
+        { currency: 'CNY', amount: '10.00' },
+        'topup-key-window',
+      );
+      expect(r.status).toBe(201);
+    } finally {
+      s.view = view;
+    }
+    expect(during).toBe(0); // a crash here leaves "effect committed": no second run
+    expect(await keyStatus('topup-key-window')).toBe(201);
+  }, 60_000);
+
+  it('an attempt failing after its commit keeps its key: the retry is not run again', async () => {
+    const buyer = await signUpActor(api, ['buyer']);
+    const s = steps();
+    const view = s.view;
+    s.view = () => {
+      throw new Error('connection lost after the commit');
+    };
+    const body = { currency: 'CNY', amount: '10.00' };
+    try {
+      const r = await buyer.client.postIdempotent('/v1/wallet/top-ups', body, 'topup-key-broke');
+      expect(r.status).toBe(500);
+    } finally {
+      s.view = view;
+    }
+    const retry = await buyer.client.postIdempotent<{ error: { details: unknown } }>(
+      '/v1/wallet/top-ups',
+      body,
+      'topup-key-broke',
+    );
+    expect(retry.status).toBe(409);
+    expect(retry.body.error.details).toEqual({ idempotency: 'outcome_unknown' });
+    expect(await paidTopUps(buyer.orgId)).toBe(1);
+  }, 60_000);
+
+  it('an attempt whose key was taken over cannot commit (fencing)', async () => {
+    const buyer = await signUpActor(api, ['buyer']);
+    const s = steps();
+    const credit = s.creditTopUp;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let entered!: () => void;
+    const inside = new Promise<void>((r) => (entered = r));
+    s.creditTopUp = async (...a: unknown[]) => {
+      entered();
+      await gate; // the instance hangs here, longer than IDEMPOTENCY_STALE_SECONDS
+      return credit.apply(s, a);
+    };
+    const body = { currency: 'CNY', amount: '10.00' };
+    try {
+      const hung = buyer.client.postIdempotent('/v1/wallet/top-ups', body, 'topup-key-hung');
+      await inside;
+      // A retry elsewhere takes the stale key over (what the interceptor's UPDATE does).
+      await db.query(
+        `UPDATE idempotency_keys SET created_at = clock_timestamp() WHERE key = 'topup-key-hung'`,
+      );
+      release();
+      expect((await hung).status).toBe(500);
+    } finally {
+      s.creditTopUp = credit;
+    }
+    expect(await paidTopUps(buyer.orgId)).toBe(0);
   }, 60_000);
 });

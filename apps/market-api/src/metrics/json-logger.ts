@@ -1,12 +1,13 @@
 import type { LoggerService } from '@nestjs/common';
-import { currentCorrelationId } from './correlation-context.js';
+import { correlationScope } from './correlation-context.js';
 
 type Level = 'error' | 'warn' | 'info' | 'debug' | 'verbose' | 'fatal';
 
 /**
  * Structured logs: one JSON object per line on stdout (errors on stderr) with the time, level,
- * service, context, message and the current correlation id, so that an operator can follow one
- * request from HTTP through Kafka to settlement (`grep <id>` across services' logs).
+ * service, context, message and the current correlation id (plus `runId` and `leaseId` within a
+ * settlement run), so that an operator can follow one order from its HTTP request through Kafka
+ * to its settlement (`grep <id>` across services' logs; docs/architecture.md).
  */
 export class JsonLogger implements LoggerService {
   constructor(
@@ -45,8 +46,8 @@ export class JsonLogger implements LoggerService {
       ...(context ? { context } : {}),
       msg: message instanceof Error ? message.message : message,
     };
-    const correlationId = currentCorrelationId();
-    if (correlationId) entry.correlationId = correlationId;
+    // correlationId, and within a job run its runId and the lease it works on.
+    Object.assign(entry, correlationScope());
     if (stack) entry.stack = stack;
     this.write(JSON.stringify(entry), level);
   }

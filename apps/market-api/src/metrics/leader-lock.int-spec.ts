@@ -9,6 +9,7 @@ import { startMarketApi, type TestMarketApi } from '../../../../test/support/mar
 import { withLeaderLock } from '../common/leader-lock.js';
 import { PayoutScheduler } from '../payments/payout.scheduler.js';
 import { SettlementScheduler } from '../settlement/settlement.scheduler.js';
+import { SettlementLogScheduler } from '../settlement-log/settlement-log.scheduler.js';
 import { SettlementService } from '../settlement/settlement.service.js';
 import { LedgerBalanceMonitor } from './ledger-balance.monitor.js';
 
@@ -159,5 +160,35 @@ describe('scheduled jobs with two instances', () => {
       Number(/suanli_job_runs_total\{job="settlement",outcome="ran"\} (\d+)/.exec(t)?.[1] ?? 0);
     const other = await (await fetch(`${b.url}/metrics`)).text();
     expect(runsOf(text) + runsOf(other)).toBe(4);
+    // Settlement results and payout runs, summed over both instances.
+    const total = (re: RegExp) =>
+      Number(re.exec(text)?.[1] ?? 0) + Number(re.exec(other)?.[1] ?? 0);
+    expect(total(/suanli_settlement_items_total\{kind="debit_note"\} (\d+)/)).toBe(6);
+    expect(total(/suanli_settlement_items_total\{kind="failed"\} (\d+)/)).toBe(0);
+    expect(`${text}\n${other}`).toMatch(/suanli_payouts_total\{outcome="booked"\} \d+/);
+    expect(text).toMatch(/suanli_job_runs_total\{job="payouts",outcome="(ran|skipped)"\} 1/);
+  });
+
+  it('checkpoint ticks on both instances at once sign one checkpoint, counted as job runs', async () => {
+    const count = async () =>
+      Number(
+        (
+          await dsOf(a).query<{ n: string }[]>(
+            'SELECT COUNT(*)::text AS n FROM settlement_log_checkpoints',
+          )
+        )[0].n,
+      );
+    const before = await count();
+    const ticks = await Promise.all([
+      a.app.get(SettlementLogScheduler).runOnce(),
+      b.app.get(SettlementLogScheduler).runOnce(),
+    ]);
+    expect(ticks).toEqual(['ran', 'ran']);
+    // The tree grew (debit notes above): one new checkpoint, not two.
+    expect(await count()).toBe(before + 1);
+    for (const api of [a, b]) {
+      const text = await (await fetch(`${api.url}/metrics`)).text();
+      expect(text).toMatch(/suanli_job_runs_total\{job="checkpoint",outcome="ran"\} 1/);
+    }
   });
 });

@@ -137,6 +137,28 @@ export class Metrics {
     void paidOut;
   }
 
+  /** Counts what one settlement run did (scheduled or run by an operator). */
+  countSettlement(s: {
+    debitNotes: number;
+    invoices: number;
+    suspended: number;
+    resumed: number;
+    failed: unknown[];
+  }): void {
+    this.settlementItems.inc({ kind: 'debit_note' }, s.debitNotes);
+    this.settlementItems.inc({ kind: 'invoice' }, s.invoices);
+    this.settlementItems.inc({ kind: 'suspended' }, s.suspended);
+    this.settlementItems.inc({ kind: 'resumed' }, s.resumed);
+    this.settlementItems.inc({ kind: 'failed' }, s.failed.length);
+  }
+
+  /** Counts what one payout run did (scheduled or run by an operator). */
+  countPayouts(p: { booked: number; sent: number; failed: unknown[] }): void {
+    this.payouts.inc({ outcome: 'booked' }, p.booked);
+    this.payouts.inc({ outcome: 'sent' }, p.sent);
+    this.payouts.inc({ outcome: 'failed' }, p.failed.length);
+  }
+
   /** Records one scheduled-job tick. */
   observeJob(job: string, outcome: JobOutcome, seconds?: number): void {
     this.jobRuns.inc({ job, outcome });

@@ -24,6 +24,7 @@ import {
 import { EscrowService } from '../settlement/escrow.service.js';
 import { BidScheduler } from '../leases/bid-scheduler.service.js';
 import { LeaseEventsService } from '../leases/lease-events.service.js';
+import { currentCorrelationId } from '../metrics/correlation-context.js';
 import { OffersService } from '../offers/offers.service.js';
 import { withBid } from '../offers/pricing.js';
 import { RegistryService } from '../registry/registry.service.js';
@@ -191,6 +192,8 @@ export class OrdersService {
         settledUntil: now,
         bid,
         pausedAt: null,
+        // The order request's id: the lease's originating correlation id, down to settlement.
+        correlationId: currentCorrelationId() ?? null,
       });
       if (bid !== null) {
         // The highest bids run: this order runs if its bid wins capacity (pausing lower bids);

@@ -114,8 +114,10 @@ export class PaymentsController {
   @Roles('operator')
   @Post('admin/payouts/run')
   @HttpCode(200)
-  runPayouts(): Promise<PayoutRunResult> {
-    return this.payouts.runPayouts();
+  async runPayouts(): Promise<PayoutRunResult> {
+    const result = await this.payouts.runPayouts();
+    this.metrics?.countPayouts(result);
+    return result;
   }
 
   /** Operators: ledger movements vs Stripe balance transactions, every difference listed. */

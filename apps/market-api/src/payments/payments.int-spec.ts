@@ -351,4 +351,34 @@ describe('Stripe payments (stripe-mock)', () => {
     ).toBe('107.91');
     expect((await seller.client.get('/v1/admin/reconciliation')).status).toBe(403);
   });
+
+  it('/metrics counts webhook outcomes, payout runs and amounts paid out', async () => {
+    const text = await (await fetch(`${api.url}/metrics`)).text();
+    // One sample line of `name` with all of `labels` (in any order), or undefined.
+    const sample = (name: string, labels: Record<string, string>) =>
+      text
+        .split('\n')
+        .find(
+          (l) =>
+            l.startsWith(`${name}{`) &&
+            Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)),
+        )
+        ?.split(' ')
+        .pop();
+    const webhooks = 'suanli_webhook_events_total';
+    // From the first test: 3 forged deliveries, each outcome of the genuine ones.
+    expect(sample(webhooks, { type: 'unverified', outcome: 'rejected' })).toBe('3');
+    expect(sample(webhooks, { type: 'checkout.session.completed', outcome: 'credited' })).toBe('1');
+    expect(sample(webhooks, { type: 'checkout.session.completed', outcome: 'duplicate' })).toBe(
+      '1',
+    );
+    expect(sample(webhooks, { type: 'customer.created', outcome: 'unknown_type' })).toBe('1');
+    // Payout runs by operators count as the scheduler's do: 1 booked and sent over two runs.
+    expect(sample('suanli_payouts_total', { outcome: 'booked' })).toBe('1');
+    expect(sample('suanli_payouts_total', { outcome: 'sent' })).toBe('1');
+    expect(sample('suanli_payouts_total', { outcome: 'failed' })).toBe('0');
+    expect(sample('suanli_payout_amount', { currency: 'CNY', kind: 'payout', state: 'sent' })).toBe(
+      '150.25',
+    );
+  });
 });

@@ -57,9 +57,7 @@ export class PayoutScheduler implements OnApplicationBootstrap, OnModuleDestroy 
       });
       if (!r.ran) return 'skipped';
       const p = r.value;
-      this.metrics?.payouts.inc({ outcome: 'booked' }, p.booked);
-      this.metrics?.payouts.inc({ outcome: 'sent' }, p.sent);
-      this.metrics?.payouts.inc({ outcome: 'failed' }, p.failed.length);
+      this.metrics?.countPayouts(p);
       if (p.booked + p.sent + p.failed.length > 0) {
         this.log.log(`payouts: ${p.booked} booked, ${p.sent} sent, ${p.failed.length} failed`);
       }

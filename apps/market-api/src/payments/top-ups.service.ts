@@ -97,7 +97,7 @@ export class TopUpsService {
       );
     }
     const stripe = this.gateway.stripe;
-    const topUp = await this.db.getRepository(TopUpEntity).save({
+    const row = {
       orgId,
       currency,
       amount: money.toString(),
@@ -106,16 +106,18 @@ export class TopUpsService {
       paymentIntentId: null,
       status: 'open' as const,
       paidAt: null,
-    });
+    };
     if (!stripe) {
-      await this.db.transaction(async (m) => {
-        await this.creditTopUp(m, topUp, 'test_mode');
+      // Test mode: created and credited in one transaction, read back before it commits, so
+      // nothing can fail between the money moving and the answer.
+      const paid = await this.db.transaction(async (m) => {
+        const created = await m.getRepository(TopUpEntity).save(row);
+        await this.creditTopUp(m, created, 'test_mode');
+        return m.getRepository(TopUpEntity).findOneByOrFail({ id: created.id });
       });
-      return this.view(
-        await this.db.getRepository(TopUpEntity).findOneByOrFail({ id: topUp.id }),
-        null,
-      );
+      return this.view(paid, null);
     }
+    const topUp = await this.db.getRepository(TopUpEntity).save(row);
     const back = `${this.config.publicWebUrl}/wallet?top-up=${topUp.id}`;
     const session = await stripe.checkout.sessions.create(
       {

@@ -17,6 +17,7 @@ import {
   type PostResult,
 } from '../ledger/ledger.service.js';
 import { WalletService } from '../ledger/wallet.service.js';
+import { currentCorrelationId } from '../metrics/correlation-context.js';
 import { escrowHold, rateReservedBlock, validatePriceRow } from './rating.js';
 import { validateSla } from './sla.js';
 import { SettlementLogService } from '../settlement-log/settlement-log.service.js';
@@ -148,6 +149,8 @@ export class EscrowService {
       fee: rated.fee,
       net: rated.net,
       transactionId: posted.transactionId,
+      // Paid while the order is placed: the order request's id is the lease's originating one.
+      correlationId: currentCorrelationId() ?? null,
     });
     await this.settlementLog?.appendDebitNotesOf(manager, lease.id);
   }

@@ -41,6 +41,18 @@ export interface BatchLease {
   catalogVersion: string;
   spec: ResourceSpec;
   computeClass: ComputeClass;
+  /** The lease's originating correlation id (its order request's). */
+  correlationId: string | null;
+}
+
+/** A debit note the chunk wrote (for the run's log lines). */
+export interface ChunkNote {
+  leaseId: string;
+  correlationId: string | null;
+  start: Date;
+  end: Date;
+  gross: string;
+  currency: string;
 }
 
 export interface ChunkResult {
@@ -67,7 +79,8 @@ const CHUNK_SQL = `
   SELECT l.id, l.buyer_org_id AS "buyerOrgId", l.seller_org_id AS "sellerOrgId",
          l.currency, l.slots, l.prices, l.take_rate::text AS "takeRate",
          l.starts_at AS "startsAt", l.ends_at AS "endsAt", l.settled_until AS "settledUntil",
-         l.catalog_version AS "catalogVersion", r.spec, r.class AS "computeClass"
+         l.catalog_version AS "catalogVersion", r.spec, r.class AS "computeClass",
+         l.correlation_id AS "correlationId"
     FROM leases l JOIN resources r ON r.id = l.resource_id
    WHERE l.state IN ('pending', 'active') AND l.starts_at <= $1
      AND l.settled_until < l.ends_at
@@ -86,8 +99,16 @@ const CHUNK_SQL = `
 export async function settleChunk(
   m: EntityManager,
   ledger: LedgerService,
-  opts: { now: Date; horizon: Date; after: string; exclude: string[]; limit: number },
-): Promise<ChunkResult & { debitNoteIds: string[]; error?: string }> {
+  opts: {
+    now: Date;
+    horizon: Date;
+    after: string;
+    exclude: string[];
+    limit: number;
+    /** The settlement run, recorded on each debit note. */
+    runId?: string;
+  },
+): Promise<ChunkResult & { debitNoteIds: string[]; notes: ChunkNote[]; error?: string }> {
   const leases: BatchLease[] = await m.query(CHUNK_SQL, [
     opts.now,
     opts.horizon,
@@ -100,6 +121,7 @@ export async function settleChunk(
     settled: [] as string[],
     deferred: [] as string[],
     debitNoteIds: [] as string[],
+    notes: [] as ChunkNote[],
   };
   if (leases.length === 0) return result;
 
@@ -113,10 +135,17 @@ export async function settleChunk(
   // Anything unexpected rolls back to here and leaves the whole chunk to the per-lease step.
   await m.query('SAVEPOINT settle_chunk');
   try {
-    return await settleLocked(m, ledger, periods, ids, starts, result);
+    return await settleLocked(m, ledger, periods, ids, starts, result, opts.runId ?? null);
   } catch (e) {
     await m.query('ROLLBACK TO SAVEPOINT settle_chunk');
-    return { ...result, settled: [], deferred: result.seen, debitNoteIds: [], error: String(e) };
+    return {
+      ...result,
+      settled: [],
+      deferred: result.seen,
+      debitNoteIds: [],
+      notes: [],
+      error: String(e),
+    };
   }
 }
 
@@ -126,8 +155,9 @@ async function settleLocked(
   periods: { lease: BatchLease; start: Date; end: Date }[],
   ids: string[],
   starts: Date[],
-  result: ChunkResult & { debitNoteIds: string[] },
-): Promise<ChunkResult & { debitNoteIds: string[] }> {
+  result: ChunkResult & { debitNoteIds: string[]; notes: ChunkNote[] },
+  runId: string | null,
+): Promise<ChunkResult & { debitNoteIds: string[]; notes: ChunkNote[] }> {
   const existing: { id: string }[] = await m.query(
     `SELECT d.lease_id AS id FROM debit_notes d
        JOIN unnest($1::uuid[], $2::timestamptz[]) AS p(id, s)
@@ -189,6 +219,7 @@ async function settleLocked(
     fee: string;
     net: string;
     reference: string;
+    correlationId: string | null;
   }[] = [];
   for (const { lease: l, start, end } of periods) {
     if (hasNote.has(l.id)) {
@@ -297,6 +328,7 @@ async function settleLocked(
       fee: rated.fee,
       net: rated.net,
       reference,
+      correlationId: l.correlationId,
     });
     result.settled.push(l.id);
   }
@@ -357,11 +389,11 @@ async function settleLocked(
   );
   const inserted: { id: string }[] = await m.query(
     `INSERT INTO debit_notes (lease_id, kind, period_start, period_end, currency, lines, gross,
-                              fee, net, transaction_id)
-     SELECT x.l, 'period', x.s, x.e, x.c, x.li::jsonb, x.g, x.f, x.n, x.t
+                              fee, net, transaction_id, correlation_id, settlement_run_id)
+     SELECT x.l, 'period', x.s, x.e, x.c, x.li::jsonb, x.g, x.f, x.n, x.t, x.ci, $11
        FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[], $4::text[], $5::text[],
-                   $6::numeric[], $7::numeric[], $8::numeric[], $9::uuid[])
-            AS x(l, s, e, c, li, g, f, n, t)
+                   $6::numeric[], $7::numeric[], $8::numeric[], $9::uuid[], $10::text[])
+            AS x(l, s, e, c, li, g, f, n, t, ci)
      RETURNING id`,
     [
       notes.map((n) => n.leaseId),
@@ -373,9 +405,19 @@ async function settleLocked(
       notes.map((n) => n.fee),
       notes.map((n) => n.net),
       notes.map((n) => txOf.get(n.reference) as string),
+      notes.map((n) => n.correlationId),
+      runId,
     ],
   );
   result.debitNoteIds = inserted.map((r) => r.id);
+  result.notes = notes.map((n) => ({
+    leaseId: n.leaseId,
+    correlationId: n.correlationId,
+    start: n.start,
+    end: n.end,
+    gross: n.gross,
+    currency: n.currency,
+  }));
   await m.query(
     `UPDATE leases AS l SET settled_until = v.e
        FROM unnest($1::uuid[], $2::timestamptz[]) AS v(id, e) WHERE l.id = v.id`,

@@ -6,6 +6,7 @@ import { SettlementScheduler } from './settlement.scheduler.js';
 import type { SettlementRunResult, SettlementService } from './settlement.service.js';
 
 const emptyRun = (now: Date): SettlementRunResult => ({
+  runId: 'run-1',
   horizon: now.toISOString(),
   leases: 0,
   batched: 0,

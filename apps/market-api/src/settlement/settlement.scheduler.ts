@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   Injectable,
   Logger,
@@ -8,6 +9,7 @@ import {
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
+import { withRun } from '../metrics/correlation-context.js';
 import { runScheduledJob } from '../metrics/job-runner.js';
 import { Metrics } from '../metrics/metrics.js';
 import { SettlementConfig } from './settlement.config.js';
@@ -55,8 +57,15 @@ export class SettlementScheduler implements OnApplicationBootstrap, OnModuleDest
     });
   }
 
-  /** One settlement run if this instance leads: `ran`, `skipped` (another leads) or `failed`. */
-  async runOnce(): Promise<'ran' | 'skipped' | 'failed'> {
+  /**
+   * One settlement run if this instance leads: `ran`, `skipped` (another leads) or `failed`.
+   * Every log line of the run carries its `runId` (also recorded on its debit notes).
+   */
+  runOnce(): Promise<'ran' | 'skipped' | 'failed'> {
+    return withRun(randomUUID(), () => this.runLed());
+  }
+
+  private async runLed(): Promise<'ran' | 'skipped' | 'failed'> {
     try {
       const r = await runScheduledJob(
         'settlement',
@@ -65,15 +74,10 @@ export class SettlementScheduler implements OnApplicationBootstrap, OnModuleDest
       );
       if (!r.ran) return 'skipped';
       const s = r.value;
-      const items = this.metrics?.settlementItems;
-      items?.inc({ kind: 'debit_note' }, s.debitNotes);
-      items?.inc({ kind: 'invoice' }, s.invoices);
-      items?.inc({ kind: 'suspended' }, s.suspended);
-      items?.inc({ kind: 'resumed' }, s.resumed);
-      items?.inc({ kind: 'failed' }, s.failed.length);
+      this.metrics?.countSettlement(s);
       if (s.debitNotes + s.invoices + s.suspended + s.resumed + s.failed.length > 0) {
         this.log.log(
-          `settled: ${s.debitNotes} debit notes, ${s.invoices} invoices, ${s.suspended} suspended, ${s.resumed} resumed, ${s.failed.length} failed`,
+          `settlement run ${s.runId}: ${s.debitNotes} debit notes, ${s.invoices} invoices, ${s.suspended} suspended, ${s.resumed} resumed, ${s.failed.length} failed`,
         );
       }
       return 'ran';

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
@@ -9,6 +10,7 @@ import { DebitNoteEntity, InvoiceEntity } from '../database/settlement.entities.
 import { BidScheduler } from '../leases/bid-scheduler.service.js';
 import { LeaseEventsService } from '../leases/lease-events.service.js';
 import { LedgerService, PLATFORM_OWNER } from '../ledger/ledger.service.js';
+import { currentRunId, withLease, withRun } from '../metrics/correlation-context.js';
 import { WalletService } from '../ledger/wallet.service.js';
 import { EscrowService, isInsufficientFunds } from './escrow.service.js';
 import { InvoicesService } from './invoices.service.js';
@@ -22,6 +24,8 @@ export const debitNoteReference = (leaseId: string, periodStart: Date): string =
   `debit-note:${leaseId}:${periodStart.toISOString()}`;
 
 export interface SettlementRunResult {
+  /** The run's own id: its log lines carry it as `runId`, and its debit notes record it. */
+  runId: string;
   /** The last completed hour considered (floor_hour(now − lag)). */
   horizon: string;
   leases: number;
@@ -55,6 +59,11 @@ export async function pausedMs(
   return Number(rows[0]?.ms ?? '0');
 }
 
+/** The log line of a debit note (its lease, run and correlation ids come from the scope). */
+function debitNoteLine(n: { start: Date; end: Date; gross: string; currency: string }): string {
+  return `debit note ${n.start.toISOString()}–${n.end.toISOString()}: ${n.gross} ${n.currency}`;
+}
+
 /** Safety net: no lease takes more steps than this in one run (a year of hours and then some). */
 const MAX_STEPS_PER_LEASE = 10_000;
 
@@ -80,10 +89,20 @@ export class SettlementService {
     @Optional() private readonly bids?: BidScheduler,
   ) {}
 
-  /** Settles everything due at `now`. */
+  /**
+   * Settles everything due at `now`, as the run `runId` (the current one, else a new id). Each
+   * lease's work runs under its originating correlation id (`withLease`), so its log lines,
+   * debit notes and lease events carry the id of the order request that created it.
+   */
   async runDue(now: Date): Promise<SettlementRunResult> {
+    const runId = currentRunId() ?? randomUUID();
+    return withRun(runId, () => this.run(now, runId));
+  }
+
+  private async run(now: Date, runId: string): Promise<SettlementRunResult> {
     const horizon = floorHour(new Date(now.getTime() - this.config.lagMs));
     const result: SettlementRunResult = {
+      runId,
       horizon: horizon.toISOString(),
       leases: 0,
       debitNotes: 0,
@@ -96,10 +115,10 @@ export class SettlementService {
     };
     // The common case first, set-based per chunk of leases; the rest per lease below.
     if (this.config.batchSize > 0) await this.runBatches(now, horizon, result);
-    const due: { id: string }[] = await this.db.query(
+    const due: { id: string; correlationId: string | null }[] = await this.db.query(
       // Running leases with a completed period (settled_until before the horizon, which is an
       // hour boundary) or with every period settled; suspended ones; ended ones not invoiced.
-      `SELECT l.id FROM leases l
+      `SELECT l.id, l.correlation_id AS "correlationId" FROM leases l
        WHERE (l.state IN ('pending', 'active') AND l.starts_at <= $1
               AND (l.settled_until < $2 OR l.settled_until >= l.ends_at))
           OR l.state = 'suspended'
@@ -113,21 +132,24 @@ export class SettlementService {
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < due.length) {
-        const { id } = due[next];
+        const lease = due[next];
+        const { id } = lease;
         next += 1;
         result.leases += 1;
-        try {
-          for (let step = 0; step < MAX_STEPS_PER_LEASE; step += 1) {
-            const progressed = await this.db.transaction((m) =>
-              this.step(m, id, now, horizon, result),
-            );
-            if (!progressed) break;
+        await withLease(lease, async () => {
+          try {
+            for (let step = 0; step < MAX_STEPS_PER_LEASE; step += 1) {
+              const progressed = await this.db.transaction((m) =>
+                this.step(m, id, now, horizon, result),
+              );
+              if (!progressed) break;
+            }
+          } catch (e) {
+            const error = e instanceof Error ? e.message : String(e);
+            this.log.error(`lease ${id}: settlement failed: ${error}`);
+            result.failed.push({ leaseId: id, error });
           }
-        } catch (e) {
-          const error = e instanceof Error ? e.message : String(e);
-          this.log.error(`lease ${id}: settlement failed: ${error}`);
-          result.failed.push({ leaseId: id, error });
-        }
+        });
       }
     };
     await Promise.all(
@@ -157,11 +179,17 @@ export class SettlementService {
             after,
             exclude: [...deferred],
             limit: this.config.batchSize,
+            runId: result.runId,
           });
           await this.settlementLog?.appendDebitNotes(m, r.debitNoteIds);
           return r;
         });
         if (chunk.error) this.log.warn(`batched chunk left to the per-lease step: ${chunk.error}`);
+        for (const n of chunk.notes) {
+          withLease({ id: n.leaseId, correlationId: n.correlationId }, () =>
+            this.log.log(debitNoteLine(n)),
+          );
+        }
         for (const id of chunk.deferred) deferred.add(id);
         for (const id of chunk.settled) touched.add(id);
         settled += chunk.settled.length;
@@ -335,10 +363,13 @@ export class SettlementService {
         fee: rated.fee,
         net: rated.net,
         transactionId: posted.transactionId,
+        correlationId: lease.correlationId,
+        settlementRunId: currentRunId() ?? null,
       });
       await this.settlementLog?.appendDebitNotesOf(m, lease.id);
       await this.escrow.release(m, lease, period.start, held.minus(fromHeld));
       result.debitNotes += 1;
+      this.log.log(debitNoteLine({ ...period, gross: rated.gross, currency: cur }));
     }
 
     let state: LeaseState = lease.state;

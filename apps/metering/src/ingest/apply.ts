@@ -50,6 +50,11 @@ export interface ApplyResult {
    * and its message is younger than `leaseWaitMs`: the caller retries the batch later.
    */
   held: boolean;
+  /**
+   * Events newly applied per lease, with the lease's originating correlation id: the ingest logs
+   * one line per lease and Kafka batch (docs/architecture.md, "Correlation ids").
+   */
+  perLease: { leaseId: string; correlationId: string | null; applied: number }[];
 }
 
 export interface ApplyOptions {
@@ -352,6 +357,7 @@ async function applyOnce(
     duplicateEvents: 0,
     deadLetters: 0,
     held: false,
+    perLease: [],
   };
   const pre = messages.map((m) => ({
     ...m,
@@ -648,6 +654,13 @@ async function applyOnce(
           n === good.length ? good : (rows[0]?.fresh ?? []).map((o) => good[o - 1] as GoodEvent);
       }
       result.applied = fresh.length;
+      const perLease = new Map<string, number>();
+      for (const e of fresh) perLease.set(e.leaseId, (perLease.get(e.leaseId) ?? 0) + 1);
+      result.perLease = [...perLease].map(([leaseId, applied]) => ({
+        leaseId,
+        correlationId: leases.get(leaseId)?.correlationId ?? null,
+        applied,
+      }));
       result.duplicateEvents += good.length - fresh.length;
       await upsertBuckets(client, 'usage_minutes', bucketize(fresh, MINUTE));
       await upsertBuckets(client, 'usage_hours', bucketize(fresh, HOUR));

@@ -673,7 +673,7 @@ describe('metering ingest (PostgreSQL + Kafka)', () => {
     expect(refused.rows[0].detail).toMatch(/^unsigned usage refused/);
   }, 60_000);
 
-  it('exposes lag and throughput as Prometheus metrics', async () => {
+  it('exposes lag, throughput and dead letters by reason as Prometheus metrics', async () => {
     await new Promise((r) => setTimeout(r, 2500));
     const res = await fetch(`http://127.0.0.1:${ingest?.port}/metrics`);
     expect(res.status).toBe(200);
@@ -683,6 +683,9 @@ describe('metering ingest (PostgreSQL + Kafka)', () => {
     expect(text).toMatch(/^metering_ingest_events_per_second \d+(\.\d)?$/m);
     expect(text).toContain(`metering_ingest_consumer_lag{topic="${usageTopic}",partition="0"}`);
     expect(text).toContain(`metering_ingest_consumer_lag{topic="${leaseTopic}",partition="0"}`);
+    // The earlier tests dead-lettered events for these reasons (counted from the database).
+    expect(text).toMatch(/^metering_dead_letters\{reason="bad_signature"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^metering_dead_letters\{reason="units_mismatch"\} [1-9]\d*$/m);
   }, 30_000);
 
   it('answers the health probes', async () => {

@@ -15,6 +15,7 @@ import { startHealthServer } from './health.js';
 import { applyLeaseEvents, parseLeaseEvents } from './leases.js';
 import {
   HEADER_CORRELATION_ID,
+  HEADER_LEASE_CORRELATION_ID,
   RateMeter,
   renderMetrics,
   type Counters,
@@ -33,7 +34,13 @@ export interface RunningIngest {
 }
 
 function log(level: 'info' | 'error', msg: string, extra: Record<string, unknown> = {}): void {
-  const line = JSON.stringify({ at: new Date().toISOString(), level, msg, ...extra });
+  const line = JSON.stringify({
+    at: new Date().toISOString(),
+    level,
+    service: 'metering-ingest',
+    msg,
+    ...extra,
+  });
   if (level === 'error') console.error(line);
   else if (process.env.INGEST_QUIET !== '1') console.log(line);
 }
@@ -166,12 +173,26 @@ export async function startIngest(config: IngestConfig): Promise<RunningIngest> 
         batch.messages.map((m) => (m.value === null ? null : m.value.toString('utf8'))),
         (_value, reason) => log('error', 'invalid lease event skipped', { reason }),
       );
-      await applyLeaseEvents(pool, events);
-      // One line per lease event, with the correlation id of the request that caused it.
+      // The lease's originating correlation id is kept with the lease (metering_leases), so
+      // that usage applied later is logged with it too.
+      const origins = new Map<string, string>();
       for (const m of batch.messages) {
-        const correlationId = m.headers?.[HEADER_CORRELATION_ID]?.toString();
-        const eventId = m.headers?.[HEADER_EVENT_ID]?.toString();
-        log('info', 'lease event applied', { leaseId: m.key?.toString(), eventId, correlationId });
+        const origin = m.headers?.[HEADER_LEASE_CORRELATION_ID]?.toString();
+        const leaseId = m.key?.toString();
+        if (origin && leaseId) origins.set(leaseId, origin);
+      }
+      await applyLeaseEvents(pool, events, origins);
+      // One line per lease event: `correlationId` is the lease's originating id (its order
+      // request's), `requestCorrelationId` the id of the request that caused this event.
+      for (const m of batch.messages) {
+        const leaseId = m.key?.toString();
+        const request = m.headers?.[HEADER_CORRELATION_ID]?.toString();
+        log('info', 'lease event applied', {
+          leaseId,
+          eventId: m.headers?.[HEADER_EVENT_ID]?.toString(),
+          correlationId: (leaseId && origins.get(leaseId)) || request,
+          ...(request ? { requestCorrelationId: request } : {}),
+        });
       }
       resolveOffset(lastOffset);
       await commit(batch.topic, batch.partition, lastOffset);
@@ -212,6 +233,15 @@ export async function startIngest(config: IngestConfig): Promise<RunningIngest> 
     stats.duplicateEvents += result.duplicateEvents;
     stats.redeliveries += result.redeliveries;
     stats.deadLetters += result.deadLetters;
+    // One line per lease and Kafka batch, with the lease's originating correlation id.
+    for (const l of result.perLease) {
+      log('info', 'usage applied', {
+        leaseId: l.leaseId,
+        events: l.applied,
+        partition: batch.partition,
+        ...(l.correlationId ? { correlationId: l.correlationId } : {}),
+      });
+    }
     batchSeconds.sum += Number(process.hrtime.bigint() - started) / 1e9;
     batchSeconds.count++;
     if (result.deadLetters > 0) await publishDeadLetters();

@@ -48,6 +48,8 @@ export function parseLeaseEvents(
 export async function applyLeaseEvents(
   db: Pool | PoolClient,
   events: LeaseEvent[],
+  /** Lease id → its originating correlation id (the `x-lease-correlation-id` header). */
+  origins: ReadonlyMap<string, string> = new Map(),
 ): Promise<number> {
   if (events.length === 0) return 0;
   const last = new Map<string, LeaseEvent>();
@@ -63,18 +65,19 @@ export async function applyLeaseEvents(
   const { rowCount } = await db.query(
     `INSERT INTO metering_leases (id, resource_id, seller_org_id, state, cri, class, spec, cpu_model,
                                   slots, starts_at, ends_at, ended_at, invoiced_at, catalog_version,
-                                  accepts_unsigned, event_at, event_id)
+                                  accepts_unsigned, event_at, event_id, correlation_id)
      SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[],
                           $7::jsonb[], $8::text[], $9::int[], $10::timestamptz[], $11::timestamptz[],
                           $12::timestamptz[], $13::timestamptz[], $14::text[], $15::boolean[],
-                          $16::timestamptz[], $17::text[])
+                          $16::timestamptz[], $17::text[], $18::text[])
      ON CONFLICT (id) DO UPDATE SET
        state = EXCLUDED.state, cri = EXCLUDED.cri, class = EXCLUDED.class, spec = EXCLUDED.spec,
        cpu_model = EXCLUDED.cpu_model, slots = EXCLUDED.slots, starts_at = EXCLUDED.starts_at,
        ends_at = EXCLUDED.ends_at, ended_at = EXCLUDED.ended_at,
        invoiced_at = COALESCE(EXCLUDED.invoiced_at, metering_leases.invoiced_at),
        catalog_version = EXCLUDED.catalog_version, accepts_unsigned = EXCLUDED.accepts_unsigned,
-       event_at = EXCLUDED.event_at, event_id = EXCLUDED.event_id
+       event_at = EXCLUDED.event_at, event_id = EXCLUDED.event_id,
+       correlation_id = COALESCE(metering_leases.correlation_id, EXCLUDED.correlation_id)
      WHERE metering_leases.event_at <= EXCLUDED.event_at`,
     [
       rows.map((e) => e.leaseId),
@@ -94,6 +97,7 @@ export async function applyLeaseEvents(
       rows.map((e) => e.acceptsUnsigned),
       rows.map((e) => e.occurredAt),
       rows.map((e) => e.eventId),
+      rows.map((e) => origins.get(e.leaseId) ?? null),
     ],
   );
   return rowCount ?? 0;
@@ -102,6 +106,8 @@ export async function applyLeaseEvents(
 export interface MeteringLease extends LeaseFacts {
   sellerOrgId: string;
   acceptsUnsigned: boolean;
+  /** The lease's originating correlation id (its order request's), when the market sent one. */
+  correlationId: string | null;
 }
 
 /** The leases among `ids` the ingest knows (one query for a whole Kafka batch). */
@@ -125,9 +131,10 @@ export async function loadLeases(
     spec: ResourceSpec;
     cpu_model: string | null;
     accepts_unsigned: boolean;
+    correlation_id: string | null;
   }>(
     `SELECT id, resource_id, seller_org_id, starts_at, ends_at, ended_at, invoiced_at, slots,
-            catalog_version, class, spec, cpu_model, accepts_unsigned
+            catalog_version, class, spec, cpu_model, accepts_unsigned, correlation_id
        FROM metering_leases WHERE id = ANY($1::uuid[])`,
     [ids],
   );
@@ -146,6 +153,7 @@ export async function loadLeases(
       cpuModel: r.cpu_model,
       invoiceIssuedAt: r.invoiced_at,
       acceptsUnsigned: r.accepts_unsigned,
+      correlationId: r.correlation_id,
     });
   }
   return out;

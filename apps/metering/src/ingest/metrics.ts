@@ -16,6 +16,9 @@ export interface Counters {
 /** Kafka header with the correlation id of the request behind a lease or usage message. */
 export const HEADER_CORRELATION_ID = 'x-correlation-id';
 
+/** Kafka header of lease events with the lease's originating correlation id (its order's). */
+export const HEADER_LEASE_CORRELATION_ID = 'x-lease-correlation-id';
+
 /** Dead letters recorded so far (all instances: read from the table), by reason. */
 export interface ReasonCount {
   reason: string;
