@@ -206,7 +206,7 @@ export async function runDrill(
 ): Promise<DrillResult> {
   const t = Date.now();
   const did: string[] = [];
-  print(`\n=== drill: ${d.name} ===`);
+  print(`\n── drill: ${d.name} ──`);
   let checks: Check[];
   try {
     checks = await d.run(ctx, (s) => {

@@ -128,7 +128,7 @@ async function main(): Promise<number> {
   } finally {
     await stopAll();
   }
-  print('\n=== summary ===');
+  print('\n── summary ──');
   for (const r of results) {
     const failed = r.checks.filter((c) => !c.ok).length;
     print(
