@@ -8,9 +8,12 @@ export function kafkaBrokers(): string[] {
 }
 
 /** Topics of a test's own (unique names), so suites never read each other's messages. */
-export async function createTestTopics(
-  names: Record<string, number>,
-): Promise<{ topics: Record<string, string>; drop(): Promise<void> }> {
+export interface TestTopics {
+  topics: Record<string, string>;
+  drop(): Promise<void>;
+}
+
+export async function createTestTopics(names: Record<string, number>): Promise<TestTopics> {
   const suffix = randomBytes(4).toString('hex');
   const kafka = new Kafka({
     clientId: 'test-admin',
@@ -35,4 +38,20 @@ export async function createTestTopics(
       await admin.disconnect();
     },
   };
+}
+
+/**
+ * The exchange's three topics as a test's own, with the market API's lease-event relay and usage
+ * producer pointed at them (env read when the API starts) and the relay polling every 100 ms.
+ */
+export async function useExchangeTestTopics(): Promise<TestTopics> {
+  const created = await createTestTopics({
+    'exchange.usage.v1': 3,
+    'exchange.usage.dlq.v1': 1,
+    'exchange.lease.v1': 3,
+  });
+  process.env.LEASE_TOPIC = created.topics['exchange.lease.v1'];
+  process.env.USAGE_TOPIC = created.topics['exchange.usage.v1'];
+  process.env.LEASE_EVENTS_RELAY_MS = '100';
+  return created;
 }

@@ -10,7 +10,11 @@ import pg from 'pg';
 import type { OrderView } from '@suanli/contracts';
 import { fundWallet, sellerWithOffer, signUpActor } from '../../../../test/support/actors.js';
 import { expectEventually } from '../../../../test/support/eventually.js';
-import { createTestTopics, kafkaBrokers } from '../../../../test/support/kafka.js';
+import {
+  kafkaBrokers,
+  type TestTopics,
+  useExchangeTestTopics,
+} from '../../../../test/support/kafka.js';
 import { startMarketApi, type TestMarketApi } from '../../../../test/support/market-api.js';
 import { MeteringAgent } from '../../../metering/src/agent/agent.js';
 import { startIngest, type RunningIngest } from '../../../metering/src/ingest/ingest.js';
@@ -25,19 +29,13 @@ let api: TestMarketApi;
 let ingest: RunningIngest;
 let pool: pg.Pool;
 let producer: Producer;
-let topics: Awaited<ReturnType<typeof createTestTopics>>;
+let topics: TestTopics;
 const apiLines: Line[] = [];
 const ingestLines: Line[] = [];
 
 beforeAll(async () => {
-  topics = await createTestTopics({
-    'exchange.usage.v1': 3,
-    'exchange.usage.dlq.v1': 1,
-    'exchange.lease.v1': 3,
-  });
-  process.env.LEASE_TOPIC = topics.topics['exchange.lease.v1'];
-  process.env.USAGE_TOPIC = topics.topics['exchange.usage.v1'];
-  process.env.LEASE_EVENTS_RELAY_MS = '100';
+  // The API's lease-event relay and usage producer write to this test's own topics.
+  topics = await useExchangeTestTopics();
   api = await startMarketApi({
     logger: new JsonLogger('market-api', (line) => apiLines.push(JSON.parse(line) as Line)),
   });

@@ -17,7 +17,11 @@ import { computeUnits, CURRENT_CATALOG } from '@suanli/units';
 import { fundWallet, sellerWithOffer, signUpActor } from '../../../../test/support/actors.js';
 import { expectEventually } from '../../../../test/support/eventually.js';
 import { apiClient } from '../../../../test/support/http.js';
-import { createTestTopics, kafkaBrokers } from '../../../../test/support/kafka.js';
+import {
+  kafkaBrokers,
+  type TestTopics,
+  useExchangeTestTopics,
+} from '../../../../test/support/kafka.js';
 import { startMarketApi, type TestMarketApi } from '../../../../test/support/market-api.js';
 import { startIngest, type RunningIngest } from '../../../metering/src/ingest/ingest.js';
 import { Decimal } from '@suanli/money';
@@ -25,18 +29,11 @@ import { Decimal } from '@suanli/money';
 let api: TestMarketApi;
 let ingest: RunningIngest;
 let pool: pg.Pool;
-let topics: Awaited<ReturnType<typeof createTestTopics>>;
+let topics: TestTopics;
 
 beforeAll(async () => {
-  topics = await createTestTopics({
-    'exchange.usage.v1': 3,
-    'exchange.usage.dlq.v1': 1,
-    'exchange.lease.v1': 3,
-  });
   // The API's lease-event relay and usage producer write to this test's own topics.
-  process.env.LEASE_TOPIC = topics.topics['exchange.lease.v1'];
-  process.env.USAGE_TOPIC = topics.topics['exchange.usage.v1'];
-  process.env.LEASE_EVENTS_RELAY_MS = '100';
+  topics = await useExchangeTestTopics();
   api = await startMarketApi();
   pool = new pg.Pool({ connectionString: api.databaseUrl, max: 2 });
   pool.on('error', () => undefined);
