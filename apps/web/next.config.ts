@@ -26,6 +26,8 @@ const contentSecurityPolicy = [
 const config: NextConfig = {
   reactStrictMode: true,
   poweredByHeader: false,
+  // prom-client (lib/metrics.ts) is required from node_modules at run time, not bundled.
+  serverExternalPackages: ['prom-client'],
   // Only types come from @suanli/contracts today; listed so value imports also compile.
   transpilePackages: [
     '@suanli/contracts',

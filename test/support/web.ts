@@ -128,13 +128,17 @@ async function waitUntilUp(url: string, child: ChildProcess, log: () => string):
   throw new Error(`storefront did not answer at ${url} within ${START_TIMEOUT_MS} ms:\n${log()}`);
 }
 
-export async function startWeb(apiUrl: string): Promise<WebServer> {
+/** `env`: more environment for `next start` (e.g. WEB_METRICS_TOKEN). */
+export async function startWeb(
+  apiUrl: string,
+  env: Record<string, string> = {},
+): Promise<WebServer> {
   await buildWeb();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(NEXT_BIN, ['start', '-H', '127.0.0.1', '-p', String(port)], {
     cwd: WEB_DIR,
-    env: webEnv({ MARKET_API_URL: apiUrl, NODE_ENV: 'production' }),
+    env: webEnv({ ...env, MARKET_API_URL: apiUrl, NODE_ENV: 'production' }),
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true, // its own process group, so close() also ends next's workers
   });

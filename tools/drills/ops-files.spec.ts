@@ -24,6 +24,8 @@ function exportedMetrics(): Set<string> {
     read('apps/market-api/src/metrics/metrics.ts'),
     read('apps/market-api/src/monitoring/monitoring.service.ts'),
     read('apps/metering/src/ingest/metrics.ts'),
+    read('apps/metering/src/agent/metrics.ts'),
+    read('apps/web/lib/metrics.ts'),
   ].join('\n');
   const names = new Set<string>();
   for (const m of sources.matchAll(
@@ -57,6 +59,8 @@ describe('ops files', () => {
     expect(known).toContain('suanli_http_request_duration_seconds');
     expect(known).toContain('metering_ingest_consumer_lag');
     expect(known).toContain('metering_dead_letters');
+    expect(known).toContain('metering_agent_spool_oldest_age_seconds');
+    expect(known).toContain('suanli_web_upstream_errors_total');
   });
 
   it('alert rules only use exported metrics', () => {

@@ -1,5 +1,10 @@
-import { createMarketApiClient, type MarketApiClient } from '@suanli/api-client';
+import {
+  createMarketApiClient,
+  type MarketApiClient,
+  type MarketApiMiddleware,
+} from '@suanli/api-client';
 import { apiBaseUrl, type ApiError, type ApiResult } from './api';
+import { observeUpstream } from './metrics';
 
 /**
  * The typed market API client (generated from apps/market-api/openapi.json) for Server
@@ -12,14 +17,34 @@ const TIMEOUT_MS = 15_000;
 
 export type { MarketApiClient };
 
+/** When each call started (by openapi-fetch's request id), for the upstream latency metric. */
+const startedAt = new Map<string, number>();
+
+const timing: MarketApiMiddleware = {
+  onRequest({ id }) {
+    startedAt.set(id, performance.now());
+  },
+  onResponse({ id, request, response, schemaPath }) {
+    observeUpstream(request.method, schemaPath, response.status, startedAt.get(id) ?? 0);
+    startedAt.delete(id);
+  },
+  onError({ id, request, schemaPath }) {
+    observeUpstream(request.method, schemaPath, 0, startedAt.get(id) ?? 0);
+    startedAt.delete(id);
+  },
+};
+
 export function marketApi(token?: string, idempotencyKey?: string): MarketApiClient {
-  return createMarketApiClient({
+  const client = createMarketApiClient({
     baseUrl: apiBaseUrl(),
     token,
     headers: idempotencyKey ? { 'idempotency-key': idempotencyKey } : {},
     fetch: (request: Request) =>
       fetch(request, { cache: 'no-store', signal: AbortSignal.timeout(TIMEOUT_MS) }),
   });
+  // Counts and times every call by its OpenAPI path (`/v1/offers/{id}`), method and status.
+  client.use(timing);
+  return client;
 }
 
 interface Envelope {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { SessionView } from '@suanli/contracts';
 import { apiBaseUrl } from './api';
+import { observeUpstream, webMetrics } from './metrics';
 
 /**
  * Single-flight session renewal for proxy.ts.
@@ -30,7 +31,14 @@ function keyOf(refreshToken: string): string {
 }
 
 async function exchange(refreshToken: string): Promise<RefreshOutcome> {
+  const outcome = await post(refreshToken);
+  webMetrics().sessionRefreshes.inc({ outcome: outcome.kind });
+  return outcome;
+}
+
+async function post(refreshToken: string): Promise<RefreshOutcome> {
   let response: Response;
+  const startedAt = performance.now();
   try {
     response = await fetch(`${apiBaseUrl()}/v1/auth/refresh`, {
       method: 'POST',
@@ -40,8 +48,10 @@ async function exchange(refreshToken: string): Promise<RefreshOutcome> {
       signal: AbortSignal.timeout(10_000),
     });
   } catch {
+    observeUpstream('POST', '/v1/auth/refresh', 0, startedAt);
     return { kind: 'unavailable' };
   }
+  observeUpstream('POST', '/v1/auth/refresh', response.status, startedAt);
   if (response.status === 401 || response.status === 400) return { kind: 'rejected' };
   if (!response.ok) return { kind: 'unavailable' };
   try {

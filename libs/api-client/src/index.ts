@@ -2,6 +2,8 @@ import createClient, { type Client, type ClientOptions } from 'openapi-fetch';
 import type { paths } from './schema.js';
 
 export type { components, operations, paths } from './schema.js';
+/** A hook around each call (openapi-fetch's middleware: onRequest, onResponse, onError). */
+export type { Middleware as MarketApiMiddleware } from 'openapi-fetch';
 
 /** The market API, typed from its OpenAPI document (see generate.ts). */
 export type MarketApiClient = Client<paths>;

@@ -32,6 +32,18 @@ export interface MeteringAgentOptions {
   /** First retry delay in ms, doubled per attempt (capped at 5 s). Default 200. */
   retryDelayMs?: number;
   now?: () => Date;
+  /** Told about spooled batches, acknowledged sends and failed attempts (the agent's metrics). */
+  observer?: SendObserver;
+}
+
+/** Hooks for the agent's metrics (apps/metering/src/agent/metrics.ts). */
+export interface SendObserver {
+  /** One batch was signed and written to the spool. */
+  spooled(): void;
+  /** Kafka acknowledged `batches` batches holding `events` events. */
+  sent(batches: number, events: number): void;
+  /** A produce attempt failed; `willRetry` false when this call gives up (the batches stay). */
+  failed(willRetry: boolean): void;
 }
 
 export interface SentBatch {
@@ -48,6 +60,8 @@ export interface AgentStats {
   sentEvents: number;
   /** Signed batches in the spool not yet acknowledged. */
   spooled: number;
+  /** Bytes of those batches' JWS. */
+  spooledBytes: number;
   /** Age in seconds of the oldest unacknowledged batch (0 when none). */
   lagSeconds: number;
 }
@@ -98,6 +112,7 @@ export class MeteringAgent {
     return {
       ...this.counters,
       spooled: unacked.length,
+      spooledBytes: unacked.reduce((n, e) => n + e.jws.length, 0),
       lagSeconds:
         oldest === undefined
           ? 0
@@ -207,6 +222,7 @@ export class MeteringAgent {
     state.prev = batchHash(jws);
     await saveState(this.options.stateFile, state);
     this.eventCounts.set(payload.seq, events.length);
+    this.options.observer?.spooled();
     return { batchId, seq: payload.seq, jws, events };
   }
 
@@ -227,10 +243,13 @@ export class MeteringAgent {
       state.ackedSeq = chunk[chunk.length - 1].seq;
       await saveState(this.options.stateFile, state);
       this.counters.sent += chunk.length;
+      let events = 0;
       for (const e of chunk) {
-        this.counters.sentEvents += this.eventCounts.get(e.seq) ?? 0;
+        events += this.eventCounts.get(e.seq) ?? 0;
         this.eventCounts.delete(e.seq);
       }
+      this.counters.sentEvents += events;
+      this.options.observer?.sent(chunk.length, events);
     }
     if (sent > 0) await this.spool.compact(state.ackedSeq);
     return sent;
@@ -255,6 +274,7 @@ export class MeteringAgent {
         });
         return;
       } catch (err) {
+        this.options.observer?.failed(attempt < maxAttempts);
         if (attempt >= maxAttempts) throw err;
         await new Promise((r) => setTimeout(r, delay));
         delay = Math.min(delay * 2, 5000);

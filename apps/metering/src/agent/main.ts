@@ -1,8 +1,10 @@
 // The metering agent process (`npx suanli agent …`): every window it asks the market API for each
 // configured agent's active leases, samples them, signs one chained batch per agent into the
 // agent's on-disk spool and sends the spool to Kafka (acks from all in-sync replicas, idempotent
-// producer, retries); a heartbeat per window; sent/spooled/lag stats in the log.
+// producer, retries); a heartbeat per window; sent/spooled/lag stats in the log and, with
+// --metrics-port, in Prometheus format on GET /metrics.
 import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
@@ -20,6 +22,7 @@ import {
   sendHeartbeat,
   utilizationOf,
 } from './lease-client.js';
+import { AgentMetrics, serveMetrics, type SpoolSource } from './metrics.js';
 import type { Collector, UsageSample } from './types.js';
 
 const configSchema = z.object({
@@ -80,6 +83,9 @@ Options (each also read from the environment; flags win):
   --state-dir DIR       state files and spools (AGENT_STATE_DIR, default .local/agent-state)
   --window SECONDS      window length, 1..3600 (AGENT_WINDOW_SECONDS, default 60)
   --stats SECONDS       stats log interval (AGENT_STATS_SECONDS, default 30)
+  --metrics-port PORT   serve Prometheus metrics on GET /metrics (AGENT_METRICS_PORT;
+                        off when unset)
+  --metrics-host HOST   … on this address (AGENT_METRICS_HOST, default 127.0.0.1)
   -h, --help            this help
 `;
 
@@ -106,6 +112,8 @@ function settings(argv: string[], env: NodeJS.ProcessEnv): NodeJS.ProcessEnv | n
       'state-dir': { type: 'string' },
       window: { type: 'string' },
       stats: { type: 'string' },
+      'metrics-port': { type: 'string' },
+      'metrics-host': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -125,6 +133,8 @@ function settings(argv: string[], env: NodeJS.ProcessEnv): NodeJS.ProcessEnv | n
     ['state-dir', 'AGENT_STATE_DIR'],
     ['window', 'AGENT_WINDOW_SECONDS'],
     ['stats', 'AGENT_STATS_SECONDS'],
+    ['metrics-port', 'AGENT_METRICS_PORT'],
+    ['metrics-host', 'AGENT_METRICS_HOST'],
   ];
   const out = { ...env };
   for (const [flag, name] of map) if (f[flag] !== undefined) out[name] = f[flag];
@@ -181,6 +191,18 @@ if (!Number.isInteger(statsSeconds) || statsSeconds < 1) {
   console.error('AGENT_STATS_SECONDS (--stats) must be a positive integer');
   process.exit(2);
 }
+const metricsPort =
+  env.AGENT_METRICS_PORT === undefined || env.AGENT_METRICS_PORT === ''
+    ? undefined
+    : Number(env.AGENT_METRICS_PORT);
+if (
+  metricsPort !== undefined &&
+  !(Number.isInteger(metricsPort) && metricsPort >= 0 && metricsPort < 65536)
+) {
+  console.error('AGENT_METRICS_PORT (--metrics-port) must be a port number (0..65535)');
+  process.exit(2);
+}
+const metricsHost = env.AGENT_METRICS_HOST ?? '127.0.0.1';
 const brokers = (env.KAFKA_BROKERS ?? config.kafkaBrokers?.join(',') ?? '127.0.0.1:19092')
   .split(',')
   .filter((b) => b.length > 0);
@@ -206,6 +228,8 @@ const connect = async () => {
   connected = true;
 };
 
+// Counted whether or not the metrics are served (cheap); the listener is optional.
+const metrics = new AgentMetrics((): SpoolSource[] => agents.map((e) => e.agent));
 const agents = config.agents.map((a) => ({
   config: a,
   collector: collectorFor(a),
@@ -217,6 +241,7 @@ const agents = config.agents.map((a) => ({
     topic: env.USAGE_TOPIC ?? TOPICS.usage,
     stateFile: join(stateDir, `${encodeURIComponent(a.agentId)}.json`),
     maxAttempts: 3,
+    observer: metrics.observer(a.agentId),
   }),
 }));
 
@@ -227,7 +252,12 @@ async function tick(): Promise<void> {
     agents.map(async (entry) => {
       const { config: a, collector, agent } = entry;
       try {
-        const leases = await fetchActiveLeases(marketApiUrl, a.agentId, a.privateJwk);
+        const leases = await fetchActiveLeases(marketApiUrl, a.agentId, a.privateJwk).catch(
+          (err: unknown) => {
+            metrics.leaseFetchErrors.inc({ agent: a.agentId });
+            throw err;
+          },
+        );
         const samples: (UsageSample & { lease: (typeof leases)[number] })[] = [];
         for (const lease of leases) {
           const w = clipToLease(lease, window);
@@ -236,7 +266,10 @@ async function tick(): Promise<void> {
           samples.push({
             lease: withModel,
             window: w,
-            usage: await collector.sample(withModel, w),
+            usage: await collector.sample(withModel, w).catch((err: unknown) => {
+              metrics.collectorReadErrors.inc({ agent: a.agentId, collector: a.collector });
+              throw err;
+            }),
           });
         }
         // A batch holds at most 1000 events (contract) and must stay under Kafka's 1 MB message.
@@ -268,7 +301,12 @@ function kickDrain(): void {
   if (draining !== null || stopping) return;
   draining = (async () => {
     try {
-      await connect();
+      await connect().catch((err: unknown) => {
+        for (const { agent } of agents) {
+          metrics.produceErrors.inc({ agent: agent.agentId, stage: 'connect' });
+        }
+        throw err;
+      });
       for (const { agent } of agents) await agent.drain();
       backoffMs = 500;
     } catch (err) {
@@ -314,6 +352,7 @@ async function shutdown(signal: string): Promise<void> {
   if (timer) clearTimeout(timer);
   if (retryTimer) clearTimeout(retryTimer);
   clearInterval(statsTimer);
+  metricsServer?.close();
   await current;
   await draining;
   // One last attempt to send what is spooled; whatever is left is sent at the next start.
@@ -329,6 +368,21 @@ async function shutdown(signal: string): Promise<void> {
 }
 process.on('SIGINT', () => void shutdown('SIGINT'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+let metricsServer: Server | undefined;
+if (metricsPort !== undefined) {
+  try {
+    metricsServer = await serveMetrics(metrics.registry, metricsPort, metricsHost);
+    const address = metricsServer.address();
+    const port = typeof address === 'object' && address !== null ? address.port : metricsPort;
+    log('metrics listening', { url: `http://${metricsHost}:${port}/metrics` });
+  } catch (err) {
+    console.error(
+      `cannot serve metrics on ${metricsHost}:${metricsPort}: ${(err as Error).message}`,
+    );
+    process.exit(2);
+  }
+}
 
 log('metering agent started', { agents: agents.length, windowSeconds, brokers, stateDir });
 // What an earlier run (or an outage) left spooled goes first.

@@ -1,5 +1,6 @@
 import { type NextRequest, NextResponse } from 'next/server';
 import { apiBaseUrl } from '@/lib/api';
+import { observeUpstream } from '@/lib/metrics';
 import { getSession, loginUrl } from '@/lib/session';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -22,6 +23,8 @@ export async function GET(
     return NextResponse.redirect(new URL(loginUrl(`/invoices/${id}`), request.url), 303);
   }
   let upstream: Response;
+  const route = `/v1/invoices/{id}.${format}`;
+  const startedAt = performance.now();
   try {
     upstream = await fetch(`${apiBaseUrl()}/v1/invoices/${id}.${format}`, {
       headers: { authorization: `Bearer ${session.token}` },
@@ -29,8 +32,10 @@ export async function GET(
       signal: AbortSignal.timeout(15_000),
     });
   } catch {
+    observeUpstream('GET', route, 0, startedAt);
     return new NextResponse('service unavailable', { status: 503 });
   }
+  observeUpstream('GET', route, upstream.status, startedAt);
   if (!upstream.ok) return new NextResponse(await upstream.text(), { status: upstream.status });
   return new NextResponse(upstream.body, {
     status: 200,
