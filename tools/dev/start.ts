@@ -6,7 +6,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { run, waitForHttp, type Child, type RunOptions } from './children.js';
 import { ensureServices, LOCAL, ROOT, ServiceError, type RunningServices } from './services.js';
 import { WEB_DIR, webBuildIsStale } from './web-build.js';
@@ -22,7 +22,10 @@ const INGEST_URL = `http://127.0.0.1:${INGEST_PORT}`;
 const WEB_URL = `http://127.0.0.1:${WEB_PORT}`;
 const CHECKOUT_URL = `http://127.0.0.1:${CHECKOUT_PORT}`;
 
-const DEMO_DIR = join(LOCAL, 'demo');
+// SUANLI_DEMO_DIR: where the demo agents' config and the development secrets live (.local/demo)
+const DEMO_DIR = process.env.SUANLI_DEMO_DIR
+  ? resolve(process.env.SUANLI_DEMO_DIR)
+  : join(LOCAL, 'demo');
 const AGENT_CONFIG_FILE = join(DEMO_DIR, 'agents.json');
 const TS_NODE = ['--import', '@swc-node/register/esm-register'];
 
@@ -58,14 +61,14 @@ function platformSigningJwk(): string {
   };
   mkdirSync(DEMO_DIR, { recursive: true });
   writeFileSync(file, JSON.stringify(jwk) + '\n', { mode: 0o600 });
-  log('generated a development platform signing key in .local/demo/platform-signing-jwk.json');
+  log(`generated a development platform signing key in ${relative(ROOT, file)}`);
   return JSON.stringify(jwk);
 }
 
 /**
  * The Stripe webhook endpoint's signing secret (market-api verifies with it, the checkout stand-in
  * signs with it). Unless STRIPE_WEBHOOK_SECRET is set, a development secret is generated once and
- * kept in .local/demo/ (never printed).
+ * kept in .local/demo/ (SUANLI_DEMO_DIR; never printed).
  */
 function stripeWebhookSecret(): string {
   if (process.env.STRIPE_WEBHOOK_SECRET) return process.env.STRIPE_WEBHOOK_SECRET;
@@ -74,7 +77,7 @@ function stripeWebhookSecret(): string {
   const secret = `whsec_dev_${randomBytes(24).toString('hex')}`;
   mkdirSync(DEMO_DIR, { recursive: true });
   writeFileSync(file, secret + '\n', { mode: 0o600 });
-  log('generated a development Stripe webhook secret in .local/demo/stripe-webhook-secret');
+  log(`generated a development Stripe webhook secret in ${relative(ROOT, file)}`);
   return secret;
 }
 
