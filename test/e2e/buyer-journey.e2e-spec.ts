@@ -3,10 +3,8 @@
 // compare → order → watch the lease's usage arrive (real metering agent → Kafka → ingest) →
 // settlement → download the invoice and verify its proof. Every page on the way is checked with
 // axe-core (no serious or critical violations) and at 390 px width.
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { Browser } from 'playwright-core';
-import Stripe from 'stripe';
 import type { InvoiceView, LeaseView, SessionView } from '@suanli/contracts';
 import { launchChromium } from '../support/browser.js';
 import { apiClient } from '../support/http.js';
@@ -22,6 +20,7 @@ import { startMarketApi } from '../support/market-api.js';
 import { meterLease } from '../support/scenario.js';
 import { startWeb } from '../support/web.js';
 import { formatMoney } from '../../apps/web/lib/format.js';
+import { checkoutSession, deliverStripeEvent, stripeEvent } from '../../tools/dev/stripe-events.js';
 
 const WEBHOOK_SECRET = 'whsec_buyer_journey';
 const HOUR = 3600_000;
@@ -156,40 +155,16 @@ describe('buyer journey', () => {
         { status: 'open', amount: '500.00', provider: 'stripe' },
       ]);
       const topUpId = topUps.body.items[0].id;
-      const payload = JSON.stringify({
-        id: `evt_journey_${randomUUID().slice(0, 8)}`,
-        object: 'event',
-        api_version: '2025-01-27.acacia',
-        created: Math.floor(market.clock.now().getTime() / 1000),
-        type: 'checkout.session.completed',
-        livemode: false,
-        pending_webhooks: 1,
-        request: { id: null, idempotency_key: null },
-        data: {
-          object: {
-            id: `cs_test_${randomUUID().replace(/-/g, '')}`,
-            object: 'checkout.session',
-            client_reference_id: topUpId,
-            metadata: { topUpId },
-            payment_status: 'paid',
-            status: 'complete',
-            amount_total: 50000,
-            currency: 'cny',
-            payment_intent: `pi_journey_${randomUUID().slice(0, 8)}`,
-          },
-        },
-      });
-      const delivered = await fetch(`${market.url}/v1/stripe/webhook`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'stripe-signature': new Stripe('sk_test_signer').webhooks.generateTestHeaderString({
-            payload,
-            secret: WEBHOOK_SECRET,
-          }),
-        },
-        body: payload,
-      });
+      const payload = stripeEvent(
+        'checkout.session.completed',
+        checkoutSession({ topUpId, amountTotal: 50000, currency: 'cny' }),
+        { created: Math.floor(market.clock.now().getTime() / 1000) },
+      );
+      const delivered = await deliverStripeEvent(
+        `${market.url}/v1/stripe/webhook`,
+        payload,
+        WEBHOOK_SECRET,
+      );
       expect(delivered.status).toBe(200);
       await page.goto(`${base}/wallet?top-up=${topUpId}&status=success`);
       await ready(page);

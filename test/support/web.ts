@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { webBuildIsStale } from '../../tools/dev/web-build.js';
 
 /**
  * Starts the storefront (apps/web) for end-to-end tests: `next build` when the build is missing
@@ -12,9 +12,6 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const WEB_DIR = join(ROOT, 'apps', 'web');
 const NEXT_BIN = join(ROOT, 'node_modules', '.bin', 'next');
-const BUILD_MARKER = join(WEB_DIR, '.next', 'BUILD_ID');
-const SOURCES = [WEB_DIR, join(ROOT, 'libs', 'contracts'), join(ROOT, 'libs', 'api-client')];
-const SKIP = new Set(['.next', 'node_modules', 'next-env.d.ts']);
 const START_TIMEOUT_MS = 60_000;
 
 export interface WebServer {
@@ -22,22 +19,7 @@ export interface WebServer {
   close(): Promise<void>;
 }
 
-function newestSourceMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (SKIP.has(entry.name) || entry.name.endsWith('.tsbuildinfo')) continue;
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSourceMtime(path));
-    else if (entry.isFile()) newest = Math.max(newest, statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-export function webBuildIsStale(): boolean {
-  if (!existsSync(BUILD_MARKER)) return true;
-  const built = statSync(BUILD_MARKER).mtimeMs;
-  return SOURCES.some((dir) => newestSourceMtime(dir) > built);
-}
+export { webBuildIsStale };
 
 function webEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...process.env, NEXT_TELEMETRY_DISABLED: '1', ...extra };

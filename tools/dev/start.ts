@@ -1,24 +1,32 @@
 // `npm start`: the whole exchange on this machine. Starts (or reuses) PostgreSQL, Kafka and
 // stripe-mock, migrates the `suanli` database, starts market-api, seeds demo data, starts the
-// metering ingest, the simulated metering agent and the storefront, and prints the URLs.
+// metering ingest, the simulated metering agent, the storefront and a local stand-in for Stripe's
+// Checkout page (tools/dev/checkout-standin.ts), and prints the URLs.
 // Ctrl-C stops everything it started; if any process dies, everything is stopped (exit 1).
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { run, waitForHttp, type Child, type RunOptions } from './children.js';
 import { ensureServices, LOCAL, ROOT, ServiceError, type RunningServices } from './services.js';
+import { WEB_DIR, webBuildIsStale } from './web-build.js';
 
-const MARKET_API_PORT = 3100;
-const INGEST_PORT = 3101;
-const WEB_PORT = 3000;
+// SUANLI_START_PORT_OFFSET moves the apps' ports (e.g. `npm start` next to another one).
+const PORT_OFFSET = Number(process.env.SUANLI_START_PORT_OFFSET ?? 0) || 0;
+const WEB_PORT = 3000 + PORT_OFFSET;
+const MARKET_API_PORT = 3100 + PORT_OFFSET;
+const INGEST_PORT = 3101 + PORT_OFFSET;
+const CHECKOUT_PORT = 3102 + PORT_OFFSET;
 const MARKET_API_URL = `http://127.0.0.1:${MARKET_API_PORT}`;
 const INGEST_URL = `http://127.0.0.1:${INGEST_PORT}`;
 const WEB_URL = `http://127.0.0.1:${WEB_PORT}`;
+const CHECKOUT_URL = `http://127.0.0.1:${CHECKOUT_PORT}`;
 
-const DEMO_DIR = join(LOCAL, 'demo');
+// SUANLI_DEMO_DIR: where the demo agents' config and the development secrets live (.local/demo)
+const DEMO_DIR = process.env.SUANLI_DEMO_DIR
+  ? resolve(process.env.SUANLI_DEMO_DIR)
+  : join(LOCAL, 'demo');
 const AGENT_CONFIG_FILE = join(DEMO_DIR, 'agents.json');
-const WEB_DIR = join(ROOT, 'apps', 'web');
 const TS_NODE = ['--import', '@swc-node/register/esm-register'];
 
 const log = (s: string): void => console.log(`[start] ${s}`);
@@ -53,39 +61,24 @@ function platformSigningJwk(): string {
   };
   mkdirSync(DEMO_DIR, { recursive: true });
   writeFileSync(file, JSON.stringify(jwk) + '\n', { mode: 0o600 });
-  log('generated a development platform signing key in .local/demo/platform-signing-jwk.json');
+  log(`generated a development platform signing key in ${relative(ROOT, file)}`);
   return JSON.stringify(jwk);
 }
 
-function newestMtime(dir: string, skip: Set<string>): number {
-  let newest = 0;
-  let entries: string[];
-  try {
-    entries = readdirSync(dir);
-  } catch {
-    return 0;
-  }
-  for (const name of entries) {
-    if (skip.has(name)) continue;
-    const p = join(dir, name);
-    const st = statSync(p, { throwIfNoEntry: false });
-    if (!st) continue;
-    newest = Math.max(newest, st.isDirectory() ? newestMtime(p, skip) : st.mtimeMs);
-  }
-  return newest;
-}
-
-/** `next build` is needed when there is no build or a source (web app, libs) is newer. */
-function webBuildStale(): boolean {
-  const buildId = statSync(join(WEB_DIR, '.next', 'BUILD_ID'), { throwIfNoEntry: false });
-  if (!buildId) return true;
-  const skip = new Set(['.next', 'node_modules', 'dist', 'next-env.d.ts', '.turbo']);
-  const sources = Math.max(
-    newestMtime(WEB_DIR, skip),
-    newestMtime(join(ROOT, 'libs'), skip),
-    statSync(join(ROOT, 'package-lock.json'), { throwIfNoEntry: false })?.mtimeMs ?? 0,
-  );
-  return sources > buildId.mtimeMs;
+/**
+ * The Stripe webhook endpoint's signing secret (market-api verifies with it, the checkout stand-in
+ * signs with it). Unless STRIPE_WEBHOOK_SECRET is set, a development secret is generated once and
+ * kept in .local/demo/ (SUANLI_DEMO_DIR; never printed).
+ */
+function stripeWebhookSecret(): string {
+  if (process.env.STRIPE_WEBHOOK_SECRET) return process.env.STRIPE_WEBHOOK_SECRET;
+  const file = join(DEMO_DIR, 'stripe-webhook-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const secret = `whsec_dev_${randomBytes(24).toString('hex')}`;
+  mkdirSync(DEMO_DIR, { recursive: true });
+  writeFileSync(file, secret + '\n', { mode: 0o600 });
+  log(`generated a development Stripe webhook secret in ${relative(ROOT, file)}`);
+  return secret;
 }
 
 function nextBin(): string {
@@ -151,6 +144,7 @@ async function main(): Promise<number> {
     requireFile('tools/db/migrate.ts', 'database migrations');
     const apiMain = requireFile('apps/market-api/src/main.ts', 'market-api');
     const ingestMain = requireFile('apps/metering/src/ingest/main.ts', 'metering ingest');
+    const checkoutMain = requireFile('tools/dev/checkout-standin.ts', 'checkout stand-in');
     const agentMain = requireFile('apps/metering/src/agent/main.ts', 'metering agent');
     requireFile('apps/web/package.json', 'storefront');
     const next = nextBin();
@@ -166,7 +160,9 @@ async function main(): Promise<number> {
       KAFKA_BROKERS: services.env.KAFKA_BROKERS,
       STRIPE_API_BASE: services.env.STRIPE_API_BASE,
       STRIPE_SECRET_KEY: process.env.STRIPE_SECRET_KEY ?? 'sk_test_123',
+      STRIPE_WEBHOOK_SECRET: stripeWebhookSecret(),
       MARKET_API_URL,
+      PUBLIC_WEB_URL: WEB_URL,
     };
 
     const [npmCmd, npmArgs] = npm(['run', '-s', 'db:migrate']);
@@ -182,15 +178,24 @@ async function main(): Promise<number> {
           ...env,
           PORT: String(MARKET_API_PORT),
           PLATFORM_SIGNING_JWK: platformSigningJwk(),
+          // stripe-mock hosts no Checkout page: top-ups go to the local stand-in instead
+          STRIPE_CHECKOUT_URL:
+            process.env.STRIPE_CHECKOUT_URL ?? `${CHECKOUT_URL}/checkout/{CHECKOUT_SESSION_ID}`,
           BOOTSTRAP_OPERATOR_EMAIL: process.env.BOOTSTRAP_OPERATOR_EMAIL ?? 'operator@suanli.local',
           BOOTSTRAP_OPERATOR_PASSWORD:
             process.env.BOOTSTRAP_OPERATOR_PASSWORD ?? 'operator-demo-2026',
         },
       }),
     );
-    const webEnv = { ...env, NEXT_TELEMETRY_DISABLED: '1' };
+    const checkout = supervise(
+      run('checkout', process.execPath, [...TS_NODE, checkoutMain], {
+        cwd: ROOT,
+        env: { ...env, CHECKOUT_STANDIN_PORT: String(CHECKOUT_PORT) },
+      }),
+    );
+    const webEnv = { ...env, NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production' };
     const build = (async (): Promise<void> => {
-      if (!webBuildStale()) {
+      if (!webBuildIsStale()) {
         log('storefront build is up to date');
         return;
       }
@@ -251,6 +256,11 @@ async function main(): Promise<number> {
     );
 
     await Promise.all([
+      waitForHttp(`${CHECKOUT_URL}/health`, {
+        timeoutMs: 60_000,
+        child: checkout,
+        signal: controller.signal,
+      }),
       waitForHttp(`${INGEST_URL}/health/ready`, {
         timeoutMs: 60_000,
         child: ingest,
@@ -289,6 +299,7 @@ async function main(): Promise<number> {
         `  API docs         ${docs ?? '(market-api serves no API docs page yet)'}`,
         `  API health       ${MARKET_API_URL}/health/live  ${MARKET_API_URL}/health/ready`,
         `  ingest health    ${INGEST_URL}/health/live  ${INGEST_URL}/health/ready`,
+        `  checkout         ${CHECKOUT_URL}  (stand-in for Stripe Checkout: top-ups are paid there)`,
         `  Kafka            ${services.env.KAFKA_BROKERS}`,
         `  stripe-mock      ${services.env.STRIPE_API_BASE}`,
         '',

@@ -1,11 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import Stripe from 'stripe';
 import { DataSource } from 'typeorm';
 import type { WalletView } from '@suanli/contracts';
 import { signUpActor } from '../../../../test/support/actors.js';
 import { apiClient } from '../../../../test/support/http.js';
 import { startMarketApi, type TestMarketApi } from '../../../../test/support/market-api.js';
+import {
+  checkoutSession,
+  stripeEvent,
+  stripeSignature,
+} from '../../../../tools/dev/stripe-events.js';
 import { LedgerService, PLATFORM_OWNER } from '../ledger/ledger.service.js';
 import type { EarningsView, MovementView, PayoutRunResult, RefundView } from './payouts.service.js';
 import type { ReconciliationReport } from './reconciliation.service.js';
@@ -19,7 +23,6 @@ jest.setTimeout(60_000);
 // webhooks; the tests deliver events themselves, signed with the endpoint secret.
 
 const SECRET = 'whsec_test_suanli';
-const signer = new Stripe('sk_test_signer');
 let api: TestMarketApi;
 const saved = { ...process.env };
 
@@ -44,17 +47,7 @@ function event(
   object: Record<string, unknown>,
   id = `evt_test_${++n}_${randomUUID().slice(0, 8)}`,
 ) {
-  return JSON.stringify({
-    id,
-    object: 'event',
-    api_version: '2025-01-01',
-    created: 1_795_000_000 + n,
-    type,
-    livemode: false,
-    pending_webhooks: 1,
-    request: { id: null, idempotency_key: null },
-    data: { object },
-  });
+  return stripeEvent(type, object, { id, created: 1_795_000_000 + n });
 }
 
 async function deliver(
@@ -62,9 +55,7 @@ async function deliver(
   opts: { secret?: string; signature?: string | null; body?: string } = {},
 ) {
   const signature =
-    opts.signature === undefined
-      ? signer.webhooks.generateTestHeaderString({ payload, secret: opts.secret ?? SECRET })
-      : opts.signature;
+    opts.signature === undefined ? stripeSignature(payload, opts.secret ?? SECRET) : opts.signature;
   const r = await fetch(`${api.url}/v1/stripe/webhook`, {
     method: 'POST',
     headers: {
@@ -76,16 +67,8 @@ async function deliver(
   return { status: r.status, body: (await r.json()) as WebhookOutcome };
 }
 
-const session = (topUpId: string, minor: number, pi: string, paid = true) => ({
-  id: `cs_test_${randomUUID().slice(0, 12)}`,
-  object: 'checkout.session',
-  client_reference_id: topUpId,
-  metadata: { topUpId },
-  payment_status: paid ? 'paid' : 'unpaid',
-  amount_total: minor,
-  currency: 'cny',
-  payment_intent: pi,
-});
+const session = (topUpId: string, minor: number, pi: string, paid = true) =>
+  checkoutSession({ topUpId, amountTotal: minor, currency: 'cny', paymentIntent: pi, paid });
 const intent = (topUpId: string, minor: number, pi: string) => ({
   id: pi,
   object: 'payment_intent',
@@ -135,7 +118,7 @@ describe('Stripe payments (stripe-mock)', () => {
       (
         await deliver(other, {
           body: paid,
-          signature: signer.webhooks.generateTestHeaderString({ payload: other, secret: SECRET }),
+          signature: stripeSignature(other, SECRET),
         })
       ).status,
     ).toBe(400);

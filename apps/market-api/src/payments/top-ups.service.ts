@@ -8,7 +8,7 @@ import { DomainError } from '../common/errors.js';
 import { StripeEventEntity, TopUpEntity } from '../database/settlement.entities.js';
 import { LedgerService, PLATFORM_OWNER } from '../ledger/ledger.service.js';
 import { WalletService } from '../ledger/wallet.service.js';
-import { PaymentsConfig } from './payments.config.js';
+import { CHECKOUT_SESSION_ID, PaymentsConfig } from './payments.config.js';
 import { fromMinorUnits, StripeGateway, toMinorUnits } from './stripe.client.js';
 
 /** Ledger reference of the credit of a paid top-up (one per top-up, whatever the events). */
@@ -60,6 +60,30 @@ interface PayingObject {
   amount_received?: number;
   currency?: string | null;
   payment_intent?: string | { id: string } | null;
+}
+
+/**
+ * The development checkout stand-in's URL for a session (STRIPE_CHECKOUT_URL): stripe-mock keeps
+ * no state and hosts no Checkout page, so the stand-in is told what it shows and pays.
+ */
+export function standInCheckoutUrl(
+  template: string,
+  s: {
+    sessionId: string;
+    topUpId: string;
+    amountTotal: number;
+    currency: string;
+    successUrl: string;
+    cancelUrl: string;
+  },
+): string {
+  const url = new URL(template.replaceAll(CHECKOUT_SESSION_ID, encodeURIComponent(s.sessionId)));
+  url.searchParams.set('client_reference_id', s.topUpId);
+  url.searchParams.set('amount_total', String(s.amountTotal));
+  url.searchParams.set('currency', s.currency);
+  url.searchParams.set('success_url', s.successUrl);
+  url.searchParams.set('cancel_url', s.cancelUrl);
+  return url.toString();
 }
 
 /**
@@ -119,6 +143,7 @@ export class TopUpsService {
     }
     const topUp = await this.db.getRepository(TopUpEntity).save(row);
     const back = `${this.config.publicWebUrl}/wallet?top-up=${topUp.id}`;
+    // the same return URLs go to a development checkout stand-in (STRIPE_CHECKOUT_URL)
     const session = await stripe.checkout.sessions.create(
       {
         mode: 'payment',
@@ -141,7 +166,17 @@ export class TopUpsService {
       { idempotencyKey: `top-up:${orgId}:${idempotencyKey}` },
     );
     await this.db.getRepository(TopUpEntity).update({ id: topUp.id }, { sessionId: session.id });
-    return this.view({ ...topUp, sessionId: session.id }, session.url ?? null);
+    const url = this.config.checkoutUrl
+      ? standInCheckoutUrl(this.config.checkoutUrl, {
+          sessionId: session.id,
+          topUpId: topUp.id,
+          amountTotal: toMinorUnits(money),
+          currency: currency.toLowerCase(),
+          successUrl: `${back}&status=success`,
+          cancelUrl: `${back}&status=cancelled`,
+        })
+      : (session.url ?? null);
+    return this.view({ ...topUp, sessionId: session.id }, url);
   }
 
   async list(orgId: string): Promise<TopUpView[]> {
