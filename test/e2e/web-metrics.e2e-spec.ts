@@ -1,25 +1,14 @@
 // The storefront's /metrics (apps/web/app/metrics/route.ts): the built app against the real
 // market API, and a second one against an API that is down; pages are requested, then scraped.
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { createServer } from 'node:net';
 import { startMarketApi } from '../support/market-api.js';
+import { freePort } from '../support/ports.js';
 import { startWeb } from '../support/web.js';
 
 // next build alone takes 20-60 s on a cold cache.
 jest.setTimeout(240_000);
 
 const TOKEN = 'metrics-test-token';
-
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** The value of one series (labels in prom-client's order), 0 when absent. */
 function value(text: string, series: string): number {
@@ -42,7 +31,7 @@ describe('storefront metrics', () => {
   beforeAll(async () => {
     api = await startMarketApi();
     web = await startWeb(api.url, { WEB_METRICS_TOKEN: TOKEN });
-    down = await startWeb(`http://127.0.0.1:${await closedPort()}`, {
+    down = await startWeb(`http://127.0.0.1:${await freePort()}`, {
       WEB_METRICS_TOKEN: TOKEN,
     });
   });

@@ -5,7 +5,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +13,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { generateSigningKey } from '@suanli/crypto';
 import { expectEventually } from '../../../../test/support/eventually.js';
 import { createTestTopics, kafkaBrokers } from '../../../../test/support/kafka.js';
+import { freePort } from '../../../../test/support/ports.js';
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.ts');
 const AGENT = '86.R03.E00042/000137#m1';
@@ -24,17 +24,6 @@ let marketApi: Server;
 let marketApiUrl: string;
 let topics: Awaited<ReturnType<typeof createTestTopics>>;
 const children: ChildProcess[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createNetServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts main.ts with the metrics listener on a free port; resolves with its /metrics URL. */
 async function startAgent(brokers: string, stateDir: string): Promise<string> {
