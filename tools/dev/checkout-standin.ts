@@ -11,7 +11,7 @@
 // returns buyers to), CHECKOUT_STANDIN_PORT (default 3102), CHECKOUT_STANDIN_HOST (127.0.0.1).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { pathToFileURL } from 'node:url';
-import { minorUnitDigits } from '@suanli/money';
+import { fromMinorUnits } from '@suanli/money';
 import { checkoutSession, deliverStripeEvent, stripeEvent } from './stripe-events.js';
 
 export interface StandInOptions {
@@ -46,11 +46,8 @@ const esc = (s: string): string =>
 
 /** 50000 minor units of `cny` → "500.00 CNY". */
 export function formatMinor(amountTotal: number, currency: string): string {
-  const cur = currency.toUpperCase();
-  const digits = minorUnitDigits(cur);
-  const s = String(amountTotal).padStart(digits + 1, '0');
-  const major = digits === 0 ? s : `${s.slice(0, -digits)}.${s.slice(-digits)}`;
-  return `${major} ${cur}`;
+  const money = fromMinorUnits(amountTotal, currency);
+  return `${money.toString()} ${money.currency}`;
 }
 
 function page(res: ServerResponse, status: number, title: string, body: string): void {
@@ -107,7 +104,7 @@ function params(url: URL, publicWebUrl: string): SessionParams | string {
   const topUpId = q.get('client_reference_id') ?? '';
   if (!/^[0-9a-f-]{36}$/i.test(topUpId)) return 'client_reference_id: a top-up id is required';
   const amount = q.get('amount_total') ?? '';
-  if (!/^[1-9]\d{0,15}$/.test(amount)) return 'amount_total: positive minor units are required';
+  if (!/^[1-9]\d{0,14}$/.test(amount)) return 'amount_total: positive minor units are required';
   const currency = q.get('currency') ?? '';
   if (!/^[a-z]{3}$/.test(currency)) return 'currency: a lower-case ISO 4217 code is required';
   const origin = new URL(publicWebUrl).origin;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, IsNull } from 'typeorm';
-import { Money, parseDecimal } from '@suanli/money';
+import { Money, parseDecimal, toMinorUnits } from '@suanli/money';
 import { Clock } from '../common/clock.js';
 import { DomainError, invalidState } from '../common/errors.js';
 import {
@@ -12,7 +12,7 @@ import {
 } from '../database/settlement.entities.js';
 import { LedgerService, PLATFORM_OWNER } from '../ledger/ledger.service.js';
 import { PaymentsConfig } from './payments.config.js';
-import { StripeGateway, toMinorUnits } from './stripe.client.js';
+import { StripeGateway } from './stripe.client.js';
 import { SettlementLogService } from '../settlement-log/settlement-log.service.js';
 import { AuditService } from '../audit/audit.service.js';
 

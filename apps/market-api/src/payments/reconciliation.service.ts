@@ -2,9 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type Stripe from 'stripe';
 import { DataSource } from 'typeorm';
-import { Money } from '@suanli/money';
+import { fromMinorUnits, Money } from '@suanli/money';
 import { Clock } from '../common/clock.js';
-import { fromMinorUnits, StripeGateway } from './stripe.client.js';
+import { StripeGateway } from './stripe.client.js';
 
 /** One money movement the ledger says went through Stripe. */
 export interface LedgerMovement {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { reconcile, type LedgerMovement, type StripeMovement } from './reconciliation.service.js';
-import { fromMinorUnits, toMinorUnits } from './stripe.client.js';
-import { Money } from '@suanli/money';
+
+import { fromMinorUnits, Money, toMinorUnits } from '@suanli/money';
 
 const L = (
   kind: LedgerMovement['kind'],

@@ -2,14 +2,14 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type Stripe from 'stripe';
 import { DataSource, type EntityManager } from 'typeorm';
-import { Money } from '@suanli/money';
+import { fromMinorUnits, Money, toMinorUnits } from '@suanli/money';
 import { Clock } from '../common/clock.js';
 import { DomainError } from '../common/errors.js';
 import { StripeEventEntity, TopUpEntity } from '../database/settlement.entities.js';
 import { LedgerService, PLATFORM_OWNER } from '../ledger/ledger.service.js';
 import { WalletService } from '../ledger/wallet.service.js';
 import { CHECKOUT_SESSION_ID, PaymentsConfig } from './payments.config.js';
-import { fromMinorUnits, StripeGateway, toMinorUnits } from './stripe.client.js';
+import { StripeGateway } from './stripe.client.js';
 
 /** Ledger reference of the credit of a paid top-up (one per top-up, whatever the events). */
 export const topUpReference = (topUpId: string): string => `top-up:${topUpId}`;
