@@ -95,23 +95,19 @@ try {
     event_id: string;
     lease_id: string;
     window_start: Date;
-    window_end: Date;
-    units: unknown;
-  }>('SELECT source, event_id, lease_id, window_start, window_end, units FROM usage_events');
+  }>('SELECT source, event_id, lease_id, window_start FROM usage_events');
   const t1 = process.hrtime.bigint();
   const chunk = PER_TX * PER_BATCH;
   for (let i = 0; i < rows.rows.length; i += chunk) {
     const part = rows.rows.slice(i, i + chunk);
     await pool.query(
-      `INSERT INTO bench_events (source, event_id, lease_id, window_start, window_end, units, batch_seq, signed)
-       SELECT *, 0, true FROM unnest($1::text[], $2::text[], $3::uuid[], $4::timestamptz[], $5::timestamptz[], $6::jsonb[])`,
+      `INSERT INTO bench_events (source, event_id, lease_id, window_start, batch_seq, signed)
+       SELECT *, 0, true FROM unnest($1::text[], $2::text[], $3::uuid[], $4::timestamptz[])`,
       [
         part.map((r) => r.source),
         part.map((r) => r.event_id),
         part.map((r) => r.lease_id),
         part.map((r) => r.window_start),
-        part.map((r) => r.window_end),
-        part.map((r) => JSON.stringify(r.units)),
       ],
     );
   }

@@ -8,9 +8,13 @@
 //   DATABASE_URL=postgres://…/suanli KAFKA_BROKERS=127.0.0.1:19092 \
 //     node --import @swc-node/register/esm-register bench/metering/pipeline.bench.ts
 //   # BENCH_EVENTS=100000 BENCH_EVENTS_PER_BATCH=500 BENCH_AGENTS=8 BENCH_LEASES=100 BENCH_PARTITIONS=3
-//   # BENCH_INGEST_PROFILE=/tmp/prof: a CPU profile of the ingest process
+//   # BENCH_INGEST_PROFILE=/tmp/prof: a CPU profile of each ingest process
+//   # BENCH_INGESTS=2: ingest processes in the consumer group (default 1)
 //   # BENCH_KAFKA_HOME=<dir>: the Kafka distribution whose libs/ has the perf tools (default .local/kafka)
 //   # BENCH_COMPRESSION=gzip|none: how the agents (and Kafka's perf producer) compress (default gzip)
+//   # BENCH_RATE=50000: paced, not a burst: the agents together offer this many events/s (each
+//   #   its batches on a fixed schedule); latency is then measured from each batch's scheduled
+//   #   send time (no coordinated omission), so p50/p99 are the latency at that load
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,6 +23,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CompressionTypes, Kafka, logLevel, Partitioners } from 'kafkajs';
 import pg from 'pg';
+import { cpuDelta, cpuSnapshot, type CpuSnapshot } from './cpu.js';
 import { signedBatches } from './fixture.js';
 import { createTestDatabase } from '../../test/support/db.js';
 import { createTestTopics, kafkaBrokers } from '../../test/support/kafka.js';
@@ -30,11 +35,15 @@ const AGENTS = Number(process.env.BENCH_AGENTS ?? '8');
 const LEASES = Number(process.env.BENCH_LEASES ?? '100');
 /** Partitions of the usage topic; the ingest applies as many at once (INGEST_CONCURRENCY). */
 const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? '3');
+/** Ingest processes in the consumer group (BENCH_INGESTS), the partitions shared among them. */
+const INGESTS = Number(process.env.BENCH_INGESTS ?? '1');
 /**
  * BENCH_COMPRESSION: `gzip` (default: what the agent sends) or `none`; Kafka's perf test
  * producer compresses the same way.
  */
 const GZIP = (process.env.BENCH_COMPRESSION ?? 'gzip') === 'gzip';
+/** BENCH_RATE: events/s the agents offer together (paced); unset: as fast as they can (burst). */
+const RATE = process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : undefined;
 
 const pct = (xs: number[], p: number) =>
   xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
@@ -67,40 +76,45 @@ async function main(): Promise<void> {
         `${fmt(avgBytes)} B per message) in ${fmt((Date.now() - signStart) / 1000, 1)} s`,
     );
 
-    // The real ingest as its own process (as deployed: it gets its own core); a batch is
-    // queryable once its agent's chain head (agents.last_seq, written in the batch's transaction)
-    // has reached its seq: polled every 10 ms.
-    const ingest = spawn(
-      process.execPath,
-      [
-        // BENCH_INGEST_PROFILE=<dir>: a V8 CPU profile of the ingest (open in Chrome DevTools).
-        ...(process.env.BENCH_INGEST_PROFILE
-          ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_INGEST_PROFILE}`]
-          : []),
-        '--import',
-        '@swc-node/register/esm-register',
-        join(ROOT, 'apps/metering/src/ingest/main.ts'),
-      ],
-      {
-        env: {
-          ...process.env,
-          DATABASE_URL: db.url,
-          KAFKA_BROKERS: brokers.join(','),
-          USAGE_TOPIC: topics.topics['exchange.usage.v1'],
-          DLQ_TOPIC: topics.topics['exchange.usage.dlq.v1'],
-          LEASE_TOPIC: topics.topics['exchange.lease.v1'],
-          GROUP_ID: `bench-${randomUUID()}`,
-          INGEST_PORT: '0',
-          INGEST_QUIET: '1',
-          INGEST_CONCURRENCY: String(PARTITIONS),
+    // The real ingest, BENCH_INGESTS processes in one consumer group (as deployed: one per core,
+    // each its share of the partitions); a batch is queryable once its agent's chain head
+    // (agents.last_seq, written in the batch's transaction) has reached its seq: polled every 10 ms.
+    const groupId = `bench-${randomUUID()}`;
+    const ingests = Array.from({ length: INGESTS }, () =>
+      spawn(
+        process.execPath,
+        [
+          // BENCH_INGEST_PROFILE=<dir>: a V8 CPU profile of the ingest (open in Chrome DevTools).
+          ...(process.env.BENCH_INGEST_PROFILE
+            ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_INGEST_PROFILE}`]
+            : []),
+          '--import',
+          '@swc-node/register/esm-register',
+          join(ROOT, 'apps/metering/src/ingest/main.ts'),
+        ],
+        {
+          env: {
+            ...process.env,
+            DATABASE_URL: db.url,
+            KAFKA_BROKERS: brokers.join(','),
+            USAGE_TOPIC: topics.topics['exchange.usage.v1'],
+            DLQ_TOPIC: topics.topics['exchange.usage.dlq.v1'],
+            LEASE_TOPIC: topics.topics['exchange.lease.v1'],
+            GROUP_ID: groupId,
+            INGEST_PORT: '0',
+            INGEST_QUIET: '1',
+            INGEST_CONCURRENCY: String(Math.ceil(PARTITIONS / INGESTS)),
+          },
+          stdio: ['ignore', 'ignore', 'inherit'],
         },
-        stdio: ['ignore', 'ignore', 'inherit'],
-      },
+      ),
     );
+    const ingestPids = new Set(ingests.map((c) => c.pid ?? -1));
     const sentAt = new Map<string, number>(); // agent:seq → produce start
     const latencies: number[] = [];
     const seen = new Map<string, number>(); // agent → highest seq seen queryable
     let lastCommit = 0;
+    let cpuAtLastCommit: CpuSnapshot | undefined;
     const seqOf = (jws: string) =>
       (JSON.parse(Buffer.from(jws.split('.')[1], 'base64url').toString('utf8')) as { seq: number })
         .seq;
@@ -119,15 +133,32 @@ async function main(): Promise<void> {
             if (at !== undefined) {
               latencies.push(now - at);
               lastCommit = now;
+              cpuAtLastCommit = undefined;
             }
           }
           if (to > (seen.get(r.id) ?? -1)) seen.set(r.id, to);
         }
+        // CPU by role up to the last commit seen (taken once per new commit, not every poll).
+        if (lastCommit === now && cpuAtLastCommit === undefined) {
+          cpuAtLastCommit = cpuSnapshot(ingestPids);
+        }
         await new Promise((r) => setTimeout(r, 10));
       }
     })();
-    // Wait until the ingest's consumer is up (it creates the group; the lag metric appears).
-    await new Promise((r) => setTimeout(r, 3000));
+    // Wait until every ingest has joined the group and it is stable (partitions assigned).
+    const admin = new Kafka({
+      clientId: 'bench-admin',
+      brokers,
+      logLevel: logLevel.NOTHING,
+    }).admin();
+    await admin.connect();
+    for (const until = Date.now() + 60_000; Date.now() < until;) {
+      const { groups } = await admin.describeGroups([groupId]);
+      const g = groups[0];
+      if (g !== undefined && g.state === 'Stable' && g.members.length === INGESTS) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await admin.disconnect();
 
     // One producer per agent, as deployed (each agent is its own process with its own
     // idempotent producer; one shared producer with maxInFlightRequests 1 would serialise them).
@@ -149,12 +180,23 @@ async function main(): Promise<void> {
         return { agent, producer };
       }),
     );
+    const cpuAtT0 = cpuSnapshot(ingestPids);
     const t0 = Date.now();
+    // Paced: agent a's i-th batch is due at t0 + i × (its interval), the agents staggered.
+    const interval = RATE === undefined ? 0 : (PER_BATCH * byAgent.size * 1000) / RATE;
     // Agents produce concurrently, each its own batches in order (acks from all ISRs).
     await Promise.all(
-      producers.map(async ({ agent, producer }) => {
+      producers.map(async ({ agent, producer }, a) => {
+        let i = 0;
         for (const m of byAgent.get(agent) ?? []) {
-          sentAt.set(`${m.key}:${m.seq}`, Date.now());
+          if (RATE !== undefined) {
+            const due = t0 + (i + a / byAgent.size) * interval;
+            i++;
+            const wait = due - Date.now();
+            if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+            // From the schedule, not the actual send: a late producer's delay counts as latency.
+            sentAt.set(`${m.key}:${m.seq}`, due);
+          } else sentAt.set(`${m.key}:${m.seq}`, Date.now());
           await producer.send({
             topic: topics.topics['exchange.usage.v1'],
             acks: -1,
@@ -172,8 +214,12 @@ async function main(): Promise<void> {
     polling = false;
     await poller;
     await Promise.all(producers.map(({ producer }) => producer.disconnect()));
-    ingest.kill('SIGTERM');
-    await new Promise((r) => ingest.once('exit', r));
+    await Promise.all(
+      ingests.map(async (c) => {
+        c.kill('SIGTERM');
+        await new Promise((r) => c.once('exit', r));
+      }),
+    );
     const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM usage_events');
     const applied = Number(rows[0].n);
     latencies.sort((x, y) => x - y);
@@ -288,6 +334,21 @@ async function main(): Promise<void> {
         `produce phase ${fmt((produced - t0) / 1000, 2)} s, last commit ${fmt(seconds, 2)} s; ` +
         `${fmt(captured.length)} batches queryable`,
     );
+    if (cpuAtLastCommit !== undefined) {
+      const cpu = cpuDelta(cpuAtT0, cpuAtLastCommit);
+      const perEvent = (x: number) => `${fmt((x * 1e6) / applied, 1)} µs/event`;
+      console.log(
+        `CPU from the first produce to the last commit (${fmt(seconds, 2)} s × 2 cores): ` +
+          (['postgres', 'ingest', 'kafka', 'agents', 'other'] as const)
+            .map((r) => `${r} ${fmt(cpu[r], 2)} s (${perEvent(cpu[r])})`)
+            .join(', '),
+      );
+    }
+    if (RATE !== undefined) {
+      console.log(
+        `paced: ${fmt(RATE)} events/s offered for ${fmt(EVENTS / RATE, 1)} s; latency from each batch's scheduled send`,
+      );
+    }
     if (!pm) console.log(`ProducerPerformance output: ${prod.stdout}\n${prod.stderr}`);
     if (Number.isNaN(consMsgPerSec))
       console.log(`ConsumerPerformance output: ${cons.stdout}\n${cons.stderr}`);

@@ -15,6 +15,7 @@ import type {
 } from '@suanli/contracts';
 import { generateSigningKey } from '@suanli/crypto';
 import { Decimal } from '@suanli/money';
+import { minuteRowsSql } from '@suanli/units';
 import { MeteringAgent } from '../../apps/metering/src/agent/agent.js';
 import { agentToken } from '../../apps/metering/src/agent/lease-client.js';
 import type { UsageSample } from '../../apps/metering/src/agent/types.js';
@@ -535,8 +536,8 @@ export async function verifyUsage(dbUrl: string, load: UsageLoad): Promise<Check
     for (const [leaseId, totals] of load.expected) {
       const rows = (
         await c.query<{ unit: string; q: string }>(
-          `SELECT key AS unit, SUM(value::numeric)::text AS q
-             FROM usage_events, jsonb_each_text(units) WHERE lease_id = $1 GROUP BY key`,
+          `SELECT unit, SUM(quantity)::text AS q FROM ${minuteRowsSql()} u
+            WHERE lease_id = $1 GROUP BY unit`,
           [leaseId],
         )
       ).rows;
@@ -551,14 +552,14 @@ export async function verifyUsage(dbUrl: string, load: UsageLoad): Promise<Check
         const agg = hours.find((r) => r.unit === unit)?.q ?? '0';
         if (!want.equals(got) || !want.equals(agg)) {
           mismatches.push(
-            `${leaseId.slice(0, 8)} ${unit}: sent ${want.toFixed()}, events ${got}, hourly ${agg}`,
+            `${leaseId.slice(0, 8)} ${unit}: sent ${want.toFixed()}, by minute ${got}, hourly ${agg}`,
           );
         }
       }
     }
   });
   checks.push({
-    name: 'usage totals and hourly aggregates equal what was sent (exactly once)',
+    name: 'usage per minute and per hour equals what was sent (exactly once)',
     ok: mismatches.length === 0,
     detail:
       mismatches.length === 0

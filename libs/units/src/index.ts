@@ -28,3 +28,4 @@ export {
   type UnitsContext,
 } from './compute.js';
 export { parseScaled, scaledGreaterThan, type Scaled } from './fixed-point.js';
+export { minuteRowsSql, UNIT_COLUMNS } from './usage-columns.js';

@@ -11,15 +11,19 @@ import { NUMERIC } from './columns.js';
 // These tables are written by the metering ingest (apps/metering, plain SQL on the hot path)
 // and read by market-api; the entities exist so that migrations and reads share one schema.
 
-/** One row per applied usage event: `(source, event_id)` is its identity for ever (dedupe). */
+/**
+ * The dedupe ledger: one row per applied usage event, `(source, event_id)` its identity for ever;
+ * which lease and minute it counted for, and the signed batch (the agent's `seq`, whose hash is in
+ * `agent_batches`) it came in. Its quantities are in the aggregates (`usage_minutes`, one row per
+ * lease and minute, and `usage_hours`): kept out of this row, the hottest write of the ingest
+ * (docs/decisions.md, "Metering ingest throughput").
+ */
 @Entity('usage_events')
 export class UsageEventEntity {
   @PrimaryColumn({ type: 'text' }) source!: string;
   @PrimaryColumn({ name: 'event_id', type: 'text' }) eventId!: string;
-  @Index() @Column({ name: 'lease_id', type: 'uuid' }) leaseId!: string;
+  @Column({ name: 'lease_id', type: 'uuid' }) leaseId!: string;
   @Column({ name: 'window_start', type: 'timestamptz' }) windowStart!: Date;
-  @Column({ name: 'window_end', type: 'timestamptz' }) windowEnd!: Date;
-  @Column({ type: 'jsonb' }) units!: Record<string, string>;
   @Column({ type: 'boolean', default: true }) signed!: boolean;
   @Column({ name: 'batch_seq', type: 'bigint', nullable: true }) batchSeq!: string | null;
   @CreateDateColumn({ name: 'received_at', type: 'timestamptz' }) receivedAt!: Date;
@@ -34,12 +38,23 @@ export class AgentBatchEntity {
   @CreateDateColumn({ name: 'received_at', type: 'timestamptz' }) receivedAt!: Date;
 }
 
+/**
+ * Per lease and minute (the minute the event's window starts in), the sum of each standard unit:
+ * one column per unit of the catalog (`UNIT_COLUMNS` in @suanli/units), NULL when no event of
+ * that minute reported the unit. One row per lease-minute rather than one per unit: a third of
+ * the rows on the ingest's hottest write.
+ */
 @Entity('usage_minutes')
 export class UsageMinuteEntity {
   @PrimaryColumn({ name: 'lease_id', type: 'uuid' }) leaseId!: string;
-  @PrimaryColumn({ type: 'text' }) unit!: string;
   @PrimaryColumn({ type: 'timestamptz' }) bucket!: Date;
-  @Column({ ...NUMERIC }) quantity!: string;
+  @Column({ ...NUMERIC, name: 'scu_ai', nullable: true }) scuAi!: string | null;
+  @Column({ ...NUMERIC, name: 'scu_hpc', nullable: true }) scuHpc!: string | null;
+  @Column({ ...NUMERIC, name: 'scu_gen', nullable: true }) scuGen!: string | null;
+  @Column({ ...NUMERIC, name: 'mem_gib_h', nullable: true }) memGibH!: string | null;
+  @Column({ ...NUMERIC, name: 'sto_gib_h', nullable: true }) stoGibH!: string | null;
+  @Column({ ...NUMERIC, name: 'net_egress_gib', nullable: true }) netEgressGib!: string | null;
+  @Column({ ...NUMERIC, name: 'api_call', nullable: true }) apiCall!: string | null;
 }
 
 @Entity('usage_hours')

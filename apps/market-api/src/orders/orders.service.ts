@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Between, DataSource, In, LessThan, MoreThanOrEqual } from 'typeorm';
+import { DataSource, In } from 'typeorm';
 import type {
   CreateOrderRequest,
   LeaseInterruptionView,
@@ -13,14 +13,7 @@ import { CURRENT_CATALOG } from '@suanli/units';
 import { AppConfig } from '../config/app-config.js';
 import { Clock } from '../common/clock.js';
 import { DomainError, notFound } from '../common/errors.js';
-import {
-  LeaseEntity,
-  OfferEntity,
-  OrderEntity,
-  ResourceEntity,
-  UsageHourEntity,
-  UsageMinuteEntity,
-} from '../database/entities.js';
+import { LeaseEntity, OfferEntity, OrderEntity, ResourceEntity } from '../database/entities.js';
 import { EscrowService } from '../settlement/escrow.service.js';
 import { BidScheduler } from '../leases/bid-scheduler.service.js';
 import { LeaseEventsService } from '../leases/lease-events.service.js';
@@ -28,6 +21,7 @@ import { currentCorrelationId } from '../metrics/correlation-context.js';
 import { OffersService } from '../offers/offers.service.js';
 import { withBid } from '../offers/pricing.js';
 import { RegistryService } from '../registry/registry.service.js';
+import { usageRows } from '../usage/usage-rows.js';
 import { FeesService } from '../fees/fees.service.js';
 import type { Principal } from '../auth/auth.decorators.js';
 
@@ -314,22 +308,14 @@ export class OrdersService {
     range: { from?: string; to?: string } = {},
   ): Promise<UsagePoint[]> {
     await this.getLease(p, id);
-    const entity = granularity === 'minute' ? UsageMinuteEntity : UsageHourEntity;
-    const from = range.from !== undefined ? new Date(range.from) : undefined;
-    const to = range.to !== undefined ? new Date(range.to) : undefined;
-    const bucket =
-      from && to
-        ? Between(from, new Date(to.getTime() - 1))
-        : from
-          ? MoreThanOrEqual(from)
-          : to
-            ? LessThan(to)
-            : undefined;
-    const rows = await this.db.getRepository(entity).find({
-      where: { leaseId: id, ...(bucket ? { bucket } : {}) },
-      order: { bucket: 'ASC', unit: 'ASC' },
-      take: 10_000,
-    });
+    const rows = await this.db.query<{ unit: string; bucket: Date; quantity: string }[]>(
+      `SELECT u.unit, u.bucket, u.quantity::text AS quantity FROM ${usageRows(granularity)} u
+        WHERE u.lease_id = $1
+          AND ($2::timestamptz IS NULL OR u.bucket >= $2)
+          AND ($3::timestamptz IS NULL OR u.bucket < $3)
+        ORDER BY u.bucket, u.unit LIMIT 10000`,
+      [id, range.from ?? null, range.to ?? null],
+    );
     return rows.map((r) => ({
       unit: r.unit,
       bucket: r.bucket.toISOString(),

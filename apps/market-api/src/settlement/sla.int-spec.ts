@@ -113,10 +113,10 @@ describe('SLA credits at the final invoice', () => {
 
   it('counts a minute with usage as available (10 % below the 99.5 % target)', async () => {
     const { lease } = await leaseWithOutage();
-    await ds.query(
-      `INSERT INTO usage_minutes (lease_id, unit, bucket, quantity) VALUES ($1, 'scu.ai', $2, 0.5)`,
-      [lease.id, at('2026-04-01T11:58:00Z')],
-    );
+    await ds.query(`INSERT INTO usage_minutes (lease_id, bucket, scu_ai) VALUES ($1, $2, 0.5)`, [
+      lease.id,
+      at('2026-04-01T11:58:00Z'),
+    ]);
     await kit.settlement.runDue(at('2026-04-01T12:00:00Z'));
     // 119 / 120 = 99.1667 % < 99.5 → 10 %: seller 19.10 × 0.1 = 1.91, platform 0.10 → 2.01.
     const inv = await invoiceOf(lease.id);

@@ -14,6 +14,7 @@ import { DomainError, notFound } from '../common/errors.js';
 import { ResourceEntity } from '../database/entities.js';
 import type { ApiKeyPrincipal, Principal } from '../auth/auth.decorators.js';
 import { UsageProducer } from './usage-producer.js';
+import { usageRows } from './usage-rows.js';
 
 /** Events per HTTP request (one Kafka message, like an agent's batch). */
 export const MAX_EVENTS_PER_REQUEST = 1000;
@@ -145,10 +146,9 @@ export class UsageService {
     if (!resource || (resource.ownerOrgId !== p.orgId && !p.roles.includes('operator'))) {
       throw notFound('resource');
     }
-    const table = q.granularity === 'minute' ? 'usage_minutes' : 'usage_hours';
     const rows = await this.db.query<{ unit: string; bucket: Date; quantity: string }[]>(
       `SELECT u.unit, u.bucket, sum(u.quantity)::text AS quantity
-         FROM ${table} u JOIN leases l ON l.id = u.lease_id
+         FROM ${usageRows(q.granularity)} u JOIN leases l ON l.id = u.lease_id
         WHERE l.resource_id = $1
           AND ($2::timestamptz IS NULL OR u.bucket >= $2)
           AND ($3::timestamptz IS NULL OR u.bucket < $3)

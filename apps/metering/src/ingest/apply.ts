@@ -5,6 +5,7 @@ import type { Pool, PoolClient } from 'pg';
 import { z } from 'zod';
 import type { DlqReason } from '@suanli/contracts';
 import { Decimal } from '@suanli/money';
+import { UNIT_CODES, UNIT_COLUMNS } from '@suanli/units';
 import { batchHash, verifyBatch, type Jwk } from '../shared/signing.js';
 import { checkChain, type ChainHead } from './chain.js';
 import { loadLeases } from './leases.js';
@@ -207,49 +208,94 @@ function sumText(s: BucketSum): string {
   return `${(s.small - frac) / 1e9}.${String(frac).padStart(9, '0')}`;
 }
 
+type Sums = Map<string, Map<number, Map<string, BucketSum>>>;
+
+/**
+ * Exact sums of the events' units per lease, bucket (bucket numbers since the epoch: the minute
+ * or hour in which the event's window starts) and unit: nested maps (no key strings per event),
+ * integer sums of 10⁻⁹ (the units' scale; a quantity with more decimals switches its bucket to
+ * Decimal).
+ */
+function sumBuckets(
+  events: Pick<GoodEvent, 'leaseId' | 'windowStart' | 'units'>[],
+  bucketMs: number,
+): Sums {
+  const sums: Sums = new Map();
+  for (const e of events) {
+    const bucket = Math.floor(e.windowStart.getTime() / bucketMs);
+    let byBucket = sums.get(e.leaseId);
+    if (byBucket === undefined) sums.set(e.leaseId, (byBucket = new Map()));
+    let byUnit = byBucket.get(bucket);
+    if (byUnit === undefined) byBucket.set(bucket, (byUnit = new Map()));
+    const units = e.units;
+    for (const unit of Object.keys(units)) {
+      const quantity = units[unit];
+      if (quantity === undefined) continue;
+      let sum = byUnit.get(unit);
+      if (sum === undefined) byUnit.set(unit, (sum = { small: 0, big: 0n, dec: null }));
+      addTo(sum, quantity);
+    }
+  }
+  return sums;
+}
+
 /**
  * Sums the events' units per (lease, unit, bucket), a bucket being the minute or hour in which
- * the event's window starts. Sorted so concurrent transactions lock rows in one order.
+ * the event's window starts: the rows of `usage_hours`. Sorted (the primary key's order) so
+ * concurrent transactions lock rows in one order.
  */
 export function bucketize(
   events: Pick<GoodEvent, 'leaseId' | 'windowStart' | 'units'>[],
   bucketMs: number,
 ): { leaseId: string; unit: string; bucket: Date; quantity: string }[] {
-  // Nested maps (no key strings per event), buckets as small integers (bucket numbers since the
-  // epoch), exact integer sums of 10⁻⁹ (the units' scale; a quantity with more decimals
-  // switches its bucket to Decimal).
-  const sums = new Map<string, Map<string, Map<number, BucketSum>>>();
-  for (const e of events) {
-    const bucket = Math.floor(e.windowStart.getTime() / bucketMs);
-    let byUnit = sums.get(e.leaseId);
-    if (byUnit === undefined) sums.set(e.leaseId, (byUnit = new Map()));
-    const units = e.units;
-    for (const unit of Object.keys(units)) {
-      const quantity = units[unit];
-      if (quantity === undefined) continue;
-      let byBucket = byUnit.get(unit);
-      if (byBucket === undefined) byUnit.set(unit, (byBucket = new Map()));
-      let sum = byBucket.get(bucket);
-      if (sum === undefined) byBucket.set(bucket, (sum = { small: 0, big: 0n, dec: null }));
-      addTo(sum, quantity);
-    }
-  }
+  const sums = sumBuckets(events, bucketMs);
   const out: { leaseId: string; unit: string; bucket: Date; quantity: string }[] = [];
   const dates = new Map<number, Date>();
   for (const leaseId of [...sums.keys()].sort()) {
-    const byUnit = sums.get(leaseId) as Map<string, Map<number, BucketSum>>;
+    const byBucket = sums.get(leaseId) as Map<number, Map<string, BucketSum>>;
+    const byUnit = new Map<string, [number, BucketSum][]>();
+    for (const [bucket, units] of byBucket)
+      for (const [unit, sum] of units) {
+        let list = byUnit.get(unit);
+        if (list === undefined) byUnit.set(unit, (list = []));
+        list.push([bucket, sum]);
+      }
     for (const unit of [...byUnit.keys()].sort()) {
-      const byBucket = byUnit.get(unit) as Map<number, BucketSum>;
-      for (const bucket of [...byBucket.keys()].sort((a, b) => a - b)) {
+      const list = (byUnit.get(unit) as [number, BucketSum][]).sort((a, b) => a[0] - b[0]);
+      for (const [bucket, sum] of list) {
         let date = dates.get(bucket);
         if (date === undefined) dates.set(bucket, (date = new Date(bucket * bucketMs)));
-        out.push({
-          leaseId,
-          unit,
-          bucket: date,
-          quantity: sumText(byBucket.get(bucket) as BucketSum),
-        });
+        out.push({ leaseId, unit, bucket: date, quantity: sumText(sum) });
       }
+    }
+  }
+  return out;
+}
+
+/** A lease's minute with the sum of each unit reported in it (`usage_minutes`' row shape). */
+export interface MinuteRow {
+  leaseId: string;
+  bucket: Date;
+  units: Record<string, string>;
+}
+
+/**
+ * Sums the events' units per (lease, minute of the window start): one row per lease-minute with
+ * every unit, sorted by the primary key (lease, bucket).
+ */
+export function bucketizeMinutes(
+  events: Pick<GoodEvent, 'leaseId' | 'windowStart' | 'units'>[],
+): MinuteRow[] {
+  const sums = sumBuckets(events, MINUTE);
+  const out: MinuteRow[] = [];
+  for (const leaseId of [...sums.keys()].sort()) {
+    const byBucket = sums.get(leaseId) as Map<number, Map<string, BucketSum>>;
+    for (const bucket of [...byBucket.keys()].sort((a, b) => a - b)) {
+      const units: Record<string, string> = {};
+      for (const [unit, sum] of byBucket.get(bucket) as Map<string, BucketSum>) {
+        units[unit] = sumText(sum);
+      }
+      out.push({ leaseId, bucket: new Date(bucket * MINUTE), units });
     }
   }
   return out;
@@ -295,7 +341,7 @@ function isoStrings(dates: Date[]): string[] {
 
 async function upsertBuckets(
   client: PoolClient,
-  table: 'usage_minutes' | 'usage_hours',
+  table: 'usage_hours',
   rows: ReturnType<typeof bucketize>,
 ): Promise<void> {
   if (rows.length === 0) return;
@@ -311,6 +357,44 @@ async function upsertBuckets(
       arrayLiteral(rows.map((r) => r.unit)),
       arrayLiteral(isoStrings(rows.map((r) => r.bucket))),
       arrayLiteral(rows.map((r) => r.quantity)),
+    ],
+  );
+}
+
+/** A PostgreSQL array literal of decimal strings and NULLs (absent units). */
+function nullableNumericLiteral(values: readonly (string | undefined)[]): string {
+  let out = '{';
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (i > 0) out += ',';
+    out += v === undefined ? 'NULL' : v;
+  }
+  return `${out}}`;
+}
+
+/** One `unnest` upsert of the wide minute rows: a column per unit, absent units NULL. */
+async function upsertMinutes(client: PoolClient, rows: MinuteRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  for (const r of rows) {
+    for (const unit of Object.keys(r.units)) {
+      // Units come from the server's own computation (validateEvent), so this is a bug guard.
+      if (!(unit in UNIT_COLUMNS)) throw new Error(`no usage_minutes column for unit ${unit}`);
+    }
+  }
+  const cols = UNIT_CODES.map((u) => UNIT_COLUMNS[u]);
+  await client.query(
+    `INSERT INTO usage_minutes (lease_id, bucket, ${cols.join(', ')})
+     SELECT * FROM unnest($1::uuid[], $2::timestamptz[], ${cols.map((_, i) => `$${i + 3}::numeric[]`).join(', ')})
+     ON CONFLICT (lease_id, bucket) DO UPDATE SET ${cols
+       .map(
+         (c) =>
+           `${c} = COALESCE(usage_minutes.${c} + EXCLUDED.${c}, usage_minutes.${c}, EXCLUDED.${c})`,
+       )
+       .join(', ')}`,
+    [
+      arrayLiteral(rows.map((r) => r.leaseId)),
+      arrayLiteral(isoStrings(rows.map((r) => r.bucket))),
+      ...UNIT_CODES.map((u) => nullableNumericLiteral(rows.map((r) => r.units[u]))),
     ],
   );
 }
@@ -369,7 +453,9 @@ async function applyOnce(
 
   const client = await pool.connect();
   try {
-    await client.query('BEGIN');
+    // Durable at COMMIT whatever the server's default: the Kafka offsets move right after it, so
+    // a commit that a PostgreSQL crash could still lose would lose usage for good.
+    await client.query('BEGIN; SET LOCAL synchronous_commit = on');
     const agents = await loadAgents(client, agentIds.sort());
     const heads = new Map<string, ChainHead>();
     const seenInTx = new Map<string, string>();
@@ -611,20 +697,18 @@ async function applyOnce(
           i: e.id,
           l: e.leaseId,
           a: e.windowText.start,
-          b: e.windowText.end,
-          u: e.units,
           q: e.seq,
           g: e.signed,
         })),
       );
       const recordset = `json_to_recordset($1::json) AS (s text, i text, l uuid,
-             a timestamptz, b timestamptz, u jsonb, q bigint, g boolean)`;
+             a timestamptz, q bigint, g boolean)`;
       let fresh: GoodEvent[];
       if (optimistic && good.every((e) => e.signed)) {
         // See applyMessages: a key seen before fails the statement and the transaction reruns.
         await client.query(
-          `INSERT INTO usage_events (source, event_id, lease_id, window_start, window_end, units, batch_seq, signed)
-           SELECT s, i, l, a, b, u, q, g FROM ${recordset}`,
+          `INSERT INTO usage_events (source, event_id, lease_id, window_start, batch_seq, signed)
+           SELECT s, i, l, a, q, g FROM ${recordset}`,
           [eventsJson],
         );
         fresh = good;
@@ -634,10 +718,10 @@ async function applyOnce(
         const { rows } = await client.query<{ n: number; fresh: number[] | null }>(
           `WITH v AS (
              SELECT * FROM ROWS FROM (${recordset})
-               WITH ORDINALITY AS x(s, i, l, a, b, u, q, g, o)
+               WITH ORDINALITY AS x(s, i, l, a, q, g, o)
            ), ins AS (
-             INSERT INTO usage_events (source, event_id, lease_id, window_start, window_end, units, batch_seq, signed)
-             SELECT s, i, l, a, b, u, q, g FROM v
+             INSERT INTO usage_events (source, event_id, lease_id, window_start, batch_seq, signed)
+             SELECT s, i, l, a, q, g FROM v
              ON CONFLICT (source, event_id) DO NOTHING
              RETURNING source, event_id
            )
@@ -662,7 +746,7 @@ async function applyOnce(
         applied,
       }));
       result.duplicateEvents += good.length - fresh.length;
-      await upsertBuckets(client, 'usage_minutes', bucketize(fresh, MINUTE));
+      await upsertMinutes(client, bucketizeMinutes(fresh));
       await upsertBuckets(client, 'usage_hours', bucketize(fresh, HOUR));
     }
 

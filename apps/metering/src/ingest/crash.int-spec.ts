@@ -13,6 +13,7 @@ import pg from 'pg';
 import type { UsageEvent } from '@suanli/contracts';
 import { generateSigningKey, type SigningKey } from '@suanli/crypto';
 import { Decimal } from '@suanli/money';
+import { minuteRowsSql } from '@suanli/units';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/db.js';
 import { expectEventually } from '../../../../test/support/eventually.js';
 import { createTestTopics, kafkaBrokers } from '../../../../test/support/kafka.js';
@@ -91,7 +92,7 @@ function expected(events: UsageEvent[]): Record<string, string> {
 
 async function minutes(id: string): Promise<Record<string, string>> {
   const { rows } = await pool.query<{ unit: string; bucket: Date; quantity: string }>(
-    'SELECT unit, bucket, quantity::text AS quantity FROM usage_minutes WHERE lease_id = $1',
+    `SELECT unit, bucket, quantity::text AS quantity FROM ${minuteRowsSql()} u WHERE lease_id = $1`,
     [id],
   );
   return Object.fromEntries(rows.map((r) => [`${r.unit}@${r.bucket.toISOString()}`, r.quantity]));

@@ -14,6 +14,7 @@ import {
 } from '@suanli/contracts';
 import { generateSigningKey, sha256Hex, signJws, type SigningKey } from '@suanli/crypto';
 import { Decimal } from '@suanli/money';
+import { minuteRowsSql } from '@suanli/units';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/db.js';
 import { expectEventually } from '../../../../test/support/eventually.js';
 import { createTestTopics, kafkaBrokers } from '../../../../test/support/kafka.js';
@@ -173,7 +174,8 @@ async function aggregates(
   id: string,
 ): Promise<Record<string, string>> {
   const { rows } = await pool.query<{ unit: string; bucket: Date; quantity: string }>(
-    `SELECT unit, bucket, quantity::text AS quantity FROM ${table} WHERE lease_id = $1`,
+    `SELECT unit, bucket, quantity::text AS quantity
+       FROM ${table === 'usage_minutes' ? minuteRowsSql() : table} u WHERE lease_id = $1`,
     [id],
   );
   return Object.fromEntries(rows.map((r) => [`${r.unit}@${r.bucket.toISOString()}`, r.quantity]));
@@ -300,12 +302,17 @@ describe('metering ingest (PostgreSQL + Kafka)', () => {
         [resourceId],
       ),
     ).toBe(1);
-    // The server's units are stored with each event.
-    const stored = await pool.query<{ units: Record<string, string> }>(
-      'SELECT units FROM usage_events WHERE source = $1 AND event_id = $2',
+    // Each event is recorded with its lease, minute and signed batch (its quantities are in the
+    // aggregates).
+    const stored = await pool.query<{ lease_id: string; window_start: Date; batch_seq: string }>(
+      'SELECT lease_id, window_start, batch_seq FROM usage_events WHERE source = $1 AND event_id = $2',
       [a.id, events[0].id],
     );
-    expect(stored.rows[0].units).toEqual(events[0].data.units);
+    expect(stored.rows[0]).toEqual({
+      lease_id: events[0].subject,
+      window_start: new Date(events[0].data.window.start),
+      batch_seq: expect.any(String),
+    });
   }, 60_000);
 
   it('counts a duplicate delivery once: the same JWS three times, and a replayed event in a new batch', async () => {
