@@ -133,13 +133,12 @@ async function main(): Promise<void> {
             if (at !== undefined) {
               latencies.push(now - at);
               lastCommit = now;
-              cpuAtLastCommit = undefined;
             }
           }
           if (to > (seen.get(r.id) ?? -1)) seen.set(r.id, to);
         }
-        // CPU by role up to the last commit seen (taken once per new commit, not every poll).
-        if (lastCommit === now && cpuAtLastCommit === undefined) {
+        // CPU by role up to the last commit: taken once, when the poll sees the last batch.
+        if (cpuAtLastCommit === undefined && latencies.length === captured.length) {
           cpuAtLastCommit = cpuSnapshot(ingestPids);
         }
         await new Promise((r) => setTimeout(r, 10));

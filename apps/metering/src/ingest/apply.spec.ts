@@ -1,69 +1,41 @@
 import { describe, expect, it } from '@jest/globals';
 import { Decimal } from '@suanli/money';
 import fc from 'fast-check';
-import { arrayLiteral, bucketize, unverifiedAgent } from './apply.js';
+import { element, minuteRows, unverifiedAgent } from './apply.js';
 import { loadIngestConfig } from './config.js';
 
+const L0 = '00000000-0000-4000-8000-000000000000';
 const L1 = '11111111-1111-4111-8111-111111111111';
 
-describe('bucketize', () => {
-  it('sums exactly per lease, unit and the bucket of the window start', () => {
-    const at = (iso: string) => new Date(iso);
-    const rows = bucketize(
-      [
-        {
-          leaseId: L1,
-          windowStart: at('2026-11-28T08:00:00Z'),
-          units: { 'scu.ai': '0.100000001' },
-        },
-        {
-          leaseId: L1,
-          windowStart: at('2026-11-28T08:00:30Z'),
-          units: { 'scu.ai': '0.200000002' },
-        },
-        {
-          leaseId: L1,
-          windowStart: at('2026-11-28T08:01:00Z'),
-          units: { 'scu.ai': '0.3', 'mem.gib_h': '1' },
-        },
-      ],
-      60_000,
-    );
-    expect(rows).toEqual([
-      {
-        leaseId: L1,
-        unit: 'mem.gib_h',
-        bucket: at('2026-11-28T08:01:00Z'),
-        quantity: '1.000000000',
-      },
-      { leaseId: L1, unit: 'scu.ai', bucket: at('2026-11-28T08:00:00Z'), quantity: '0.300000003' },
-      {
-        leaseId: L1,
-        unit: 'scu.ai',
-        bucket: at('2026-11-28T08:01:00Z'),
-        quantity: '0.300000000',
-      },
+describe('minuteRows', () => {
+  const at = (iso: string) => new Date(iso);
+  const minute = (iso: string) => Date.parse(iso) / 60_000;
+
+  it('sums exactly per lease and minute of the window start, one row with every unit', () => {
+    const single = { 'scu.ai': '0.131866667', 'mem.gib_h': '25.600000000' };
+    const rows = minuteRows([
+      { leaseId: L1, windowStart: at('2026-11-28T08:00:00Z'), units: { 'scu.ai': '0.100000001' } },
+      { leaseId: L1, windowStart: at('2026-11-28T08:00:30Z'), units: { 'scu.ai': '0.200000002' } },
+      { leaseId: L1, windowStart: at('2026-11-28T08:01:00Z'), units: single },
+      { leaseId: L0, windowStart: at('2026-11-28T08:02:00Z'), units: { 'api.call': '3' } },
     ]);
-    const hours = bucketize(
-      [{ leaseId: L1, windowStart: at('2026-11-28T08:59:00Z'), units: { x: '1' } }],
-      3_600_000,
-    );
-    expect(hours[0].bucket).toEqual(at('2026-11-28T08:00:00Z'));
+    expect(rows).toEqual([
+      { leaseId: L0, minute: minute('2026-11-28T08:02:00Z'), units: { 'api.call': '3' } },
+      { leaseId: L1, minute: minute('2026-11-28T08:00:00Z'), units: { 'scu.ai': '0.300000003' } },
+      { leaseId: L1, minute: minute('2026-11-28T08:01:00Z'), units: single },
+    ]);
     // More than 9 decimals: summed as decimals, still exact.
     expect(
-      bucketize(
-        [
-          { leaseId: L1, windowStart: at('2026-11-28T08:00:00Z'), units: { x: '0.5' } },
-          { leaseId: L1, windowStart: at('2026-11-28T08:00:00Z'), units: { x: '0.0000000001' } },
-          { leaseId: L1, windowStart: at('2026-11-28T08:00:00Z'), units: { x: '1' } },
-        ],
-        60_000,
-      )[0].quantity,
-    ).toBe('1.5000000001');
+      minuteRows([
+        { leaseId: L1, windowStart: at('2026-11-28T08:00:00Z'), units: { x: '0.5' } },
+        { leaseId: L1, windowStart: at('2026-11-28T08:00:00Z'), units: { x: '0.0000000001' } },
+        { leaseId: L1, windowStart: at('2026-11-28T08:00:00Z'), units: { x: '1' } },
+      ])[0]?.units,
+    ).toEqual({ x: '1.5000000001' });
   });
 });
 
-describe('bucketize properties', () => {
+describe('minuteRows properties', () => {
   const quantity = fc.oneof(
     fc.bigInt({ min: 0n, max: 10n ** 20n }).map(String),
     fc
@@ -71,60 +43,57 @@ describe('bucketize properties', () => {
       .map(([i, f]) => `${i}.${f}`),
   );
   const event = fc.record({
-    leaseId: fc.constantFrom(L1, '22222222-2222-4222-8222-222222222222'),
+    leaseId: fc.constantFrom(L1, L0),
     windowStart: fc
       .integer({ min: 0, max: 600 })
-      .map((m) => new Date(Date.UTC(2026, 10, 28) + m * 60_000)),
+      .map((m) => new Date(Date.UTC(2026, 10, 28) + m * 60_000 + (m % 7) * 1000)),
     units: fc.dictionary(fc.constantFrom('scu.ai', 'mem.gib_h', 'api.call'), quantity),
   });
 
-  it('sums exactly as decimal.js does, in one sorted row per lease, unit and bucket', () => {
+  it('sums exactly as decimal.js does, in one row per lease and minute, sorted', () => {
     fc.assert(
-      fc.property(
-        fc.array(event, { maxLength: 60 }),
-        fc.constantFrom(60_000, 3_600_000),
-        (events, ms) => {
-          const expected = new Map<string, Decimal>();
-          for (const e of events)
-            for (const [u, q] of Object.entries(e.units)) {
-              const k = `${e.leaseId}|${u}|${Math.floor(e.windowStart.getTime() / ms) * ms}`;
-              expected.set(k, (expected.get(k) ?? new Decimal(0)).plus(q));
-            }
-          const rows = bucketize(events, ms);
-          expect(rows.length).toBe(expected.size);
-          for (const r of rows) {
-            const want = expected.get(`${r.leaseId}|${r.unit}|${r.bucket.getTime()}`);
-            expect(want?.eq(r.quantity)).toBe(true);
+      fc.property(fc.array(event, { maxLength: 60 }), (events) => {
+        const expected = new Map<string, Decimal>();
+        const cells = new Set<string>();
+        for (const e of events) {
+          const cell = `${e.leaseId}|${Math.floor(e.windowStart.getTime() / 60_000)}`;
+          cells.add(cell);
+          for (const [u, q] of Object.entries(e.units)) {
+            expected.set(`${cell}|${u}`, (expected.get(`${cell}|${u}`) ?? new Decimal(0)).plus(q));
           }
-          const keys = rows.map((r) => [r.leaseId, r.unit, r.bucket.getTime()] as const);
-          const sorted = [...keys].sort((a, b) =>
-            a[0] !== b[0]
-              ? a[0] < b[0]
-                ? -1
-                : 1
-              : a[1] !== b[1]
-                ? a[1] < b[1]
-                  ? -1
-                  : 1
-                : a[2] - b[2],
-          );
-          expect(keys).toEqual(sorted);
-        },
-      ),
+        }
+        const rows = minuteRows(events);
+        expect(rows.length).toBe(cells.size);
+        let units = 0;
+        for (const r of rows) {
+          for (const [u, q] of Object.entries(r.units)) {
+            units++;
+            expect(expected.get(`${r.leaseId}|${r.minute}|${u}`)?.eq(q)).toBe(true);
+          }
+        }
+        expect(units).toBe(expected.size);
+        const keys = rows.map((r) => [r.leaseId, r.minute] as const);
+        const sorted = [...keys].sort((a, b) =>
+          a[0] !== b[0] ? (a[0] < b[0] ? -1 : 1) : a[1] - b[1],
+        );
+        expect(keys).toEqual(sorted);
+      }),
       { numRuns: 500 },
     );
   });
 });
 
-describe('arrayLiteral', () => {
-  it('joins plain tokens and quotes anything else, as PostgreSQL reads array literals', () => {
-    expect(arrayLiteral(['2026-01-01T00:00:00.000Z', 'scu.ai', '0.131866667'])).toBe(
-      '{2026-01-01T00:00:00.000Z,scu.ai,0.131866667}',
-    );
-    expect(arrayLiteral(['a b', 'x'])).toBe('{"a b","x"}');
-    expect(arrayLiteral(['q"\\', 'NULL'])).toBe('{"q\\"\\\\","NULL"}');
-    expect(arrayLiteral(['null'])).toBe('{"null"}');
-    expect(arrayLiteral([])).toBe('{}');
+describe('element', () => {
+  it('leaves plain tokens as they are and quotes anything else, as PostgreSQL reads arrays', () => {
+    for (const plain of ['2026-01-01T00:00:00.000Z', 'scu.ai', '0.131866667', '01JDXABC']) {
+      expect(element(plain)).toBe(plain);
+    }
+    expect(element('a b')).toBe('"a b"');
+    expect(element('86.R03.E00042/000137#a1')).toBe('"86.R03.E00042/000137#a1"');
+    expect(element('q"\\')).toBe('"q\\"\\\\"');
+    expect(element('NULL')).toBe('"NULL"');
+    expect(element('null')).toBe('"null"');
+    expect(element('')).toBe('""');
   });
 });
 
