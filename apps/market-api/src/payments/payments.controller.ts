@@ -37,10 +37,8 @@ export class PaymentsController {
     @Optional() private readonly metrics?: Metrics,
   ) {}
 
-  /**
-   * Starts a top-up: a Stripe Checkout Session (its URL), or in test mode an immediate credit.
-   * Resumable: a retry after a crash carries on with the top-up its key created.
-   */
+  /** Starts a top-up: a Stripe Checkout Session (its URL), or in test mode an immediate credit. */
+  // Resumable: a retry after a crash carries on with the top-up its key created.
   @Roles('buyer')
   @Idempotent({ resumable: true })
   @Post('wallet/top-ups')
@@ -59,10 +57,8 @@ export class PaymentsController {
     return { items: await this.topUps.list(p.orgId) };
   }
 
-  /**
-   * Refunds unused available balance to the card of a paid Stripe top-up. Resumable: a retry
-   * after a crash finds the parts its key booked and sends those not sent yet.
-   */
+  /** Refunds unused available balance to the card of a paid Stripe top-up. */
+  // Resumable: a retry after a crash finds the parts its key booked and sends those not sent yet.
   @Roles('buyer')
   @Idempotent({ resumable: true })
   @Post('wallet/refunds')
