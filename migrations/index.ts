@@ -21,7 +21,8 @@ import * as m17 from './1795866256869-audit-details-no-default.js';
 import * as m18 from './1796286476938-shared-rate-limits.js';
 import * as m19 from './1796286494811-users-personal-data-encrypted.js';
 import * as m20 from './1796286619621-correlation-ids.js';
-import * as m21 from './1796634638681-usage-minutes-wide.js';
+import * as m21 from './1796634600129-top-up-idempotency-key.js';
+import * as m22 from './1796634638681-usage-minutes-wide.js';
 
 type MigrationClass = new () => MigrationInterface;
 const classesOf = (m: Record<string, unknown>): MigrationClass[] =>
@@ -50,4 +51,5 @@ export const MIGRATIONS: MigrationClass[] = [
   m19,
   m20,
   m21,
+  m22,
 ].flatMap(classesOf);

@@ -154,6 +154,7 @@ export type TopUpStatus = 'open' | 'paid';
 
 /** A wallet top-up: a Stripe Checkout Session, or a test-mode credit. */
 @Entity('top_ups')
+@Index(['orgId', 'idempotencyKey'], { unique: true })
 export class TopUpEntity {
   @PrimaryGeneratedColumn('uuid') id!: string;
   @Index() @Column({ name: 'org_id', type: 'uuid' }) orgId!: string;
@@ -168,6 +169,12 @@ export class TopUpEntity {
   @Column({ type: 'text' }) status!: TopUpStatus;
   /** Refunded so far (Stripe refunds of unused balance). */
   @Column({ ...NUMERIC, default: 0 }) refunded!: string;
+  /**
+   * The Idempotency-Key of the request that created it: a retry of that request (after a crash)
+   * finds it and carries on with it. Null for top-ups from before keys were recorded.
+   */
+  @Column({ name: 'idempotency_key', type: 'text', nullable: true })
+  idempotencyKey!: string | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @Column({ name: 'paid_at', type: 'timestamptz', nullable: true }) paidAt!: Date | null;
 }

@@ -27,7 +27,7 @@ export class WalletController {
   @Roles('operator')
   @Idempotent()
   @Post('admin/wallets/:orgId/credits')
-  async credit(
+  credit(
     @CurrentPrincipal() p: Principal,
     @Param('orgId', ParseUUIDPipe) orgId: string,
     @Body() body: unknown,
@@ -37,13 +37,7 @@ export class WalletController {
     // The interceptor replays retries; the reference makes the ledger posting itself idempotent too.
     const reference = `test-credit:${p.orgId}:${orgId}:${key ?? randomUUID()}`;
     const memo = `test-mode funding${input.memo ? `: ${input.memo}` : ''}`;
-    const { transactionId } = await this.wallets.credit(
-      orgId,
-      input.currency,
-      input.amount,
-      reference,
-      memo,
-    );
-    return { transactionId, testMode: true, wallet: await this.wallets.view(orgId) };
+    // Posted and read back in one transaction, which also commits the answer (crash safety).
+    return this.wallets.creditAndView(orgId, input.currency, input.amount, reference, memo);
   }
 }

@@ -5,6 +5,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import type { WalletView } from '@suanli/contracts';
 import { Money } from '@suanli/money';
 import { DomainError } from '../common/errors.js';
+import { answerInTransaction } from '../common/idempotency.interceptor.js';
 import { LedgerService, PLATFORM_OWNER, type PostResult } from './ledger.service.js';
 
 /**
@@ -48,7 +49,46 @@ export class WalletService {
    * `test_funding` account (no real money moves). The local default top-up used by the seed,
    * tests and operators until Stripe top-ups land. Idempotent on `reference`.
    */
-  async credit(
+  credit(
+    orgId: string,
+    currency: string,
+    amount: string,
+    reference: string,
+    memo?: string,
+  ): Promise<PostResult> {
+    return this.db.transaction((manager) =>
+      this.creditIn(manager, orgId, currency, amount, reference, memo),
+    );
+  }
+
+  /**
+   * `credit`, answered with the wallet as it stands right after it, read in the same
+   * transaction. The answer is handed to the request's Idempotency-Key in that transaction, so
+   * a retry after a crash gets exactly this answer (`answerInTransaction`).
+   */
+  creditAndView(
+    orgId: string,
+    currency: string,
+    amount: string,
+    reference: string,
+    memo?: string,
+  ): Promise<{ transactionId: string; testMode: true; wallet: WalletView }> {
+    return this.db.transaction(async (manager) => {
+      const { transactionId } = await this.creditIn(
+        manager,
+        orgId,
+        currency,
+        amount,
+        reference,
+        memo,
+      );
+      const wallet = await this.view(orgId, manager);
+      return answerInTransaction({ transactionId, testMode: true as const, wallet });
+    });
+  }
+
+  private async creditIn(
+    manager: EntityManager,
     orgId: string,
     currency: string,
     amount: string,
@@ -56,24 +96,22 @@ export class WalletService {
     memo = 'test-mode funding (no real money)',
   ): Promise<PostResult> {
     const m = positive(amount, currency);
-    return this.db.transaction(async (manager) => {
-      const posted = await this.ledger.post(manager, {
-        kind: 'wallet_credit_test_mode',
-        reference,
-        memo,
-        entries: [
-          {
-            ownerKey: PLATFORM_OWNER,
-            kind: 'test_funding',
-            currency,
-            amount: m.negated().toString(),
-          },
-          { ownerKey: orgId, kind: 'wallet_available', currency, amount: m.toString() },
-        ],
-      });
-      if (!posted.duplicate) await this.collectReceivable(manager, orgId, currency);
-      return posted;
+    const posted = await this.ledger.post(manager, {
+      kind: 'wallet_credit_test_mode',
+      reference,
+      memo,
+      entries: [
+        {
+          ownerKey: PLATFORM_OWNER,
+          kind: 'test_funding',
+          currency,
+          amount: m.negated().toString(),
+        },
+        { ownerKey: orgId, kind: 'wallet_available', currency, amount: m.toString() },
+      ],
     });
+    if (!posted.duplicate) await this.collectReceivable(manager, orgId, currency);
+    return posted;
   }
 
   /**

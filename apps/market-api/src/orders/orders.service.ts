@@ -13,6 +13,7 @@ import { CURRENT_CATALOG } from '@suanli/units';
 import { AppConfig } from '../config/app-config.js';
 import { Clock } from '../common/clock.js';
 import { DomainError, notFound } from '../common/errors.js';
+import { answerInTransaction } from '../common/idempotency.interceptor.js';
 import { LeaseEntity, OfferEntity, OrderEntity, ResourceEntity } from '../database/entities.js';
 import { EscrowService } from '../settlement/escrow.service.js';
 import { BidScheduler } from '../leases/bid-scheduler.service.js';
@@ -214,7 +215,12 @@ export class OrdersService {
       );
       if (resource.state === 'schedulable') await this.registry.transition(m, resource, 'running');
       await this.leaseEvents.record(m, lease, 'lease.started');
-      return { ...orderView(order), bid, lease: leaseView(lease, resource.cri) };
+      // The answer commits with the order: a retry after a crash gets it, never a second order.
+      return answerInTransaction({
+        ...orderView(order),
+        bid,
+        lease: leaseView(lease, resource.cri),
+      });
     });
   }
 

@@ -38,8 +38,9 @@ export class PaymentsController {
   ) {}
 
   /** Starts a top-up: a Stripe Checkout Session (its URL), or in test mode an immediate credit. */
+  // Resumable: a retry after a crash carries on with the top-up its key created.
   @Roles('buyer')
-  @Idempotent()
+  @Idempotent({ resumable: true })
   @Post('wallet/top-ups')
   createTopUp(
     @CurrentPrincipal() p: Principal,
@@ -57,8 +58,9 @@ export class PaymentsController {
   }
 
   /** Refunds unused available balance to the card of a paid Stripe top-up. */
+  // Resumable: a retry after a crash finds the parts its key booked and sends those not sent yet.
   @Roles('buyer')
-  @Idempotent()
+  @Idempotent({ resumable: true })
   @Post('wallet/refunds')
   refund(
     @CurrentPrincipal() p: Principal,

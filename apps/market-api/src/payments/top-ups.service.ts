@@ -5,6 +5,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { fromMinorUnits, Money, toMinorUnits } from '@suanli/money';
 import { Clock } from '../common/clock.js';
 import { DomainError } from '../common/errors.js';
+import { answerInTransaction } from '../common/idempotency.interceptor.js';
 import { StripeEventEntity, TopUpEntity } from '../database/settlement.entities.js';
 import { LedgerService, PLATFORM_OWNER } from '../ledger/ledger.service.js';
 import { WalletService } from '../ledger/wallet.service.js';
@@ -121,6 +122,17 @@ export class TopUpsService {
       );
     }
     const stripe = this.gateway.stripe;
+    const repo = this.db.getRepository(TopUpEntity);
+    // A retry of a request cut off after its top-up was created (same Idempotency-Key, taken
+    // over by the interceptor) carries on with that top-up: nothing is created twice.
+    const earlier = await repo.findOneBy({ orgId, idempotencyKey });
+    if (earlier && !Money.of(earlier.amount, earlier.currency).equals(money)) {
+      throw new DomainError(
+        'idempotency_conflict',
+        'this Idempotency-Key was used with another top-up',
+        422,
+      );
+    }
     const row = {
       orgId,
       currency,
@@ -130,20 +142,28 @@ export class TopUpsService {
       paymentIntentId: null,
       status: 'open' as const,
       paidAt: null,
+      idempotencyKey,
     };
     if (!stripe) {
-      // Test mode: created and credited in one transaction, read back before it commits, so
-      // nothing can fail between the money moving and the answer.
-      const paid = await this.db.transaction(async (m) => {
-        const created = await m.getRepository(TopUpEntity).save(row);
-        await this.creditTopUp(m, created, 'test_mode');
-        return m.getRepository(TopUpEntity).findOneByOrFail({ id: created.id });
+      // Test mode: created and credited in one transaction, read back before it commits, with
+      // the answer committed alongside: nothing can fail between the money moving and the answer.
+      return this.db.transaction(async (m) => {
+        let paid = earlier;
+        if (!paid) {
+          const created = await m.getRepository(TopUpEntity).save(row);
+          await this.creditTopUp(m, created, 'test_mode');
+          paid = await m.getRepository(TopUpEntity).findOneByOrFail({ id: created.id });
+        }
+        return answerInTransaction(this.view(paid, null));
       });
-      return this.view(paid, null);
     }
-    const topUp = await this.db.getRepository(TopUpEntity).save(row);
+    // Committed on its own before Stripe is called (a crash after it leaves the key marked, and
+    // the retry resumes here with the same top-up).
+    const topUp = earlier ?? (await repo.save(row));
     const back = `${this.config.publicWebUrl}/wallet?top-up=${topUp.id}`;
-    // the same return URLs go to a development checkout stand-in (STRIPE_CHECKOUT_URL)
+    // The same return URLs go to a development checkout stand-in (STRIPE_CHECKOUT_URL). A
+    // resumed request sends exactly the same parameters with the same Stripe idempotency key,
+    // so Stripe answers with the session it created the first time (if it got that far).
     const session = await stripe.checkout.sessions.create(
       {
         mode: 'payment',
@@ -165,7 +185,6 @@ export class TopUpsService {
       },
       { idempotencyKey: `top-up:${orgId}:${idempotencyKey}` },
     );
-    await this.db.getRepository(TopUpEntity).update({ id: topUp.id }, { sessionId: session.id });
     const url = this.config.checkoutUrl
       ? standInCheckoutUrl(this.config.checkoutUrl, {
           sessionId: session.id,
@@ -176,7 +195,12 @@ export class TopUpsService {
           cancelUrl: `${back}&status=cancelled`,
         })
       : (session.url ?? null);
-    return this.view({ ...topUp, sessionId: session.id }, url);
+    // The session is recorded and the answer committed in one transaction.
+    return this.db.transaction(async (m) => {
+      await m.update(TopUpEntity, { id: topUp.id }, { sessionId: session.id });
+      const current = await m.findOneByOrFail(TopUpEntity, { id: topUp.id });
+      return answerInTransaction(this.view(current, url));
+    });
   }
 
   async list(orgId: string): Promise<TopUpView[]> {

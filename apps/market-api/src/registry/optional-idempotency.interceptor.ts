@@ -4,6 +4,7 @@ import {
   Injectable,
   type NestInterceptor,
 } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Request } from 'express';
 import type { Observable } from 'rxjs';
@@ -20,7 +21,7 @@ export class OptionalIdempotencyInterceptor implements NestInterceptor {
   private readonly inner: IdempotencyInterceptor;
 
   constructor(@InjectDataSource() db: DataSource) {
-    this.inner = new IdempotencyInterceptor(db);
+    this.inner = new IdempotencyInterceptor(db, new Reflector());
   }
 
   intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
