@@ -2540,14 +2540,14 @@ export interface components {
       }[];
       /** @enum {string} */
       unit:
-        | 'slot_h'
         | 'scu.ai'
         | 'scu.hpc'
         | 'scu.gen'
         | 'mem.gib_h'
         | 'sto.gib_h'
         | 'net.egress_gib'
-        | 'api.call';
+        | 'api.call'
+        | 'slot_h';
     };
     OfferView: {
       acceptsUnsigned: boolean;
@@ -7676,7 +7676,7 @@ export interface operations {
            *           "pricingModel": "fixed",
            *           "prices": [
            *             {
-           *               "unit": "slot_h",
+           *               "unit": "scu.ai",
            *               "price": "12.50",
            *               "model": "fixed",
            *               "tiers": [
@@ -7854,7 +7854,7 @@ export interface operations {
            *       "pricingModel": "fixed",
            *       "prices": [
            *         {
-           *           "unit": "slot_h",
+           *           "unit": "scu.ai",
            *           "price": "12.50",
            *           "model": "fixed",
            *           "tiers": [
@@ -7984,7 +7984,7 @@ export interface operations {
            *       "pricingModel": "fixed",
            *       "prices": [
            *         {
-           *           "unit": "slot_h",
+           *           "unit": "scu.ai",
            *           "price": "12.50",
            *           "model": "fixed",
            *           "tiers": [
@@ -8143,7 +8143,7 @@ export interface operations {
            *       "pricingModel": "fixed",
            *       "prices": [
            *         {
-           *           "unit": "slot_h",
+           *           "unit": "scu.ai",
            *           "price": "12.50",
            *           "model": "fixed",
            *           "tiers": [
@@ -8273,7 +8273,7 @@ export interface operations {
            *       "pricingModel": "fixed",
            *       "prices": [
            *         {
-           *           "unit": "slot_h",
+           *           "unit": "scu.ai",
            *           "price": "12.50",
            *           "model": "fixed",
            *           "tiers": [
@@ -8401,7 +8401,7 @@ export interface operations {
            *       "pricingModel": "fixed",
            *       "prices": [
            *         {
-           *           "unit": "slot_h",
+           *           "unit": "scu.ai",
            *           "price": "12.50",
            *           "model": "fixed",
            *           "tiers": [
@@ -8529,7 +8529,7 @@ export interface operations {
            *       "pricingModel": "fixed",
            *       "prices": [
            *         {
-           *           "unit": "slot_h",
+           *           "unit": "scu.ai",
            *           "price": "12.50",
            *           "model": "fixed",
            *           "tiers": [
@@ -8653,7 +8653,7 @@ export interface operations {
            *           "pricingModel": "fixed",
            *           "prices": [
            *             {
-           *               "unit": "slot_h",
+           *               "unit": "scu.ai",
            *               "price": "12.50",
            *               "model": "fixed",
            *               "tiers": [
