@@ -62,7 +62,7 @@ try {
           partition: 0,
           offset: String(ordered.length),
           key: q[i].key,
-          value: q[i].value,
+          value: Buffer.from(q[i].value),
         });
 
   // BENCH_PROFILE=<file.cpuprofile>: a V8 CPU profile of the apply phase only.

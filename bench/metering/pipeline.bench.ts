@@ -11,7 +11,7 @@
 //   # BENCH_INGEST_PROFILE=/tmp/prof: a CPU profile of each ingest process
 //   # BENCH_INGESTS=2: ingest processes in the consumer group (default 1)
 //   # BENCH_KAFKA_HOME=<dir>: the Kafka distribution whose libs/ has the perf tools (default .local/kafka)
-//   # BENCH_COMPRESSION=gzip|none: how the agents (and Kafka's perf producer) compress (default gzip)
+//   # BENCH_COMPRESSION=lz4|gzip|none: how the agents (and Kafka's perf producer) compress (default lz4)
 //   # BENCH_RATE=50000: paced, not a burst: the agents together offer this many events/s (each
 //   #   its batches on a fixed schedule); latency is then measured from each batch's scheduled
 //   #   send time (no coordinated omission), so p50/p99 are the latency at that load
@@ -25,6 +25,7 @@ import { CompressionTypes, Kafka, logLevel, Partitioners } from 'kafkajs';
 import pg from 'pg';
 import { cpuDelta, cpuSnapshot, type CpuSnapshot } from './cpu.js';
 import { signedBatches } from './fixture.js';
+import { registerLz4Codec } from '../../apps/metering/src/shared/lz4-codec.js';
 import { createTestDatabase } from '../../test/support/db.js';
 import { createTestTopics, kafkaBrokers } from '../../test/support/kafka.js';
 
@@ -38,10 +39,13 @@ const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? '3');
 /** Ingest processes in the consumer group (BENCH_INGESTS), the partitions shared among them. */
 const INGESTS = Number(process.env.BENCH_INGESTS ?? '1');
 /**
- * BENCH_COMPRESSION: `gzip` (default: what the agent sends) or `none`; Kafka's perf test
+ * BENCH_COMPRESSION: `lz4` (default: what the agent sends), `gzip` or `none`; Kafka's perf test
  * producer compresses the same way.
  */
-const GZIP = (process.env.BENCH_COMPRESSION ?? 'gzip') === 'gzip';
+const COMPRESSION = (process.env.BENCH_COMPRESSION ?? 'lz4') as 'lz4' | 'gzip' | 'none';
+const CODEC = { lz4: CompressionTypes.LZ4, gzip: CompressionTypes.GZIP, none: undefined }[
+  COMPRESSION
+];
 /** BENCH_RATE: events/s the agents offer together (paced); unset: as fast as they can (burst). */
 const RATE = process.env.BENCH_RATE ? Number(process.env.BENCH_RATE) : undefined;
 
@@ -51,6 +55,7 @@ const fmt = (n: number, d = 0) =>
   n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
 async function main(): Promise<void> {
+  registerLz4Codec();
   const brokers = kafkaBrokers();
   const db = await createTestDatabase();
   const topics = await createTestTopics({
@@ -199,7 +204,7 @@ async function main(): Promise<void> {
           await producer.send({
             topic: topics.topics['exchange.usage.v1'],
             acks: -1,
-            ...(GZIP ? { compression: CompressionTypes.GZIP } : {}),
+            ...(CODEC !== undefined ? { compression: CODEC } : {}),
             messages: [{ key: m.key, value: m.value, headers: m.headers }],
           });
         }
@@ -261,7 +266,7 @@ async function main(): Promise<void> {
         'enable.idempotence=true',
         'max.in.flight.requests.per.connection=1',
         'max.request.size=2097152',
-        ...(GZIP ? ['compression.type=gzip'] : []),
+        ...(COMPRESSION !== 'none' ? [`compression.type=${COMPRESSION}`] : []),
       ],
       { encoding: 'utf8' },
     );
@@ -316,12 +321,12 @@ async function main(): Promise<void> {
     console.log(`| path | events/s | p50 | p99 |`);
     console.log(`| --- | --- | --- | --- |`);
     console.log(
-      `| e2e: agent batches → Kafka (acks=all${GZIP ? ', gzip' : ''}) → ingest → PostgreSQL aggregates queryable | ` +
+      `| e2e: agent batches → Kafka (acks=all${COMPRESSION !== 'none' ? `, ${COMPRESSION}` : ''}) → ingest → PostgreSQL aggregates queryable | ` +
         `${fmt(e2eEventsPerSec)} | ${pct(latencies, 50)} ms | ${pct(latencies, 99)} ms |`,
     );
     console.log(
       `| Kafka ProducerPerformance, ${fmt(captured.length)} × ${fmt(avgBytes)} B (the same payloads), ` +
-        `acks=all${GZIP ? ', gzip' : ''} | ` +
+        `acks=all${COMPRESSION !== 'none' ? `, ${COMPRESSION}` : ''} | ` +
         `${fmt(prodMsgPerSec * perMsg)} | ${pm?.[5] ?? '?'} ms | ${pm?.[7] ?? '?'} ms |`,
     );
     console.log(

@@ -8,6 +8,7 @@ import {
   type UsageEvent,
 } from '@suanli/contracts';
 import { computeUnits } from '@suanli/units';
+import { registerLz4Codec } from '../shared/lz4-codec.js';
 import { batchHash, signBatch, type Jwk } from '../shared/signing.js';
 import { ulid, ulidTime } from '../shared/ulid.js';
 import { Spool, type SpooledBatch } from './spool.js';
@@ -87,6 +88,7 @@ export class MeteringAgent {
   private readonly eventCounts = new Map<number, number>();
 
   constructor(private readonly options: MeteringAgentOptions) {
+    registerLz4Codec();
     this.agentId = options.agentId;
     this.topic = options.topic ?? TOPICS.usage;
     const spoolFile =
@@ -263,9 +265,9 @@ export class MeteringAgent {
         await this.options.producer.send({
           topic: this.topic,
           acks: -1,
-          // A batch's JWS (base64url of JSON) shrinks 8-9× with gzip: Kafka writes, replicates
-          // and serves a ninth of the bytes; zlib runs off the event loop, in libuv's pool.
-          compression: CompressionTypes.GZIP,
+          // A batch's JWS (base64url of JSON) shrinks ≈ 6× with LZ4 (shared/lz4-codec.ts):
+          // Kafka writes, replicates and serves a sixth of the bytes, for little CPU.
+          compression: CompressionTypes.LZ4,
           messages: batches.map((b) => ({
             key: this.agentId,
             value: b.jws,

@@ -15,7 +15,8 @@ export interface InboundMessage {
   partition: number;
   offset: string;
   key: string | null;
-  value: string | null;
+  /** The message value: the JWS (or unsigned envelope) bytes as Kafka delivered them. */
+  value: Buffer | string | null;
   /** Header `usage-auth: unsigned`: plain CloudEvents from the HTTP ingest (no JWS, no chain). */
   unsigned?: boolean;
   /** The Kafka timestamp (ms): how long a message naming an unknown lease may be held back. */
@@ -417,7 +418,9 @@ async function applyOnce(
     ...m,
     hash: m.value === null ? null : batchHash(m.value),
     agentId:
-      m.unsigned === true ? null : (m.key ?? (m.value === null ? null : unverifiedAgent(m.value))),
+      m.unsigned === true
+        ? null
+        : (m.key ?? (m.value === null ? null : unverifiedAgent(m.value.toString()))),
   }));
   const agentIds = [...new Set(pre.map((m) => m.agentId).filter((a): a is string => a !== null))];
 
@@ -458,7 +461,7 @@ async function applyOnce(
           eventId: extra.eventId ?? null,
           leaseId: null,
           event: null,
-          raw: m.value,
+          raw: m.value === null ? null : m.value.toString(),
         });
       if (m.value === null || m.hash === null) {
         deadBatch('schema', 'empty message');
@@ -467,7 +470,7 @@ async function applyOnce(
       if (m.unsigned === true) {
         let json: unknown;
         try {
-          json = JSON.parse(m.value);
+          json = JSON.parse(m.value.toString());
         } catch {
           deadBatch('schema', 'unsigned envelope is not JSON');
           continue;

@@ -17,15 +17,15 @@ export async function signBatch(payload: object, privateJwk: Jwk): Promise<strin
  * is verified once with node:crypto and a cached key object; anything else, and any failure,
  * goes through `verifyJws`, which decides and words the error.
  */
-export async function verifyBatch(jws: string, publicJwks: Jwk[]): Promise<unknown> {
+export async function verifyBatch(jws: string | Buffer, publicJwks: Jwk[]): Promise<unknown> {
   const fast = verifyEd25519(jws, publicJwks);
   if (fast !== undefined) return fast.payload;
-  const { payload } = await verifyJws(jws, publicJwks);
+  const { payload } = await verifyJws(typeof jws === 'string' ? jws : jws.toString(), publicJwks);
   return payload;
 }
 
-/** Hex SHA-256 of a batch's JWS string: the `prev` of the next batch. */
-export function batchHash(jws: string): string {
+/** Hex SHA-256 of a batch's JWS (its UTF-8 bytes): the `prev` of the next batch. */
+export function batchHash(jws: string | Buffer): string {
   return sha256Hex(jws);
 }
 
@@ -49,13 +49,16 @@ function keyObjectOf(x: string): KeyObject {
  * It accepts nothing that `verifyJws` rejects: same key filter (kty, crv, use, alg, kid),
  * strict base64url, a header of only `alg` and `kid`, a payload of valid UTF-8 JSON.
  */
-export function verifyEd25519(jws: string, keys: Jwk[]): { payload: unknown } | undefined {
-  const d1 = jws.indexOf('.');
-  const d2 = d1 < 0 ? -1 : jws.indexOf('.', d1 + 1);
-  if (d2 < 0 || jws.indexOf('.', d2 + 1) >= 0) return undefined;
-  const h = jws.slice(0, d1);
-  const p = jws.slice(d1 + 1, d2);
-  const s = jws.slice(d2 + 1);
+export function verifyEd25519(jws: string | Buffer, keys: Jwk[]): { payload: unknown } | undefined {
+  // On the bytes: a JWS is ASCII (anything else fails the base64url checks below and goes to
+  // jose), so the signing input is a view of the message, not a copy.
+  const bytes = typeof jws === 'string' ? Buffer.from(jws, 'utf8') : jws;
+  const d1 = bytes.indexOf(0x2e);
+  const d2 = d1 < 0 ? -1 : bytes.indexOf(0x2e, d1 + 1);
+  if (d2 < 0 || bytes.indexOf(0x2e, d2 + 1) >= 0) return undefined;
+  const h = bytes.toString('latin1', 0, d1);
+  const p = bytes.toString('latin1', d1 + 1, d2);
+  const s = bytes.toString('latin1', d2 + 1);
   if (!B64URL.test(h) || !B64URL.test(s) || !B64URL.test(p)) return undefined;
   try {
     const header: unknown = JSON.parse(Buffer.from(h, 'base64url').toString('utf8'));
@@ -81,12 +84,11 @@ export function verifyEd25519(jws: string, keys: Jwk[]): { payload: unknown } | 
     }
     const signature = Buffer.from(s, 'base64url');
     if (signature.length !== 64) return undefined;
-    // The signing input is ASCII (base64url and '.'): latin1 encodes it byte for byte.
-    const input = Buffer.from(jws.slice(0, d2), 'latin1');
+    const input = bytes.subarray(0, d2);
     if (!verifySignature(null, input, keyObjectOf(only.x), signature)) return undefined;
-    const bytes = Buffer.from(p, 'base64url');
-    if (!isUtf8(bytes)) return undefined;
-    return { payload: JSON.parse(bytes.toString('utf8')) as unknown };
+    const json = Buffer.from(p, 'base64url');
+    if (!isUtf8(json)) return undefined;
+    return { payload: JSON.parse(json.toString('utf8')) as unknown };
   } catch {
     return undefined;
   }
