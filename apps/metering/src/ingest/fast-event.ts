@@ -24,8 +24,28 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 const str = (v: unknown, min: number, max: number): boolean =>
   typeof v === 'string' && v.length >= min && v.length <= max;
 const dec = (v: unknown): boolean => typeof v === 'string' && DECIMAL.test(v);
-const time = (v: unknown): boolean =>
-  typeof v === 'string' && DATETIME.test(v) && !Number.isNaN(Date.parse(v));
+/** Times by their text (an agent's batch repeats its windows for every lease), checked once. */
+const TIMES = new Map<string, { strict: boolean; ms: number }>();
+
+function timeOf(v: string): { strict: boolean; ms: number } {
+  let t = TIMES.get(v);
+  if (t === undefined) {
+    t = { strict: DATETIME.test(v), ms: Date.parse(v) };
+    if (TIMES.size >= 4096) TIMES.clear();
+    TIMES.set(v, t);
+  }
+  return t;
+}
+
+/** `Date.parse(v)`, memoized (bounded): epoch milliseconds, NaN when it does not parse. */
+export function timeMs(v: string): number {
+  return timeOf(v).ms;
+}
+const time = (v: unknown): boolean => {
+  if (typeof v !== 'string') return false;
+  const t = timeOf(v);
+  return t.strict && !Number.isNaN(t.ms);
+};
 
 function decRecord(v: unknown, key?: RegExp): boolean {
   if (!isObj(v)) return false;

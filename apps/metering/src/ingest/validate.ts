@@ -10,7 +10,7 @@ import {
   type ComputeClass,
   type RawUsage,
 } from '@suanli/units';
-import { parseUsageEvent } from './fast-event.js';
+import { parseUsageEvent, timeMs } from './fast-event.js';
 
 /** The longest window an event may cover (metering.md). */
 export const MAX_WINDOW_SECONDS = 3600;
@@ -178,8 +178,9 @@ export function validateEvent(raw: unknown, ctx: EventContext): EventVerdict {
     return fail('unknown_lease', `lease ${event.subject} is not on the agent's resource`, event);
   }
 
-  const start = new Date(event.data.window.start);
-  const end = new Date(event.data.window.end);
+  // Valid times (the schema checked them), parsed once per distinct text.
+  const start = new Date(timeMs(event.data.window.start));
+  const end = new Date(timeMs(event.data.window.end));
   const ms = end.getTime() - start.getTime();
   if (!(ms > 0) || ms % 1000 !== 0) {
     return fail('outside_lease', 'window must be a positive whole number of seconds', event);
