@@ -366,6 +366,39 @@ describe('metering ingest (PostgreSQL + Kafka)', () => {
     );
   }, 60_000);
 
+  it('adds to a lease-minute that has a row already (half-minute windows in separate transactions)', async () => {
+    const a = await enrol();
+    const id = await createLease();
+    const agent = newAgent(a);
+    const seqOf = async () =>
+      (await pool.query('SELECT last_seq::int AS seq FROM agents WHERE id = $1', [a.id])).rows[0]
+        .seq as number | null;
+    const half = async (from: number, to: number): Promise<UsageSample> => {
+      const window = {
+        start: new Date(minute(0).start.getTime() + from * 1000),
+        end: new Date(minute(0).start.getTime() + to * 1000),
+      };
+      return { lease: lease(id), window, usage: await collector.sample(lease(id), window) };
+    };
+    // 00:00-00:30 first, committed; then 00:30-01:00 (same minute: its row exists) and, after it,
+    // a fresh minute and another half that meets an existing row again.
+    const sent: SentBatch[] = [await agent.sendBatch([await half(0, 30)])];
+    await expectEventually(async () => expect(await seqOf()).toBe(0));
+    sent.push(await agent.sendBatch([await half(30, 60)]));
+    await expectEventually(async () => expect(await seqOf()).toBe(1));
+    sent.push(await agent.sendBatch([await half(60, 90)]));
+    await expectEventually(async () => expect(await seqOf()).toBe(2));
+    sent.push(await agent.sendBatch([await half(90, 120)]));
+    await expectEventually(async () => expect(await seqOf()).toBe(3));
+    const events = sent.flatMap((b) => b.events);
+    expect(await count('SELECT count(*) AS n FROM usage_events WHERE lease_id = $1', [id])).toBe(4);
+    expect(await aggregates('usage_minutes', id)).toEqual(expected(events, 60_000));
+    expect(await aggregates('usage_hours', id)).toEqual(expected(events, 3_600_000));
+    expect(await count('SELECT count(*) AS n FROM usage_minutes WHERE lease_id = $1', [id])).toBe(
+      2,
+    );
+  }, 60_000);
+
   it('dead-letters bad signatures, chain gaps and invalid events, in the table and on the DLQ topic', async () => {
     const a = await enrol();
     const id = await createLease();
