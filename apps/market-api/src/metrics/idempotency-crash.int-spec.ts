@@ -228,6 +228,16 @@ const count = async (db: DataSource, sql: string, params: unknown[]) =>
 /** As the client received it: JSON, dates as strings. */
 const asSent = (v: unknown): unknown => JSON.parse(JSON.stringify(v));
 
+/** A retry's answer is the first attempt's, replayed: 201, `Idempotent-Replayed`, same body. */
+function expectReplayed(
+  retry: { status: number; headers: Headers; body: unknown },
+  first: unknown,
+): void {
+  expect(retry.status).toBe(201);
+  expect(retry.headers.get('idempotent-replayed')).toBe('true');
+  expect(retry.body).toEqual(asSent(first));
+}
+
 const available = async (client: ReturnType<typeof apiClient>, currency = 'CNY') =>
   (await client.get<WalletView>('/v1/wallet')).body.balances.find((b) => b.currency === currency)
     ?.available ?? '0.00';
@@ -254,9 +264,7 @@ describe('a crash after the effects committed, before the answer was stored (tes
         body,
         'order-crash-after-commit',
       );
-      expect(retry.status).toBe(201);
-      expect(retry.headers.get('idempotent-replayed')).toBe('true');
-      expect(retry.body).toEqual(asSent(placed));
+      expectReplayed(retry, placed);
     } finally {
       crash.release();
     }
@@ -299,9 +307,7 @@ describe('a crash after the effects committed, before the answer was stored (tes
       // Later credits change the wallet; the retry still gets the answer as it was.
       await fundWallet(api, buyer.orgId, 'CNY', '5.00');
       const retry = await operator.postIdempotent(path, body, 'credit-crash-after-commit');
-      expect(retry.status).toBe(201);
-      expect(retry.headers.get('idempotent-replayed')).toBe('true');
-      expect(retry.body).toEqual(asSent(credited));
+      expectReplayed(retry, credited);
       expect(retry.body).toMatchObject({
         testMode: true,
         wallet: { balances: [{ currency: 'CNY', available: '25.00' }] },
@@ -335,9 +341,7 @@ describe('a crash after the effects committed, before the answer was stored (tes
         body,
         'topup-crash-after-commit',
       );
-      expect(retry.status).toBe(201);
-      expect(retry.headers.get('idempotent-replayed')).toBe('true');
-      expect(retry.body).toEqual(asSent(created));
+      expectReplayed(retry, created);
     } finally {
       crash.release();
     }
@@ -450,9 +454,7 @@ describe('a crash in a Stripe top-up or refund (stripe-mock)', () => {
       expect(created).toMatchObject({ provider: 'stripe', status: 'open' });
       await ageKey(sdb, 'stripe-topup-crash-1');
       const retry = await post('stripe-topup-crash-1');
-      expect(retry.status).toBe(201);
-      expect(retry.headers.get('idempotent-replayed')).toBe('true');
-      expect(retry.body).toEqual(asSent(created));
+      expectReplayed(retry, created);
     } finally {
       done.release();
     }
