@@ -41,4 +41,60 @@ describe('migrations', () => {
       await ds.destroy();
     }
   });
+
+  it('keep the usage minutes when they become one row per lease and minute, and back', async () => {
+    const ds = createDataSource(db.url, { poolSize: 1 });
+    await ds.initialize();
+    try {
+      const at = ds.migrations.findIndex((m) => m.name === 'UsageMinutesWide1796634638681');
+      expect(at).toBeGreaterThanOrEqual(0);
+      for (let i = ds.migrations.length; i > at; i--) {
+        await ds.undoLastMigration({ transaction: 'each' });
+      }
+      const lease = '3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94';
+      const narrow = [
+        { unit: 'mem.gib_h', bucket: '2026-11-28T08:00:00.000Z', quantity: '25.600000000' },
+        { unit: 'scu.ai', bucket: '2026-11-28T08:00:00.000Z', quantity: '0.131866667' },
+        { unit: 'scu.ai', bucket: '2026-11-28T08:01:00.000Z', quantity: '0.000000001' },
+      ];
+      for (const r of narrow) {
+        await ds.query(
+          'INSERT INTO usage_minutes (lease_id, unit, bucket, quantity) VALUES ($1, $2, $3, $4)',
+          [lease, r.unit, r.bucket, r.quantity],
+        );
+      }
+      await ds.runMigrations({ transaction: 'each' });
+      const wide: { bucket: Date; scu_ai: string | null; mem_gib_h: string | null }[] =
+        await ds.query(
+          `SELECT bucket, scu_ai, mem_gib_h, scu_hpc FROM usage_minutes WHERE lease_id = $1
+            ORDER BY bucket`,
+          [lease],
+        );
+      expect(wide).toEqual([
+        {
+          bucket: new Date('2026-11-28T08:00:00Z'),
+          scu_ai: '0.131866667',
+          mem_gib_h: '25.600000000',
+          scu_hpc: null,
+        },
+        {
+          bucket: new Date('2026-11-28T08:01:00Z'),
+          scu_ai: '0.000000001',
+          mem_gib_h: null,
+          scu_hpc: null,
+        },
+      ]);
+      for (let i = ds.migrations.length; i > at; i--) {
+        await ds.undoLastMigration({ transaction: 'each' });
+      }
+      const back: { unit: string; bucket: Date; quantity: string }[] = await ds.query(
+        `SELECT unit, bucket, quantity FROM usage_minutes WHERE lease_id = $1 ORDER BY bucket, unit`,
+        [lease],
+      );
+      expect(back).toEqual(narrow.map((r) => ({ ...r, bucket: new Date(r.bucket) })));
+      await ds.runMigrations({ transaction: 'each' });
+    } finally {
+      await ds.destroy();
+    }
+  });
 });
