@@ -20,12 +20,28 @@ export function pow10(k: number): bigint {
   return POW10[k];
 }
 
-/** Parses a non-negative plain decimal string; undefined for anything else (the caller falls back). */
+/** Parsed quantities by their text (a bounded memo: usage figures repeat across events). */
+const PARSED = new Map<string, Scaled | undefined>();
+
+/**
+ * Parses a non-negative plain decimal string; undefined for anything else (the caller falls
+ * back). The result is shared (memoized) and never to be mutated.
+ */
 export function parseScaled(s: unknown): Scaled | undefined {
-  if (typeof s !== 'string' || s.length > MAX_LENGTH || !PLAIN.test(s)) return undefined;
-  const dot = s.indexOf('.');
-  if (dot < 0) return { n: BigInt(s), scale: 0 };
-  return { n: BigInt(s.slice(0, dot) + s.slice(dot + 1)), scale: s.length - dot - 1 };
+  if (typeof s !== 'string' || s.length > MAX_LENGTH) return undefined;
+  if (PARSED.has(s)) return PARSED.get(s);
+  let out: Scaled | undefined;
+  if (PLAIN.test(s)) {
+    const dot = s.indexOf('.');
+    out = Object.freeze(
+      dot < 0
+        ? { n: BigInt(s), scale: 0 }
+        : { n: BigInt(s.slice(0, dot) + s.slice(dot + 1)), scale: s.length - dot - 1 },
+    );
+  }
+  if (PARSED.size >= 4096) PARSED.clear();
+  PARSED.set(s, out);
+  return out;
 }
 
 /** `a × b`, exactly. */

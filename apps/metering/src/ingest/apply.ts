@@ -139,7 +139,6 @@ interface GoodEvent {
   id: string;
   leaseId: string;
   windowStart: Date;
-  windowEnd: Date;
   /** The window as sent (validated RFC 3339): handed to PostgreSQL as text, no Date formatting. */
   windowText: { start: string; end: string };
   units: Record<string, string>;
@@ -612,24 +611,19 @@ async function applyOnce(
       const s = (e as { subject?: unknown } | null)?.subject;
       return typeof s === 'string' && UUID_RE.test(s) ? s.toLowerCase() : null;
     };
+    // Each event's lease id (checked and lower-cased once), by batch.
+    const subjectsOf = accepted.map((b) => b.events.map(subjectOf));
     const subjects = new Set<string>();
-    for (const b of accepted)
-      for (const e of b.events) {
-        const s = subjectOf(e);
-        if (s !== null) subjects.add(s);
-      }
+    for (const list of subjectsOf) for (const s of list) if (s !== null) subjects.add(s);
     const leases = await loadLeases(client, [...subjects]);
     const wait = opts.leaseWaitMs ?? 0;
     if (wait > 0) {
       const nowMs = Date.now();
       const young = accepted.some(
-        (b) =>
+        (b, i) =>
           b.timestamp !== undefined &&
           nowMs - b.timestamp < wait &&
-          b.events.some((e) => {
-            const s = subjectOf(e);
-            return s !== null && !leases.has(s);
-          }),
+          (subjectsOf[i] as (string | null)[]).some((s) => s !== null && !leases.has(s)),
       );
       if (young) {
         await client.query('ROLLBACK');
@@ -638,9 +632,10 @@ async function applyOnce(
     }
     const good: GoodEvent[] = [];
     const seenEvents = new Set<string>();
-    for (const b of accepted) {
+    for (const [i, b] of accepted.entries()) {
+      const subjectList = subjectsOf[i] as (string | null)[];
       b.events.forEach((raw, index) => {
-        const subject = subjectOf(raw);
+        const subject = subjectList[index] as string | null;
         const lease = subject === null ? undefined : leases.get(subject);
         const deadEvent = (reason: DlqReason, detail: string) => {
           const id = (raw as { id?: unknown } | null)?.id;
@@ -693,9 +688,8 @@ async function applyOnce(
         good.push({
           source: v.event.source,
           id: v.event.id,
-          leaseId: v.event.subject.toLowerCase(),
+          leaseId: subject as string, // = v.event.subject, lower-cased
           windowStart: v.windowStart,
-          windowEnd: v.windowEnd,
           windowText: v.event.data.window,
           units: v.units,
           seq: b.seq,
