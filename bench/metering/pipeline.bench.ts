@@ -229,6 +229,14 @@ async function main(): Promise<void> {
     );
     const { rows } = await pool.query<{ n: string }>('SELECT count(*) AS n FROM usage_events');
     const applied = Number(rows[0].n);
+    // agent_batches.received_at is its transaction's start (now()): one value per transaction.
+    const txs = Number(
+      (
+        await pool.query<{ n: string }>(
+          'SELECT count(DISTINCT received_at) AS n FROM agent_batches',
+        )
+      ).rows[0]?.n,
+    );
     latencies.sort((x, y) => x - y);
     const seconds = (lastCommit - t0) / 1000;
     const e2eEventsPerSec = applied / seconds;
@@ -339,7 +347,7 @@ async function main(): Promise<void> {
     console.log(
       `ratio e2e / Kafka round trip: ${(e2eEventsPerSec / kafkaRoundTrip).toFixed(2)}; ` +
         `produce phase ${fmt((produced - t0) / 1000, 2)} s, last commit ${fmt(seconds, 2)} s; ` +
-        `${fmt(captured.length)} batches queryable`,
+        `${fmt(captured.length)} batches queryable, applied in ${fmt(txs)} transactions`,
     );
     if (cpuAtLastCommit !== undefined) {
       const cpu = cpuDelta(cpuAtT0, cpuAtLastCommit);
