@@ -10,6 +10,7 @@
 //   # BENCH_EVENTS=100000 BENCH_EVENTS_PER_BATCH=500 BENCH_AGENTS=8 BENCH_LEASES=100 BENCH_PARTITIONS=4
 //   # BENCH_INGEST_PROFILE=/tmp/prof: a CPU profile of each ingest process
 //   # BENCH_INGESTS=2: ingest processes in the consumer group (default 2, one per core)
+//   # BENCH_INGEST_NODE_ARGS='--trace-gc' BENCH_INGEST_STDOUT=1: node flags for the ingests, their output
 //   # BENCH_KAFKA_HOME=<dir>: the Kafka distribution whose libs/ has the perf tools (default .local/kafka)
 //   # BENCH_COMPRESSION=lz4|gzip|none: how the agents (and Kafka's perf producer) compress (default lz4)
 //   # BENCH_RATE=50000: paced, not a burst: the agents together offer this many events/s (each
@@ -96,6 +97,9 @@ async function main(): Promise<void> {
           ...(process.env.BENCH_INGEST_PROFILE
             ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_INGEST_PROFILE}`]
             : []),
+          ...(process.env.BENCH_INGEST_NODE_ARGS
+            ? process.env.BENCH_INGEST_NODE_ARGS.split(' ')
+            : []),
           '--import',
           '@swc-node/register/esm-register',
           join(ROOT, 'apps/metering/src/ingest/main.ts'),
@@ -113,7 +117,7 @@ async function main(): Promise<void> {
             INGEST_QUIET: '1',
             INGEST_CONCURRENCY: String(Math.ceil(PARTITIONS / INGESTS)),
           },
-          stdio: ['ignore', 'ignore', 'inherit'],
+          stdio: ['ignore', process.env.BENCH_INGEST_STDOUT ? 'inherit' : 'ignore', 'inherit'],
         },
       ),
     );

@@ -140,7 +140,7 @@ interface GoodEvent {
   leaseId: string;
   windowStart: Date;
   /** The window as sent (validated RFC 3339): handed to PostgreSQL as text, no Date formatting. */
-  windowText: { start: string; end: string };
+  windowStartText: string;
   units: Record<string, string>;
   seq: number | null;
   signed: boolean;
@@ -405,7 +405,7 @@ function eventArrays(events: GoodEvent[]): string[] {
     i[k] = element(e.id);
     l[k] = e.leaseId;
     // Validated RFC 3339 text: digits, '-', ':', 'T', '.', 'Z' and '+' only, never quoted.
-    a[k] = e.windowText.start;
+    a[k] = e.windowStartText;
     q[k] = e.seq === null ? 'NULL' : String(e.seq);
     g[k] = e.signed ? 't' : 'f';
   }
@@ -690,13 +690,18 @@ async function applyOnce(
           id: v.event.id,
           leaseId: subject as string, // = v.event.subject, lower-cased
           windowStart: v.windowStart,
-          windowText: v.event.data.window,
+          windowStartText: v.event.data.window.start,
           units: v.units,
           seq: b.seq,
           signed: b.agent !== null,
         });
       });
     }
+
+    // The parsed batches are done with (the good events keep only what they need, dead letters
+    // their own event): let them go before the writes, so that garbage collection during the
+    // wait on PostgreSQL does not copy them around.
+    for (const b of accepted) b.events = [];
 
     if (good.length > 0) {
       // The events as array literals built in one pass (pg's per-element escaping cost more
