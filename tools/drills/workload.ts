@@ -571,21 +571,26 @@ export async function verifyUsage(dbUrl: string, load: UsageLoad): Promise<Check
             .join('; ')
         : mismatches.join('; '),
   });
-  const dead = await withDb(dbUrl, async (c) =>
-    Number(
+  // By reason, with one example detail each: a failed check says why the ingest refused them.
+  const deadRows = await withDb(
+    dbUrl,
+    async (c) =>
       (
-        await c.query<{ n: string }>(
-          `SELECT COUNT(*)::text AS n FROM usage_dead_letters
-            WHERE lease_id = ANY($1::uuid[]) OR agent_id = ANY($2::text[])`,
+        await c.query<{ reason: string; n: string; detail: string }>(
+          `SELECT reason, COUNT(*)::text AS n, min(detail) AS detail FROM usage_dead_letters
+            WHERE lease_id = ANY($1::uuid[]) OR agent_id = ANY($2::text[]) GROUP BY reason`,
           [leaseIds, load.agentIds],
         )
-      ).rows[0].n,
-    ),
+      ).rows,
   );
+  const dead = deadRows.reduce((a, r) => a + Number(r.n), 0);
   checks.push({
     name: 'no dead letters for these leases and agents',
     ok: dead === 0,
-    detail: `${dead}`,
+    detail:
+      dead === 0
+        ? '0'
+        : `${dead}: ${deadRows.map((r) => `${r.reason} × ${r.n} (e.g. ${r.detail})`).join('; ')}`,
   });
   return checks;
 }
