@@ -250,17 +250,6 @@ export function maxUnitsPerSlotHour(
 }
 
 const ZERO: Scaled = { n: 0n, scale: 0 };
-const FACTORS = new Map<string, Scaled>();
-/** A catalog factor ("9.7") as a scaled decimal, parsed once. */
-function factor(text: string): Scaled | undefined {
-  let f = FACTORS.get(text);
-  if (f === undefined) {
-    f = parseScaled(text);
-    if (f === undefined) return undefined;
-    FACTORS.set(text, f);
-  }
-  return f;
-}
 const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
 
 /**
@@ -285,8 +274,8 @@ function computeUnitsFixedPoint(usage: RawUsage, ctx: UnitsContext): UnitQuantit
       if (!hasOwn(catalog.accelerators, model)) return undefined;
       const row = catalog.accelerators[model] as AcceleratorRow;
       const seconds = parseScaled((acc as Record<string, unknown>)[model]);
-      const f16 = factor(row.fp16Tflops);
-      const f64 = factor(row.fp64Tflops);
+      const f16 = parseScaled(row.fp16Tflops);
+      const f64 = parseScaled(row.fp64Tflops);
       if (seconds === undefined || f16 === undefined || f64 === undefined) return undefined;
       accFp16 = addScaled(accFp16, mulScaled(seconds, f16));
       accFp64 = addScaled(accFp64, mulScaled(seconds, f64));
@@ -302,8 +291,8 @@ function computeUnitsFixedPoint(usage: RawUsage, ctx: UnitsContext): UnitQuantit
   if (core === undefined || mem === undefined || sto === undefined) return undefined;
   if (egress === undefined || calls === undefined) return undefined;
   const cpu = cpuRow(catalog, ctx.cpuModel);
-  const cpuFactor = factor(cpu.cpuFactor);
-  const fp64PerCore = factor(cpu.fp64GflopsPerCore);
+  const cpuFactor = parseScaled(cpu.cpuFactor);
+  const fp64PerCore = parseScaled(cpu.fp64GflopsPerCore);
   if (cpuFactor === undefined || fp64PerCore === undefined) return undefined;
   const coreSeconds = core ?? ZERO;
 

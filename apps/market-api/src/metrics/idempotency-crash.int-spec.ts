@@ -3,6 +3,7 @@ import { getDataSourceToken } from '@nestjs/typeorm';
 import type Stripe from 'stripe';
 import type { DataSource } from 'typeorm';
 import type { OrderView, WalletView } from '@suanli/contracts';
+import { Decimal, Money, toMinorUnits } from '@suanli/money';
 import { fundWallet, sellerWithOffer, signUpActor } from '../../../../test/support/actors.js';
 import { apiClient } from '../../../../test/support/http.js';
 import { startMarketApi, type TestMarketApi } from '../../../../test/support/market-api.js';
@@ -433,7 +434,7 @@ describe('a crash in a Stripe top-up or refund (stripe-mock)', () => {
         amount,
       });
       expect(t.status).toBe(201);
-      const minor = Math.round(Number(amount) * 100);
+      const minor = toMinorUnits(Money.of(amount, 'CNY'));
       await deliver(checkoutSession({ topUpId: t.body.id, amountTotal: minor, currency: 'cny' }));
       stripeApi.clock.advance(60_000);
     }
@@ -607,7 +608,7 @@ describe('a crash in a Stripe top-up or refund (stripe-mock)', () => {
         'SELECT SUM(refunded)::text AS sum FROM top_ups WHERE org_id = $1',
         [buyer.orgId],
       );
-      expect(Number(refunded[0].sum)).toBe(35);
+      expect(new Decimal(refunded[0].sum).toFixed()).toBe('35');
       expect(await available(buyer.client)).toBe('15.00');
     }
   }, 120_000);
