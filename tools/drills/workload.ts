@@ -584,13 +584,40 @@ export async function verifyUsage(dbUrl: string, load: UsageLoad): Promise<Check
       ).rows,
   );
   const dead = deadRows.reduce((a, r) => a + Number(r.n), 0);
+  // Where a lease stopped on its way to the ingest: the market's outbox (written, relayed to
+  // Kafka) or the ingest's read model (metering_leases). Says which side to look at.
+  const leasePath =
+    dead === 0
+      ? ''
+      : ` — leases: ${(
+          await withDb(
+            dbUrl,
+            async (c) =>
+              (
+                await c.query<{ id: string; outbox: string; published: string; known: boolean }>(
+                  `SELECT l.id, COUNT(o.id)::text AS outbox,
+                          COUNT(o.published_at)::text AS published,
+                          EXISTS (SELECT 1 FROM metering_leases m WHERE m.id = l.id) AS known
+                     FROM unnest($1::uuid[]) AS l(id)
+                     LEFT JOIN lease_events_outbox o ON o.lease_id = l.id
+                    GROUP BY l.id`,
+                  [leaseIds],
+                )
+              ).rows,
+          )
+        )
+          .map(
+            (r) =>
+              `${r.id.slice(0, 8)} outbox ${r.outbox} (${r.published} published), ${r.known ? 'known' : 'unknown'} to the ingest`,
+          )
+          .join('; ')}`;
   checks.push({
     name: 'no dead letters for these leases and agents',
     ok: dead === 0,
     detail:
       dead === 0
         ? '0'
-        : `${dead}: ${deadRows.map((r) => `${r.reason} × ${r.n} (e.g. ${r.detail})`).join('; ')}`,
+        : `${dead}: ${deadRows.map((r) => `${r.reason} × ${r.n} (e.g. ${r.detail})`).join('; ')}${leasePath}`,
   });
   return checks;
 }

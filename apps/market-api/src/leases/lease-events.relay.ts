@@ -9,11 +9,22 @@ import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { HEADER_EVENT_ID, HEADER_SCHEMA_VERSION, TOPICS, type LeaseEvent } from '@suanli/contracts';
 import { AppConfig } from '../config/app-config.js';
+import { Metrics } from '../metrics/metrics.js';
 import {
   HEADER_CORRELATION_ID,
   HEADER_LEASE_CORRELATION_ID,
   splitCorrelation,
 } from '../metrics/correlation-context.js';
+
+/** Rejects when `p` has not settled within `ms`; the timer never keeps the process alive. */
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
 
 /** Publishes `lease_events_outbox` rows to Kafka in id order, then marks them published. */
 @Injectable()
@@ -25,9 +36,29 @@ export class LeaseEventsRelay implements OnApplicationBootstrap, OnApplicationSh
   private failing = false;
   readonly topic: string;
 
+  /**
+   * How long connecting or one send may take before the relay gives up on it. kafkajs retries
+   * within a send (30 s request timeout, 5 retries); past this the pass is rolled back, the
+   * producer replaced, and the rows sent again on a later pass.
+   */
+  sendTimeoutMs = 60_000;
+
+  /** Makes the Kafka producer; tests replace it to inject failures. */
+  createProducer: () => Producer = () =>
+    new Kafka({
+      clientId: `market-api-lease-events-${process.pid}`,
+      brokers: this.config.kafkaBrokers,
+      logLevel: logLevel.NOTHING,
+    }).producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly config: AppConfig,
+    private readonly metrics: Metrics,
   ) {
     this.topic = process.env.LEASE_TOPIC ?? TOPICS.lease;
   }
@@ -63,19 +94,28 @@ export class LeaseEventsRelay implements OnApplicationBootstrap, OnApplicationSh
 
   private async connected(): Promise<Producer> {
     if (this.producer) return this.producer;
-    const kafka = new Kafka({
-      clientId: `market-api-lease-events-${process.pid}`,
-      brokers: this.config.kafkaBrokers,
-      logLevel: logLevel.NOTHING,
-    });
-    const producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      createPartitioner: Partitioners.DefaultPartitioner,
-    });
-    await producer.connect();
+    const producer = this.createProducer();
+    try {
+      await withTimeout(producer.connect(), this.sendTimeoutMs, 'connecting to Kafka');
+    } catch (e) {
+      void producer.disconnect().catch(() => undefined);
+      throw e;
+    }
     this.producer = producer;
     return producer;
+  }
+
+  /**
+   * After a failed or timed-out send the producer is replaced: kafkajs keeps an idempotent
+   * producer's sequence numbers across a send whose outcome it does not know, and the broker may
+   * then refuse every later send of that producer id (out of order sequence) or take a new batch
+   * for a duplicate of the lost one. A new producer id starts clean; re-sending rows that did reach
+   * Kafka is harmless (the ingest applies lease events idempotently, by `occurredAt`).
+   */
+  dropProducer(): void {
+    const p = this.producer;
+    this.producer = null;
+    void p?.disconnect().catch(() => undefined);
   }
 
   /** Publishes every unpublished row; one relay at a time (advisory lock) keeps the order. */
@@ -94,7 +134,7 @@ export class LeaseEventsRelay implements OnApplicationBootstrap, OnApplicationSh
         );
         if (rows.length === 0) return 0;
         const producer = await this.connected();
-        await producer.send({
+        const sent = producer.send({
           topic: this.topic,
           acks: -1,
           messages: rows.map((r) => {
@@ -113,6 +153,14 @@ export class LeaseEventsRelay implements OnApplicationBootstrap, OnApplicationSh
             };
           }),
         });
+        try {
+          await withTimeout(sent, this.sendTimeoutMs, 'publishing lease events');
+        } catch (e) {
+          this.metrics.leaseEventsRelayed.inc({ outcome: 'failed' }, rows.length);
+          this.dropProducer();
+          throw e;
+        }
+        this.metrics.leaseEventsRelayed.inc({ outcome: 'published' }, rows.length);
         await m.query(
           'UPDATE lease_events_outbox SET published_at = now() WHERE id = ANY($1::bigint[])',
           [rows.map((r) => r.id)],

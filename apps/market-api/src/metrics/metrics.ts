@@ -93,6 +93,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly leaseEventsRelayed = new Counter({
+    name: 'suanli_lease_events_relayed_total',
+    help: 'Lease events the outbox relay sent to Kafka (published) or failed to send (failed).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   constructor(@InjectDataSource() db: DataSource) {
     collectDefaultMetrics({ register: this.registry, prefix: 'suanli_market_api_' });
     const settled = new Gauge({
@@ -133,8 +140,31 @@ export class Metrics {
         }
       },
     });
+    // The relay's backlog: leases the ingest cannot know yet (their usage waits, then is
+    // dead-lettered as unknown_lease). Same on every instance: aggregate with max().
+    const outbox = new Gauge({
+      name: 'suanli_lease_events_outbox',
+      help: 'Unpublished lease events (part="pending": count, part="oldest_age_seconds": age).',
+      labelNames: ['part'] as const,
+      registers: [this.registry],
+      async collect() {
+        const rows = await db
+          .query<{ n: string; age: string | null }[]>(
+            `SELECT COUNT(*)::text AS n,
+                    EXTRACT(EPOCH FROM now() - MIN(created_at))::text AS age
+               FROM lease_events_outbox WHERE published_at IS NULL`,
+          )
+          .catch(() => []);
+        this.reset();
+        for (const r of rows) {
+          this.set({ part: 'pending' }, Number(r.n));
+          this.set({ part: 'oldest_age_seconds' }, r.age === null ? 0 : sampleOf(r.age));
+        }
+      },
+    });
     void settled;
     void paidOut;
+    void outbox;
   }
 
   /** Counts what one settlement run did (scheduled or run by an operator). */

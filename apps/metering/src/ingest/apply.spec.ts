@@ -116,6 +116,7 @@ describe('loadIngestConfig', () => {
       usageTopic: 'exchange.usage.v1',
       leaseTopic: 'exchange.lease.v1',
       leaseWaitMs: 30_000,
+      stallMs: 60_000,
       dlqTopic: 'exchange.usage.dlq.v1',
       groupId: 'metering-ingest',
       port: 3101,

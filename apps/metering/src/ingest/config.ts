@@ -1,3 +1,4 @@
+import type { Consumer } from 'kafkajs';
 import { z } from 'zod';
 import { TOPICS } from '@suanli/contracts';
 
@@ -23,6 +24,11 @@ export interface IngestConfig {
    * `partitionsConsumedConcurrently`). Default 3: the usage topic's partitions.
    */
   concurrency?: number;
+  /**
+   * How long a partition this instance owns may have messages waiting with no committed progress
+   * before the consumer is restarted (plus `leaseWaitMs` on the usage topic). Default 60 000 ms.
+   */
+  stallMs?: number;
   /** Test hooks; production leaves them unset. */
   hooks?: IngestHooks;
   now?: () => Date;
@@ -36,6 +42,8 @@ export interface IngestHooks {
    * committed; throwing here simulates a crash in that gap (the batch is redelivered).
    */
   afterDbCommit?: (info: { partition: number; lastOffset: string }) => void | Promise<void>;
+  /** Called with the Kafka consumer each time it starts consuming (again, after a restart). */
+  onConsumer?: (consumer: Consumer) => void;
 }
 
 const envSchema = z.object({
@@ -52,6 +60,7 @@ const envSchema = z.object({
   INGEST_PORT: z.coerce.number().int().min(0).max(65535).default(3101),
   INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(3),
   LEASE_WAIT_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  CONSUMER_STALL_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
   LATE_GRACE_HOURS: z.coerce
     .number()
     .int()
@@ -78,6 +87,7 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
     port: e.INGEST_PORT,
     lateGraceHours: e.LATE_GRACE_HOURS,
     leaseWaitMs: e.LEASE_WAIT_MS,
+    stallMs: e.CONSUMER_STALL_MS,
     concurrency: e.INGEST_CONCURRENCY,
   };
 }

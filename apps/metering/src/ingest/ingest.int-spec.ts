@@ -734,8 +734,67 @@ describe('metering ingest (PostgreSQL + Kafka)', () => {
     expect(live.status).toBe(200);
     const ready = await fetch(`http://127.0.0.1:${port}/health/ready`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'up', checks: { postgres: 'up', kafka: 'up' } });
+    expect(await ready.json()).toEqual({
+      status: 'up',
+      checks: { postgres: 'up', kafka: 'up', consumer: 'up' },
+    });
   });
+
+  it('restarts a consumer that stopped fetching the lease topic, then applies its lease events', async () => {
+    await ingest?.stop();
+    // The new consumer stops fetching the lease topic (as a Kafka client stuck after a broker
+    // failure does): only the stall watch can get the lease event applied.
+    let paused = 0;
+    const stalled = await startIngest({
+      ...config,
+      stallMs: 3_000,
+      hooks: {
+        onConsumer: (c) => {
+          if (paused++ === 0) c.pause([{ topic: leaseTopic }]);
+        },
+      },
+    });
+    ingest = stalled;
+    const id = randomUUID();
+    const event: LeaseEvent = {
+      eventId: randomUUID(),
+      schemaVersion: 1,
+      type: 'lease.started',
+      leaseId: id,
+      resourceId,
+      sellerOrgId: orgId,
+      cri: CRI,
+      class: 'AI',
+      spec: SPEC,
+      cpuModel: null,
+      slots: 8,
+      startsAt: LEASE_START,
+      endsAt: LEASE_END,
+      endedAt: null,
+      invoicedAt: null,
+      catalogVersion: '2026.1',
+      acceptsUnsigned: false,
+      occurredAt: LEASE_START,
+    };
+    await producer.send({
+      topic: leaseTopic,
+      messages: [{ key: id, value: JSON.stringify(event) }],
+    });
+    await expectEventually(
+      async () => {
+        expect(await count('SELECT count(*) AS n FROM metering_leases WHERE id = $1', [id])).toBe(
+          1,
+        );
+      },
+      { timeoutMs: 45_000, intervalMs: 250 },
+    );
+    expect(paused).toBe(2); // paused once, then a fresh consumer after the stall
+    expect(stalled.stats().consumerRestarts).toBe(1);
+    const text = await (await fetch(`http://127.0.0.1:${stalled.port}/metrics`)).text();
+    expect(text).toMatch(/^metering_ingest_consumer_restarts_total 1$/m);
+    await stalled.stop();
+    await start();
+  }, 120_000);
 
   it('sustains a load of signed batches (throughput and latency figures)', async () => {
     const agents = await Promise.all([0, 1, 2, 3].map(() => enrol()));

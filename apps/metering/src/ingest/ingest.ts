@@ -23,6 +23,7 @@ import {
   type LagSample,
   type ReasonCount,
 } from './metrics.js';
+import { partitionKey, StallWatch, type OffsetSample, type Stall } from './stall-watch.js';
 
 export type IngestStats = Counters;
 
@@ -82,15 +83,28 @@ export async function startIngest(config: IngestConfig): Promise<RunningIngest> 
     maxInFlightRequests: 1,
     createPartitioner: Partitioners.DefaultPartitioner,
   });
-  const consumer: Consumer = kafka.consumer({
-    groupId: config.groupId,
-    sessionTimeout: 30_000,
-    heartbeatInterval: 3_000,
-    maxWaitTimeInMs: 250,
-    // Larger fetches → larger Kafka batches → fewer, bigger transactions under load.
-    maxBytesPerPartition: 8 * 1024 * 1024,
-    maxBytes: 32 * 1024 * 1024,
-  });
+  // The partitions the current consumer owns (its last group assignment), for the stall watch.
+  let owned = new Set<string>();
+  const newConsumer = (): Consumer => {
+    const c = kafka.consumer({
+      groupId: config.groupId,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+      maxWaitTimeInMs: 250,
+      // Larger fetches → larger Kafka batches → fewer, bigger transactions under load.
+      maxBytesPerPartition: 8 * 1024 * 1024,
+      maxBytes: 32 * 1024 * 1024,
+    });
+    c.on(c.events.GROUP_JOIN, (e) => {
+      owned = new Set(
+        Object.entries(e.payload.memberAssignment).flatMap(([topic, ps]) =>
+          ps.map((p) => partitionKey(topic, p)),
+        ),
+      );
+    });
+    return c;
+  };
+  let consumer = newConsumer();
   await Promise.all([admin.connect(), producer.connect(), consumer.connect()]);
 
   const stats: IngestStats = {
@@ -103,6 +117,7 @@ export async function startIngest(config: IngestConfig): Promise<RunningIngest> 
     deadLettersPublished: 0,
     leaseEvents: 0,
     held: 0,
+    consumerRestarts: 0,
   };
   const batchSeconds = { sum: 0, count: 0 };
   const rate = new RateMeter();
@@ -114,8 +129,13 @@ export async function startIngest(config: IngestConfig): Promise<RunningIngest> 
     );
     deadLettersByReason = r.rows.map((row) => ({ reason: row.reason, count: Number(row.n) }));
   };
+  const stallMs = config.stallMs ?? 60_000;
+  // Held usage batches wait up to leaseWaitMs on purpose: the usage topic gets that much more.
+  const watch = new StallWatch((topic) =>
+    topic === config.usageTopic ? stallMs + (config.leaseWaitMs ?? 0) : stallMs,
+  );
   const measureLag = async () => {
-    const out: LagSample[] = [];
+    const out: (LagSample & OffsetSample)[] = [];
     const topics = [config.usageTopic, config.leaseTopic];
     const committed = await admin.fetchOffsets({ groupId: config.groupId, topics });
     for (const topic of topics) {
@@ -125,10 +145,17 @@ export async function startIngest(config: IngestConfig): Promise<RunningIngest> 
         const c = mine.find((x) => x.partition === p.partition)?.offset ?? '-1';
         const low = BigInt(p.low);
         const from = BigInt(c) < 0n ? low : BigInt(c);
-        out.push({ topic, partition: p.partition, lag: Number(BigInt(p.high) - from) });
+        out.push({
+          topic,
+          partition: p.partition,
+          offset: from.toString(),
+          lag: Number(BigInt(p.high) - from),
+        });
       }
     }
     lag = out;
+    const stalls = watch.observe(out, owned);
+    if (stalls.length > 0) restartConsumer(stalls);
   };
   const meter = setInterval(() => {
     rate.sample(stats.applied);
@@ -251,13 +278,44 @@ export async function startIngest(config: IngestConfig): Promise<RunningIngest> 
     await heartbeat();
   };
 
-  await consumer.subscribe({ topics: [config.leaseTopic, config.usageTopic], fromBeginning: true });
-  await consumer.run({
-    autoCommit: false,
-    eachBatchAutoResolve: false,
-    partitionsConsumedConcurrently: concurrency,
-    eachBatch,
-  });
+  const startConsuming = async () => {
+    await consumer.subscribe({
+      topics: [config.leaseTopic, config.usageTopic],
+      fromBeginning: true,
+    });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: concurrency,
+      eachBatch,
+    });
+    config.hooks?.onConsumer?.(consumer);
+  };
+  // A stalled consumer is replaced by a new one (a new client: group membership, connections and
+  // fetch state; kafkajs does not reliably reconnect a disconnected consumer). It starts from
+  // the committed offsets, so nothing is skipped or applied twice.
+  let restarting: Promise<void> | null = null;
+  let stopping = false;
+  const restartConsumer = (stalls: Stall[]) => {
+    if (restarting !== null || stopping) return;
+    stats.consumerRestarts++;
+    log('error', 'consumer stalled: restarting it', { stalls });
+    restarting = (async () => {
+      await consumer.disconnect(); // waits for a batch in progress
+      owned = new Set();
+      if (stopping) return;
+      consumer = newConsumer();
+      await consumer.connect();
+      await startConsuming();
+      log('info', 'consumer restarted', { restarts: stats.consumerRestarts });
+    })()
+      .catch((err: unknown) => log('error', 'consumer restart failed', { error: String(err) }))
+      .finally(() => {
+        restarting = null;
+        watch.reset();
+      });
+  };
+  await startConsuming();
 
   const health = await startHealthServer(
     config.port,
@@ -267,6 +325,9 @@ export async function startIngest(config: IngestConfig): Promise<RunningIngest> 
       },
       kafka: async () => {
         await admin.describeCluster();
+      },
+      consumer: async () => {
+        if (restarting !== null) throw new Error('restarting after a stalled partition');
       },
     },
     () => ({ stats }),
@@ -292,8 +353,10 @@ export async function startIngest(config: IngestConfig): Promise<RunningIngest> 
     stats: () => ({ ...stats }),
     stop() {
       stopped ??= (async () => {
+        stopping = true;
         clearInterval(sweep);
         clearInterval(meter);
+        await restarting;
         await consumer.disconnect(); // waits for the running batch to finish
         await publishing;
         await Promise.all([producer.disconnect(), admin.disconnect()]);

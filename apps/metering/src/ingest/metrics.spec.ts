@@ -11,6 +11,7 @@ const counters = {
   deadLettersPublished: 4,
   leaseEvents: 1,
   held: 0,
+  consumerRestarts: 1,
 };
 
 describe('ingest metrics', () => {
@@ -26,6 +27,7 @@ describe('ingest metrics', () => {
       ],
     });
     expect(text).toContain('metering_ingest_events_applied_total 60');
+    expect(text).toContain('metering_ingest_consumer_restarts_total 1');
     expect(text).toContain('metering_ingest_events_per_second 12.3');
     expect(text).toContain(
       'metering_ingest_consumer_lag{topic="exchange.usage.v1",partition="1"} 7',

@@ -11,6 +11,8 @@ export interface Counters {
   deadLettersPublished: number;
   leaseEvents: number;
   held: number;
+  /** Consumer restarts after a stalled partition (stall-watch.ts). */
+  consumerRestarts: number;
 }
 
 /** Kafka header with the correlation id of the request behind a lease or usage message. */
@@ -78,6 +80,11 @@ export function renderMetrics(input: {
     'metering_ingest_batches_held_total',
     'Kafka batches held back while waiting for a lease event.',
     c.held,
+  );
+  counter(
+    'metering_ingest_consumer_restarts_total',
+    'Consumer restarts after a partition had lag and no progress (a stalled consumer).',
+    c.consumerRestarts,
   );
   out.push(
     '# HELP metering_ingest_batch_seconds Time to apply one Kafka batch (one transaction).',
