@@ -1,7 +1,8 @@
 // `npm test [-- <jest args>]`: lint and typecheck (skip with SKIP_LINT=1), make sure PostgreSQL,
 // Kafka, stripe-mock and Chromium are there, recreate the `suanli_test` database, run Jest
 // (projects unit, integration, e2e) and print one line `tests: N passed, M failed[, K skipped]`.
-// Exits non-zero on any failure; stops the services this run started.
+// Alongside, promtool checks the Prometheus rules and config (`npm run ops:check`; SKIP_LINT=1 or
+// SKIP_PROMETHEUS=1 skips it). Exits non-zero on any failure; stops the services this run started.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { capture, run } from './children.js';
@@ -63,18 +64,33 @@ interface JestResults {
   success: boolean;
 }
 
-async function check(name: string, script: string): Promise<boolean> {
+interface CheckRun {
+  code: number;
+  output: string;
+  secs: string;
+}
+
+async function runCheck(script: string): Promise<CheckRun> {
   const t = Date.now();
   const [cmd, args] = npm(['run', '-s', script]);
   const { code, output } = await capture(cmd, args, { cwd: ROOT });
-  const secs = ((Date.now() - t) / 1000).toFixed(1);
+  return { code, output, secs: ((Date.now() - t) / 1000).toFixed(1) };
+}
+
+/** Prints a check's result (its whole output when it failed; else the lines `keep` matches). */
+function report(name: string, { code, output, secs }: CheckRun, keep?: RegExp): boolean {
   if (code === 0) {
     log(`${name}: ok (${secs} s)`);
+    if (keep) for (const l of output.split('\n').filter((l) => keep.test(l))) log(`  ${l}`);
     return true;
   }
   process.stdout.write(output.endsWith('\n') ? output : `${output}\n`);
   log(`${name}: FAILED (exit ${code}, ${secs} s)`);
   return false;
+}
+
+async function check(name: string, script: string): Promise<boolean> {
+  return report(name, await runCheck(script));
 }
 
 /** How to run npm: the npm CLI that started us (npm_execpath) when there is one. */
@@ -124,6 +140,13 @@ async function main(): Promise<number> {
         // …and the typed API client (libs/api-client) what that document generates
         check('api-client', 'client:check'),
       ]);
+  // promtool on ops/prometheus (rules, their unit tests, config): started now and reported after
+  // the tests, because the first run builds promtool with Go (5-10 min on 2 cores) and that runs
+  // alongside the services and Jest. Skipped with the static checks (SKIP_LINT=1), or alone with
+  // SKIP_PROMETHEUS=1.
+  const prometheusWanted = !skipLint && process.env.SKIP_PROMETHEUS !== '1';
+  if (!skipLint && !prometheusWanted) log('SKIP_PROMETHEUS=1: skipping the Prometheus check');
+  const prometheus = prometheusWanted ? runCheck('ops:check') : undefined;
 
   let services: RunningServices | undefined;
   let verdict: string | undefined;
@@ -241,10 +264,22 @@ async function main(): Promise<number> {
         if (drillsFailed) log('a failure drill failed (see above; logs in .local/drills/logs)');
       }
     }
+    const prometheusFailed = prometheus
+      ? !report('prometheus', await prometheus, /^ok {5}/)
+      : false;
+    if (prometheusFailed) log('the Prometheus rules check failed (see above; npm run ops:check)');
     if (checksFailed > 0) log('lint or typecheck failed (see above)');
     verdict = line;
     if (interrupted) return 130;
-    return failed || code !== 0 || checksFailed > 0 || fuzzFailed || drillsFailed ? 1 : 0;
+    const failures = [
+      failed,
+      code !== 0,
+      checksFailed > 0,
+      fuzzFailed,
+      drillsFailed,
+      prometheusFailed,
+    ];
+    return failures.some(Boolean) ? 1 : 0;
   } catch (e) {
     if (e instanceof ServiceError) console.error(`[services] ${e.message}`);
     else console.error(e);
