@@ -796,6 +796,40 @@ describe('metering ingest (PostgreSQL + Kafka)', () => {
     await start();
   }, 120_000);
 
+  it('replaces a consumer that kafkajs gave up after an error it does not retry, losing nothing', async () => {
+    await ingest?.stop();
+    // An error marked not retriable makes kafkajs leave the group and stop for good (its crash
+    // event says restart: false); the process would look healthy and consume nothing.
+    let fatal = 0;
+    const crashed = await startIngest({
+      ...config,
+      hooks: {
+        beforeDbCommit: () => {
+          if (fatal++ === 0) {
+            throw Object.assign(new Error('simulated fatal error'), { retriable: false });
+          }
+        },
+      },
+    });
+    ingest = crashed;
+    const a = await enrol();
+    const id = await createLease();
+    const sent = await newAgent(a).sendBatch(await samples(id, 0, 5));
+    await expectEventually(
+      async () => {
+        expect(
+          await count('SELECT count(*) AS n FROM usage_events WHERE lease_id = $1', [id]),
+        ).toBe(sent.events.length);
+      },
+      { timeoutMs: 45_000, intervalMs: 250 },
+    );
+    expect(await aggregates('usage_minutes', id)).toEqual(expected(sent.events, 60_000));
+    expect(fatal).toBeGreaterThanOrEqual(2); // rolled back once, applied by the new consumer
+    expect(crashed.stats().consumerRestarts).toBe(1);
+    await crashed.stop();
+    await start();
+  }, 120_000);
+
   it('sustains a load of signed batches (throughput and latency figures)', async () => {
     const agents = await Promise.all([0, 1, 2, 3].map(() => enrol()));
     const id = await createLease();

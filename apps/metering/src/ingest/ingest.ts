@@ -95,6 +95,15 @@ export async function startIngest(config: IngestConfig): Promise<RunningIngest> 
       maxBytesPerPartition: 8 * 1024 * 1024,
       maxBytes: 32 * 1024 * 1024,
     });
+    // kafkajs gives a consumer up after an error it does not retry: it leaves the group and
+    // never fetches again, while this process looks healthy. Replace it as a stalled one.
+    c.on(c.events.CRASH, (e) => {
+      if (!e.payload.restart && c === consumer) {
+        replaceConsumer('consumer crashed and kafkajs gave it up: replacing it', {
+          error: String(e.payload.error),
+        });
+      }
+    });
     c.on(c.events.GROUP_JOIN, (e) => {
       owned = new Set(
         Object.entries(e.payload.memberAssignment).flatMap(([topic, ps]) =>
@@ -155,7 +164,7 @@ export async function startIngest(config: IngestConfig): Promise<RunningIngest> 
     }
     lag = out;
     const stalls = watch.observe(out, owned);
-    if (stalls.length > 0) restartConsumer(stalls);
+    if (stalls.length > 0) replaceConsumer('consumer stalled: restarting it', { stalls });
   };
   const meter = setInterval(() => {
     rate.sample(stats.applied);
@@ -296,10 +305,10 @@ export async function startIngest(config: IngestConfig): Promise<RunningIngest> 
   // the committed offsets, so nothing is skipped or applied twice.
   let restarting: Promise<void> | null = null;
   let stopping = false;
-  const restartConsumer = (stalls: Stall[]) => {
+  function replaceConsumer(why: string, detail: { stalls?: Stall[]; error?: string }): void {
     if (restarting !== null || stopping) return;
     stats.consumerRestarts++;
-    log('error', 'consumer stalled: restarting it', { stalls });
+    log('error', why, detail);
     restarting = (async () => {
       await consumer.disconnect(); // waits for a batch in progress
       owned = new Set();
@@ -314,7 +323,7 @@ export async function startIngest(config: IngestConfig): Promise<RunningIngest> 
         restarting = null;
         watch.reset();
       });
-  };
+  }
   await startConsuming();
 
   const health = await startHealthServer(
