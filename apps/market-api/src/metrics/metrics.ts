@@ -101,6 +101,9 @@ export class Metrics {
   });
 
   constructor(@InjectDataSource() db: DataSource) {
+    // Series an alert takes increase() of exist from the start at 0, so that their first
+    // increment counts (ops/prometheus/rules.yml, LedgerUnbalanced).
+    for (const result of ['balanced', 'unbalanced', 'error']) this.ledgerChecks.inc({ result }, 0);
     collectDefaultMetrics({ register: this.registry, prefix: 'suanli_market_api_' });
     const settled = new Gauge({
       name: 'suanli_settlement_amount',
