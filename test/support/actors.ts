@@ -1,4 +1,4 @@
-import type { OfferView, ResourceView, SessionView } from '@suanli/contracts';
+import type { OfferView, OrderView, ResourceView, SessionView } from '@suanli/contracts';
 import { generateSigningKey } from '@suanli/crypto';
 import { agentToken } from '../../apps/metering/src/agent/lease-client.js';
 import { apiClient } from './http.js';
@@ -86,4 +86,21 @@ export async function fundWallet(
     },
   );
   if (r.status !== 201) throw new Error(`funding: ${r.status} ${JSON.stringify(r.body)}`);
+}
+
+/** A new buyer, funded with 1000.00 CNY, that has ordered `slots` × `hours` of the offer. */
+export async function buyerWithLease(
+  api: TestMarketApi,
+  offerId: string,
+  order: { slots?: number; hours?: number } = {},
+) {
+  const buyer = await signUpActor(api, ['buyer']);
+  await fundWallet(api, buyer.orgId, 'CNY', '1000.00');
+  const r = await buyer.client.postIdempotent<OrderView>('/v1/orders', {
+    offerId,
+    slots: order.slots ?? 1,
+    hours: order.hours ?? 1,
+  });
+  if (r.status !== 201) throw new Error(`order: ${r.status} ${JSON.stringify(r.body)}`);
+  return { buyer, order: r.body, lease: r.body.lease };
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import type { AdminOrganizationView, FeesView, LeaseView, OrderView } from '@suanli/contracts';
+import type { AdminOrganizationView, FeesView, LeaseView } from '@suanli/contracts';
 import { apiClient } from '../../../../test/support/http.js';
-import { fundWallet, sellerWithOffer, signUpActor } from '../../../../test/support/actors.js';
+import { buyerWithLease, sellerWithOffer, signUpActor } from '../../../../test/support/actors.js';
 import { startMarketApi, type TestMarketApi } from '../../../../test/support/market-api.js';
 
 jest.setTimeout(60_000);
@@ -45,15 +45,8 @@ describe('operator fees and members (real API, real PostgreSQL)', () => {
     });
 
     const { offer } = await sellerWithOffer(api);
-    const buyer = await signUpActor(api, ['buyer']);
-    await fundWallet(api, buyer.orgId, 'CNY', '1000.00');
-    const order = await buyer.client.postIdempotent<OrderView>('/v1/orders', {
-      offerId: offer.id,
-      slots: 1,
-      hours: 1,
-    });
-    expect(order.status).toBe(201);
-    const lease = await buyer.client.get<LeaseView>(`/v1/leases/${order.body.lease?.id}`);
+    const { buyer, lease: ordered } = await buyerWithLease(api, offer.id);
+    const lease = await buyer.client.get<LeaseView>(`/v1/leases/${ordered.id}`);
     expect(lease.body.takeRate).toMatch(/^0\.080*$/);
   });
 

@@ -6,8 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import pg from 'pg';
-import type { OrderView } from '@suanli/contracts';
-import { fundWallet, sellerWithOffer, signUpActor } from '../../../../test/support/actors.js';
+import { buyerWithLease, sellerWithOffer } from '../../../../test/support/actors.js';
 import { expectEventually } from '../../../../test/support/eventually.js';
 import {
   kafkaBrokers,
@@ -46,15 +45,7 @@ afterAll(async () => {
 /** Orders a lease: its `lease.started` event lands in the outbox, unpublished. */
 async function newLease(): Promise<string> {
   const { offer } = await sellerWithOffer(api);
-  const buyer = await signUpActor(api, ['buyer']);
-  await fundWallet(api, buyer.orgId, 'CNY', '100.00');
-  const r = await buyer.client.postIdempotent<OrderView>('/v1/orders', {
-    offerId: offer.id,
-    slots: 1,
-    hours: 1,
-  });
-  expect(r.status).toBe(201);
-  return r.body.lease.id;
+  return (await buyerWithLease(api, offer.id)).lease.id;
 }
 
 const unpublished = async (leaseId: string): Promise<number> =>

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import type { OrderView } from '@suanli/contracts';
-import { fundWallet, sellerWithOffer, signUpActor } from '../../../../test/support/actors.js';
+import { buyerWithLease, sellerWithOffer } from '../../../../test/support/actors.js';
 import { apiClient } from '../../../../test/support/http.js';
 import { startMarketApi, type TestMarketApi } from '../../../../test/support/market-api.js';
 import type { ResourceMonitoringView, SellerMonitoringView } from './monitoring.service.js';
@@ -24,14 +23,7 @@ describe('monitoring of the compute being sold', () => {
   it('reports status, utilization, SLA attainment and incidents per resource and per seller', async () => {
     const { seller, resource, offer, agent } = await sellerWithOffer(api, { capacity: 2 });
     const quiet = await sellerWithOffer(api, { capacity: 1 });
-    const buyer = await signUpActor(api, ['buyer']);
-    await fundWallet(api, buyer.orgId, 'CNY', '1000.00');
-    const order = await buyer.client.postIdempotent<OrderView>('/v1/orders', {
-      offerId: offer.id,
-      slots: 1,
-      hours: 2,
-    });
-    expect(order.status).toBe(201);
+    const { buyer } = await buyerWithLease(api, offer.id, { hours: 2 });
     // Heartbeats every minute for the last 2 hours, except 30 minutes without any.
     const now = api.clock.now().getTime();
     await db.query('DELETE FROM resource_heartbeats WHERE resource_id = ANY($1::uuid[])', [

@@ -104,6 +104,30 @@ async function createLease(
   return id;
 }
 
+/** The market's `lease.started` event for a lease of the test resource (`exchange.lease.v1`). */
+function leaseStarted(id: string): LeaseEvent {
+  return {
+    eventId: randomUUID(),
+    schemaVersion: 1,
+    type: 'lease.started',
+    leaseId: id,
+    resourceId,
+    sellerOrgId: orgId,
+    cri: CRI,
+    class: 'AI',
+    spec: SPEC,
+    cpuModel: null,
+    slots: 8,
+    startsAt: LEASE_START,
+    endsAt: LEASE_END,
+    endedAt: null,
+    invoicedAt: null,
+    catalogVersion: '2026.1',
+    acceptsUnsigned: false,
+    occurredAt: LEASE_START,
+  };
+}
+
 async function enrol(resource = resourceId): Promise<{ id: string; key: SigningKey }> {
   const key = await generateSigningKey();
   const id = `86.R03.E00042/000137#${randomUUID().slice(0, 8)}`;
@@ -601,26 +625,7 @@ describe('metering ingest (PostgreSQL + Kafka)', () => {
   it('learns leases from the lease events of the market (exchange.lease.v1) and meters against them', async () => {
     const a = await enrol();
     const id = randomUUID();
-    const event: LeaseEvent = {
-      eventId: randomUUID(),
-      schemaVersion: 1,
-      type: 'lease.started',
-      leaseId: id,
-      resourceId,
-      sellerOrgId: orgId,
-      cri: CRI,
-      class: 'AI',
-      spec: SPEC,
-      cpuModel: null,
-      slots: 8,
-      startsAt: LEASE_START,
-      endsAt: LEASE_END,
-      endedAt: null,
-      invoicedAt: null,
-      catalogVersion: '2026.1',
-      acceptsUnsigned: false,
-      occurredAt: LEASE_START,
-    };
+    const event = leaseStarted(id);
     const publish = (e: LeaseEvent) =>
       producer.send({
         topic: leaseTopic,
@@ -756,26 +761,7 @@ describe('metering ingest (PostgreSQL + Kafka)', () => {
     });
     ingest = stalled;
     const id = randomUUID();
-    const event: LeaseEvent = {
-      eventId: randomUUID(),
-      schemaVersion: 1,
-      type: 'lease.started',
-      leaseId: id,
-      resourceId,
-      sellerOrgId: orgId,
-      cri: CRI,
-      class: 'AI',
-      spec: SPEC,
-      cpuModel: null,
-      slots: 8,
-      startsAt: LEASE_START,
-      endsAt: LEASE_END,
-      endedAt: null,
-      invoicedAt: null,
-      catalogVersion: '2026.1',
-      acceptsUnsigned: false,
-      occurredAt: LEASE_START,
-    };
+    const event = leaseStarted(id);
     await producer.send({
       topic: leaseTopic,
       messages: [{ key: id, value: JSON.stringify(event) }],
