@@ -35,14 +35,6 @@ const COMPOSE = join(OPS, 'docker-compose.prod.yml');
 const PROMTOOL_MODULE = 'github.com/prometheus/prometheus';
 const PROMTOOL_VERSION = 'v0.316.0';
 
-/**
- * Test groups of rules.test.yml that fail because of a known mistake in rules.yml: they are
- * reported on every run but do not fail the check. A listed group that passes fails the check,
- * so that its entry is removed once rules.yml is fixed. Empty when every rule does what its
- * test expects.
- */
-const KNOWN_RULE_PROBLEMS: Record<string, string> = {};
-
 const log = (s = ''): void => console.log(s);
 const indent = (s: string): string =>
   s
@@ -207,29 +199,10 @@ async function testRules(promtool: string, work: string): Promise<{ ok: boolean;
   }
   let ok = true;
   const failed = groups.filter((g) => g.failure);
-  const known = failed.filter((g) => g.name in KNOWN_RULE_PROBLEMS);
-  const unexpected = failed.filter((g) => !(g.name in KNOWN_RULE_PROBLEMS));
-  for (const g of unexpected) {
+  for (const g of failed) {
     log(`  FAILED: ${g.name}`);
     log(indent(g.failure ?? ''));
     ok = false;
-  }
-  const names = new Set(groups.map((g) => g.name));
-  for (const name of Object.keys(KNOWN_RULE_PROBLEMS)) {
-    if (!names.has(name)) {
-      log(`  KNOWN_RULE_PROBLEMS names "${name}", which is not a test group of ${rel(TESTS)}`);
-      ok = false;
-    } else if (!failed.some((g) => g.name === name)) {
-      log(
-        `  "${name}" passes now: remove it from KNOWN_RULE_PROBLEMS in ` +
-          `${rel(fileURLToPath(import.meta.url))}`,
-      );
-      ok = false;
-    }
-  }
-  if (known.length > 0) {
-    log(`  known rule problems (${known.length} groups fail until rules.yml is fixed):`);
-    for (const g of known) log(`    ${g.name}: ${KNOWN_RULE_PROBLEMS[g.name]}`);
   }
   const missing = untested(readFileSync(RULES, 'utf8'), testsText);
   for (const m of missing) log(`  untested alert: ${m}`);
@@ -239,8 +212,7 @@ async function testRules(promtool: string, work: string): Promise<{ ok: boolean;
     ok,
     line:
       `test rules: ${groups.length} groups (${cases} cases): ${passed} passed, ` +
-      `${unexpected.length} failed` +
-      (known.length > 0 ? `, ${known.length} known rule problems` : '') +
+      `${failed.length} failed` +
       (missing.length > 0 ? `, ${missing.length} untested` : ''),
   };
 }

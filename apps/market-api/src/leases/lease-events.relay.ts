@@ -17,7 +17,7 @@ import {
 } from '../metrics/correlation-context.js';
 
 /** Rejects when `p` has not settled within `ms`; the timer never keeps the process alive. */
-export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);

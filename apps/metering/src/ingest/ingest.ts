@@ -336,7 +336,8 @@ export async function startIngest(config: IngestConfig): Promise<RunningIngest> 
         await admin.describeCluster();
       },
       consumer: async () => {
-        if (restarting !== null) throw new Error('restarting after a stalled partition');
+        if (restarting !== null)
+          throw new Error('replacing the Kafka consumer (stalled or given up)');
       },
     },
     () => ({ stats }),
