@@ -64,20 +64,27 @@ describe('scheduled jobs with two instances', () => {
       'handover',
       () => new Promise<void>((r) => (release = r)),
     ).catch(() => 'connection lost');
-    await sleep(100);
-    expect((await withLeaderLock(dsOf(b), 'handover', async () => 1)).ran).toBe(false);
-    // Kill the leader's session, as a crashed instance's would end.
-    await dsOf(b).query(
-      `SELECT pg_terminate_backend(pid) FROM pg_locks
-        WHERE locktype = 'advisory' AND objid = hashtext('suanli:job:handover')::oid
-          AND pid <> pg_backend_pid()`,
-    );
-    expect(await withLeaderLock(dsOf(b), 'handover', async () => 2)).toEqual({
-      ran: true,
-      value: 2,
-    });
-    release();
-    await held;
+    try {
+      await sleep(100);
+      expect((await withLeaderLock(dsOf(b), 'handover', async () => 1)).ran).toBe(false);
+      // Kill the leader's session, as a crashed instance's would end. The timeout makes
+      // pg_terminate_backend wait until the session is gone (and its lock with it): without it
+      // the next attempt could still find the lock held.
+      await dsOf(b).query(
+        `SELECT pg_terminate_backend(pid, 10000) FROM pg_locks
+          WHERE locktype = 'advisory' AND objid = hashtext('suanli:job:handover')::oid
+            AND pid <> pg_backend_pid()`,
+      );
+      expect(await withLeaderLock(dsOf(b), 'handover', async () => 2)).toEqual({
+        ran: true,
+        value: 2,
+      });
+    } finally {
+      // Whatever happened, the dead leader's job ends, so that its connection goes back and the
+      // instances can close.
+      release();
+      await held;
+    }
   });
 
   it('settlement ticks on both instances at once: one runs, each period is charged once', async () => {
