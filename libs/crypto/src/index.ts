@@ -13,3 +13,10 @@ export {
   type JWK,
   type SigningKey,
 } from './jws.js';
+export {
+  MIN_RSA_BITS,
+  parseSshPublicKey,
+  SSH_KEY_TYPES,
+  type SshKeyType,
+  type SshPublicKey,
+} from './ssh-key.js';
