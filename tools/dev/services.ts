@@ -1335,29 +1335,78 @@ export async function ensureChromium(log: (s: string) => void = console.log): Pr
   }
   const t = Date.now();
   log(`chromium: installing ${missing.join(', ')} with apt-get (first run only)`);
-  const logFile = join(RUN_DIR, 'chromium-install.log');
-  mkdirSync(RUN_DIR, { recursive: true });
-  const run = async (args: string[]): Promise<void> => {
-    const fd = openSync(logFile, 'a');
-    const child = spawn('apt-get', args, {
-      stdio: ['ignore', fd, fd],
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    });
-    closeSync(fd);
-    const code = await new Promise<number | null>((r) => {
-      child.once('exit', r);
-      child.once('error', () => r(-1));
-    });
-    if (code !== 0) {
-      throw new ServiceError(
-        `chromium: apt-get ${args.join(' ')} failed (code ${code})\n${logTail(logFile)}`,
-      );
-    }
-  };
-  await run(['update']);
-  await run(['install', '-y', '--no-install-recommends', ...missing]);
+  await aptInstall('chromium', missing);
   if (!existsSync(CHROMIUM))
     throw new ServiceError(`chromium: installed, but ${CHROMIUM} is missing`);
   log(`chromium: installed in ${elapsed(t)}`);
   return CHROMIUM;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Debian packages the tests need on the host (Chromium above; OpenSSH server and the container
+// runtime for the delivery tests, docs/delivery.md)
+
+let aptQueue: Promise<unknown> = Promise.resolve();
+
+/**
+ * `apt-get update` + `apt-get install -y --no-install-recommends PACKAGES` (as root), one at a
+ * time in this process and waiting up to 5 minutes for another process's dpkg lock; the output
+ * goes to `.local/run/<what>-install.log`.
+ */
+export function aptInstall(what: string, packages: string[]): Promise<void> {
+  const job = aptQueue.then(async () => {
+    const logFile = join(RUN_DIR, `${what}-install.log`);
+    mkdirSync(RUN_DIR, { recursive: true });
+    const run = async (args: string[]): Promise<void> => {
+      const fd = openSync(logFile, 'a');
+      const child = spawn('apt-get', ['-o', 'DPkg::Lock::Timeout=300', ...args], {
+        stdio: ['ignore', fd, fd],
+        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+      });
+      closeSync(fd);
+      const code = await new Promise<number | null>((r) => {
+        child.once('exit', r);
+        child.once('error', () => r(-1));
+      });
+      if (code !== 0) {
+        throw new ServiceError(
+          `${what}: apt-get ${args.join(' ')} failed (code ${code})\n${logTail(logFile)}`,
+        );
+      }
+    };
+    await run(['update']);
+    await run(['install', '-y', '--no-install-recommends', ...packages]);
+  });
+  aptQueue = job.catch(() => undefined);
+  return job;
+}
+
+/** Binaries the delivery tests run, and the Debian package of each. */
+export const DELIVERY_HOST_TOOLS: ReadonlyArray<{ path: string; pkg: string }> = [
+  { path: '/usr/sbin/sshd', pkg: 'openssh-server' },
+  { path: '/usr/bin/ssh', pkg: 'openssh-client' },
+  { path: '/usr/bin/podman', pkg: 'podman' },
+  // Debian's default runtime for podman, crun, cannot run here (docs/decisions.md, "Delivery")
+  { path: '/usr/sbin/runc', pkg: 'runc' },
+  { path: '/bin/busybox', pkg: 'busybox-static' },
+];
+
+/**
+ * Installs what the delivery tests need (sshd, ssh, podman, runc, a static busybox for the
+ * container root filesystem) with apt-get when missing and running as root, like Chromium.
+ * Resolves with what is still missing (the tests that need it then fail, saying so).
+ */
+export async function ensureDeliveryHostTools(
+  log: (s: string) => void = console.log,
+): Promise<string[]> {
+  const missing = DELIVERY_HOST_TOOLS.filter((t) => !existsSync(t.path));
+  if (missing.length === 0) return [];
+  const canApt = process.getuid?.() === 0 && which('apt-get') !== undefined;
+  const pkgs = [...new Set(missing.map((t) => t.pkg))];
+  if (!canApt) return pkgs;
+  const t = Date.now();
+  log(`delivery tools: installing ${pkgs.join(', ')} with apt-get (first run only)`);
+  await aptInstall('delivery-tools', pkgs);
+  log(`delivery tools: installed in ${elapsed(t)}`);
+  return DELIVERY_HOST_TOOLS.filter((x) => !existsSync(x.path)).map((x) => x.pkg);
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { capture, run } from './children.js';
 import {
   ensureChromium,
+  ensureDeliveryHostTools,
   ensureServices,
   dropDatabase,
   processId,
@@ -159,6 +160,18 @@ async function main(): Promise<number> {
         console.error(`[services] WARNING: ${e instanceof Error ? e.message : String(e)}`);
         return undefined;
       }),
+      // sshd, ssh, podman, runc, busybox for the delivery tests (installed like Chromium);
+      // without them only those tests fail
+      ensureDeliveryHostTools((s) => console.log(`[services] ${s}`)).then(
+        (missing) => {
+          if (missing.length > 0) {
+            console.error(`[services] WARNING: delivery tests need ${missing.join(', ')}`);
+          }
+        },
+        (e: unknown) => {
+          console.error(`[services] WARNING: ${e instanceof Error ? e.message : String(e)}`);
+        },
+      ),
     ]);
     services = svc;
     testDb = claimTestDatabase();
