@@ -23,6 +23,7 @@ import * as m19 from './1796286494811-users-personal-data-encrypted.js';
 import * as m20 from './1796286619621-correlation-ids.js';
 import * as m21 from './1796634600129-top-up-idempotency-key.js';
 import * as m22 from './1796634638681-usage-minutes-wide.js';
+import * as m23 from './1796664909171-debit-note-period-unique.js';
 
 type MigrationClass = new () => MigrationInterface;
 const classesOf = (m: Record<string, unknown>): MigrationClass[] =>
@@ -52,4 +53,5 @@ export const MIGRATIONS: MigrationClass[] = [
   m20,
   m21,
   m22,
+  m23,
 ].flatMap(classesOf);

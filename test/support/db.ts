@@ -17,7 +17,12 @@ function withDatabase(url: string, db: string): string {
  * A fresh, migrated database of its own for one test suite, on the PostgreSQL that
  * `npm test` started (DATABASE_URL). Suites never share rows, so they may run in parallel.
  */
-export async function createTestDatabase(): Promise<TestDatabase> {
+export async function createTestDatabase(
+  opts: {
+    /** The sessions' TimeZone (ALTER DATABASE … SET TimeZone), e.g. 'Asia/Kolkata'. */
+    timeZone?: string;
+  } = {},
+): Promise<TestDatabase> {
   const base = process.env.DATABASE_URL;
   if (!base) throw new Error('DATABASE_URL is not set: run the tests with `npm test`');
   const name = `suanli_t_${randomBytes(5).toString('hex')}`;
@@ -25,6 +30,9 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   await admin.connect();
   try {
     await admin.query(`CREATE DATABASE ${name}`);
+    if (opts.timeZone) {
+      await admin.query(`ALTER DATABASE ${name} SET TimeZone = ${pg.escapeLiteral(opts.timeZone)}`);
+    }
   } finally {
     await admin.end();
   }

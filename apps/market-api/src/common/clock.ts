@@ -23,3 +23,11 @@ export class FixedClock extends Clock {
     this.current = new Date(this.current.getTime() + ms);
   }
 }
+
+/**
+ * `d` floored to its whole second. Leases start, pause, resume and end on whole seconds, so
+ * that their active time, and so their slot-hours, are whole seconds (settlement's rule).
+ */
+export function wholeSecond(d: Date): Date {
+  return new Date(Math.floor(d.getTime() / 1000) * 1000);
+}

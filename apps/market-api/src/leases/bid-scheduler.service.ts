@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
 import { LeaseEntity, LeaseInterruptionEntity, OfferEntity } from '../database/market.entities.js';
+import { wholeSecond } from '../common/clock.js';
 import { LeaseEventsService } from './lease-events.service.js';
 
 /** What made the scheduler run; it decides the reasons recorded for pauses and resumes. */
@@ -42,6 +43,8 @@ export class BidScheduler {
     at: Date,
     trigger: RescheduleTrigger,
   ): Promise<RescheduleResult> {
+    // Pauses and resumes on whole seconds, like lease starts and ends (settlement bills seconds).
+    at = wholeSecond(at);
     await this.closeEnded(m, offer.id);
     const leases = await m
       .getRepository(LeaseEntity)

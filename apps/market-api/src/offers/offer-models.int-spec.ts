@@ -197,6 +197,24 @@ describe('offer pricing models, availability window and SLA (real API, real Post
         paths: expect.arrayContaining([path]),
       });
     }
+    // An SLA whose credit does not rise as its threshold falls (or repeats a threshold).
+    for (const schedule of [
+      [
+        { below: '99', credit: '25' },
+        { below: '95', credit: '10' },
+      ],
+      [
+        { below: '95', credit: '10' },
+        { below: '95', credit: '20' },
+      ],
+    ]) {
+      const r = await create({
+        prices: [{ unit: 'slot_h', price: '1.00' }],
+        sla: { target: '99', schedule },
+      });
+      expect({ schedule, status: r.status }).toEqual({ schedule, status: 400 });
+      expect(r.body.error).toMatchObject({ code: 'validation_failed', details: { field: 'sla' } });
+    }
   });
 
   it('refuses availability windows in the past, naming the field; orders stay inside the window', async () => {

@@ -239,4 +239,43 @@ describe('interruptible offers: the highest bids run (real API, real PostgreSQL)
     );
     expect(notes.rows.map((r) => r.gross)).toEqual(['1.000000000']);
   });
+  it('starts, pauses, resumes and ends leases on whole seconds, whatever the clock says', async () => {
+    const t0 = api.clock.now();
+    const { spot } = await interruptibleOffer(1, '5.00');
+    const [a, b] = [await buyer(), await buyer()];
+    const order = (who: typeof a, bid: string) =>
+      who.client.postIdempotent<OrderView>('/v1/orders', {
+        offerId: spot.id,
+        slots: 1,
+        hours: 1,
+        bid,
+      });
+    api.clock.set(new Date(t0.getTime() + 750));
+    const la = await order(a, '6.00');
+    expect(la.status).toBe(201);
+    expect([la.body.lease.startsAt, la.body.lease.endsAt]).toEqual([
+      t0.toISOString(),
+      new Date(t0.getTime() + 60 * MIN).toISOString(),
+    ]);
+    // B outbids A at 10 min 0.400 s, and cancels at 20 min 0.900 s: A resumes.
+    api.clock.set(new Date(t0.getTime() + 10 * MIN + 400));
+    const lb = await order(b, '7.00');
+    expect(lb.status).toBe(201);
+    api.clock.set(new Date(t0.getTime() + 20 * MIN + 900));
+    const cancelled = await b.client.post<LeaseView>(`/v1/leases/${lb.body.lease.id}/cancel`, {});
+    expect(cancelled.status).toBe(200);
+    expect([cancelled.body.startsAt, cancelled.body.endedAt]).toEqual([
+      new Date(t0.getTime() + 10 * MIN).toISOString(),
+      new Date(t0.getTime() + 20 * MIN).toISOString(),
+    ]);
+    const history = await a.client.get<{ items: LeaseInterruptionView[] }>(
+      `/v1/leases/${la.body.lease.id}/interruptions`,
+    );
+    expect(history.body.items.map((i) => [i.pausedAt, i.resumedAt])).toEqual([
+      [
+        new Date(t0.getTime() + 10 * MIN).toISOString(),
+        new Date(t0.getTime() + 20 * MIN).toISOString(),
+      ],
+    ]);
+  });
 });

@@ -11,7 +11,7 @@ import type {
 import { Decimal } from '@suanli/money';
 import { CURRENT_CATALOG } from '@suanli/units';
 import { AppConfig } from '../config/app-config.js';
-import { Clock } from '../common/clock.js';
+import { Clock, wholeSecond } from '../common/clock.js';
 import { DomainError, notFound } from '../common/errors.js';
 import { answerInTransaction } from '../common/idempotency.interceptor.js';
 import { LeaseEntity, OfferEntity, OrderEntity, ResourceEntity } from '../database/entities.js';
@@ -93,7 +93,7 @@ export class OrdersService {
           },
         );
       }
-      const now = this.clock.now();
+      const now = wholeSecond(this.clock.now());
       if (offer.availableFrom && now.getTime() < offer.availableFrom.getTime()) {
         throw new DomainError('capacity_unavailable', 'the offer is not available yet', 409, {
           field: 'offerId',
@@ -252,7 +252,7 @@ export class OrdersService {
           endReason: lease.endReason,
         });
       }
-      const now = this.clock.now();
+      const now = wholeSecond(this.clock.now());
       lease.state = 'ended';
       lease.endedAt = now < lease.startsAt ? lease.startsAt : now;
       lease.endReason = reason;

@@ -56,9 +56,10 @@ export class InvoicesService {
   async issue(manager: EntityManager, lease: LeaseEntity, issuedAt: Date): Promise<InvoiceEntity> {
     const existing = await manager.findOneBy(InvoiceEntity, { leaseId: lease.id });
     if (existing) return existing;
+    // The reserved block (it starts with the first period) comes first.
     const notes = await manager.find(DebitNoteEntity, {
       where: { leaseId: lease.id },
-      order: { periodStart: 'ASC' },
+      order: { periodStart: 'ASC', kind: 'DESC' },
     });
     const cur = lease.currency;
     const subtotal = Money.sum(
@@ -115,19 +116,27 @@ export class InvoicesService {
 
   /**
    * Active minutes = the clock minutes the lease's settled periods (its debit notes) touch,
-   * suspended stretches excluded; a minute is available when the resource sent an `online`
-   * heartbeat in it or the lease has usage for it (`usage_minutes`).
+   * less its pauses (an interruptible lease's `lease_interruptions`; an open one runs on), so
+   * suspended and paused stretches are excluded; a minute is available when the resource sent
+   * an `online` heartbeat in it or the lease has usage for it (`usage_minutes`). Minutes are UTC
+   * minutes whatever the session's TimeZone.
    */
   async availability(
     manager: EntityManager,
     lease: Pick<LeaseEntity, 'id' | 'resourceId'>,
   ): Promise<{ active: number; available: number }> {
     const rows: { active: string; available: string }[] = await manager.query(
-      `WITH minutes AS (
-         SELECT DISTINCT m FROM debit_notes d,
-           generate_series(date_trunc('minute', d.period_start),
-                           d.period_end - interval '1 microsecond', interval '1 minute') AS m
-         WHERE d.lease_id = $1 AND d.kind = 'period' AND d.period_end > d.period_start)
+      `WITH settled AS (
+         SELECT range_agg(tstzrange(d.period_start, d.period_end)) AS r FROM debit_notes d
+         WHERE d.lease_id = $1 AND d.kind = 'period' AND d.period_end > d.period_start),
+       paused AS (
+         SELECT coalesce(range_agg(tstzrange(i.paused_at, i.resumed_at)), '{}') AS r
+         FROM lease_interruptions i WHERE i.lease_id = $1),
+       active AS (SELECT unnest(s.r - p.r) AS r FROM settled s, paused p),
+       minutes AS (
+         SELECT DISTINCT m FROM active a,
+           generate_series(date_trunc('minute', lower(a.r), 'UTC'),
+                           upper(a.r) - interval '1 microsecond', interval '1 minute') AS m)
        SELECT count(*)::text AS active,
               count(*) FILTER (WHERE
                 EXISTS (SELECT 1 FROM resource_heartbeats h WHERE h.resource_id = $2

@@ -174,7 +174,8 @@ describe('reserved', () => {
   });
 
   it('consumes the block first, then bills on demand (fee half-even at x.xx5)', () => {
-    // prior 9 of 10; 2 slots × 1 h = 2: 1 from the block (0.00), 1 × 12.50 beyond.
+    // prior 9 of 10 (2 slots × 4.5 h); 2 slots × 1 h = 2: 1 from the block (0.00), 1 × 12.50
+    // beyond.
     // gross 12.50; fee 0.625 → 0.62 (2 is even); net 11.88.
     const r = ratePeriod({
       currency: 'CNY',
@@ -183,7 +184,7 @@ describe('reserved', () => {
       activeMs: HOUR,
       usage: {},
       takeRate: '0.05',
-      prior: { slot_h: '9' },
+      priorActiveMs: 4.5 * HOUR,
     });
     expect(lines(r)).toEqual([
       ['slot_h', '1', '0', '0.00'],
@@ -200,7 +201,7 @@ describe('reserved', () => {
       activeMs: HOUR / 2,
       usage: {},
       takeRate: '0.05',
-      prior: { slot_h: '2' },
+      priorActiveMs: 2 * HOUR,
     });
     expect(lines(r)).toEqual([['slot_h', '0.5', '0', '0.00']]);
     expect(r.gross).toBe('0.00');

@@ -109,10 +109,16 @@ export interface PeriodRatingInput {
   /** The pinned take rate, a decimal fraction (`"0.05"`). */
   takeRate: string;
   /**
-   * tiered / reserved: the lease's cumulative quantity per unit before this period (slot-hours
-   * for `slot_h`). Absent = 0.
+   * tiered / reserved: the lease's cumulative metered quantity per standard unit before this
+   * period. Absent = 0.
    */
   prior?: Readonly<Partial<Record<string, string>>>;
+  /**
+   * tiered / reserved by slot-hours: the milliseconds of the lease's settled periods before this
+   * one (its prior slot-hours are `slots × priorActiveMs / 1 h`, kept as whole slot-milliseconds
+   * so that a tier bound is crossed exactly). Absent = 0.
+   */
+  priorActiveMs?: number;
   /** interruptible: milliseconds of the active time the lease was paused (not run). */
   pausedMs?: number;
 }
@@ -191,18 +197,26 @@ export function ratePeriod(input: PeriodRatingInput): RatedPeriod {
       const exact = new Decimal(input.slots).times(ranMs).times(price).div(HOUR_MS);
       line(row, slotHours(input.slots, ranMs), row.price, exact, 'interruptible, at the bid');
     } else if (model === 'tiered') {
-      const q = periodQuantity(input, row);
-      const prior = priorQuantity(input, row);
+      // In the row's exact scale (slot-milliseconds for slot_h): no division before the end.
+      const scale = scaleOf(row);
+      const q = scaledPeriodQuantity(input, row);
+      const prior = scaledPriorQuantity(input, row);
       const to = prior.plus(q);
       let lo = new Decimal(0);
       for (const tier of row.tiers ?? []) {
         const hi = tier.upTo === null ? null : parseDecimal(tier.upTo);
-        const from = Decimal.max(prior, lo);
-        const until = hi === null ? to : Decimal.min(to, hi);
+        const from = Decimal.max(prior, lo.times(scale));
+        const until = hi === null ? to : Decimal.min(to, hi.times(scale));
         if (until.gt(from)) {
           const label = `tier ${lo.toFixed()}${hi === null ? '+' : `-${hi.toFixed()}`}`;
           const part = until.minus(from);
-          line(row, part, tier.price, part.times(parseDecimal(tier.price)), label);
+          line(
+            row,
+            part.div(scale),
+            tier.price,
+            part.times(parseDecimal(tier.price)).div(scale),
+            label,
+          );
         }
         if (hi === null) break;
         lo = hi;
@@ -210,15 +224,18 @@ export function ratePeriod(input: PeriodRatingInput): RatedPeriod {
       if (q.isZero()) line(row, q, row.price, new Decimal(0));
     } else {
       // reserved: the prepaid block is consumed first, the rest at the on-demand price.
-      const q = periodQuantity(input, row);
-      const block = parseDecimal(row.reserved?.quantity ?? '0');
-      const left = Decimal.max(0, block.minus(priorQuantity(input, row)));
+      const scale = scaleOf(row);
+      const q = scaledPeriodQuantity(input, row);
+      const block = parseDecimal(row.reserved?.quantity ?? '0').times(scale);
+      const left = Decimal.max(0, block.minus(scaledPriorQuantity(input, row)));
       const fromBlock = Decimal.min(q, left);
       const beyond = q.minus(fromBlock);
       if (fromBlock.gt(0) || beyond.isZero()) {
-        line(row, fromBlock, '0', new Decimal(0), 'from the prepaid block');
+        line(row, fromBlock.div(scale), '0', new Decimal(0), 'from the prepaid block');
       }
-      if (beyond.gt(0)) line(row, beyond, row.price, beyond.times(price), 'beyond the block');
+      if (beyond.gt(0)) {
+        line(row, beyond.div(scale), row.price, beyond.times(price).div(scale), 'beyond the block');
+      }
     }
   }
   const gross = Money.sum(
@@ -238,7 +255,22 @@ function periodQuantity(input: PeriodRatingInput, row: PriceRow): Decimal {
   return q;
 }
 
-function priorQuantity(input: PeriodRatingInput, row: PriceRow): Decimal {
+/** The exact scale of a row's quantities: slot-milliseconds per slot-hour, else 1. */
+const scaleOf = (row: PriceRow): number => (row.unit === 'slot_h' ? HOUR_MS : 1);
+
+/** The period's quantity in the row's exact scale (whole slot-milliseconds for slot_h). */
+function scaledPeriodQuantity(input: PeriodRatingInput, row: PriceRow): Decimal {
+  if (row.unit === 'slot_h') return new Decimal(input.slots).times(input.activeMs);
+  return periodQuantity(input, row);
+}
+
+/** The lease's quantity before the period, in the row's exact scale. */
+function scaledPriorQuantity(input: PeriodRatingInput, row: PriceRow): Decimal {
+  if (row.unit === 'slot_h') {
+    const ms = input.priorActiveMs ?? 0;
+    checkCount('priorActiveMs', ms);
+    return new Decimal(input.slots).times(ms);
+  }
   const p = input.prior?.[row.unit];
   const d = p === undefined ? new Decimal(0) : parseDecimal(p);
   if (d.isNegative()) throw new RangeError(`negative prior quantity of ${row.unit}`);

@@ -5,6 +5,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import type { LeaseEndReason, LeaseState, ResourceSpec } from '@suanli/contracts';
 import { Money } from '@suanli/money';
 import type { ComputeClass } from '@suanli/units';
+import { wholeSecond } from '../common/clock.js';
 import { LeaseEntity } from '../database/market.entities.js';
 import { DebitNoteEntity, InvoiceEntity } from '../database/settlement.entities.js';
 import { BidScheduler } from '../leases/bid-scheduler.service.js';
@@ -57,6 +58,38 @@ export async function pausedMs(
     [leaseId, from, to],
   );
   return Number(rows[0]?.ms ?? '0');
+}
+
+/**
+ * What the lease used before its next period (tiered and reserved rating): the milliseconds of
+ * its settled periods (`priorActiveMs`; slot-hours = slots × that / 1 h, kept exact by the
+ * rating) and, per standard unit, Σ of the `usage_hours` buckets those periods rated. Buckets
+ * are UTC hours, as metering writes them, whatever the session's TimeZone.
+ */
+export async function priorUse(
+  m: EntityManager,
+  leaseId: string,
+): Promise<{ priorActiveMs: number; prior: Record<string, string> }> {
+  const rows: { unit: string | null; quantity: string }[] = await m.query(
+    `SELECT NULL AS unit,
+            coalesce(sum(round(extract(epoch FROM d.period_end - d.period_start) * 1000)), 0)::text
+              AS quantity
+       FROM debit_notes d WHERE d.lease_id = $1 AND d.kind = 'period'
+     UNION ALL
+     SELECT u.unit, sum(u.quantity)::text FROM usage_hours u
+       WHERE u.lease_id = $1 AND u.bucket IN (
+         SELECT date_trunc('hour', d.period_start, 'UTC') FROM debit_notes d
+         WHERE d.lease_id = $1 AND d.kind = 'period')
+       GROUP BY u.unit`,
+    [leaseId],
+  );
+  const prior: Record<string, string> = {};
+  let priorActiveMs = 0;
+  for (const r of rows) {
+    if (r.unit === null) priorActiveMs = Number(r.quantity);
+    else prior[r.unit] = r.quantity;
+  }
+  return { priorActiveMs, prior };
 }
 
 /** The log line of a debit note (its lease, run and correlation ids come from the scope). */
@@ -296,9 +329,9 @@ export class SettlementService {
         activeMs: Math.max(0, period.end.getTime() - activeFrom),
         usage: Object.fromEntries(usageRows.map((u) => [u.unit, u.quantity])),
         takeRate: lease.takeRate,
-        prior: prices.some((r) => modelOf(r) === 'tiered' || modelOf(r) === 'reserved')
-          ? await this.priorQuantities(m, lease)
-          : undefined,
+        ...(prices.some((r) => modelOf(r) === 'tiered' || modelOf(r) === 'reserved')
+          ? await priorUse(m, lease.id)
+          : {}),
         pausedMs: prices.some((r) => modelOf(r) === 'interruptible')
           ? await pausedMs(m, lease.id, new Date(activeFrom), period.end)
           : 0,
@@ -413,9 +446,7 @@ export class SettlementService {
     const stop = new Date(Math.min(deadline, lease.endsAt.getTime()));
     if (now.getTime() < stop.getTime()) {
       // Resume from the current whole second; the suspended stretch is skipped, not billed.
-      const from = new Date(
-        Math.max(lease.settledUntil.getTime(), Math.floor(now.getTime() / 1000) * 1000),
-      );
+      const from = new Date(Math.max(lease.settledUntil.getTime(), wholeSecond(now).getTime()));
       // Whatever the buyer owes is paid first; it resumes only when nothing is owed.
       await this.wallets.collectReceivable(m, lease.buyerOrgId, lease.currency);
       if ((await this.wallets.owed(m, lease.buyerOrgId, lease.currency)).isPositive()) return false;
@@ -471,31 +502,6 @@ export class SettlementService {
       { ownerKey: PLATFORM_OWNER, kind: 'platform_revenue', currency: cur },
       { ownerKey: PLATFORM_OWNER, kind: 'sla_credits', currency: cur },
     ]);
-  }
-
-  /**
-   * The lease's cumulative quantity per unit over its settled periods (tiered and reserved
-   * rating): slot-hours = slots × Σ period milliseconds / 3600 s, exact; standard units = Σ of
-   * the usage_hours buckets those periods rated.
-   */
-  private async priorQuantities(
-    m: EntityManager,
-    lease: LeaseEntity,
-  ): Promise<Record<string, string>> {
-    const rows: { unit: string; quantity: string }[] = await m.query(
-      `SELECT 'slot_h' AS unit,
-              (coalesce(sum(extract(epoch FROM d.period_end - d.period_start) * 1000), 0)
-                * $2 / 3600000)::text AS quantity
-         FROM debit_notes d WHERE d.lease_id = $1 AND d.kind = 'period'
-       UNION ALL
-       SELECT u.unit, sum(u.quantity)::text FROM usage_hours u
-         WHERE u.lease_id = $1 AND u.bucket IN (
-           SELECT date_trunc('hour', d.period_start) FROM debit_notes d
-           WHERE d.lease_id = $1 AND d.kind = 'period')
-         GROUP BY u.unit`,
-      [lease.id, lease.slots],
-    );
-    return Object.fromEntries(rows.map((r) => [r.unit, r.quantity]));
   }
 
   /** Releases a hold taken for the period starting at settled_until (never paid by a note). */

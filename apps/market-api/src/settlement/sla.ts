@@ -16,7 +16,11 @@ export const DEFAULT_SLA: SlaTerms = {
   ],
 };
 
-/** Checks pinned SLA terms: percentages in [0, 100], each step's credit in [0, 100]. */
+/**
+ * Checks pinned SLA terms: percentages in [0, 100], each step's credit in [0, 100], and a
+ * schedule whose credit rises as its threshold falls (distinct thresholds; the lower the
+ * availability, the larger the credit), whatever order the steps are listed in.
+ */
 export function validateSla(terms: SlaTerms): SlaTerms {
   const pct = (s: string, what: string): Decimal => {
     const d = parseDecimal(s);
@@ -24,9 +28,24 @@ export function validateSla(terms: SlaTerms): SlaTerms {
     return d;
   };
   pct(terms.target, 'SLA target');
-  for (const step of terms.schedule) {
-    pct(step.below, 'SLA step threshold');
-    pct(step.credit, 'SLA step credit');
+  const steps = terms.schedule
+    .map((step) => ({
+      below: pct(step.below, 'SLA step threshold'),
+      credit: pct(step.credit, 'SLA step credit'),
+    }))
+    .sort((a, b) => b.below.comparedTo(a.below));
+  for (let i = 1; i < steps.length; i += 1) {
+    const [higher, lower] = [steps[i - 1], steps[i]];
+    if (!lower.below.lt(higher.below)) {
+      throw new RangeError(`SLA step thresholds must differ: ${lower.below.toFixed()} twice`);
+    }
+    if (!lower.credit.gt(higher.credit)) {
+      throw new RangeError(
+        `SLA credits must rise as thresholds fall: below ${lower.below.toFixed()} % credits ` +
+          `${lower.credit.toFixed()} %, not more than ${higher.credit.toFixed()} % below ` +
+          `${higher.below.toFixed()} %`,
+      );
+    }
   }
   return terms;
 }

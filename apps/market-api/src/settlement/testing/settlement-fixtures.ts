@@ -3,6 +3,8 @@ import { DataSource } from 'typeorm';
 import type { ResourceSpec } from '@suanli/contracts';
 import { Decimal } from '@suanli/money';
 import { FixedClock } from '../../common/clock.js';
+import { BidScheduler } from '../../leases/bid-scheduler.service.js';
+import { LeaseEventsService } from '../../leases/lease-events.service.js';
 import { ENTITIES } from '../../database/entities.js';
 import { LeaseEntity, type PriceRow } from '../../database/market.entities.js';
 import { ResourceEntity } from '../../database/registry.entities.js';
@@ -35,14 +37,30 @@ export function settlementKit(
   const wallets = new WalletService(ds, ledger);
   const escrow = new EscrowService(ledger, wallets);
   const invoices = new InvoicesService(ds, config, ledger, wallets);
-  const settlement = new SettlementService(ds, ledger, wallets, escrow, invoices, config);
   const clock = new FixedClock(new Date('2026-11-28T10:00:00Z'));
-  return { ds, config, ledger, wallets, escrow, invoices, settlement, clock };
+  const leaseEvents = new LeaseEventsService(clock);
+  const bids = new BidScheduler(leaseEvents);
+  const settlement = new SettlementService(
+    ds,
+    ledger,
+    wallets,
+    escrow,
+    invoices,
+    config,
+    leaseEvents,
+    undefined,
+    bids,
+  );
+  return { ds, config, ledger, wallets, escrow, invoices, settlement, clock, bids };
 }
 export type SettlementKit = ReturnType<typeof settlementKit>;
 
 export interface NewLease {
   buyerOrgId?: string;
+  /** The offer the lease was ordered from (interruptible leases share one); default: a new id. */
+  offerId?: string;
+  /** Interruptible leases: the bid (also pinned in `prices`). */
+  bid?: string;
   sellerOrgId?: string;
   slots?: number;
   prices?: PriceRow[];
@@ -103,7 +121,7 @@ export async function placeLease(kit: SettlementKit, o: NewLease): Promise<Lease
     });
     const lease = await m.getRepository(LeaseEntity).save({
       orderId: randomUUID(),
-      offerId: randomUUID(),
+      offerId: o.offerId ?? randomUUID(),
       resourceId: resource.id,
       buyerOrgId: o.buyerOrgId ?? randomUUID(),
       sellerOrgId,
@@ -118,6 +136,7 @@ export async function placeLease(kit: SettlementKit, o: NewLease): Promise<Lease
       catalogVersion: '2026.1',
       takeRate: o.takeRate ?? '0.05',
       settledUntil: o.startsAt,
+      bid: o.bid ?? null,
     });
     await kit.escrow.holdForNewLease(m, lease, { spec, computeClass }, { sla: o.sla });
     return lease;
