@@ -1,16 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { createDataSource } from '../../tools/db/data-source.js';
+import { createDataSource, withDatabase } from '../../tools/db/data-source.js';
 
 export interface TestDatabase {
   url: string;
   drop(): Promise<void>;
-}
-
-function withDatabase(url: string, db: string): string {
-  const u = new URL(url);
-  u.pathname = `/${db}`;
-  return u.toString();
 }
 
 /**

@@ -15,3 +15,10 @@ export function createDataSource(url: string, opts: { poolSize?: number } = {}):
     logging: ['error'],
   });
 }
+
+/** `url` with its database replaced by `db`. */
+export function withDatabase(url: string, db: string): string {
+  const u = new URL(url);
+  u.pathname = `/${db}`;
+  return u.toString();
+}

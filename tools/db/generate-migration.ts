@@ -1,11 +1,21 @@
 // Generates a TypeORM migration from the entities (the schema's source of truth), or with
-// --check fails when the entities and migrations/ disagree (CI runs the check).
-// Works on a scratch database so the developer's data is never touched.
+// --check fails when the entities and migrations/ disagree (CI runs the check). Two comparisons:
+// TypeORM's own diff (tables, columns, and constraints and indexes by name), then every
+// constraint and index as PostgreSQL defines it, against a database synchronized from the
+// entities (schema-compare.ts), which also catches a constraint whose columns changed under the
+// same name. Works on scratch databases so the developer's data is never touched.
 import { writeFileSync, readdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { createDataSource } from './data-source.js';
+import { createDataSource, withDatabase } from './data-source.js';
+import {
+  compareSchemaObjects,
+  describeDifference,
+  entitySchemaObjects,
+  repairStatements,
+  schemaObjects,
+} from './schema-compare.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const check = process.argv.includes('--check');
@@ -26,34 +36,43 @@ try {
   await ds.initialize();
   await ds.runMigrations({ transaction: 'each' });
   const sql = await ds.driver.createSchemaBuilder().log();
-  await ds.destroy();
   const up = sql.upQueries.map((q) => q.query);
   const down = sql.downQueries.map((q) => q.query).reverse();
+  // Compare constraints and indexes as they stand once TypeORM's own statements ran.
+  for (const q of up) await ds.query(q);
+  await ds.destroy();
+  const diff = compareSchemaObjects(
+    await schemaObjects(withDatabase(baseUrl, scratch)),
+    await entitySchemaObjects(baseUrl),
+  );
+  const repair = repairStatements(diff);
   if (check) {
     if (up.length > 0) {
       console.error(`migrations/ is stale: the entities need ${up.length} more statement(s):`);
       for (const q of up) console.error(`  ${q}`);
+    }
+    if (diff.length > 0) {
+      console.error(
+        `migrations/ and the entities define ${diff.length} constraint(s) or index(es) differently:`,
+      );
+      for (const d of diff) console.error(`  ${describeDifference(d)}`);
+    }
+    if (up.length > 0 || diff.length > 0) {
       console.error('Run `npm run db:generate -- <name>` and commit the new migration.');
       exitCode = 1;
     } else {
-      console.log('migrations/ matches the entities');
+      console.log('migrations/ matches the entities (tables, columns, constraints, indexes)');
     }
-  } else if (up.length === 0) {
+  } else if (up.length === 0 && diff.length === 0) {
     console.log('no schema changes');
   } else {
-    writeMigration(up, down);
+    writeMigration([...up, ...repair.up], [...repair.down, ...down]);
   }
 } finally {
   await admin.query(`DROP DATABASE IF EXISTS ${scratch} WITH (FORCE)`);
   await admin.end();
 }
 process.exit(exitCode);
-
-function withDatabase(url: string, db: string): string {
-  const u = new URL(url);
-  u.pathname = `/${db}`;
-  return u.toString();
-}
 
 function writeMigration(up: string[], down: string[]): void {
   const ts = Date.now();

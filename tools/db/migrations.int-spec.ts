@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db.js';
 import { createDataSource } from './data-source.js';
+import {
+  compareSchemaObjects,
+  describeDifference,
+  entitySchemaObjects,
+  repairStatements,
+  schemaObjects,
+} from './schema-compare.js';
 
 jest.setTimeout(60_000);
 
@@ -20,6 +27,56 @@ describe('migrations', () => {
     try {
       const pending = await ds.driver.createSchemaBuilder().log();
       expect(pending.upQueries.map((q) => q.query)).toEqual([]);
+    } finally {
+      await ds.destroy();
+    }
+  });
+
+  it('build every constraint and index exactly as the entities define it', async () => {
+    const diff = compareSchemaObjects(
+      await schemaObjects(db.url),
+      await entitySchemaObjects(db.url),
+    );
+    expect(diff.map(describeDifference)).toEqual([]);
+  });
+
+  it('the constraint check catches a unique constraint whose columns drifted (uq_debit_note_period)', async () => {
+    // Before DebitNotePeriodUnique the constraint kept its name but not the entity's columns;
+    // TypeORM's own diff (by name) saw nothing.
+    const ds = createDataSource(db.url, { poolSize: 1 });
+    await ds.initialize();
+    try {
+      const at = ds.migrations.findIndex((m) => m.name === 'DebitNotePeriodUnique1796664909171');
+      expect(at).toBeGreaterThanOrEqual(0);
+      for (let i = ds.migrations.length; i > at; i--) {
+        await ds.undoLastMigration({ transaction: 'each' });
+      }
+      expect((await ds.driver.createSchemaBuilder().log()).upQueries).toEqual([]);
+      const diff = compareSchemaObjects(
+        await schemaObjects(db.url),
+        await entitySchemaObjects(db.url),
+      );
+      expect(diff).toEqual([
+        {
+          kind: 'constraint',
+          table: 'debit_notes',
+          name: 'uq_debit_note_period',
+          migrations: 'UNIQUE (lease_id, period_start)',
+          entities: 'UNIQUE (lease_id, kind, period_start)',
+        },
+      ]);
+      // What `npm run db:generate` writes for it, and its way back.
+      expect(repairStatements(diff)).toEqual({
+        up: [
+          'ALTER TABLE "debit_notes" DROP CONSTRAINT "uq_debit_note_period"',
+          'ALTER TABLE "debit_notes" ADD CONSTRAINT "uq_debit_note_period" UNIQUE (lease_id, kind, period_start)',
+        ],
+        down: [
+          'ALTER TABLE "debit_notes" DROP CONSTRAINT "uq_debit_note_period"',
+          'ALTER TABLE "debit_notes" ADD CONSTRAINT "uq_debit_note_period" UNIQUE (lease_id, period_start)',
+        ],
+      });
+      await ds.runMigrations({ transaction: 'each' });
     } finally {
       await ds.destroy();
     }
