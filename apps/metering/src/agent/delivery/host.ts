@@ -1,6 +1,7 @@
 // Running host commands for the provisioners: no shell, bounded time, stderr in the error.
 import { execFile } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { DeliveryError } from './provisioner.js';
 
 export interface RunResult {
@@ -86,3 +87,27 @@ export async function processesByUid(uids: ReadonlySet<number>): Promise<Map<num
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Replaces `file` with `body` atomically (a temporary file beside it, then rename): a crash
+ * leaves the old content or the new, never a torn file. Creates the directory (mode 0700).
+ */
+export async function writeFileAtomic(file: string, body: string, mode = 0o600): Promise<void> {
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  await writeFile(tmp, body, { mode });
+  await rename(tmp, file);
+}
+
+/** Runs writes one after another (a later write never lands before an earlier one). */
+export class WriteQueue {
+  private tail: Promise<void> = Promise.resolve();
+  push(write: () => Promise<void>): Promise<void> {
+    const next = this.tail.then(write);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+  idle(): Promise<void> {
+    return this.tail;
+  }
+}

@@ -2,10 +2,10 @@
 // buyer's public keys in a root-owned file that sshd reads (`AuthorizedKeysFile <keysDir>/%u`),
 // key-only login; suspension locks the account and kills its sessions; revoke removes it.
 import { connect } from 'node:net';
-import { lstat, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parseSshPublicKey } from '@suanli/crypto';
-import { hasCommand, processesByUid, run } from './host.js';
+import { hasCommand, processesByUid, run, writeFileAtomic } from './host.js';
 import {
   checkLeaseId,
   DeliveryError,
@@ -234,9 +234,7 @@ export class SshProvisioner implements Provisioner {
     const file = this.keyFileOf(user);
     const existing = await lstat(file).catch(() => undefined);
     if (existing !== undefined && !existing.isFile()) await rm(file, { recursive: true });
-    const tmp = `${file}.tmp-${process.pid}`;
-    await writeFile(tmp, content, { mode: 0o644 });
-    await rename(tmp, file);
+    await writeFileAtomic(file, content, 0o644);
   }
 
   private async hostKeyFingerprints(): Promise<string[]> {
