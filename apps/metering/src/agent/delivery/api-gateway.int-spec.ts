@@ -97,7 +97,7 @@ function streaming(token: string): Promise<{ complete: boolean; received: string
   return Object.assign(done, { started });
 }
 
-const api = (slots = 1, leaseId = randomUUID()): LeaseGrant => ({
+const api = (slots = 1, leaseId: string = randomUUID()): LeaseGrant => ({
   leaseId,
   form: 'API',
   slots,
@@ -361,7 +361,7 @@ describe('gateway usage in the signed usage stream (real Kafka, ingest, PostgreS
       ],
     );
 
-    const token = await grantToken({ ...api(4, lease.leaseId) });
+    const token = await grantToken(api(4, lease.leaseId));
     let bytes = 0;
     for (let i = 0; i < 7; i++) {
       const r = await call(`/echo/${i}`, token, { method: 'POST', body: 'x'.repeat(i * 100) });
