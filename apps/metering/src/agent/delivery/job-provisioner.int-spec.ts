@@ -81,8 +81,6 @@ afterAll(async () => {
     await jobs.close();
   }
   await cg?.remove(CGROUP_ROOT);
-  // the shared parent, unless another run still uses it
-  await cg?.remove('suanli-jobs').catch(() => undefined);
   await rm(stateDir, { recursive: true, force: true });
 }, 60_000);
 
