@@ -2,7 +2,16 @@
 // the real `ssh` client (no fakes: the integration tests log in for real).
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -102,4 +111,26 @@ export async function sshFixture(name: string, owner: string) {
       rmSync(clientDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A container image built here, without a registry: Debian's static busybox and its applets as
+ * the root filesystem, imported into podman's storage as `tag`.
+ */
+export function busyboxImage(podmanArgs: string[], tag: string): void {
+  const dir = mkdtempSync(join(tmpdir(), 'sl-rootfs-'));
+  try {
+    for (const d of ['bin', 'proc', 'sys', 'dev', 'tmp', 'etc', 'www']) mkdirSync(join(dir, d));
+    copyFileSync('/bin/busybox', join(dir, 'bin', 'busybox'));
+    chmodSync(join(dir, 'bin', 'busybox'), 0o755);
+    const applets = spawnSync('/bin/busybox', ['--list']).stdout.toString().split('\n');
+    for (const a of applets)
+      if (a !== '' && a !== 'busybox') symlinkSync('busybox', join(dir, 'bin', a));
+    writeFileSync(join(dir, 'etc', 'passwd'), 'root:x:0:0:root:/:/bin/sh\n');
+    const tar = spawnSync('tar', ['-C', dir, '-c', '.'], { maxBuffer: 64 * 1024 * 1024 });
+    const r = spawnSync('podman', [...podmanArgs, 'import', '-', tag], { input: tar.stdout });
+    if (r.status !== 0) throw new Error(`podman import: ${r.stderr.toString()}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
