@@ -84,20 +84,25 @@ function killPids(pids: number[]): void {
   }
 }
 
-async function rmdirRetry(dir: string): Promise<void> {
+/**
+ * Removes the directories (deepest first) after `kill` emptied them; a process that joined
+ * meanwhile (a job starting while its lease is revoked) makes rmdir EBUSY: killed again, retried.
+ */
+async function removeDirs(dirs: () => Promise<string[]>, kill: () => Promise<void>): Promise<void> {
   for (let i = 0; ; i++) {
+    await kill();
     try {
-      await rmdir(dir);
+      for (const d of await dirs()) {
+        try {
+          await rmdir(d);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        }
+      }
       return;
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return;
-      // EBUSY: a killed process not yet reaped by the kernel
-      if (code === 'EBUSY' && i < 100) {
-        await sleep(20);
-        continue;
-      }
-      throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'EBUSY' || i >= 100) throw err;
+      await sleep(20);
     }
   }
 }
@@ -191,10 +196,10 @@ export class CgroupV1 implements CgroupDriver {
   }
 
   async remove(path: string): Promise<void> {
-    await this.killAll(path);
-    for (const c of V1_CONTROLLERS) {
-      for (const d of await tree(this.dir(c, path))) await rmdirRetry(d);
-    }
+    await removeDirs(
+      async () => (await Promise.all(V1_CONTROLLERS.map((c) => tree(this.dir(c, path))))).flat(),
+      () => this.killAll(path),
+    );
   }
 
   async children(path: string): Promise<string[]> {
@@ -291,8 +296,10 @@ export class CgroupV2 implements CgroupDriver {
   }
 
   async remove(path: string): Promise<void> {
-    await this.killAll(path);
-    for (const d of await tree(this.dir(path))) await rmdirRetry(d);
+    await removeDirs(
+      () => tree(this.dir(path)),
+      () => this.killAll(path),
+    );
   }
 
   async children(path: string): Promise<string[]> {

@@ -198,6 +198,19 @@ describe('JobProvisioner on real cgroups', () => {
     await jobs.revoke(lease.leaseId);
   }, 90_000);
 
+  it('revoke while a job is starting leaves nothing behind', async () => {
+    for (let i = 0; i < 5; i++) {
+      const lease = jobLease(1);
+      const token = await grant(lease);
+      const sub = api(token, 'POST', '/jobs', { command: ['sleep', '60'] });
+      if (i % 2 === 1) await sub;
+      await jobs.revoke(lease.leaseId);
+      await sub.catch(() => undefined);
+      expect(await cg.exists(`${CGROUP_ROOT}/${lease.leaseId}`)).toBe(false);
+      expect(await jobs.accounts.get(lease.leaseId)).toBeUndefined();
+    }
+  }, 90_000);
+
   it('sees a job end that started before an agent restart', async () => {
     const lease = jobLease(1);
     const token = await grant(lease);
