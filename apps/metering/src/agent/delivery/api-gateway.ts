@@ -13,6 +13,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { join } from 'node:path';
+import { listen } from './host.js';
 import {
   checkLeaseId,
   probeResult,
@@ -109,14 +110,8 @@ export class ApiGateway implements Provisioner {
     await this.meter.load();
     const server = createServer((req, res) => this.handle(req, res));
     server.keepAliveTimeout = 65_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => resolve());
-    });
+    this.url = await listen(server, this.options);
     this.server = server;
-    const a = server.address();
-    const port = typeof a === 'object' && a !== null ? a.port : this.options.port;
-    this.url = this.options.publicUrl ?? `http://${this.options.host ?? '127.0.0.1'}:${port}`;
     return this.url;
   }
 

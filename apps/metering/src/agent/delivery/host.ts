@@ -1,6 +1,7 @@
 // Running host commands for the provisioners: no shell, bounded time, stderr in the error.
 import { execFile } from 'node:child_process';
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
 import { dirname } from 'node:path';
 import { DeliveryError } from './provisioner.js';
 
@@ -110,4 +111,22 @@ export class WriteQueue {
   idle(): Promise<void> {
     return this.tail;
   }
+}
+
+/**
+ * Listens on `host:port` (default 127.0.0.1, any free port) and resolves with the base URL to
+ * tell buyers (`publicUrl`, else `http://host:port`).
+ */
+export async function listen(
+  server: Server,
+  options: { host?: string; port?: number; publicUrl?: string },
+): Promise<string> {
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const a = server.address();
+  const port = typeof a === 'object' && a !== null ? a.port : options.port;
+  return options.publicUrl ?? `http://${host}:${port}`;
 }

@@ -9,7 +9,7 @@ import { mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { detectCgroups, type CgroupDriver, type CgroupLimits } from './cgroups.js';
-import { hasCommand, writeFileAtomic } from './host.js';
+import { hasCommand, listen, writeFileAtomic } from './host.js';
 import {
   checkLeaseId,
   concurrencyOf,
@@ -151,14 +151,8 @@ export class JobProvisioner implements Provisioner {
     await this.tokens.load();
     await this.loadAll();
     const server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => resolve());
-    });
+    this.url = await listen(server, this.options);
     this.server = server;
-    const a = server.address();
-    const port = typeof a === 'object' && a !== null ? a.port : this.options.port;
-    this.url = this.options.publicUrl ?? `http://${this.options.host ?? '127.0.0.1'}:${port}`;
     this.poller = setInterval(() => void this.poll(), this.options.pollMs ?? 200);
     return this.url;
   }
