@@ -27,5 +27,5 @@ export {
   type UnitQuantities,
   type UnitsContext,
 } from './compute.js';
-export { parseScaled, scaledGreaterThan, type Scaled } from './fixed-point.js';
+export { addScaled, parseScaled, pow10, scaledGreaterThan, type Scaled } from './fixed-point.js';
 export { minuteRowsSql, UNIT_COLUMNS } from './usage-columns.js';

@@ -29,6 +29,7 @@ import {
   MeteringLeaseEntity,
   UsageDeadLetterEntity,
   UsageEventEntity,
+  UsageCapacityEntity,
   UsageHourEntity,
   UsageMinuteEntity,
 } from './metering.entities.js';
@@ -105,6 +106,7 @@ export const ENTITIES = [
   UsageEventEntity,
   AgentBatchEntity,
   UsageMinuteEntity,
+  UsageCapacityEntity,
   UsageHourEntity,
   UsageDeadLetterEntity,
   MeteringLeaseEntity,

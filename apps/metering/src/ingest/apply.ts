@@ -5,10 +5,20 @@ import type { Pool, PoolClient } from 'pg';
 import { z } from 'zod';
 import type { DlqReason } from '@suanli/contracts';
 import { Decimal } from '@suanli/money';
-import { UNIT_CODES, UNIT_COLUMNS } from '@suanli/units';
+import { parseScaled, UNIT_CODES, UNIT_COLUMNS, type RawUsage } from '@suanli/units';
 import { batchHash, verifyBatch, type Jwk } from '../shared/signing.js';
+import {
+  CAPACITY_FIELDS,
+  CapacityLedger,
+  leaseCapacity,
+  minutesOf,
+  scaledText,
+  type Capacity,
+  type CapacityField,
+  type MinuteLoad,
+} from './capacity.js';
 import { checkChain, type ChainHead } from './chain.js';
-import { loadLeases } from './leases.js';
+import { loadLeases, type MeteringLease } from './leases.js';
 import { validateEvent } from './validate.js';
 
 export interface InboundMessage {
@@ -144,6 +154,13 @@ interface GoodEvent {
   units: Record<string, string>;
   seq: number | null;
   signed: boolean;
+  /** The window in epoch ms and the raw usage: what the capacity rule reads. */
+  startMs: number;
+  endMs: number;
+  usage: RawUsage;
+  /** Where the event came from (index into the accepted batches, and in its batch): dead letters. */
+  batch: number;
+  index: number;
 }
 
 /** The unsigned envelope (`UnsignedUsageEnvelope`), its events validated one by one. */
@@ -279,23 +296,41 @@ const PLAIN_TOKEN = /^[0-9A-Za-z_.:+-]+$/;
 /** The units' columns in `usage_minutes`, in catalog order. */
 const UNIT_COLS = UNIT_CODES.map((u) => UNIT_COLUMNS[u]);
 
+/** The capacity state's quantity columns (`usage_capacity`), one per field. */
+const CAPACITY_COLS: readonly CapacityField[] = CAPACITY_FIELDS;
+
 /**
- * One statement for both aggregates: the minute rows (a column per unit) are inserted, and the
- * same rows, summed per lease and hour by PostgreSQL (floored division, also before 1970) and
- * then unpivoted, are added to `usage_hours` (sorted, so concurrent transactions lock hour rows
- * in one order). Parameters are array literals built in one pass (absent units NULL; minutes as
- * integers). `upsert` false: the minute rows as a plain INSERT (a third cheaper for PostgreSQL
- * than `ON CONFLICT DO UPDATE`), which fails on a lease-minute that already has a row.
+ * One statement for the capacity state and both aggregates. The capacity rows (`$1`–`$8`) go in as
+ * a plain INSERT (`locked` false: the minutes had no row, a minute that has one fails the
+ * statement) or as an UPDATE of the rows {@link LOCK_CAPACITY_SQL} locked. The minute rows (a
+ * column per unit) are inserted, and the same rows, summed per lease and hour by PostgreSQL
+ * (floored division, also before 1970) and then unpivoted, are added to `usage_hours` (sorted, so
+ * concurrent transactions lock hour rows in one order). Parameters are array literals built in
+ * one pass (absent units NULL; minutes as integers). Not locked, the minute rows are a plain
+ * INSERT too (a third cheaper for PostgreSQL than `ON CONFLICT DO UPDATE`).
  */
-function aggregatesSql(upsert: boolean): string {
-  return `WITH d AS (
-    SELECT * FROM unnest($1::uuid[], $2::bigint[], ${UNIT_COLS.map((_, i) => `$${i + 3}::numeric[]`).join(', ')})
+function usageSql(locked: boolean): string {
+  const p = CAPACITY_COLS.length + 4; // the first aggregate parameter
+  const capacityRows = `unnest($1::uuid[], $2::bigint[], $3::text[], ${CAPACITY_COLS.map((_, i) => `$${i + 4}::numeric[]`).join(', ')})
+      AS c(lease_id, minute, covered, ${CAPACITY_COLS.join(', ')})`;
+  return `WITH c AS (
+    ${
+      locked
+        ? `UPDATE usage_capacity u SET covered = c.covered::int[], ${CAPACITY_COLS.map((f) => `${f} = c.${f}`).join(', ')}
+      FROM ${capacityRows}
+     WHERE u.lease_id = c.lease_id AND u.bucket = to_timestamp(c.minute * 60)`
+        : `INSERT INTO usage_capacity (lease_id, bucket, covered, ${CAPACITY_COLS.join(', ')})
+    SELECT lease_id, to_timestamp(minute * 60), covered::int[], ${CAPACITY_COLS.join(', ')}
+      FROM ${capacityRows}`
+    }
+  ), d AS (
+    SELECT * FROM unnest($${p}::uuid[], $${p + 1}::bigint[], ${UNIT_COLS.map((_, i) => `$${p + i + 2}::numeric[]`).join(', ')})
       AS d(lease_id, minute, ${UNIT_COLS.join(', ')})
   ), m AS (
     INSERT INTO usage_minutes (lease_id, bucket, ${UNIT_COLS.join(', ')})
     SELECT lease_id, to_timestamp(minute * 60), ${UNIT_COLS.join(', ')} FROM d
     ${
-      upsert
+      locked
         ? `ON CONFLICT (lease_id, bucket) DO UPDATE SET ${UNIT_COLS.map(
             (c) =>
               `${c} = COALESCE(usage_minutes.${c} + EXCLUDED.${c}, usage_minutes.${c}, EXCLUDED.${c})`,
@@ -313,23 +348,37 @@ function aggregatesSql(upsert: boolean): string {
    ORDER BY 1, 2, 3
   ON CONFLICT (lease_id, unit, bucket) DO UPDATE SET quantity = usage_hours.quantity + EXCLUDED.quantity`;
 }
-const AGGREGATES_INSERT_SQL = aggregatesSql(false);
-const AGGREGATES_UPSERT_SQL = aggregatesSql(true);
+const USAGE_INSERT_SQL = usageSql(false);
+const USAGE_LOCKED_SQL = usageSql(true);
 
 /**
- * Transactions left that go straight to the upsert: set after a minute conflict, since those come
+ * Locks the capacity rows of the given lease-minutes (sorted: one lock order for every
+ * transaction) and answers their state; a minute without a row gets an empty one, so that a
+ * concurrent transaction waits for this one instead of inserting beside it.
+ */
+const LOCK_CAPACITY_SQL = `INSERT INTO usage_capacity (lease_id, bucket, covered)
+  SELECT lease_id, to_timestamp(minute * 60), '{}' FROM unnest($1::uuid[], $2::bigint[]) AS k(lease_id, minute)
+  ON CONFLICT (lease_id, bucket) DO UPDATE SET covered = usage_capacity.covered
+  RETURNING lease_id, (extract(epoch FROM bucket) / 60)::bigint::text AS minute, covered,
+            ${CAPACITY_COLS.map((f) => `${f}::text AS ${f}`).join(', ')}`;
+
+/**
+ * Transactions left that lock the capacity rows first: set after a conflict, since those come
  * in runs (an agent with windows shorter than a minute, or late events for filled minutes).
  */
-let upsertMinutesFor = 0;
+let lockedFor = 0;
 
-/** True for a unique violation of `usage_minutes`' key: a lease-minute that has a row already. */
+/**
+ * True for a unique violation of `usage_capacity`' or `usage_minutes`' key: a lease-minute that
+ * has state already (a minute row without capacity state predates the rule).
+ */
 function isMinuteConflict(err: unknown): boolean {
   const e = err as { code?: unknown; table?: unknown } | null;
-  return e?.code === '23505' && e.table === 'usage_minutes';
+  return e?.code === '23505' && (e.table === 'usage_capacity' || e.table === 'usage_minutes');
 }
 
-async function writeAggregates(client: PoolClient, rows: MinuteRow[]): Promise<void> {
-  if (rows.length === 0) return;
+/** The minute rows as the aggregate parameters: lease ids, minutes, a numeric array per unit. */
+function aggregateParams(rows: MinuteRow[]): string[] {
   const n = rows.length;
   const leases = new Array<string>(n);
   const minutes = new Array<number>(n);
@@ -349,28 +398,133 @@ async function writeAggregates(client: PoolClient, rows: MinuteRow[]): Promise<v
   }
   // join, not +=: a flat string at once (pg measures and copies each parameter; a rope of
   // thousands of pieces cost more to flatten than to build).
-  const params = [
+  return [
     `{${leases.join(',')}}`,
     `{${minutes.join(',')}}`,
     ...cols.map((c) => `{${c.join(',')}}`),
   ];
-  if (upsertMinutesFor > 0) {
-    upsertMinutesFor--;
-    await client.query(AGGREGATES_UPSERT_SQL, params);
-    return;
+}
+
+/** Covered ms as an array-literal element: `"{0,60000}"` (the common whole minute, once). */
+function coveredElement(covered: readonly number[]): string {
+  if (covered.length === 2 && covered[0] === 0 && covered[1] === 60_000) return WHOLE_MINUTE;
+  return `"{${covered.join(',')}}"`;
+}
+const WHOLE_MINUTE = '"{0,60000}"';
+
+/** The changed capacity rows as parameters `$1`–`$8` of {@link usageSql}. */
+function capacityParams(rows: { leaseId: string; minute: number; load: MinuteLoad }[]): string[] {
+  const n = rows.length;
+  const leases = new Array<string>(n);
+  const minutes = new Array<number>(n);
+  const covered = new Array<string>(n);
+  const cols = CAPACITY_COLS.map(() => new Array<string>(n));
+  for (let r = 0; r < n; r++) {
+    const row = rows[r] as { leaseId: string; minute: number; load: MinuteLoad };
+    leases[r] = row.leaseId;
+    minutes[r] = row.minute;
+    covered[r] = coveredElement(row.load.covered);
+    const sums = row.load.sums;
+    for (let c = 0; c < CAPACITY_COLS.length; c++) {
+      const v = sums[CAPACITY_COLS[c] as CapacityField];
+      (cols[c] as string[])[r] = v === undefined ? 'NULL' : scaledText(v);
+    }
   }
-  // Usually every lease-minute is new (an agent reports each lease once a minute): a plain
-  // insert under a savepoint; a minute that has a row already rolls back just this statement,
-  // which runs again as the upsert.
-  await client.query('SAVEPOINT aggregates');
-  try {
-    await client.query(AGGREGATES_INSERT_SQL, params);
-  } catch (err) {
-    if (!isMinuteConflict(err)) throw err;
-    await client.query('ROLLBACK TO SAVEPOINT aggregates');
-    upsertMinutesFor = 100;
-    await client.query(AGGREGATES_UPSERT_SQL, params);
+  return [
+    `{${leases.join(',')}}`,
+    `{${minutes.join(',')}}`,
+    `{${covered.join(',')}}`,
+    ...cols.map((c) => `{${c.join(',')}}`),
+  ];
+}
+
+/** A stored capacity row (as {@link LOCK_CAPACITY_SQL} answers it) as the ledger's seed. */
+function loadOf(row: Record<string, unknown>): {
+  leaseId: string;
+  minute: number;
+  load: MinuteLoad;
+} {
+  const sums: MinuteLoad['sums'] = {};
+  for (const f of CAPACITY_COLS) {
+    const text = row[f];
+    if (typeof text !== 'string') continue;
+    const v = parseScaled(text);
+    if (v === undefined) throw new Error(`usage_capacity.${f} is not a plain decimal: ${text}`);
+    sums[f] = v;
   }
+  return {
+    leaseId: row.lease_id as string,
+    minute: Number(row.minute),
+    load: { covered: (row.covered as number[]).map(Number), sums },
+  };
+}
+
+/**
+ * Admits the fresh events by the capacity rule in their order (docs/decisions.md, "Usage never
+ * exceeds what the lease can deliver") and writes the capacity state and the aggregates of the
+ * admitted ones. Usually every minute they cover is new (an agent reports each lease once a
+ * minute): the rule runs on the batch alone and everything is inserted under a savepoint. A
+ * minute that has state already fails that statement: it is rolled back, the covered minutes'
+ * rows are locked and read, and the rule runs again on the stored state (so several ingest
+ * processes, partitions and the HTTP path, applying usage of one lease at once, serialize on
+ * those rows); the next 100 transactions of the process lock first.
+ */
+async function writeUsage(
+  client: PoolClient,
+  fresh: GoodEvent[],
+  capacityOf: (leaseId: string) => Capacity,
+): Promise<{ admitted: GoodEvent[]; refused: { event: GoodEvent; detail: string }[] }> {
+  if (lockedFor === 0) {
+    const verdict = admitAll(new CapacityLedger(), fresh, capacityOf);
+    await client.query('SAVEPOINT usage');
+    try {
+      await client.query(USAGE_INSERT_SQL, [
+        ...capacityParams(verdict.ledger.changed()),
+        ...aggregateParams(minuteRows(verdict.admitted)),
+      ]);
+      return verdict;
+    } catch (err) {
+      if (!isMinuteConflict(err)) throw err;
+      await client.query('ROLLBACK TO SAVEPOINT usage');
+      lockedFor = 100;
+    }
+  } else lockedFor--;
+  const keys = new Map<string, [string, number]>();
+  for (const e of fresh) {
+    for (const m of minutesOf(e.startMs, e.endMs)) keys.set(`${e.leaseId}|${m}`, [e.leaseId, m]);
+  }
+  const sorted = [...keys.values()].sort(([l1, m1], [l2, m2]) =>
+    l1 < l2 ? -1 : l1 > l2 ? 1 : m1 - m2,
+  );
+  const { rows } = await client.query<Record<string, unknown>>(LOCK_CAPACITY_SQL, [
+    `{${sorted.map(([l]) => l).join(',')}}`,
+    `{${sorted.map(([, m]) => m).join(',')}}`,
+  ]);
+  const verdict = admitAll(new CapacityLedger(rows.map(loadOf)), fresh, capacityOf);
+  await client.query(USAGE_LOCKED_SQL, [
+    ...capacityParams(verdict.ledger.changed()),
+    ...aggregateParams(minuteRows(verdict.admitted)),
+  ]);
+  return verdict;
+}
+
+function admitAll(
+  ledger: CapacityLedger,
+  events: GoodEvent[],
+  capacityOf: (leaseId: string) => Capacity,
+): {
+  ledger: CapacityLedger;
+  admitted: GoodEvent[];
+  refused: { event: GoodEvent; detail: string }[];
+} {
+  const admitted: GoodEvent[] = [];
+  const refused: { event: GoodEvent; detail: string }[] = [];
+  for (const e of events) {
+    const a = ledger.admit(e, capacityOf(e.leaseId));
+    if (a.ok) admitted.push(e);
+    else refused.push({ event: e, detail: a.detail });
+  }
+  return { ledger, admitted, refused };
 }
 
 /**
@@ -410,6 +564,20 @@ function eventArrays(events: GoodEvent[]): string[] {
     g[k] = e.signed ? 't' : 'f';
   }
   return [s, i, l, a, q, g].map((column) => `{${column.join(',')}}`);
+}
+
+/**
+ * Event `index` of a message value, parsed again (the parsed batches are let go before the
+ * writes; only a refused event needs its text back, for its dead letter).
+ */
+function rawEventOf(value: Buffer | string, unsigned: boolean, index: number): unknown {
+  try {
+    const text = value.toString();
+    const json = unsigned ? text : Buffer.from(text.split('.')[1] ?? '', 'base64url').toString();
+    return (JSON.parse(json) as { events: unknown[] }).events[index] ?? null;
+  } catch {
+    return null;
+  }
 }
 
 /** True for a unique violation of `usage_events`' key: an event applied before. */
@@ -485,6 +653,8 @@ async function applyOnce(
       hash: string;
       events: unknown[];
       timestamp: number | undefined;
+      /** The message value, to read a refused event back for its dead letter. */
+      value: Buffer | string;
     }[] = [];
 
     for (const m of pre) {
@@ -531,6 +701,7 @@ async function applyOnce(
           hash: m.hash,
           events: u.data.events,
           timestamp: m.timestamp,
+          value: m.value,
         });
         continue;
       }
@@ -603,6 +774,7 @@ async function applyOnce(
         hash: m.hash,
         events: batch.events,
         timestamp: m.timestamp,
+        value: m.value,
       });
     }
 
@@ -694,6 +866,11 @@ async function applyOnce(
           units: v.units,
           seq: b.seq,
           signed: b.agent !== null,
+          startMs: v.windowStart.getTime(),
+          endMs: v.windowEnd.getTime(),
+          usage: v.event.data.usage,
+          batch: i,
+          index,
         });
       });
     }
@@ -742,16 +919,51 @@ async function applyOnce(
         fresh =
           n === good.length ? good : (rows[0]?.fresh ?? []).map((o) => good[o - 1] as GoodEvent);
       }
-      result.applied = fresh.length;
+      result.duplicateEvents += good.length - fresh.length;
+      const capacities = new Map<string, Capacity>();
+      const capacityOf = (leaseId: string): Capacity => {
+        let c = capacities.get(leaseId);
+        if (c === undefined) {
+          const lease = leases.get(leaseId) as MeteringLease; // validated against it
+          capacities.set(leaseId, (c = leaseCapacity(lease.spec, lease.slots)));
+        }
+        return c;
+      };
+      const { admitted, refused } =
+        fresh.length === 0
+          ? { admitted: fresh, refused: [] }
+          : await writeUsage(client, fresh, capacityOf);
+      if (refused.length > 0) {
+        // Out of the dedupe ledger again: a refused event counts for nothing, like any other
+        // dead letter.
+        await client.query(
+          `DELETE FROM usage_events
+            WHERE (source, event_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+          [refused.map((r) => r.event.source), refused.map((r) => r.event.id)],
+        );
+        for (const { event: e, detail } of refused) {
+          const b = accepted[e.batch] as (typeof accepted)[number];
+          dead.push({
+            dedupeKey: `${b.hash}:${e.index}`,
+            reason: 'over_capacity',
+            detail,
+            agentId: b.agent?.id ?? null,
+            seq: b.seq,
+            eventId: e.id,
+            leaseId: e.leaseId,
+            event: rawEventOf(b.value, b.agent === null, e.index),
+            raw: null,
+          });
+        }
+      }
+      result.applied = admitted.length;
       const perLease = new Map<string, number>();
-      for (const e of fresh) perLease.set(e.leaseId, (perLease.get(e.leaseId) ?? 0) + 1);
+      for (const e of admitted) perLease.set(e.leaseId, (perLease.get(e.leaseId) ?? 0) + 1);
       result.perLease = [...perLease].map(([leaseId, applied]) => ({
         leaseId,
         correlationId: leases.get(leaseId)?.correlationId ?? null,
         applied,
       }));
-      result.duplicateEvents += good.length - fresh.length;
-      await writeAggregates(client, minuteRows(fresh));
     }
 
     if (newBatches.length > 0) {
