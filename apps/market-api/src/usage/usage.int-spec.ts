@@ -10,11 +10,18 @@ import type {
   DeadLetterPage,
   OfferView,
   OrderView,
+  ResourceView,
   UsageEvent,
   UsagePoint,
 } from '@suanli/contracts';
+import { generateSigningKey } from '@suanli/crypto';
 import { computeUnits, CURRENT_CATALOG } from '@suanli/units';
-import { fundWallet, sellerWithOffer, signUpActor } from '../../../../test/support/actors.js';
+import {
+  buyerWithLease,
+  fundWallet,
+  sellerWithOffer,
+  signUpActor,
+} from '../../../../test/support/actors.js';
 import { expectEventually } from '../../../../test/support/eventually.js';
 import { apiClient } from '../../../../test/support/http.js';
 import {
@@ -23,6 +30,7 @@ import {
   useExchangeTestTopics,
 } from '../../../../test/support/kafka.js';
 import { startMarketApi, type TestMarketApi } from '../../../../test/support/market-api.js';
+import { agentToken } from '../../../metering/src/agent/lease-client.js';
 import { startIngest, type RunningIngest } from '../../../metering/src/ingest/ingest.js';
 import { Decimal } from '@suanli/money';
 
@@ -228,6 +236,100 @@ describe('usage over HTTP (API keys, unsigned CloudEvents, dead letters, series)
       { type: 'lease.started', published: true },
       { type: 'lease.ended', published: true },
     ]);
+  }, 90_000);
+
+  it('applies one of 200 copies of a window posted under other ids and sources: the capacity rule (issue 18)', async () => {
+    // The probe's lease: one slot of 8 vCPUs, its offer taking unsigned usage.
+    const seller = await signUpActor(api, ['seller']);
+    const resource = (
+      await seller.client.post<ResourceView>('/v1/resources', {
+        name: 'vm',
+        class: 'GEN',
+        form: 'VM',
+        location: { country: 'CN', subdivision: 'SH', site: 'PD1' },
+        spec: { cpu: 8, memGiB: 32 },
+      })
+    ).body;
+    const key = await generateSigningKey();
+    const agent = (
+      await seller.client.post<{ id: string }>(`/v1/resources/${resource.id}/agents`, {
+        publicJwk: key.publicJwk,
+      })
+    ).body;
+    await apiClient(api.url, await agentToken(agent.id, { ...key.privateJwk, kid: key.kid })).get(
+      '/v1/agents/me/leases',
+    );
+    const offer = await seller.client.post<OfferView>('/v1/offers', {
+      resourceId: resource.id,
+      title: '8 vCPU VM',
+      currency: 'CNY',
+      capacity: 1,
+      pricingModel: 'fixed',
+      prices: [{ unit: 'slot_h', price: '1.00' }],
+      acceptsUnsigned: true,
+    });
+    expect(offer.status).toBe(201);
+    const { buyer, lease } = await buyerWithLease(api, offer.body.id);
+    await expectEventually(async () => {
+      const { rows } = await pool.query('SELECT 1 FROM metering_leases WHERE id = $1', [lease.id]);
+      expect(rows).toHaveLength(1);
+    });
+    const secret = (
+      await seller.client.post<CreatedApiKeyView>('/v1/api-keys', {
+        name: 'collector',
+        scopes: ['usage:write'],
+      })
+    ).body.secret;
+
+    // 30 seconds at full load, 200 times: each copy its own id and source, in 4 requests.
+    const start = new Date(lease.startsAt);
+    const end = new Date(start.getTime() + 30_000);
+    const usage = { duration_s: '30', cpu_core_s: '240', mem_gib_s: '960' };
+    const units = computeUnits(usage, { catalog: CURRENT_CATALOG, class: 'GEN' }) as Record<
+      string,
+      string
+    >;
+    const copy = (i: number): UsageEvent => ({
+      specversion: '1.0',
+      id: randomUUID(),
+      source: `probe-${i}`,
+      type: 'exchange.usage.v1',
+      subject: lease.id,
+      time: end.toISOString(),
+      data: {
+        cri: resource.cri,
+        window: { start: start.toISOString(), end: end.toISOString() },
+        usage,
+        units,
+        catalog: CURRENT_CATALOG,
+      },
+    });
+    for (let r = 0; r < 4; r++) {
+      const sent = await post(
+        '/v1/usage/events',
+        secret,
+        'application/cloudevents-batch+json',
+        Array.from({ length: 50 }, (_, i) => copy(r * 50 + i)),
+      );
+      expect(sent.status).toBe(202);
+    }
+    await expectEventually(async () => {
+      const refused = await seller.client.get<DeadLetterPage>(
+        `/v1/usage/dead-letters?lease=${lease.id}&reason=over_capacity&limit=500`,
+      );
+      expect(refused.body.items).toHaveLength(199);
+    });
+    const usageSeries = await buyer.client.get<{ items: UsagePoint[] }>(
+      `/v1/leases/${lease.id}/usage?granularity=minute`,
+    );
+    expect(usageSeries.body.items.filter((p) => p.unit === 'scu.gen')).toEqual([
+      { unit: 'scu.gen', bucket: start.toISOString(), quantity: units['scu.gen'] },
+    ]);
+    const { rows } = await pool.query(
+      'SELECT count(*)::int AS n FROM usage_events WHERE lease_id = $1',
+      [lease.id],
+    );
+    expect(rows[0]).toEqual({ n: 1 });
   }, 90_000);
 
   it('refuses bad requests: invalid events, other content types, JWTs, revoked keys', async () => {
