@@ -95,6 +95,24 @@ function cloudEvent(leaseId: string, cri: string, minute: number, source: string
   };
 }
 
+/** A fixed-price offer (10.00 CNY a slot-hour) that accepts unsigned usage. */
+function unsignedOffer(
+  seller: Awaited<ReturnType<typeof signUpActor>>,
+  resourceId: string,
+  title: string,
+  capacity: number,
+) {
+  return seller.client.post<OfferView>('/v1/offers', {
+    resourceId,
+    title,
+    currency: 'CNY',
+    capacity,
+    pricingModel: 'fixed',
+    prices: [{ unit: 'slot_h', price: '10.00' }],
+    acceptsUnsigned: true,
+  });
+}
+
 async function post(path: string, token: string, contentType: string, body: unknown) {
   const res = await fetch(`${api.url}${path}`, {
     method: 'POST',
@@ -107,15 +125,7 @@ async function post(path: string, token: string, contentType: string, body: unkn
 describe('usage over HTTP (API keys, unsigned CloudEvents, dead letters, series)', () => {
   it('meters plain CloudEvents posted with an API key, and dead-letters what the offer refuses', async () => {
     const { seller, resource, offer: signedOnly } = await sellerWithOffer(api);
-    const open = await seller.client.post<OfferView>('/v1/offers', {
-      resourceId: resource.id,
-      title: 'H100, unsigned usage welcome',
-      currency: 'CNY',
-      capacity: 2,
-      pricingModel: 'fixed',
-      prices: [{ unit: 'slot_h', price: '10.00' }],
-      acceptsUnsigned: true,
-    });
+    const open = await unsignedOffer(seller, resource.id, 'H100, unsigned usage welcome', 2);
     expect(open.status).toBe(201);
     const buyer = await signUpActor(api, ['buyer']);
     await fundWallet(api, buyer.orgId, 'CNY', '1000.00');
@@ -259,15 +269,7 @@ describe('usage over HTTP (API keys, unsigned CloudEvents, dead letters, series)
     await apiClient(api.url, await agentToken(agent.id, { ...key.privateJwk, kid: key.kid })).get(
       '/v1/agents/me/leases',
     );
-    const offer = await seller.client.post<OfferView>('/v1/offers', {
-      resourceId: resource.id,
-      title: '8 vCPU VM',
-      currency: 'CNY',
-      capacity: 1,
-      pricingModel: 'fixed',
-      prices: [{ unit: 'slot_h', price: '1.00' }],
-      acceptsUnsigned: true,
-    });
+    const offer = await unsignedOffer(seller, resource.id, '8 vCPU VM', 1);
     expect(offer.status).toBe(201);
     const { buyer, lease } = await buyerWithLease(api, offer.body.id);
     await expectEventually(async () => {
