@@ -226,6 +226,14 @@ describe('usage never exceeds what the lease can deliver (PostgreSQL + Kafka)', 
     );
     expect(refused.rows).toHaveLength(199);
     expect(new Set(refused.rows.map((r) => r.reason))).toEqual(new Set(['over_capacity']));
+    // Each dead letter keeps its event, as sent (signed or not).
+    expect(
+      await one(
+        `SELECT count(*)::int AS n FROM usage_dead_letters
+          WHERE lease_id = $1 AND event->>'subject' = $1::text AND event->'data'->'usage' IS NOT NULL`,
+        [id],
+      ),
+    ).toEqual({ n: 199 });
     expect(refused.rows[0]?.detail).toMatch(
       /^cpu_core_s of the minute from 2026-01-01T00:00:00.000Z would total 480, more than the lease can deliver: 8 per second × 30 s of the minute covered = 240$/,
     );
