@@ -29,7 +29,6 @@ import {
   MeteringLeaseEntity,
   UsageDeadLetterEntity,
   UsageEventEntity,
-  UsageCapacityEntity,
   UsageHourEntity,
   UsageMinuteEntity,
 } from './metering.entities.js';
@@ -106,7 +105,6 @@ export const ENTITIES = [
   UsageEventEntity,
   AgentBatchEntity,
   UsageMinuteEntity,
-  UsageCapacityEntity,
   UsageHourEntity,
   UsageDeadLetterEntity,
   MeteringLeaseEntity,

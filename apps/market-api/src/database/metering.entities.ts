@@ -55,20 +55,12 @@ export class UsageMinuteEntity {
   @Column({ ...NUMERIC, name: 'sto_gib_h', nullable: true }) stoGibH!: string | null;
   @Column({ ...NUMERIC, name: 'net_egress_gib', nullable: true }) netEgressGib!: string | null;
   @Column({ ...NUMERIC, name: 'api_call', nullable: true }) apiCall!: string | null;
-}
-
-/**
- * The capacity rule's state (docs/decisions.md, "Usage never exceeds what the lease can
- * deliver"), written by the ingest: per lease and minute, the milliseconds of the minute that
- * accepted usage windows cover (offsets, flat `[start, end)` pairs) and the sum of those events'
- * shares of the minute per metered quantity (exact: unconstrained numeric). Every minute a window
- * covers has a row, not only the one it starts in.
- */
-@Entity('usage_capacity')
-export class UsageCapacityEntity {
-  @PrimaryColumn({ name: 'lease_id', type: 'uuid' }) leaseId!: string;
-  @PrimaryColumn({ type: 'timestamptz' }) bucket!: Date;
-  @Column({ type: 'int', array: true }) covered!: number[];
+  // The capacity rule's state (docs/decisions.md, "Usage never exceeds what the lease can
+  // deliver"), written by the ingest: the milliseconds of the minute that accepted usage windows
+  // cover (offsets, flat `[start, end)` pairs) and the sum of those events' shares of the minute
+  // per metered quantity (exact: unconstrained numeric). A minute a window covers without
+  // starting in it has a row with no units. NULL: no state (a minute applied before the rule).
+  @Column({ type: 'int', array: true, nullable: true }) covered!: number[] | null;
   @Column({ name: 'cpu_core_s', type: 'numeric', nullable: true }) cpuCoreS!: string | null;
   @Column({ name: 'mem_gib_s', type: 'numeric', nullable: true }) memGibS!: string | null;
   @Column({ name: 'acc_s', type: 'numeric', nullable: true }) accS!: string | null;

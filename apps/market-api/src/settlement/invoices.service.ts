@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { DebitNoteView, InvoiceView, Page, RecordBundleView } from '@suanli/contracts';
 import { Money } from '@suanli/money';
+import { UNIT_CODES, UNIT_COLUMNS } from '@suanli/units';
 import type { Principal } from '../auth/auth.decorators.js';
 import { notFound } from '../common/errors.js';
 import { LeaseEntity } from '../database/market.entities.js';
@@ -118,8 +119,9 @@ export class InvoicesService {
    * Active minutes = the clock minutes the lease's settled periods (its debit notes) touch,
    * less its pauses (an interruptible lease's `lease_interruptions`; an open one runs on), so
    * suspended and paused stretches are excluded; a minute is available when the resource sent
-   * an `online` heartbeat in it or the lease has usage for it (`usage_minutes`). Minutes are UTC
-   * minutes whatever the session's TimeZone.
+   * an `online` heartbeat in it or the lease has usage for it (a `usage_minutes` row with units:
+   * the rows of minutes a window covers without starting in it hold only the metering capacity
+   * rule's state). Minutes are UTC minutes whatever the session's TimeZone.
    */
   async availability(
     manager: EntityManager,
@@ -141,7 +143,8 @@ export class InvoicesService {
               count(*) FILTER (WHERE
                 EXISTS (SELECT 1 FROM resource_heartbeats h WHERE h.resource_id = $2
                         AND h.status = 'online' AND h.at >= m AND h.at < m + interval '1 minute')
-                OR EXISTS (SELECT 1 FROM usage_minutes u WHERE u.lease_id = $1 AND u.bucket = m)
+                OR EXISTS (SELECT 1 FROM usage_minutes u WHERE u.lease_id = $1 AND u.bucket = m
+                           AND num_nonnulls(${UNIT_CODES.map((c) => `u.${UNIT_COLUMNS[c]}`).join(', ')}) > 0)
               )::text AS available
        FROM minutes`,
       [lease.id, lease.resourceId],

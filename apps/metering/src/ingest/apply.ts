@@ -296,45 +296,39 @@ const PLAIN_TOKEN = /^[0-9A-Za-z_.:+-]+$/;
 /** The units' columns in `usage_minutes`, in catalog order. */
 const UNIT_COLS = UNIT_CODES.map((u) => UNIT_COLUMNS[u]);
 
-/** The capacity state's quantity columns (`usage_capacity`), one per field. */
+/** The capacity rule's quantity columns of `usage_minutes`, one per field. */
 const CAPACITY_COLS: readonly CapacityField[] = CAPACITY_FIELDS;
 
+/** Every column of a `usage_minutes` row the ingest writes, after lease_id and the minute. */
+const ROW_COLS = ['covered', ...CAPACITY_COLS, ...UNIT_COLS];
+
 /**
- * One statement for the capacity state and both aggregates. The capacity rows (`$1`–`$8`) go in as
- * a plain INSERT (`locked` false: the minutes had no row, a minute that has one fails the
- * statement) or as an UPDATE of the rows {@link LOCK_CAPACITY_SQL} locked. The minute rows (a
- * column per unit) are inserted, and the same rows, summed per lease and hour by PostgreSQL
- * (floored division, also before 1970) and then unpivoted, are added to `usage_hours` (sorted, so
- * concurrent transactions lock hour rows in one order). Parameters are array literals built in
- * one pass (absent units NULL; minutes as integers). Not locked, the minute rows are a plain
- * INSERT too (a third cheaper for PostgreSQL than `ON CONFLICT DO UPDATE`).
+ * One statement for the minute rows and the hours. A row per lease and minute the admitted events
+ * cover: the capacity state (covered ms and the sums of the quantities' shares) and, where windows
+ * start, the units (NULL elsewhere). Not `locked`, the rows are a plain INSERT (a third cheaper
+ * for PostgreSQL than `ON CONFLICT DO UPDATE`): every minute was new, a minute that has a row
+ * fails the statement. `locked`, they are upserts of the rows {@link LOCK_MINUTES_SQL} locked:
+ * the state replaced (the ledger computed it from the stored one), the units added. The same
+ * rows' units, summed per lease and hour by PostgreSQL (floored division, also before 1970) and
+ * unpivoted, are added to `usage_hours` (sorted, so concurrent transactions lock hour rows in one
+ * order). Parameters are array literals built in one pass (absent values NULL; minutes as
+ * integers).
  */
 function usageSql(locked: boolean): string {
-  const p = CAPACITY_COLS.length + 4; // the first aggregate parameter
-  const capacityRows = `unnest($1::uuid[], $2::bigint[], $3::text[], ${CAPACITY_COLS.map((_, i) => `$${i + 4}::numeric[]`).join(', ')})
-      AS c(lease_id, minute, covered, ${CAPACITY_COLS.join(', ')})`;
-  return `WITH c AS (
-    ${
-      locked
-        ? `UPDATE usage_capacity u SET covered = c.covered::int[], ${CAPACITY_COLS.map((f) => `${f} = c.${f}`).join(', ')}
-      FROM ${capacityRows}
-     WHERE u.lease_id = c.lease_id AND u.bucket = to_timestamp(c.minute * 60)`
-        : `INSERT INTO usage_capacity (lease_id, bucket, covered, ${CAPACITY_COLS.join(', ')})
-    SELECT lease_id, to_timestamp(minute * 60), covered::int[], ${CAPACITY_COLS.join(', ')}
-      FROM ${capacityRows}`
-    }
-  ), d AS (
-    SELECT * FROM unnest($${p}::uuid[], $${p + 1}::bigint[], ${UNIT_COLS.map((_, i) => `$${p + i + 2}::numeric[]`).join(', ')})
-      AS d(lease_id, minute, ${UNIT_COLS.join(', ')})
+  return `WITH d AS (
+    SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], ${[...CAPACITY_COLS, ...UNIT_COLS].map((_, i) => `$${i + 4}::numeric[]`).join(', ')})
+      AS d(lease_id, minute, ${ROW_COLS.join(', ')})
   ), m AS (
-    INSERT INTO usage_minutes (lease_id, bucket, ${UNIT_COLS.join(', ')})
-    SELECT lease_id, to_timestamp(minute * 60), ${UNIT_COLS.join(', ')} FROM d
+    INSERT INTO usage_minutes (lease_id, bucket, ${ROW_COLS.join(', ')})
+    SELECT lease_id, to_timestamp(minute * 60), covered::int[], ${[...CAPACITY_COLS, ...UNIT_COLS].join(', ')} FROM d
     ${
       locked
-        ? `ON CONFLICT (lease_id, bucket) DO UPDATE SET ${UNIT_COLS.map(
-            (c) =>
-              `${c} = COALESCE(usage_minutes.${c} + EXCLUDED.${c}, usage_minutes.${c}, EXCLUDED.${c})`,
-          ).join(', ')}`
+        ? `ON CONFLICT (lease_id, bucket) DO UPDATE SET covered = EXCLUDED.covered,
+        ${CAPACITY_COLS.map((c) => `${c} = EXCLUDED.${c}`).join(', ')},
+        ${UNIT_COLS.map(
+          (c) =>
+            `${c} = COALESCE(usage_minutes.${c} + EXCLUDED.${c}, usage_minutes.${c}, EXCLUDED.${c})`,
+        ).join(', ')}`
         : ''
     }
   )
@@ -352,57 +346,27 @@ const USAGE_INSERT_SQL = usageSql(false);
 const USAGE_LOCKED_SQL = usageSql(true);
 
 /**
- * Locks the capacity rows of the given lease-minutes (sorted: one lock order for every
- * transaction) and answers their state; a minute without a row gets an empty one, so that a
- * concurrent transaction waits for this one instead of inserting beside it.
+ * Locks the minute rows of the given lease-minutes (sorted: one lock order for every
+ * transaction) and answers their capacity state; a minute without a row gets an empty one (no
+ * units, no state), so that a concurrent transaction waits for this one instead of inserting
+ * beside it.
  */
-const LOCK_CAPACITY_SQL = `INSERT INTO usage_capacity (lease_id, bucket, covered)
-  SELECT lease_id, to_timestamp(minute * 60), '{}' FROM unnest($1::uuid[], $2::bigint[]) AS k(lease_id, minute)
-  ON CONFLICT (lease_id, bucket) DO UPDATE SET covered = usage_capacity.covered
+const LOCK_MINUTES_SQL = `INSERT INTO usage_minutes (lease_id, bucket)
+  SELECT lease_id, to_timestamp(minute * 60) FROM unnest($1::uuid[], $2::bigint[]) AS k(lease_id, minute)
+  ON CONFLICT (lease_id, bucket) DO UPDATE SET covered = usage_minutes.covered
   RETURNING lease_id, (extract(epoch FROM bucket) / 60)::bigint::text AS minute, covered,
             ${CAPACITY_COLS.map((f) => `${f}::text AS ${f}`).join(', ')}`;
 
 /**
- * Transactions left that lock the capacity rows first: set after a conflict, since those come
+ * Transactions left that lock the minute rows first: set after a conflict, since those come
  * in runs (an agent with windows shorter than a minute, or late events for filled minutes).
  */
 let lockedFor = 0;
 
-/**
- * True for a unique violation of `usage_capacity`' or `usage_minutes`' key: a lease-minute that
- * has state already (a minute row without capacity state predates the rule).
- */
+/** True for a unique violation of `usage_minutes`' key: a lease-minute that has a row already. */
 function isMinuteConflict(err: unknown): boolean {
   const e = err as { code?: unknown; table?: unknown } | null;
-  return e?.code === '23505' && (e.table === 'usage_capacity' || e.table === 'usage_minutes');
-}
-
-/** The minute rows as the aggregate parameters: lease ids, minutes, a numeric array per unit. */
-function aggregateParams(rows: MinuteRow[]): string[] {
-  const n = rows.length;
-  const leases = new Array<string>(n);
-  const minutes = new Array<number>(n);
-  const cols = UNIT_CODES.map(() => new Array<string>(n));
-  for (let r = 0; r < n; r++) {
-    const row = rows[r] as MinuteRow;
-    leases[r] = row.leaseId;
-    minutes[r] = row.minute;
-    const units = row.units;
-    for (const unit of Object.keys(units)) {
-      // Units come from the server's own computation (validateEvent): a bug guard.
-      if (!(unit in UNIT_COLUMNS)) throw new Error(`no usage_minutes column for unit ${unit}`);
-    }
-    for (let c = 0; c < UNIT_CODES.length; c++) {
-      (cols[c] as string[])[r] = units[UNIT_CODES[c] as string] ?? 'NULL';
-    }
-  }
-  // join, not +=: a flat string at once (pg measures and copies each parameter; a rope of
-  // thousands of pieces cost more to flatten than to build).
-  return [
-    `{${leases.join(',')}}`,
-    `{${minutes.join(',')}}`,
-    ...cols.map((c) => `{${c.join(',')}}`),
-  ];
+  return e?.code === '23505' && e.table === 'usage_minutes';
 }
 
 /** Covered ms as an array-literal element: `"{0,60000}"` (the common whole minute, once). */
@@ -412,33 +376,54 @@ function coveredElement(covered: readonly number[]): string {
 }
 const WHOLE_MINUTE = '"{0,60000}"';
 
-/** The changed capacity rows as parameters `$1`–`$8` of {@link usageSql}. */
-function capacityParams(rows: { leaseId: string; minute: number; load: MinuteLoad }[]): string[] {
-  const n = rows.length;
+/**
+ * The parameters of {@link usageSql}: the minutes whose capacity state changed (sorted by lease
+ * and minute), each with the units of the admitted events whose windows start in it.
+ */
+function usageParams(
+  changed: { leaseId: string; minute: number; load: MinuteLoad }[],
+  minutes: MinuteRow[],
+): string[] {
+  const units = new Map<string, Readonly<Record<string, string>>>();
+  for (const row of minutes) {
+    for (const unit of Object.keys(row.units)) {
+      // Units come from the server's own computation (validateEvent): a bug guard.
+      if (!(unit in UNIT_COLUMNS)) throw new Error(`no usage_minutes column for unit ${unit}`);
+    }
+    units.set(`${row.leaseId}|${row.minute}`, row.units);
+  }
+  const n = changed.length;
   const leases = new Array<string>(n);
-  const minutes = new Array<number>(n);
+  const mins = new Array<number>(n);
   const covered = new Array<string>(n);
-  const cols = CAPACITY_COLS.map(() => new Array<string>(n));
+  const cols = [...CAPACITY_COLS, ...UNIT_CODES].map(() => new Array<string>(n));
+  const k = CAPACITY_COLS.length;
   for (let r = 0; r < n; r++) {
-    const row = rows[r] as { leaseId: string; minute: number; load: MinuteLoad };
+    const row = changed[r] as { leaseId: string; minute: number; load: MinuteLoad };
     leases[r] = row.leaseId;
-    minutes[r] = row.minute;
+    mins[r] = row.minute;
     covered[r] = coveredElement(row.load.covered);
     const sums = row.load.sums;
-    for (let c = 0; c < CAPACITY_COLS.length; c++) {
+    for (let c = 0; c < k; c++) {
       const v = sums[CAPACITY_COLS[c] as CapacityField];
       (cols[c] as string[])[r] = v === undefined ? 'NULL' : scaledText(v);
     }
+    const u = units.get(`${row.leaseId}|${row.minute}`);
+    for (let c = 0; c < UNIT_CODES.length; c++) {
+      (cols[k + c] as string[])[r] = u?.[UNIT_CODES[c] as string] ?? 'NULL';
+    }
   }
+  // join, not +=: a flat string at once (pg measures and copies each parameter; a rope of
+  // thousands of pieces cost more to flatten than to build).
   return [
     `{${leases.join(',')}}`,
-    `{${minutes.join(',')}}`,
+    `{${mins.join(',')}}`,
     `{${covered.join(',')}}`,
     ...cols.map((c) => `{${c.join(',')}}`),
   ];
 }
 
-/** A stored capacity row (as {@link LOCK_CAPACITY_SQL} answers it) as the ledger's seed. */
+/** A stored minute row (as {@link LOCK_MINUTES_SQL} answers it) as the ledger's seed. */
 function loadOf(row: Record<string, unknown>): {
   leaseId: string;
   minute: number;
@@ -449,13 +434,13 @@ function loadOf(row: Record<string, unknown>): {
     const text = row[f];
     if (typeof text !== 'string') continue;
     const v = parseScaled(text);
-    if (v === undefined) throw new Error(`usage_capacity.${f} is not a plain decimal: ${text}`);
+    if (v === undefined) throw new Error(`usage_minutes.${f} is not a plain decimal: ${text}`);
     sums[f] = v;
   }
   return {
     leaseId: row.lease_id as string,
     minute: Number(row.minute),
-    load: { covered: (row.covered as number[]).map(Number), sums },
+    load: { covered: ((row.covered as number[] | null) ?? []).map(Number), sums },
   };
 }
 
@@ -464,7 +449,7 @@ function loadOf(row: Record<string, unknown>): {
  * exceeds what the lease can deliver") and writes the capacity state and the aggregates of the
  * admitted ones. Usually every minute they cover is new (an agent reports each lease once a
  * minute): the rule runs on the batch alone and everything is inserted under a savepoint. A
- * minute that has state already fails that statement: it is rolled back, the covered minutes'
+ * minute that has a row already fails that statement: it is rolled back, the covered minutes'
  * rows are locked and read, and the rule runs again on the stored state (so several ingest
  * processes, partitions and the HTTP path, applying usage of one lease at once, serialize on
  * those rows); the next 100 transactions of the process lock first.
@@ -478,10 +463,10 @@ async function writeUsage(
     const verdict = admitAll(new CapacityLedger(), fresh, capacityOf);
     await client.query('SAVEPOINT usage');
     try {
-      await client.query(USAGE_INSERT_SQL, [
-        ...capacityParams(verdict.ledger.changed()),
-        ...aggregateParams(minuteRows(verdict.admitted)),
-      ]);
+      await client.query(
+        USAGE_INSERT_SQL,
+        usageParams(verdict.ledger.changed(), minuteRows(verdict.admitted)),
+      );
       return verdict;
     } catch (err) {
       if (!isMinuteConflict(err)) throw err;
@@ -496,15 +481,15 @@ async function writeUsage(
   const sorted = [...keys.values()].sort(([l1, m1], [l2, m2]) =>
     l1 < l2 ? -1 : l1 > l2 ? 1 : m1 - m2,
   );
-  const { rows } = await client.query<Record<string, unknown>>(LOCK_CAPACITY_SQL, [
+  const { rows } = await client.query<Record<string, unknown>>(LOCK_MINUTES_SQL, [
     `{${sorted.map(([l]) => l).join(',')}}`,
     `{${sorted.map(([, m]) => m).join(',')}}`,
   ]);
   const verdict = admitAll(new CapacityLedger(rows.map(loadOf)), fresh, capacityOf);
-  await client.query(USAGE_LOCKED_SQL, [
-    ...capacityParams(verdict.ledger.changed()),
-    ...aggregateParams(minuteRows(verdict.admitted)),
-  ]);
+  await client.query(
+    USAGE_LOCKED_SQL,
+    usageParams(verdict.ledger.changed(), minuteRows(verdict.admitted)),
+  );
   return verdict;
 }
 

@@ -253,7 +253,7 @@ describe('usage never exceeds what the lease can deliver (PostgreSQL + Kafka)', 
     ).toEqual({ quantity: template.data.units['scu.gen'] });
     expect(
       await one(
-        'SELECT covered, cpu_core_s::text, mem_gib_s::text FROM usage_capacity WHERE lease_id = $1',
+        'SELECT covered, cpu_core_s::text, mem_gib_s::text FROM usage_minutes WHERE lease_id = $1',
         [id],
       ),
     ).toEqual({ covered: [0, 30_000], cpu_core_s: '240', mem_gib_s: '960' });
@@ -270,7 +270,7 @@ describe('usage never exceeds what the lease can deliver (PostgreSQL + Kafka)', 
     const { rows } = await pool.query<{ minute: number; covered: number[]; cpu: string }>(
       `SELECT (extract(epoch FROM bucket - $2::timestamptz) / 60)::int AS minute, covered,
               cpu_core_s::text AS cpu
-         FROM usage_capacity WHERE lease_id = $1 AND cpu_core_s IS NOT NULL ORDER BY bucket`,
+         FROM usage_minutes WHERE lease_id = $1 AND cpu_core_s IS NOT NULL ORDER BY bucket`,
       [id, new Date(LEASE_START)],
     );
     expect(rows).toEqual(
@@ -317,7 +317,7 @@ describe('usage never exceeds what the lease can deliver (PostgreSQL + Kafka)', 
       ),
     ).toEqual({ n: 35 });
     expect(
-      await one('SELECT covered, cpu_core_s::text FROM usage_capacity WHERE lease_id = $1', [id]),
+      await one('SELECT covered, cpu_core_s::text FROM usage_minutes WHERE lease_id = $1', [id]),
     ).toEqual({ covered: [0, 30_000], cpu_core_s: '240' });
   }, 120_000);
 });

@@ -11,7 +11,7 @@ import { addScaled, parseScaled, pow10, type RawUsage, type Scaled } from '@suan
 export const MINUTE_MS = 60_000;
 
 /**
- * The metered quantities with a physical bound, in the columns of `usage_capacity`: every billed
+ * The metered quantities with a physical bound, in columns of `usage_minutes`: every billed
  * unit is a fixed rate of one or two of them (api calls have no physical bound, and the window's
  * `duration_s` is not billed).
  */
