@@ -16,6 +16,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ApiGateway } from '../../apps/metering/src/agent/delivery/api-gateway.js';
+import { detectCgroups } from '../../apps/metering/src/agent/delivery/cgroups.js';
 import { CtrProvisioner } from '../../apps/metering/src/agent/delivery/ctr-provisioner.js';
 import { JobProvisioner } from '../../apps/metering/src/agent/delivery/job-provisioner.js';
 import type {
@@ -146,6 +147,7 @@ async function jobSubject(): Promise<Subject> {
     cleanup: async () => {
       for (const l of await jobs.list()) await jobs.revoke(l.leaseId);
       await jobs.close();
+      await (await detectCgroups())?.remove(`suanli-jobs/bench-${RUN}`);
       rmSync(dir, { recursive: true, force: true });
     },
   };
