@@ -4,7 +4,6 @@ import {
   inclusionProofRanges,
   nodeHash,
   nodesFor,
-  perfectNodesOf,
   rangeHash,
   type Hash,
   type PerfectNode,
