@@ -40,7 +40,9 @@ import {
 import {
   SettlementLogCheckpointEntity,
   SettlementLogLeafEntity,
-  SettlementLogNodeEntity,
+  SettlementLogStateEntity,
+  SettlementLogTileEntity,
+  SettlementLogTileLeavesEntity,
 } from './settlement-log.entities.js';
 import {
   AgentEntity,
@@ -122,7 +124,9 @@ export const ENTITIES = [
   FeeScheduleEntity,
   RateLimitBucketEntity,
   SettlementLogLeafEntity,
-  SettlementLogNodeEntity,
+  SettlementLogTileEntity,
+  SettlementLogTileLeavesEntity,
+  SettlementLogStateEntity,
   SettlementLogCheckpointEntity,
   OrgDataKeyEntity,
   OrgPersonalDataEntity,

@@ -91,7 +91,7 @@ const joinPath = (...parts: string[]): string => {
   const p = parts
     .flatMap((s) => s.split('/'))
     .filter((s) => s !== '')
-    .map((s) => (s.startsWith(':') ? `{${s.slice(1)}}` : s))
+    .map((s) => (s.startsWith(':') || s.startsWith('*') ? `{${s.slice(1)}}` : s))
     .join('/');
   return `/${p}`;
 };

@@ -7,6 +7,8 @@ const schema = z.object({
   SETTLEMENT_LOG_CHECKPOINT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   /** Leaves sequenced per sequencer transaction. */
   SETTLEMENT_LOG_BATCH: z.coerce.number().int().min(1).max(100_000).default(5_000),
+  /** Tiles kept in memory for proofs (8 KiB each, plus the subtree hashes computed in them). */
+  SETTLEMENT_LOG_TILE_CACHE: z.coerce.number().int().min(0).max(1_000_000).default(8_192),
 });
 
 /** Settlement log settings, validated from the environment. */
@@ -14,6 +16,7 @@ export class SettlementLogConfig {
   readonly origin: string | undefined;
   readonly checkpointMs: number;
   readonly batch: number;
+  readonly tileCache: number;
   /** Follows SETTLEMENT_SCHEDULER: `off` (tests) signs checkpoints only on demand. */
   readonly schedulerEnabled: boolean;
 
@@ -23,6 +26,7 @@ export class SettlementLogConfig {
       SETTLEMENT_LOG_ORIGIN: pick('SETTLEMENT_LOG_ORIGIN'),
       SETTLEMENT_LOG_CHECKPOINT_SECONDS: pick('SETTLEMENT_LOG_CHECKPOINT_SECONDS'),
       SETTLEMENT_LOG_BATCH: pick('SETTLEMENT_LOG_BATCH'),
+      SETTLEMENT_LOG_TILE_CACHE: pick('SETTLEMENT_LOG_TILE_CACHE'),
     });
     if (!parsed.success) {
       const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
@@ -31,6 +35,7 @@ export class SettlementLogConfig {
     this.origin = parsed.data.SETTLEMENT_LOG_ORIGIN;
     this.checkpointMs = parsed.data.SETTLEMENT_LOG_CHECKPOINT_SECONDS * 1000;
     this.batch = parsed.data.SETTLEMENT_LOG_BATCH;
+    this.tileCache = parsed.data.SETTLEMENT_LOG_TILE_CACHE;
     this.schedulerEnabled = env.SETTLEMENT_SCHEDULER !== 'off';
   }
 }

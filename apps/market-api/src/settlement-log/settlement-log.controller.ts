@@ -1,4 +1,6 @@
-import { Controller, Get, Param, Query } from '@nestjs/common';
+import { Controller, Get, Header, Param, Query, Res, StreamableFile } from '@nestjs/common';
+import type { Response } from 'express';
+import { TransparencyError } from '@suanli/transparency';
 import {
   ConsistencyProofQuery,
   InclusionProofQuery,
@@ -53,6 +55,41 @@ export class SettlementLogController {
   ofSize(@Param('treeSize') treeSize: string): Promise<CheckpointView> {
     const { first } = parseInput(ConsistencyProofQuery, { first: treeSize, second: treeSize });
     return this.log.checkpointOfSize(first);
+  }
+
+  /**
+   * The log as C2SP tlog-tiles (docs/decisions.md, "Settlement log as tiles"): the latest
+   * checkpoint as a signed note, signed by the platform key under the log's origin.
+   */
+  @Public()
+  @Get('transparency/log/checkpoint')
+  @Header('content-type', 'text/plain; charset=utf-8')
+  @Header('cache-control', 'no-cache')
+  async noteCheckpoint(): Promise<string> {
+    const cp = await this.log.latestCheckpoint();
+    return cp.note ?? '';
+  }
+
+  /** A tile (`tile/<L>/<N>[.p/<W>]`) or entry bundle (`tile/entries/<N>[.p/<W>]`): immutable. */
+  @Public()
+  @Get('transparency/log/tile/*path')
+  async tile(
+    @Param('path') path: string | string[],
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<StreamableFile> {
+    const rel = `tile/${Array.isArray(path) ? path.join('/') : path}`;
+    let data: Uint8Array | null;
+    try {
+      data = await this.log.tile(rel);
+    } catch (e) {
+      if (e instanceof TransparencyError) {
+        throw new DomainError('validation_failed', e.message, 400, { path: rel });
+      }
+      throw e;
+    }
+    if (!data) throw notFound('tile', { path: rel });
+    res.setHeader('cache-control', 'public, max-age=31536000, immutable');
+    return new StreamableFile(Buffer.from(data), { type: 'application/octet-stream' });
   }
 
   @Public()

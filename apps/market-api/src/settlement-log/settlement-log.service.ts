@@ -3,17 +3,23 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { JWK } from 'jose';
 import {
-  consistencyProofRanges,
-  inclusionProofRanges,
+  consistencyProofFromTiles,
+  encodeEntryBundle,
+  HASH_SIZE,
+  inclusionProofFromTiles,
   leafHash,
-  MerkleFrontier,
-  nodesFor,
-  rangeHash,
+  parseTilePath,
+  partialTiles,
+  rootFromTiles,
   signCheckpoint,
+  signCheckpointNote,
+  TILE_WIDTH,
+  TileBuilder,
+  tilePath,
   toHex,
   type Hash,
-  type PerfectNode,
   type RecordBundle,
+  type TileReader,
 } from '@suanli/transparency';
 import { AppConfig } from '../config/app-config.js';
 import { Clock } from '../common/clock.js';
@@ -34,6 +40,7 @@ import {
   type PayoutRow,
 } from './leaf-records.js';
 import { SettlementLogConfig } from './settlement-log.config.js';
+import { TileCache } from './tile-cache.js';
 import { canonicalJson } from '@suanli/crypto';
 
 /** Serializes sequencers across processes (and checkpoint signing with them). */
@@ -46,6 +53,8 @@ export type CheckpointView = {
   kid: string;
   /** The compact JWS over the checkpoint (verify it with `/.well-known/jwks.json`). */
   jws: string;
+  /** The same checkpoint as a C2SP signed note (what `/v1/transparency/log/checkpoint` serves). */
+  note: string | null;
 };
 
 export type LeafView = {
@@ -71,6 +80,9 @@ export class SettlementLogService {
   private readonly log = new Logger('settlement-log');
   private readonly origin: string;
   private signingJwk: JWK | undefined;
+  private readonly tiles: TileCache;
+  /** The largest tree size seen (sizes only grow): proofs within it need no size query. */
+  private knownSize = 0;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -80,6 +92,7 @@ export class SettlementLogService {
     private readonly settlementConfig: SettlementConfig,
   ) {
     this.origin = config.origin ?? `${appConfig.platformCode}/settlement`;
+    this.tiles = new TileCache(config.tileCache);
   }
 
   get logOrigin(): string {
@@ -108,9 +121,11 @@ export class SettlementLogService {
       texts.push(text);
       hashes.push(`\\x${toHex(leafHash(text))}`);
     }
+    // tx orders the leaf for the sequencer (see `sequence`).
     await m.query(
-      `INSERT INTO settlement_log_leaves (kind, record_id, seller_org_id, buyer_org_id, leaf, leaf_hash)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::uuid[], $5::text[], $6::bytea[])
+      `INSERT INTO settlement_log_leaves (tx, kind, record_id, seller_org_id, buyer_org_id, leaf, leaf_hash)
+       SELECT (SELECT pg_current_xact_id()::text::bigint), *
+       FROM unnest($1::text[], $2::text[], $3::uuid[], $4::uuid[], $5::text[], $6::bytea[])
        ON CONFLICT (kind, record_id) DO NOTHING`,
       [kinds, ids, sellers, buyers, texts, hashes],
     );
@@ -186,96 +201,122 @@ export class SettlementLogService {
   /** Number of sequenced leaves. */
   async size(m: EntityManager = this.db.manager): Promise<number> {
     const [r]: { n: string }[] = await m.query(
-      'SELECT coalesce(max(leaf_index) + 1, 0)::text AS n FROM settlement_log_leaves',
+      'SELECT size::text AS n FROM settlement_log_state WHERE id = 1',
     );
-    return Number(r.n);
+    const n = Number(r?.n ?? 0);
+    if (n > this.knownSize) this.knownSize = n;
+    return n;
   }
 
-  /** Reads perfect subtree hashes (level 0 from the leaves) of the sequenced tree. */
-  async readNodes(m: EntityManager, nodes: readonly PerfectNode[]): Promise<Map<string, Hash>> {
-    const out = new Map<string, Hash>();
-    if (nodes.length === 0) return out;
-    const leafIdx = nodes.filter((n) => n.level === 0).map((n) => String(n.index));
-    const upper = nodes.filter((n) => n.level > 0);
-    const rows: { level: number; idx: string; hash: Buffer }[] = await m.query(
-      `SELECT 0 AS level, leaf_index::text AS idx, leaf_hash AS hash
-         FROM settlement_log_leaves WHERE leaf_index = ANY($1::bigint[])
-       UNION ALL
-       SELECT n.level, n.idx::text, n.hash FROM settlement_log_nodes n
-         JOIN unnest($2::smallint[], $3::bigint[]) AS w(level, idx)
-           ON n.level = w.level AND n.idx = w.idx`,
-      [leafIdx, upper.map((n) => n.level), upper.map((n) => String(n.index))],
-    );
-    for (const r of rows) out.set(`${r.level}:${r.idx}`, new Uint8Array(r.hash));
-    for (const n of nodes) {
-      if (!out.has(`${n.level}:${n.index}`)) {
-        throw new Error(`settlement log: node ${n.level}:${n.index} missing`);
-      }
+  /** Reads tiles through the cache (full tiles are final; a partial one serves any prefix). */
+  private readonly readTiles: TileReader = async (refs) => {
+    const missing = refs.filter((r) => !this.tiles.get(r.level, r.index, r.width));
+    if (missing.length > 0) {
+      const rows: { level: number; idx: string; hashes: Buffer }[] = await this.db.query(
+        `SELECT t.level, t.idx::text AS idx, t.hashes FROM settlement_log_tiles t
+         JOIN unnest($1::smallint[], $2::bigint[]) AS w(level, idx)
+           ON t.level = w.level AND t.idx = w.idx`,
+        [missing.map((r) => r.level), missing.map((r) => String(r.index))],
+      );
+      for (const r of rows) this.tiles.put(r.level, Number(r.idx), new Uint8Array(r.hashes));
     }
-    return out;
-  }
+    return refs.map((r) => {
+      const t = this.tiles.get(r.level, r.index, r.width);
+      if (!t) throw new Error(`settlement log: tile ${tilePath(r)} missing`);
+      return t;
+    });
+  };
 
-  private async rangesHashes(
-    m: EntityManager,
-    ranges: readonly { start: number; end: number }[],
-  ): Promise<string[]> {
-    const nodes = await this.readNodes(m, nodesFor(ranges));
-    return ranges.map((r) =>
-      toHex(rangeHash(r, (n) => nodes.get(`${n.level}:${n.index}`) as Hash)),
-    );
-  }
-
-  /** Root hash of the first `size` leaves. */
-  async rootAt(m: EntityManager, size: number): Promise<string> {
-    const [h] = await this.rangesHashes(m, [{ start: 0, end: size }]);
-    return h;
+  /** Root hash of the first `size` leaves (hex). */
+  async rootAt(_m: EntityManager, size: number): Promise<string> {
+    return toHex(await rootFromTiles(size, this.readTiles));
   }
 
   /**
-   * Sequences pending leaves (at most `limit`): next indices in arrival order, every perfect
-   * node they complete stored. Returns how many were sequenced. Safe to run concurrently.
+   * Sequences pending leaves (at most `limit`): the next indices in (tx, seq) order, among the
+   * leaves of transactions older than every transaction still running (so no earlier leaf can
+   * still appear), and writes the tiles they change: O(1 / 256) rows per leaf. The advisory
+   * lock serializes sequencers across processes. Returns how many were sequenced.
    */
   async sequence(limit = this.config.batch): Promise<number> {
-    return this.db.transaction(async (m) => {
+    const written = await this.db.transaction(async (m) => {
       await m.query('SELECT pg_advisory_xact_lock($1)', [SEQUENCER_LOCK]);
-      const pending: { seq: string; hash: Buffer }[] = await m.query(
-        `SELECT seq::text AS seq, leaf_hash AS hash FROM settlement_log_leaves
-         WHERE leaf_index IS NULL ORDER BY seq LIMIT $1`,
-        [limit],
+      const [state]: { size: string; tx: string; seq: string }[] = await m.query(
+        `SELECT size::text, last_tx::text AS tx, last_seq::text AS seq
+         FROM settlement_log_state WHERE id = 1`,
       );
-      if (pending.length === 0) return 0;
-      const size = await this.size(m);
-      const frontierNodes = MerkleFrontier.nodesOf(size);
-      const read = await this.readNodes(m, frontierNodes);
-      const tree = new MerkleFrontier(
+      const pending: { seq: string; tx: string; hash: Buffer }[] = await m.query(
+        `WITH h AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin)
+         SELECT seq::text AS seq, tx::text AS tx, leaf_hash AS hash FROM settlement_log_leaves
+         WHERE (tx, seq) > ($1::bigint, $2::bigint) AND tx < (SELECT xmin FROM h)
+         ORDER BY tx, seq LIMIT $3`,
+        [state.tx, state.seq, limit],
+      );
+      if (pending.length === 0) return null;
+      const size = Number(state.size);
+      const edge = partialTiles(size);
+      const edgeRows: { level: number; hashes: Buffer }[] = await m.query(
+        `SELECT t.level, t.hashes FROM settlement_log_tiles t
+         JOIN unnest($1::smallint[], $2::bigint[]) AS w(level, idx)
+           ON t.level = w.level AND t.idx = w.idx ORDER BY t.level`,
+        [edge.map((t) => t.level), edge.map((t) => String(t.index))],
+      );
+      if (edgeRows.length !== edge.length) {
+        throw new Error(`settlement log: the partial tiles of a tree of ${size} are missing`);
+      }
+      const builder = new TileBuilder(
         size,
-        frontierNodes.map((n) => read.get(`${n.level}:${n.index}`) as Hash),
+        edge.map((t, i) => new Uint8Array(edgeRows[i].hashes.subarray(0, t.width * HASH_SIZE))),
       );
-      const levels: number[] = [];
+      const tiles = builder.append(pending.map((p) => new Uint8Array(p.hash)));
+      await m.query(
+        `INSERT INTO settlement_log_tiles (level, idx, hashes)
+         SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])
+         ON CONFLICT (level, idx) DO UPDATE SET hashes = EXCLUDED.hashes`,
+        [
+          tiles.map((t) => t.level),
+          tiles.map((t) => String(t.index)),
+          tiles.map((t) => buf(t.data)),
+        ],
+      );
+      // Which seq each new index holds, per level-0 tile (the partial one continued).
+      const firstTile = Math.floor(size / TILE_WIDTH);
+      const [prior]: { seqs: string[] }[] = await m.query(
+        'SELECT seqs::text[] AS seqs FROM settlement_log_tile_leaves WHERE idx = $1',
+        [firstTile],
+      );
+      const seqs = [
+        ...(size % TILE_WIDTH === 0 ? [] : (prior?.seqs ?? [])),
+        ...pending.map((p) => p.seq),
+      ];
       const idxs: string[] = [];
-      const hashes: Buffer[] = [];
-      for (const p of pending) {
-        for (const made of tree.append(new Uint8Array(p.hash))) {
-          if (made.level === 0) continue;
-          levels.push(made.level);
-          idxs.push(String(made.index));
-          hashes.push(buf(made.hash));
-        }
+      const lists: string[] = [];
+      const ranges: string[] = [];
+      for (let i = 0; i < seqs.length; i += TILE_WIDTH) {
+        const part = seqs.slice(i, i + TILE_WIDTH);
+        const sorted = part.map(BigInt).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+        idxs.push(String(firstTile + i / TILE_WIDTH));
+        lists.push(`{${part.join(',')}}`);
+        ranges.push(`[${sorted[0]},${sorted[sorted.length - 1]}]`);
       }
       await m.query(
-        `UPDATE settlement_log_leaves s SET leaf_index = v.idx
-         FROM unnest($1::bigint[], $2::bigint[]) AS v(seq, idx) WHERE s.seq = v.seq`,
-        [pending.map((p) => p.seq), pending.map((_, i) => String(size + i))],
+        `INSERT INTO settlement_log_tile_leaves (idx, seqs, seq_range)
+         SELECT idx, seqs::bigint[], rng::int8range FROM unnest($1::bigint[], $2::text[], $3::text[]) AS v(idx, seqs, rng)
+         ON CONFLICT (idx) DO UPDATE SET seqs = EXCLUDED.seqs, seq_range = EXCLUDED.seq_range`,
+        [idxs, lists, ranges],
       );
-      if (levels.length > 0) {
-        await m.query(
-          `INSERT INTO settlement_log_nodes (level, idx, hash)
-           SELECT * FROM unnest($1::smallint[], $2::bigint[], $3::bytea[])`,
-          [levels, idxs, hashes],
-        );
-      }
-      return pending.length;
+      const last = pending[pending.length - 1];
+      await m.query(
+        'UPDATE settlement_log_state SET size = $1, last_tx = $2, last_seq = $3 WHERE id = 1',
+        [String(builder.size), last.tx, last.seq],
+      );
+      return { n: pending.length, size: builder.size, tiles };
     });
+    if (!written) return 0;
+    // Committed: what was written is final (or a prefix of what will be), so it may be cached.
+    for (const t of written.tiles) this.tiles.put(t.level, t.index, t.data);
+    if (written.size > this.knownSize) this.knownSize = written.size;
+    return written.n;
   }
 
   /** Sequences everything pending. */
@@ -294,8 +335,9 @@ export class SettlementLogService {
   }
 
   /**
-   * Sequences pending leaves, then signs a checkpoint when the tree grew since the latest one
-   * or the latest is older than `maxAgeMs`. Returns the latest checkpoint.
+   * Sequences pending leaves, then signs a checkpoint (as a JWS and as a C2SP signed note) when
+   * the tree grew since the latest one, the latest is older than `maxAgeMs` or has no note.
+   * Returns the latest checkpoint.
    */
   async checkpoint(maxAgeMs = this.config.checkpointMs): Promise<CheckpointView> {
     await this.sequenceAll();
@@ -308,6 +350,7 @@ export class SettlementLogService {
       const now = this.clock.now();
       if (
         latest &&
+        latest.note !== null &&
         Number(latest.treeSize) === size &&
         now.getTime() - latest.signedAt.getTime() < maxAgeMs
       ) {
@@ -319,12 +362,14 @@ export class SettlementLogService {
         { origin: this.origin, treeSize: size, rootHash, timestamp: now.toISOString() },
         jwk,
       );
+      const note = signCheckpointNote({ origin: this.origin, treeSize: size, rootHash }, jwk);
       const saved = await m.getRepository(SettlementLogCheckpointEntity).save({
         treeSize: String(size),
         rootHash,
         signedAt: now,
         kid: jwk.kid ?? '',
         jws,
+        note,
       });
       return checkpointView(saved);
     });
@@ -344,13 +389,20 @@ export class SettlementLogService {
     return checkpointView(row);
   }
 
+  /** Whether the tree has `n` leaves (reads the size only when `n` exceeds the largest seen). */
+  private async hasSize(n: number): Promise<{ ok: boolean; size: number }> {
+    if (n <= this.knownSize) return { ok: true, size: this.knownSize };
+    const size = await this.size();
+    return { ok: n <= size, size };
+  }
+
   /** RFC 9162 inclusion proof of leaf `index` in the tree of `treeSize` leaves. */
   async inclusionProof(
     index: number,
     treeSize: number,
   ): Promise<{ leafIndex: number; treeSize: number; hashes: string[] }> {
-    const size = await this.size();
-    if (!(index >= 0 && index < treeSize && treeSize <= size)) {
+    const { ok, size } = await this.hasSize(treeSize);
+    if (!(index >= 0 && index < treeSize && ok)) {
       throw new DomainError(
         'validation_failed',
         'need 0 ≤ leafIndex < treeSize ≤ the log size',
@@ -358,8 +410,8 @@ export class SettlementLogService {
         { leafIndex: index, treeSize, size },
       );
     }
-    const hashes = await this.rangesHashes(this.db.manager, inclusionProofRanges(index, treeSize));
-    return { leafIndex: index, treeSize, hashes };
+    const hashes = await inclusionProofFromTiles(index, treeSize, this.readTiles);
+    return { leafIndex: index, treeSize, hashes: hashes.map(toHex) };
   }
 
   /** RFC 9162 consistency proof between tree sizes `first` ≤ `second`. */
@@ -367,22 +419,48 @@ export class SettlementLogService {
     first: number,
     second: number,
   ): Promise<{ first: number; second: number; hashes: string[] }> {
-    const size = await this.size();
-    if (!(first >= 0 && first <= second && second <= size)) {
+    const { ok, size } = await this.hasSize(second);
+    if (!(first >= 0 && first <= second && ok)) {
       throw new DomainError('validation_failed', 'need 0 ≤ first ≤ second ≤ the log size', 400, {
         first,
         second,
         size,
       });
     }
-    const hashes = await this.rangesHashes(this.db.manager, consistencyProofRanges(first, second));
-    return { first, second, hashes };
+    const hashes = await consistencyProofFromTiles(first, second, this.readTiles);
+    return { first, second, hashes: hashes.map(toHex) };
+  }
+
+  /**
+   * A tile or entry bundle by its tlog-tiles path (`tile/<L>/<N>[.p/<W>]`,
+   * `tile/entries/<N>[.p/<W>]`), or null when the tree has no such tile (yet).
+   */
+  async tile(path: string): Promise<Uint8Array | null> {
+    const t = parseTilePath(path);
+    if (!t.entries) {
+      const [row]: { hashes: Buffer }[] = await this.db.query(
+        'SELECT hashes FROM settlement_log_tiles WHERE level = $1 AND idx = $2',
+        [t.level, String(t.index)],
+      );
+      const bytes = t.width * HASH_SIZE;
+      if (!row || row.hashes.length < bytes) return null;
+      return new Uint8Array(row.hashes.subarray(0, bytes));
+    }
+    const rows: { leaf: string }[] = await this.db.query(
+      `SELECT l.leaf FROM settlement_log_tile_leaves t
+       CROSS JOIN unnest(t.seqs[1:$2]) WITH ORDINALITY AS o(seq, ord)
+       JOIN settlement_log_leaves l ON l.seq = o.seq
+       WHERE t.idx = $1 AND cardinality(t.seqs) >= $2 ORDER BY o.ord`,
+      [String(t.index), t.width],
+    );
+    if (rows.length < t.width) return null;
+    return encodeEntryBundle(rows.map((r) => Buffer.from(r.leaf, 'utf8')));
   }
 
   /** The leaf of a record, if appended. */
   async leafOf(kind: SettlementLogKind, recordId: string): Promise<LeafView | null> {
     const rows: LeafRow[] = await this.db.query(
-      `${LEAF_SELECT} WHERE kind = $1 AND record_id = $2`,
+      `${LEAF_SELECT} WHERE l.kind = $1 AND l.record_id = $2`,
       [kind, recordId],
     );
     return rows.length === 0 ? null : leafView(rows[0]);
@@ -424,8 +502,8 @@ export class SettlementLogService {
     opts: { kind?: SettlementLogKind; limit?: number } = {},
   ): Promise<LeafView[]> {
     const rows: LeafRow[] = await this.db.query(
-      `${LEAF_SELECT} WHERE seller_org_id = $1 AND ($2::text IS NULL OR kind = $2)
-       ORDER BY seq DESC LIMIT $3`,
+      `${LEAF_SELECT} WHERE l.seller_org_id = $1 AND ($2::text IS NULL OR l.kind = $2)
+       ORDER BY l.seq DESC LIMIT $3`,
       [sellerOrgId, opts.kind ?? null, Math.min(opts.limit ?? 200, 1000)],
     );
     return rows.map(leafView);
@@ -435,7 +513,7 @@ export class SettlementLogService {
   async recordsOfSellers(sellerOrgIds: string[], limit = 200): Promise<LeafView[]> {
     if (sellerOrgIds.length === 0) return [];
     const rows: LeafRow[] = await this.db.query(
-      `${LEAF_SELECT} WHERE seller_org_id = ANY($1::uuid[]) ORDER BY seq DESC LIMIT $2`,
+      `${LEAF_SELECT} WHERE l.seller_org_id = ANY($1::uuid[]) ORDER BY l.seq DESC LIMIT $2`,
       [sellerOrgIds, Math.min(limit, 1000)],
     );
     return rows.map(leafView);
@@ -460,8 +538,11 @@ type LeafRow = {
   createdAt: Date;
 };
 
-const LEAF_SELECT = `SELECT kind, record_id AS "recordId", leaf_index::text AS "leafIndex",
-  leaf_hash AS "leafHash", leaf, created_at AS "createdAt" FROM settlement_log_leaves`;
+/** A leaf with its index: position in the level-0 tile whose seqs hold it (null: pending). */
+const LEAF_SELECT = `SELECT l.kind, l.record_id AS "recordId",
+  (SELECT (t.idx * 256 + array_position(t.seqs, l.seq) - 1)::text FROM settlement_log_tile_leaves t
+    WHERE t.seq_range @> l.seq AND l.seq = ANY (t.seqs) LIMIT 1) AS "leafIndex",
+  l.leaf_hash AS "leafHash", l.leaf, l.created_at AS "createdAt" FROM settlement_log_leaves l`;
 
 function leafView(r: LeafRow): LeafView {
   return {
@@ -481,5 +562,6 @@ function checkpointView(c: SettlementLogCheckpointEntity): CheckpointView {
     timestamp: c.signedAt.toISOString(),
     kid: c.kid,
     jws: c.jws,
+    note: c.note,
   };
 }
