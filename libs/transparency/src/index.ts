@@ -40,6 +40,7 @@ export {
   type RecordBundle,
 } from './verify.js';
 export {
+  auditTiles,
   consistencyProofFromTiles,
   decodeEntryBundle,
   encodeEntryBundle,
@@ -58,11 +59,13 @@ export {
   TileBuilder,
   TileHashes,
   tileOfNode,
+  tileReaderOf,
   tilePath,
   tilesAtLevel,
   tilesForRanges,
   tileWidthAt,
   type ParsedTilePath,
+  type TileFetcher,
   type TileReader,
   type TileRef,
   type TileWrite,

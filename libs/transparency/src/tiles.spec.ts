@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import {
+  auditTiles,
   consistencyProofFromTiles,
   consistencyProofRanges,
   decodeEntryBundle,
@@ -269,6 +270,57 @@ describe('proofs from tiles', () => {
       code: 'invalid_argument',
     });
     expect(code(() => new TileHashes(new Uint8Array(33)))).toBe('bad_proof');
+  });
+});
+
+describe('auditTiles (a mirror checking a whole log)', () => {
+  it('accepts the tiles and entries of a log, and names the first tile that does not fit', async () => {
+    const n = 66_000;
+    const data = Array.from({ length: n }, (_, i) => Buffer.from(`entry ${i}`));
+    const ls = data.map((d) => leafHash(d));
+    const { tiles } = tiledStore(ls, [30_000, 36_000]);
+    const files = new Map<string, Uint8Array>();
+    for (const level of [0, 1, 2]) {
+      for (const t of tilesAtLevel(n, level)) {
+        files.set(
+          tilePath(t),
+          (tiles.get(`${level}/${t.index}`) as Uint8Array).subarray(0, t.width * 32),
+        );
+      }
+    }
+    for (const t of tilesAtLevel(n, 0)) {
+      files.set(
+        entriesPath(t.index, t.width),
+        encodeEntryBundle(data.slice(t.index * 256, t.index * 256 + t.width)),
+      );
+    }
+    const fetchTile = async (p: string) => {
+      const f = files.get(p);
+      if (!f) throw new Error(`404 ${p}`);
+      return f;
+    };
+    const root = rootOf(ls);
+    expect(await auditTiles(n, root, fetchTile, { entries: true })).toEqual({
+      tiles: 258 + 2 + 1,
+      entries: n,
+    });
+    await expect(auditTiles(n, leafHash('other'), fetchTile)).rejects.toMatchObject({
+      code: 'bad_proof',
+    });
+    // A level-0 tile changed after its hash went up a level.
+    const t5 = 'tile/0/005';
+    const good = files.get(t5) as Uint8Array;
+    const bad = new Uint8Array(good);
+    bad[40] ^= 1;
+    files.set(t5, bad);
+    await expect(auditTiles(n, root, fetchTile)).rejects.toThrow('tile/1/000: entry 5');
+    files.set(t5, good);
+    // An entry that does not hash to its leaf.
+    const e0 = entriesPath(0, 256);
+    files.set(e0, encodeEntryBundle([Buffer.from('forged'), ...data.slice(1, 256)]));
+    await expect(auditTiles(n, root, fetchTile, { entries: true })).rejects.toThrow(
+      'entry 0 does not hash',
+    );
   });
 });
 

@@ -2,6 +2,7 @@ import { TransparencyError } from './errors.js';
 import {
   consistencyProofRanges,
   inclusionProofRanges,
+  leafHash as leafHashOf,
   nodeHash,
   nodesFor,
   rangeHash,
@@ -420,4 +421,104 @@ export function decodeEntryBundle(data: Uint8Array): Uint8Array[] {
   if (out.length > TILE_WIDTH)
     throw new TransparencyError('bad_proof', 'entry bundle: too many entries');
   return out;
+}
+
+/** Fetches a tile or entry bundle by its path relative to the log's prefix. */
+export type TileFetcher = (path: string) => Promise<Uint8Array>;
+
+/** A TileReader over a fetcher, fetching each tile once (at its width in the tree read). */
+export function tileReaderOf(fetchTile: TileFetcher): TileReader {
+  const got = new Map<string, Promise<TileHashes>>();
+  return (refs) =>
+    Promise.all(
+      refs.map((r) => {
+        const p = tilePath(r);
+        let t = got.get(p);
+        if (!t) {
+          t = fetchTile(p).then((d) => {
+            if (d.length !== r.width * HASH_SIZE) {
+              throw new TransparencyError(
+                'bad_proof',
+                `${p}: ${d.length} bytes, not ${r.width * HASH_SIZE}`,
+              );
+            }
+            return new TileHashes(d);
+          });
+          got.set(p, t);
+        }
+        return t;
+      }),
+    );
+}
+
+/**
+ * Audits a whole tiled log against a checkpoint's size and root, as a mirror or monitor does:
+ * every tile is fetched at its width, each full tile hashes to its entry one level up, the
+ * tiles lead to the root, and (with `entries`) every entry bundle hashes to its level-0 tile.
+ * Throws `bad_proof` naming the first tile that does not fit; returns the tiles' count.
+ */
+export async function auditTiles(
+  size: number,
+  rootHash: Hash,
+  fetchTile: TileFetcher,
+  opts: { entries?: boolean; leafHash?: (entry: Uint8Array) => Hash } = {},
+): Promise<{ tiles: number; entries: number }> {
+  let tiles = 0;
+  let entries = 0;
+  let expected: Hash[] = []; // entries the level below says this level must hold
+  for (let level = 0; span(level) <= size; level++) {
+    const next: Hash[] = [];
+    for (const t of tilesAtLevel(size, level)) {
+      const path = tilePath(t);
+      const data = await fetchTile(path);
+      tiles += 1;
+      if (data.length !== t.width * HASH_SIZE) {
+        throw new TransparencyError(
+          'bad_proof',
+          `${path}: ${data.length} bytes, not ${t.width * HASH_SIZE}`,
+        );
+      }
+      const hashes = new TileHashes(data);
+      if (level > 0) {
+        hashes.entries().forEach((h, i) => {
+          const want = expected[t.index * TILE_WIDTH + i];
+          if (!want || !sameHash(want, h)) {
+            throw new TransparencyError(
+              'bad_proof',
+              `${path}: entry ${i} is not the hash of the tile below`,
+            );
+          }
+        });
+      } else if (opts.entries) {
+        const bundle = decodeEntryBundle(await fetchTile(entriesPath(t.index, t.width)));
+        if (bundle.length !== t.width) {
+          throw new TransparencyError(
+            'bad_proof',
+            `entries ${t.index}: ${bundle.length} entries, not ${t.width}`,
+          );
+        }
+        const hashOf = opts.leafHash ?? ((e: Uint8Array) => leafHashOf(e));
+        bundle.forEach((e, i) => {
+          if (!sameHash(hashOf(e), hashes.entries()[i])) {
+            throw new TransparencyError(
+              'bad_proof',
+              `entry ${t.index * TILE_WIDTH + i} does not hash to its leaf`,
+            );
+          }
+        });
+        entries += bundle.length;
+      }
+      if (t.width === TILE_WIDTH) next.push(fullTileRoot(data));
+    }
+    expected = next;
+  }
+  const root = await rootFromTiles(size, tileReaderOf(fetchTile));
+  if (!sameHash(root, rootHash)) {
+    throw new TransparencyError('bad_proof', 'the tiles do not lead to the checkpoint root');
+  }
+  return { tiles, entries };
+}
+
+function sameHash(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a).equals(Buffer.from(b));
 }

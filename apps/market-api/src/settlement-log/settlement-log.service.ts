@@ -247,9 +247,9 @@ export class SettlementLogService {
       );
       const pending: { seq: string; tx: string; hash: Buffer }[] = await m.query(
         `WITH h AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin)
-         SELECT seq::text AS seq, tx::text AS tx, leaf_hash AS hash FROM settlement_log_leaves
-         WHERE (tx, seq) > ($1::bigint, $2::bigint) AND tx < (SELECT xmin FROM h)
-         ORDER BY tx, seq LIMIT $3`,
+         SELECT l.seq::text AS seq, l.tx::text AS tx, l.leaf_hash AS hash FROM settlement_log_leaves l
+         WHERE (l.tx, l.seq) > ($1::bigint, $2::bigint) AND l.tx < (SELECT xmin FROM h)
+         ORDER BY l.tx, l.seq LIMIT $3`,
         [state.tx, state.seq, limit],
       );
       if (pending.length === 0) return null;
