@@ -21,6 +21,8 @@ Commands:
   agent [options]                     Run the metering agent (suanli agent --help)
   verify record|consistency FILE      Check a settlement record's proof or two checkpoints
                                       offline (suanli verify help)
+  verify log URL                      Check the settlement log's tiles (C2SP tlog-tiles)
+                                      against its signed checkpoint
   help                                Show this help
 
 Options:
