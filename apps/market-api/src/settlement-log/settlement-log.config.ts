@@ -9,6 +9,8 @@ const schema = z.object({
   SETTLEMENT_LOG_BATCH: z.coerce.number().int().min(1).max(100_000).default(5_000),
   /** Tiles kept in memory for proofs (8 KiB each, plus the subtree hashes computed in them). */
   SETTLEMENT_LOG_TILE_CACHE: z.coerce.number().int().min(0).max(1_000_000).default(8_192),
+  /** How long a checkpoint waits for committed leaves held back by an older running writer. */
+  SETTLEMENT_LOG_CATCH_UP_MS: z.coerce.number().int().min(0).max(60_000).default(2_000),
 });
 
 /** Settlement log settings, validated from the environment. */
@@ -17,6 +19,7 @@ export class SettlementLogConfig {
   readonly checkpointMs: number;
   readonly batch: number;
   readonly tileCache: number;
+  readonly catchUpMs: number;
   /** Follows SETTLEMENT_SCHEDULER: `off` (tests) signs checkpoints only on demand. */
   readonly schedulerEnabled: boolean;
 
@@ -27,6 +30,7 @@ export class SettlementLogConfig {
       SETTLEMENT_LOG_CHECKPOINT_SECONDS: pick('SETTLEMENT_LOG_CHECKPOINT_SECONDS'),
       SETTLEMENT_LOG_BATCH: pick('SETTLEMENT_LOG_BATCH'),
       SETTLEMENT_LOG_TILE_CACHE: pick('SETTLEMENT_LOG_TILE_CACHE'),
+      SETTLEMENT_LOG_CATCH_UP_MS: pick('SETTLEMENT_LOG_CATCH_UP_MS'),
     });
     if (!parsed.success) {
       const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
@@ -36,6 +40,7 @@ export class SettlementLogConfig {
     this.checkpointMs = parsed.data.SETTLEMENT_LOG_CHECKPOINT_SECONDS * 1000;
     this.batch = parsed.data.SETTLEMENT_LOG_BATCH;
     this.tileCache = parsed.data.SETTLEMENT_LOG_TILE_CACHE;
+    this.catchUpMs = parsed.data.SETTLEMENT_LOG_CATCH_UP_MS;
     this.schedulerEnabled = env.SETTLEMENT_SCHEDULER !== 'off';
   }
 }

@@ -331,6 +331,24 @@ export class SettlementLogService {
     }
   }
 
+  /**
+   * Sequences everything pending, waiting (at most `catchUpMs`) for leaves already committed
+   * but held back by an older writing transaction still running anywhere in the cluster, so
+   * that a checkpoint right after a settlement includes its records.
+   */
+  async catchUp(): Promise<void> {
+    const deadline = Date.now() + this.config.catchUpMs;
+    for (;;) {
+      await this.sequenceAll();
+      const [{ blocked }]: { blocked: boolean }[] = await this.db.query(
+        `SELECT EXISTS (SELECT 1 FROM settlement_log_leaves l, settlement_log_state s
+          WHERE s.id = 1 AND (l.tx, l.seq) > (s.last_tx, s.last_seq)) AS blocked`,
+      );
+      if (!blocked || Date.now() >= deadline) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   private jwk(): JWK {
     this.signingJwk ??= { ...(JSON.parse(this.appConfig.platformSigningJwk) as JWK), alg: 'EdDSA' };
     return this.signingJwk;
@@ -342,7 +360,7 @@ export class SettlementLogService {
    * Returns the latest checkpoint.
    */
   async checkpoint(maxAgeMs = this.config.checkpointMs): Promise<CheckpointView> {
-    await this.sequenceAll();
+    await this.catchUp();
     return this.db.transaction(async (m) => {
       await m.query('SELECT pg_advisory_xact_lock($1)', [SEQUENCER_LOCK]);
       const size = await this.size(m);
