@@ -1,5 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db.js';
+import { generateSigningKey } from '@suanli/crypto';
+import {
+  leafHash,
+  MerkleFrontier,
+  rootFromTiles,
+  rootOf,
+  TileHashes,
+  toHex,
+  type TileReader,
+} from '@suanli/transparency';
+import { FixedClock, type Clock } from '../../apps/market-api/src/common/clock.js';
+import { AppConfig } from '../../apps/market-api/src/config/app-config.js';
+import { SettlementConfig } from '../../apps/market-api/src/settlement/settlement.config.js';
+import { SettlementLogConfig } from '../../apps/market-api/src/settlement-log/settlement-log.config.js';
+import { SettlementLogService } from '../../apps/market-api/src/settlement-log/settlement-log.service.js';
 import { createDataSource } from './data-source.js';
 import {
   compareSchemaObjects,
@@ -153,6 +168,109 @@ describe('migrations', () => {
       );
       expect(back).toEqual(narrow.map((r) => ({ ...r, bucket: new Date(r.bucket) })));
       await ds.runMigrations({ transaction: 'each' });
+    } finally {
+      await ds.destroy();
+    }
+  });
+
+  it('turn the settlement log of perfect nodes into tiles with the same root and indices, and back', async () => {
+    const ds = createDataSource(db.url, { poolSize: 2 });
+    await ds.initialize();
+    try {
+      const at = ds.migrations.findIndex((m) => m.name === 'SettlementLogTiles1796664987725');
+      expect(at).toBeGreaterThanOrEqual(0);
+      for (let i = ds.migrations.length; i > at; i--) {
+        await ds.undoLastMigration({ transaction: 'each' });
+      }
+      // The old layout: 600 leaves sequenced in an order unlike their seqs, 100 still pending,
+      // and every perfect node the old sequencer stored.
+      const texts = Array.from({ length: 700 }, (_, i) => `{"i":${i},"type":"payout"}`);
+      const indexOf = (seq: number) => (seq <= 600 ? (seq * 7) % 600 : null);
+      for (let s = 1; s <= 700; s++) {
+        await ds.query(
+          `INSERT INTO settlement_log_leaves (leaf_index, kind, record_id, leaf, leaf_hash)
+           VALUES ($1, 'payout', $2, $3, $4)`,
+          [indexOf(s), `r${s}`, texts[s - 1], Buffer.from(leafHash(texts[s - 1]))],
+        );
+      }
+      const inOldOrder = Array.from({ length: 600 }, (_, idx) => {
+        const seq = Array.from({ length: 600 }, (_, k) => k + 1).find(
+          (x) => indexOf(x) === idx,
+        ) as number;
+        return texts[seq - 1];
+      });
+      const frontier = new MerkleFrontier();
+      for (const t of inOldOrder) {
+        for (const n of frontier.append(leafHash(t))) {
+          if (n.level > 0) {
+            await ds.query(
+              'INSERT INTO settlement_log_nodes (level, idx, hash) VALUES ($1, $2, $3)',
+              [n.level, n.index, Buffer.from(n.hash)],
+            );
+          }
+        }
+      }
+      await ds.runMigrations({ transaction: 'each' });
+
+      const read: TileReader = async (refs) =>
+        Promise.all(
+          refs.map(async (r) => {
+            const [row]: { hashes: Buffer }[] = await ds.query(
+              'SELECT hashes FROM settlement_log_tiles WHERE level = $1 AND idx = $2',
+              [r.level, r.index],
+            );
+            return new TileHashes(new Uint8Array(row.hashes.subarray(0, r.width * 32)));
+          }),
+        );
+      expect(
+        await ds.query(
+          'SELECT size::int, last_tx::int AS tx, last_seq::int AS seq FROM settlement_log_state',
+        ),
+      ).toEqual([{ size: 600, tx: 0, seq: 600 }]);
+      expect(toHex(await rootFromTiles(600, read))).toBe(toHex(frontier.root()));
+      // The new sequencer continues with the pending leaves, in their old (seq) order.
+      const key = await generateSigningKey('migration-test');
+      const log = new SettlementLogService(
+        ds,
+        AppConfig.fromEnv({
+          DATABASE_URL: db.url,
+          PLATFORM_SIGNING_JWK: JSON.stringify(key.privateJwk),
+        }),
+        new FixedClock(new Date('2026-12-01T00:00:00Z')) as Clock,
+        new SettlementLogConfig({}),
+        new SettlementConfig(),
+      );
+      const cp = await log.checkpoint();
+      const all = [...inOldOrder, ...texts.slice(600)];
+      expect(cp.treeSize).toBe(700);
+      expect(cp.rootHash).toBe(toHex(rootOf(all.map((t) => leafHash(t)))));
+      expect((await log.leafOf('payout', 'r7'))?.leafIndex).toBe(49);
+      expect((await log.leafOf('payout', 'r650'))?.leafIndex).toBe(649);
+
+      // Down: leaf indices and every perfect node come back.
+      for (let i = ds.migrations.length; i > at; i--) {
+        await ds.undoLastMigration({ transaction: 'each' });
+      }
+      const back: { seq: number; idx: number }[] = await ds.query(
+        'SELECT seq::int, leaf_index::int AS idx FROM settlement_log_leaves ORDER BY seq',
+      );
+      expect(back.slice(0, 600).every((r) => r.idx === indexOf(r.seq))).toBe(true);
+      expect(back.slice(600).map((r) => r.idx)).toEqual(
+        Array.from({ length: 100 }, (_, k) => 600 + k),
+      );
+      const again = new MerkleFrontier();
+      const nodes: string[] = [];
+      for (const t of all) {
+        for (const n of again.append(leafHash(t))) {
+          if (n.level > 0) nodes.push(`${n.level}:${n.index}:${toHex(n.hash)}`);
+        }
+      }
+      const stored: { k: string }[] = await ds.query(
+        `SELECT level || ':' || idx || ':' || encode(hash, 'hex') AS k FROM settlement_log_nodes`,
+      );
+      expect(stored.map((r) => r.k).sort()).toEqual(nodes.sort());
+      await ds.runMigrations({ transaction: 'each' });
+      expect((await ds.driver.createSchemaBuilder().log()).upQueries).toEqual([]);
     } finally {
       await ds.destroy();
     }
