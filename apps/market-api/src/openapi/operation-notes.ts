@@ -55,6 +55,30 @@ const evaluationJws =
   'eyJhbGciOiJFZERTQSIsImtpZCI6ImxhYi1rZXktMjAyNi0xMSJ9.eyJpc3MiOiIzZjZjMmE0ZS04YjFkLTRjM2UtOWE3Zi0yZDViOGUxYzBhOTQiLCJzdWIiOiI4Ni5OMDAvQ04tR1otQTEuQUkuQk0uSDIwMHg4LjAwMDAwMS1LIn0.c2lnbmF0dXJl';
 
 export const OPERATION_NOTES: Record<string, OperationNote> = {
+  'GET /v1/transparency/log/checkpoint': {
+    responseContent: {
+      'text/plain': {
+        schema: { type: 'string', description: 'A C2SP tlog-checkpoint signed note.' },
+        example:
+          '86.N00/settlement\n1024\nz3yWo3bDn1DHhJDZn6rA2KkPqgmJ9D0rjSg5Vo2hNbE=\n\n— 86.N00/settlement qDjcmF8g1KzQ…\n',
+      },
+    },
+  },
+  'GET /v1/transparency/log/tile/{path}': {
+    description:
+      '`path` is a C2SP tlog-tiles path below `tile/`: `<L>/<N>[.p/<W>]` (N in 3-digit ' +
+      'elements, all but the last prefixed with `x`, e.g. `0/x001/234`) or `entries/<N>[.p/<W>]`.',
+    responseContent: {
+      'application/octet-stream': {
+        schema: {
+          type: 'string',
+          contentMediaType: 'application/octet-stream',
+          description:
+            'W (256 when full) 32-byte hashes, or an entry bundle of uint16 length-prefixed leaves.',
+        },
+      },
+    },
+  },
   'POST /v1/usage/events': {
     requestBody: {
       required: true,
