@@ -23,8 +23,8 @@ import * as m19 from './1796286494811-users-personal-data-encrypted.js';
 import * as m20 from './1796286619621-correlation-ids.js';
 import * as m21 from './1796634600129-top-up-idempotency-key.js';
 import * as m22 from './1796634638681-usage-minutes-wide.js';
-import * as m23 from './1796664909171-debit-note-period-unique.js';
-import * as m24 from './1796664987725-settlement-log-tiles.js';
+import * as m23 from './1796664900000-settlement-log-tiles.js';
+import * as m24 from './1796664909171-debit-note-period-unique.js';
 import * as m25 from './1796670480975-usage-capacity.js';
 
 type MigrationClass = new () => MigrationInterface;

@@ -177,7 +177,7 @@ describe('migrations', () => {
     const ds = createDataSource(db.url, { poolSize: 2 });
     await ds.initialize();
     try {
-      const at = ds.migrations.findIndex((m) => m.name === 'SettlementLogTiles1796664987725');
+      const at = ds.migrations.findIndex((m) => m.name === 'SettlementLogTiles1796664900000');
       expect(at).toBeGreaterThanOrEqual(0);
       for (let i = ds.migrations.length; i > at; i--) {
         await ds.undoLastMigration({ transaction: 'each' });

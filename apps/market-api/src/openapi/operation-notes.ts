@@ -76,6 +76,7 @@ export const OPERATION_NOTES: Record<string, OperationNote> = {
           description:
             'W (256 when full) 32-byte hashes, or an entry bundle of uint16 length-prefixed leaves.',
         },
+        example: '(binary: 8,192 bytes for a full tile)',
       },
     },
   },

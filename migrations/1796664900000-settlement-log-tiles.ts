@@ -9,8 +9,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * before get tx 0 (and the state's cursor after the last of them), leaves still pending tx 1,
  * so they follow in their old order. Down recomputes `leaf_index` and every perfect node.
  */
-export class SettlementLogTiles1796664987725 implements MigrationInterface {
-  name = 'SettlementLogTiles1796664987725';
+export class SettlementLogTiles1796664900000 implements MigrationInterface {
+  name = 'SettlementLogTiles1796664900000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
     const q = (sql: string) => queryRunner.query(sql);
