@@ -12,12 +12,12 @@ import {
   recordLeafHash,
   rootOf,
   toHex,
-  TransparencyError,
   verifyConsistency,
   verifyInclusion,
   type Hash,
   type NodeReader,
 } from './index.js';
+import { errorCode } from './testing.js';
 
 const leaves = (n: number): Hash[] => Array.from({ length: n }, (_, i) => leafHash(`leaf ${i}`));
 
@@ -32,14 +32,7 @@ const inclusion = (ls: Hash[], m: number, n: number) =>
 const consistency = (ls: Hash[], m: number, n: number) =>
   consistencyProofRanges(m, n).map((r) => rangeHash(r, readerOf(ls)));
 
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    return e instanceof TransparencyError ? e.code : `not a TransparencyError: ${String(e)}`;
-  }
-  return undefined;
-}
+const code = errorCode;
 
 describe('RFC 9162 hashing', () => {
   it('hashes leaves with 0x00 and nodes with 0x01, the empty tree as SHA-256("")', () => {

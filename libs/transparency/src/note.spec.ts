@@ -11,9 +11,9 @@ import {
   parseVerifierKey,
   signCheckpointNote,
   signNote,
-  TransparencyError,
   verifyCheckpointNote,
 } from './index.js';
+import { errorCode } from './testing.js';
 
 // Test vectors of the reference implementation of signed notes (Go's golang.org/x/mod/sumdb/note).
 const PETER_SKEY = 'PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz';
@@ -33,14 +33,7 @@ const peterSigner = () => {
   return noteSignerFromSeed('PeterNeumann', raw.subarray(1));
 };
 
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    return e instanceof TransparencyError ? e.code : `not a TransparencyError: ${String(e)}`;
-  }
-  return undefined;
-}
+const code = errorCode;
 
 describe('signed notes (C2SP signed-note, Ed25519)', () => {
   it('signs and names keys exactly as the reference implementation', () => {

@@ -21,13 +21,13 @@ import {
   tilePath,
   tilesAtLevel,
   toHex,
-  TransparencyError,
   verifyConsistency,
   verifyInclusion,
   type Hash,
   type TileReader,
   type TileRef,
 } from './index.js';
+import { errorCode } from './testing.js';
 
 const leaves = (n: number, salt = ''): Hash[] =>
   Array.from({ length: n }, (_, i) => leafHash(`leaf ${salt}${i}`));
@@ -63,14 +63,7 @@ function tiledStore(ls: Hash[], chunks: number[] = [ls.length]) {
   return { tiles, read, reads, builder: b };
 }
 
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    return e instanceof TransparencyError ? e.code : `not a TransparencyError: ${String(e)}`;
-  }
-  return undefined;
-}
+const code = errorCode;
 
 describe('tile paths (C2SP tlog-tiles)', () => {
   it('encodes indices as 3-digit elements, all but the last prefixed with x', () => {

@@ -7,28 +7,12 @@ import { DataSource } from 'typeorm';
 import { generateSigningKey } from '@suanli/crypto';
 import { SettlementLogService } from '../../../apps/market-api/src/settlement-log/settlement-log.service.js';
 import { startMarketApi, type TestMarketApi } from '../../../test/support/market-api.js';
-import { runVerify } from './verify.js';
+import { runVerifyCaptured } from './verify.testing.js';
 
 jest.setTimeout(180_000);
 
-/** `suanli verify …` in-process (the API under test lives in this event loop), output captured. */
-async function run(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = jest.spyOn(console, 'log').mockImplementation((...a: unknown[]) => {
-    out.push(`${a.join(' ')}\n`);
-  });
-  const error = jest.spyOn(console, 'error').mockImplementation((...a: unknown[]) => {
-    err.push(`${a.join(' ')}\n`);
-  });
-  try {
-    const status = await runVerify(args);
-    return { status, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
+/** `suanli verify …` in-process: the API under test lives in this event loop. */
+const run = runVerifyCaptured;
 
 describe('suanli verify from the log’s tiles (real API)', () => {
   let api: TestMarketApi;

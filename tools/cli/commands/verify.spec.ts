@@ -17,7 +17,7 @@ import {
   type Hash,
   type RecordBundle,
 } from '@suanli/transparency';
-import { runVerify } from './verify.js';
+import { runVerifyCaptured } from './verify.testing.js';
 
 jest.setTimeout(60_000);
 
@@ -30,28 +30,7 @@ const spawnCli = (...args: string[]) =>
     );
   });
 /** `suanli verify …` in-process, with its output captured. */
-async function run(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = jest.spyOn(console, 'log').mockImplementation((...a: unknown[]) => {
-    out.push(`${a.join(' ')}\n`);
-  });
-  const error = jest.spyOn(console, 'error').mockImplementation((...a: unknown[]) => {
-    err.push(`${a.join(' ')}\n`);
-  });
-  const write = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: unknown) => {
-    err.push(String(chunk));
-    return true;
-  });
-  try {
-    const status = await runVerify(args.slice(1));
-    return { status, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-    write.mockRestore();
-  }
-}
+const run = (_verify: string, ...args: string[]) => runVerifyCaptured(...args);
 
 const ORIGIN = '86.N00/settlement';
 const records = Array.from({ length: 13 }, (_, i) => ({
