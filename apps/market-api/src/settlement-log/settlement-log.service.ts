@@ -340,9 +340,14 @@ export class SettlementLogService {
     const deadline = Date.now() + this.config.catchUpMs;
     for (;;) {
       await this.sequenceAll();
+      // The cursor as parameters: joined to the state row, the planner scanned every leaf.
+      const [st]: { tx: string; seq: string }[] = await this.db.query(
+        'SELECT last_tx::text AS tx, last_seq::text AS seq FROM settlement_log_state WHERE id = 1',
+      );
       const [{ blocked }]: { blocked: boolean }[] = await this.db.query(
-        `SELECT EXISTS (SELECT 1 FROM settlement_log_leaves l, settlement_log_state s
-          WHERE s.id = 1 AND (l.tx, l.seq) > (s.last_tx, s.last_seq)) AS blocked`,
+        `SELECT EXISTS (SELECT 1 FROM settlement_log_leaves
+          WHERE (tx, seq) > ($1::bigint, $2::bigint)) AS blocked`,
+        [st.tx, st.seq],
       );
       if (!blocked || Date.now() >= deadline) return;
       await new Promise((r) => setTimeout(r, 20));
