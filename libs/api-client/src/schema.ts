@@ -7797,7 +7797,7 @@ export interface operations {
           pricingModel?: 'fixed' | 'tiered' | 'reserved' | 'interruptible';
           /** Format: uuid */
           resourceId: string;
-          /** @description Absent = the platform's default SLA (settlement.md). */
+          /** @description Absent = the platform's default SLA (docs/rating.md, "SLA credits"). */
           sla?: {
             schedule: {
               below: string;

@@ -287,7 +287,7 @@ export const createOfferSchema = z
     /** The availability window (ISO 8601); absent = from now, open-ended. */
     availableFrom: isoInstant.optional(),
     availableUntil: isoInstant.optional(),
-    /** Absent = the platform's default SLA (settlement.md). */
+    /** Absent = the platform's default SLA (docs/rating.md, "SLA credits"). */
     sla: offerSlaSchema.optional(),
   })
   .strict()

@@ -91,7 +91,7 @@ export const DLQ_REASONS = [
   'chain_gap',
 ] as const;
 // Unsigned usage (HTTP ingest) for a lease whose offer refuses it is `bad_signature` (detail
-// "unsigned usage refused …"): the spec's reason codes stay a closed set.
+// "unsigned usage refused …"): the reason codes stay a closed set (docs/metering.md).
 export type DlqReason = (typeof DLQ_REASONS)[number];
 
 export interface UsageDeadLetter {

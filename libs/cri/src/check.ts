@@ -9,7 +9,7 @@ const SEPARATORS = /[:.-]/g;
  * `0-9A-Z`.
  *
  * Catches every single-character substitution. It does not catch every adjacent transposition
- * (identifier.md says it does): from recurrence state p, swapping the values (18 − p) and
+ * (the product's CRI definition said it does; docs/identifier.md): from recurrence state p, swapping the values (18 − p) and
  * (19 − p) mod 36 leaves the state unchanged — 36 of the 22 680 (state, pair) combinations.
  * The algorithm is kept exactly as specified, since the published test vectors depend on it.
  */

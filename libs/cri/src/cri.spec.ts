@@ -40,7 +40,7 @@ function bodyOf(cri: string): string {
   return cri.slice(0, cri.lastIndexOf(':'));
 }
 
-describe('test vectors (identifier.md)', () => {
+describe('test vectors (docs/identifier.md)', () => {
   it.each(VECTORS)('%s parses and round-trips', (v) => {
     const cri = parseCri(v);
     expect(formatCri(cri)).toBe(v);
@@ -107,8 +107,8 @@ describe('checkCharacter', () => {
   });
 
   it('misses exactly one adjacent transposition per state: 36 of 22 680', () => {
-    // identifier.md claims every adjacent swap is caught; ISO/IEC 7064 hybrid systems do not
-    // guarantee that. From state p, swapping the values (18 - p) and (19 - p) (mod 36) is not
+    // ISO/IEC 7064 hybrid systems do not catch every adjacent swap (docs/identifier.md, "The
+    // check character"). From state p, swapping the values (18 - p) and (19 - p) (mod 36) is not
     // detected. This test pins the exact exception set.
     const undetected: string[] = [];
     let total = 0;
@@ -263,7 +263,7 @@ describe('properties', () => {
     );
   });
 
-  it('catches every adjacent transposition of the spec test vectors', () => {
+  it('catches every adjacent transposition of the published test vectors', () => {
     for (const v of VECTORS) {
       const chars = bodyOf(v).replace(/[:.-]/g, '');
       for (let i = 0; i + 1 < chars.length; i++) {

@@ -39,7 +39,7 @@ export type CriSpec = {
   netGbps?: number;
 };
 
-/** A parsed Compute Resource Identifier (identifier.md, version 1). */
+/** A parsed Compute Resource Identifier (docs/identifier.md, version 1). */
 export type Cri = {
   registrant: Registrant;
   /** GB/T 4754-2017 section letter `A`..`T`. */

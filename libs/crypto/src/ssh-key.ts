@@ -1,7 +1,7 @@
 import { createHash, createPublicKey } from 'node:crypto';
 import { CryptoError } from './errors.js';
 
-/** The OpenSSH public key types a buyer may register (docs/delivery.md, "SSH keys"). */
+/** The OpenSSH public key types a buyer may register (docs/delivery.md, "SSH"). */
 export const SSH_KEY_TYPES = [
   'ssh-ed25519',
   'ssh-rsa',

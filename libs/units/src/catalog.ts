@@ -1,6 +1,6 @@
 import { UnitsError } from './errors.js';
 
-/** The standard units of metering.md, in catalog order. */
+/** The standard units (docs/units.md), in catalog order. */
 export const UNIT_CODES = [
   'scu.ai',
   'scu.hpc',
@@ -41,7 +41,7 @@ export interface Catalog {
   readonly accelerators: Readonly<Record<string, Readonly<AcceleratorRow>>>;
   /** CPU model code → factors; unknown models use the defaults below. */
   readonly cpus: Readonly<Record<string, Readonly<CpuRow>>>;
-  /** `scu.gen` factor of an unknown CPU model: 1.0 (metering.md). */
+  /** `scu.gen` factor of an unknown CPU model: 1.0 (docs/units.md). */
   readonly cpuFactor: string;
   /** FP64 GFLOPS per core of an unknown CPU model. */
   readonly fp64GflopsPerCore: string;
@@ -57,7 +57,7 @@ function freezeCatalog(c: Catalog): Catalog {
 
 const CATALOG_2026_1: Catalog = freezeCatalog({
   version: '2026.1',
-  // metering.md, "Catalog rows for accelerators" (vendor datasheets; dense, no sparsity).
+  // docs/units.md, "The catalog" (vendor datasheets; dense, no sparsity).
   accelerators: {
     H200: { fp16Tflops: '989', fp64Tflops: '34' },
     H100: { fp16Tflops: '989', fp64Tflops: '34' },
@@ -72,9 +72,9 @@ const CATALOG_2026_1: Catalog = freezeCatalog({
   },
   // No CPU model rows in 2026.1: every CPU rates with the defaults.
   cpus: {},
-  // metering.md: "the CPU model's factor (1.0 when unknown)".
+  // The CPU model's factor, 1.0 when unknown (docs/units.md).
   cpuFactor: '1.0',
-  // Default FP64 GFLOPS per core, chosen for 2026.1 (metering.md gives no figure): 40 GFLOPS is
+  // Default FP64 GFLOPS per core, chosen for 2026.1 (no published figure): 40 GFLOPS is
   // one modern server core at ~2.5 GHz retiring 16 FP64 FLOP/cycle (2 × 256-bit FMA, AVX2);
   // AVX-512 parts peak higher, so this understates rather than overstates HPC CPU output.
   fp64GflopsPerCore: '40',

@@ -20,7 +20,7 @@ import {
   type Scaled,
 } from './fixed-point.js';
 
-/** Units are computed to 9 decimal places, half-even (metering.md). */
+/** Units are computed to 9 decimal places, half-even (docs/units.md). */
 export const UNIT_DECIMALS = 9;
 
 /** Raw usage of one window as reported by an agent. Every quantity is a decimal string. */
@@ -143,7 +143,7 @@ export function computeUnitsExact(
 }
 
 /**
- * Converts raw usage to standard units with the pinned catalog (metering.md), each as a 9-dp
+ * Converts raw usage to standard units with the pinned catalog (docs/units.md), each as a 9-dp
  * half-even decimal string, in catalog order. A unit whose source is absent or zero (or whose
  * rated factor is zero, e.g. the FP64 of a 910B) is omitted.
  *

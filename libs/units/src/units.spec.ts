@@ -31,7 +31,7 @@ const GEN: UnitsContext = { catalog: '2026.1', class: 'GEN' };
 const HPC: UnitsContext = { catalog: '2026.1', class: 'HPC' };
 
 describe('catalog', () => {
-  it('has the unit codes of metering.md', () => {
+  it('has the unit codes of docs/units.md', () => {
     expect(UNIT_CODES).toEqual([
       'scu.ai',
       'scu.hpc',
@@ -57,7 +57,7 @@ describe('catalog', () => {
     expect(code(() => getCatalog('constructor'))).toBe('unknown_catalog');
   });
 
-  it('has the accelerator rows of metering.md exactly', () => {
+  it('has the accelerator rows of docs/units.md exactly', () => {
     expect(getCatalog('2026.1').accelerators).toEqual({
       H200: { fp16Tflops: '989', fp64Tflops: '34' },
       H100: { fp16Tflops: '989', fp64Tflops: '34' },
@@ -90,7 +90,7 @@ describe('catalog', () => {
 });
 
 describe('computeUnits', () => {
-  it('reproduces the metering.md example exactly', () => {
+  it('reproduces the usage batch example of docs/metering.md exactly', () => {
     const usage: RawUsage = {
       duration_s: '60',
       cpu_core_s: '5760',
