@@ -1843,6 +1843,53 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/transparency/log/checkpoint': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The log as C2SP tlog-tiles (docs/decisions.md, "Settlement log as tiles"): the latest checkpoint as a signed note, signe
+     * @description The log as C2SP tlog-tiles (docs/decisions.md, "Settlement log as tiles"): the latest
+     *     checkpoint as a signed note, signed by the platform key under the log's origin.
+     *
+     *     Public: no credentials needed.
+     */
+    get: operations['settlementLogNoteCheckpoint'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/transparency/log/tile/{path}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A tile (`tile/<L>/<N>[.p/<W>]`) or entry bundle (`tile/entries/<N>[.p/<W>]`): immutable.
+     * @description A tile (`tile/<L>/<N>[.p/<W>]`) or entry bundle (`tile/entries/<N>[.p/<W>]`): immutable.
+     *
+     *     `path` is a C2SP tlog-tiles path below `tile/`: `<L>/<N>[.p/<W>]` (N in 3-digit elements, all but the last prefixed with `x`, e.g. `0/x001/234`) or `entries/<N>[.p/<W>]`.
+     *
+     *     Public: no credentials needed.
+     */
+    get: operations['settlementLogTile'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/transparency/proofs/consistency': {
     parameters: {
       query?: never;
@@ -2150,6 +2197,8 @@ export interface components {
       /** @description The compact JWS over the checkpoint (verify it with `/.well-known/jwks.json`). */
       jws: string;
       kid: string;
+      /** @description The same checkpoint as a C2SP signed note (what `/v1/transparency/log/checkpoint` serves). */
+      note: null | string;
       rootHash: string;
       timestamp: string;
       treeSize: number;
@@ -9932,7 +9981,8 @@ export interface operations {
            *       "rootHash": "example",
            *       "timestamp": "example",
            *       "kid": "example",
-           *       "jws": "example"
+           *       "jws": "example",
+           *       "note": "example"
            *     }
            */
           'application/json': components['schemas']['CheckpointView'];
@@ -9969,10 +10019,70 @@ export interface operations {
            *       "rootHash": "example",
            *       "timestamp": "example",
            *       "kid": "example",
-           *       "jws": "example"
+           *       "jws": "example",
+           *       "note": "example"
            *     }
            */
           'application/json': components['schemas']['CheckpointView'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
+  settlementLogNoteCheckpoint: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example 86.N00/settlement
+           *     1024
+           *     z3yWo3bDn1DHhJDZn6rA2KkPqgmJ9D0rjSg5Vo2hNbE=
+           *
+           *     — 86.N00/settlement qDjcmF8g1KzQ…
+           */
+          'text/plain': string;
+        };
+      };
+      400: components['responses']['BadRequest'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
+  settlementLogTile: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /**
+         * @description The path.
+         * @example example
+         */
+        path: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /** @example (binary: 8,192 bytes for a full tile) */
+          'application/octet-stream': string;
         };
       };
       400: components['responses']['BadRequest'];
