@@ -186,6 +186,12 @@ describe('tenant isolation: every object endpoint × every role, on real objects
       '/v1/transparency/checkpoint',
     );
 
+    // the log's first tile as it stands (a partial tile at the checkpoint's size: a real, served tile)
+    const note = await fetch(`${api.url}/v1/transparency/log/checkpoint`).then((r) => r.text());
+    const logSize = Number(note.split('\n')[1]);
+    expect(logSize).toBeGreaterThan(0);
+    const firstTile = logSize >= 256 ? '0/000' : `0/000.p/${logSize}`;
+
     const leases = [active.body.lease.id, settled.body.lease.id];
     Object.assign(fixtures, {
       'resources/{id}': [{ id: a.resource.id }],
@@ -205,6 +211,7 @@ describe('tenant isolation: every object endpoint × every role, on real objects
       'sellers/{orgId}': [{ orgId: a.seller.orgId }],
       'cri/{code}': [{ code: a.resource.cri }, { code: a.resource.handle }],
       'checkpoints/{treeSize}': [{ treeSize: String(checkpoint.treeSize) }],
+      'tile/{path}': [{ path: firstTile }],
       'records/{kind}/{id}': [
         ...notes.body.items.map((n) => ({ kind: 'debit_note', id: n.id })),
         { kind: 'invoice', id: invoice.id },
@@ -234,7 +241,12 @@ describe('tenant isolation: every object endpoint × every role, on real objects
       bindings = bindings.flatMap((b) => values.map((v) => ({ ...b, ...v })));
     }
     return bindings.map((b) =>
-      path.replace(/\{(\w+)\}/g, (_m, name: string) => encodeURIComponent(b[name] ?? '')),
+      // a tile path spans segments (a wildcard parameter): its slashes stay slashes
+      path.replace(/\{(\w+)\}/g, (_m, name: string) =>
+        name === 'path'
+          ? (b[name] ?? '').split('/').map(encodeURIComponent).join('/')
+          : encodeURIComponent(b[name] ?? ''),
+      ),
     );
   }
 
