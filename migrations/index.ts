@@ -26,6 +26,7 @@ import * as m22 from './1796634638681-usage-minutes-wide.js';
 import * as m23 from './1796664900000-settlement-log-tiles.js';
 import * as m24 from './1796664909171-debit-note-period-unique.js';
 import * as m25 from './1796670480975-usage-capacity.js';
+import * as m26 from './1796673752713-usage-events-rated-catalog.js';
 
 type MigrationClass = new () => MigrationInterface;
 const classesOf = (m: Record<string, unknown>): MigrationClass[] =>
@@ -58,4 +59,5 @@ export const MIGRATIONS: MigrationClass[] = [
   m23,
   m24,
   m25,
+  m26,
 ].flatMap(classesOf);

@@ -36,6 +36,8 @@ export async function sellerWithOffer(
     prices: Record<string, unknown>[];
     pricingModel: 'fixed' | 'tiered' | 'reserved' | 'interruptible';
     sla: { target: string; schedule: { below: string; credit: string }[] };
+    /** The offer takes plain CloudEvents posted with an API key (`POST /v1/usage/events`). */
+    acceptsUnsigned: boolean;
   }> = {},
 ) {
   const seller = await signUpActor(api, ['seller']);
@@ -65,6 +67,7 @@ export async function sellerWithOffer(
     pricingModel: offer.pricingModel ?? 'fixed',
     prices: offer.prices ?? [{ unit: 'slot_h', price: '10.00' }],
     ...(offer.sla ? { sla: offer.sla } : {}),
+    ...(offer.acceptsUnsigned !== undefined ? { acceptsUnsigned: offer.acceptsUnsigned } : {}),
   });
   if (created.status !== 201)
     throw new Error(`offer: ${created.status} ${JSON.stringify(created.body)}`);

@@ -1983,10 +1983,16 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Plain CloudEvents from collectors that cannot sign: structured mode (`application/cloudevents+json`, one event) or batch
-     * @description Plain CloudEvents from collectors that cannot sign: structured mode
-     *     (`application/cloudevents+json`, one event) or batch mode
-     *     (`application/cloudevents-batch+json`, an array). Answers 202: the ingest applies them.
+     * Plain CloudEvents from collectors that cannot sign, in any content mode of the CloudEvents HTTP binding: binary (the off
+     * @description Plain CloudEvents from collectors that cannot sign, in any content mode of the CloudEvents
+     *     HTTP binding: binary (the official SDKs' default: `ce-*` headers, the event's `data` as an
+     *     `application/json` body), structured (`application/cloudevents+json`, one event) or batched
+     *     (`application/cloudevents-batch+json`, an array of up to 1000). An event may leave out
+     *     `data.units` (and `data.catalog`): the exchange then rates its raw `usage` with the catalog
+     *     version it names, else the current one, and answers which in `rated`. Answers 202: the
+     *     ingest applies the events (or dead-letters them: `GET /v1/usage/dead-letters`).
+     *
+     *     Binary content mode (`application/json` with `ce-*` headers) is what the official CloudEvents SDKs send by default; `application/json` without them is 415.
      *
      *     Requires an organization API key (`Authorization: Bearer sk_…`) with the scope `usage:write`.
      */
@@ -2665,7 +2671,7 @@ export interface components {
         target: string;
       };
       /** @enum {string} */
-      status: 'active' | 'paused' | 'closed';
+      status: 'closed' | 'active' | 'paused';
       title: string;
     };
     OrderView: {
@@ -2946,8 +2952,18 @@ export interface components {
       }[];
     };
     UsageIngestAccepted: {
+      /** @description How many events were accepted (all of the request's, or none: 400). */
       accepted: number;
+      /** @description Their ids, in the order they were sent. */
       ids: string[];
+      /**
+       * @description The events that came without `units`: the exchange rates their raw usage with the unit
+       *     catalog version given here (the one the event named, else the current one).
+       */
+      rated: {
+        catalog: string;
+        id: string;
+      }[];
     };
     UsagePoint: {
       bucket: string;
@@ -6214,7 +6230,7 @@ export interface operations {
            *           "offer": {
            *             "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
            *             "title": "H200 x8 in Guangzhou",
-           *             "status": "active",
+           *             "status": "closed",
            *             "resource": {
            *               "name": "Example",
            *               "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
@@ -7691,7 +7707,7 @@ export interface operations {
            *         {
            *           "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
            *           "title": "H200 x8 in Guangzhou",
-           *           "status": "active",
+           *           "status": "closed",
            *           "resource": {
            *             "name": "Example",
            *             "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
@@ -7869,7 +7885,7 @@ export interface operations {
            * @example {
            *       "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
            *       "title": "H200 x8 in Guangzhou",
-           *       "status": "active",
+           *       "status": "closed",
            *       "resource": {
            *         "name": "Example",
            *         "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
@@ -7999,7 +8015,7 @@ export interface operations {
            * @example {
            *       "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
            *       "title": "H200 x8 in Guangzhou",
-           *       "status": "active",
+           *       "status": "closed",
            *       "resource": {
            *         "name": "Example",
            *         "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
@@ -8158,7 +8174,7 @@ export interface operations {
            * @example {
            *       "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
            *       "title": "H200 x8 in Guangzhou",
-           *       "status": "active",
+           *       "status": "closed",
            *       "resource": {
            *         "name": "Example",
            *         "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
@@ -8288,7 +8304,7 @@ export interface operations {
            * @example {
            *       "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
            *       "title": "H200 x8 in Guangzhou",
-           *       "status": "active",
+           *       "status": "closed",
            *       "resource": {
            *         "name": "Example",
            *         "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
@@ -8416,7 +8432,7 @@ export interface operations {
            * @example {
            *       "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
            *       "title": "H200 x8 in Guangzhou",
-           *       "status": "active",
+           *       "status": "closed",
            *       "resource": {
            *         "name": "Example",
            *         "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
@@ -8544,7 +8560,7 @@ export interface operations {
            * @example {
            *       "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
            *       "title": "H200 x8 in Guangzhou",
-           *       "status": "active",
+           *       "status": "closed",
            *       "resource": {
            *         "name": "Example",
            *         "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
@@ -8668,7 +8684,7 @@ export interface operations {
            *         {
            *           "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
            *           "title": "H200 x8 in Guangzhou",
-           *           "status": "active",
+           *           "status": "closed",
            *           "resource": {
            *             "name": "Example",
            *             "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
@@ -10342,18 +10358,40 @@ export interface operations {
          *             }
          *           },
          *           "units": {
-         *             "slot_h": "0.016667"
+         *             "scu.ai": "0.131866667"
          *           },
-         *           "catalog": "2026.11"
+         *           "catalog": "2026.1"
+         *         }
+         *       },
+         *       {
+         *         "specversion": "1.0",
+         *         "id": "collector-7f3a-000124",
+         *         "source": "//collector.example/site-gz1",
+         *         "type": "exchange.usage.v1",
+         *         "subject": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
+         *         "time": "2026-11-28T08:01:00.000Z",
+         *         "datacontenttype": "application/json",
+         *         "data": {
+         *           "cri": "86.N00/CN-GZ-A1.AI.BM.H200x8.000001-K",
+         *           "window": {
+         *             "start": "2026-11-28T08:00:00.000Z",
+         *             "end": "2026-11-28T08:01:00.000Z"
+         *           },
+         *           "usage": {
+         *             "duration_s": "60",
+         *             "acc_s": {
+         *               "H200": "480"
+         *             }
+         *           }
          *         }
          *       }
          *     ]
          */
         'application/cloudevents-batch+json': {
           data: {
-            catalog: string;
+            catalog?: string;
             cri: string;
-            units: {
+            units?: {
               [key: string]: string;
             };
             usage: {
@@ -10409,17 +10447,17 @@ export interface operations {
          *           }
          *         },
          *         "units": {
-         *           "slot_h": "0.016667"
+         *           "scu.ai": "0.131866667"
          *         },
-         *         "catalog": "2026.11"
+         *         "catalog": "2026.1"
          *       }
          *     }
          */
         'application/cloudevents+json': {
           data: {
-            catalog: string;
+            catalog?: string;
             cri: string;
-            units: {
+            units?: {
               [key: string]: string;
             };
             usage: {
@@ -10453,6 +10491,45 @@ export interface operations {
           /** @constant */
           type: 'exchange.usage.v1';
         };
+        /**
+         * @example {
+         *       "cri": "86.N00/CN-GZ-A1.AI.BM.H200x8.000001-K",
+         *       "window": {
+         *         "start": "2026-11-28T08:00:00.000Z",
+         *         "end": "2026-11-28T08:01:00.000Z"
+         *       },
+         *       "usage": {
+         *         "duration_s": "60",
+         *         "acc_s": {
+         *           "H200": "480"
+         *         }
+         *       }
+         *     }
+         */
+        'application/json': {
+          catalog?: string;
+          cri: string;
+          units?: {
+            [key: string]: string;
+          };
+          usage: {
+            acc_s?: {
+              [key: string]: string;
+            };
+            api_calls?: string;
+            cpu_core_s?: string;
+            duration_s: string;
+            egress_bytes?: string;
+            mem_gib_s?: string;
+            sto_gib_s?: string;
+          };
+          window: {
+            /** Format: date-time */
+            end: string;
+            /** Format: date-time */
+            start: string;
+          };
+        };
       };
     };
     responses: {
@@ -10467,6 +10544,12 @@ export interface operations {
            *       "accepted": 1,
            *       "ids": [
            *         "example"
+           *       ],
+           *       "rated": [
+           *         {
+           *           "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
+           *           "catalog": "example"
+           *         }
            *       ]
            *     }
            */

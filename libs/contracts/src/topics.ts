@@ -52,6 +52,26 @@ export const usageEventSchema = z.object({
 });
 export type UsageEvent = z.infer<typeof usageEventSchema>;
 
+/**
+ * A usage event as a collector that cannot sign posts it to `POST /v1/usage/events`: like
+ * {@link usageEventSchema}, except that `data.units` may be left out, and then `data.catalog`
+ * too. Without units the exchange rates the raw `usage` itself, with the catalog version the
+ * event names or else the current one, and records which (docs/decisions.md, "CloudEvents
+ * over HTTP"). Units sent without the catalog that rated them mean nothing, so they need it.
+ */
+export const unsignedUsageEventSchema = usageEventSchema
+  .extend({
+    data: usageEventSchema.shape.data.extend({
+      units: usageEventSchema.shape.data.shape.units.optional(),
+      catalog: usageEventSchema.shape.data.shape.catalog.optional(),
+    }),
+  })
+  .refine((e) => e.data.units === undefined || e.data.catalog !== undefined, {
+    path: ['data', 'catalog'],
+    message: 'units need the catalog version they were computed with',
+  });
+export type UnsignedUsageEvent = z.infer<typeof unsignedUsageEventSchema>;
+
 /** The JWS payload of one Kafka message on `exchange.usage.v1`. */
 export const usageBatchSchema = z.object({
   schemaVersion: z.literal(1),

@@ -32,8 +32,15 @@ export interface CreatedApiKeyView extends ApiKeyView {
 
 // ---------- usage ingest (HTTP) and dead letters ----------
 export interface UsageIngestAccepted {
+  /** How many events were accepted (all of the request's, or none: 400). */
   accepted: number;
+  /** Their ids, in the order they were sent. */
   ids: string[];
+  /**
+   * The events that came without `units`: the exchange rates their raw usage with the unit
+   * catalog version given here (the one the event named, else the current one).
+   */
+  rated: { id: string; catalog: string }[];
 }
 
 export const deadLettersQuerySchema = z.object({

@@ -27,6 +27,12 @@ export class UsageEventEntity {
   @Column({ type: 'boolean', default: true }) signed!: boolean;
   @Column({ name: 'batch_seq', type: 'bigint', nullable: true }) batchSeq!: string | null;
   @CreateDateColumn({ name: 'received_at', type: 'timestamptz' }) receivedAt!: Date;
+  /**
+   * The unit catalog version the exchange computed the event's units with, when an unsigned
+   * event came without units (`POST /v1/usage/events`); NULL when the sender's own units were
+   * checked (every signed event).
+   */
+  @Column({ name: 'rated_catalog', type: 'text', nullable: true }) ratedCatalog!: string | null;
 }
 
 /** Each agent's batches by sequence number: detects a repeated seq with other content. */

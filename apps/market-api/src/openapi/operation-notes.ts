@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { USAGE_EVENT_TYPE, usageEventSchema } from '@suanli/contracts';
+import { USAGE_EVENT_TYPE, unsignedUsageEventSchema } from '@suanli/contracts';
 import type { JsonSchema } from './source-analysis.js';
 
 /**
@@ -24,13 +24,29 @@ export interface OperationNote {
   internal?: boolean;
 }
 
-/** A CloudEvents 1.0 usage event, from the contract the ingest validates with. */
+/** A CloudEvents 1.0 usage event, from the contract the API validates with. */
 const cloudEvent: JsonSchema = (() => {
-  const { $schema: _ignored, ...schema } = z.toJSONSchema(usageEventSchema, {
+  const { $schema: _ignored, ...schema } = z.toJSONSchema(unsignedUsageEventSchema, {
     io: 'input',
     unrepresentable: 'any',
   }) as JsonSchema;
-  return { ...schema, description: `A CloudEvents 1.0 usage event (\`${USAGE_EVENT_TYPE}\`).` };
+  return {
+    ...schema,
+    description:
+      `A CloudEvents 1.0 usage event (\`${USAGE_EVENT_TYPE}\`). \`data.units\` may be left ` +
+      'out: the exchange then rates the raw `usage` with `data.catalog` (or the current catalog).',
+  };
+})();
+
+/** Binary content mode's body: the event's `data` alone (its attributes are `ce-*` headers). */
+const cloudEventData: JsonSchema = (() => {
+  const data = (cloudEvent.properties as Record<string, JsonSchema>).data as JsonSchema;
+  return {
+    ...data,
+    description:
+      "Binary content mode: the event's `data`; its attributes travel as headers " +
+      '(`ce-specversion`, `ce-id`, `ce-source`, `ce-type`, `ce-subject`, `ce-time`).',
+  };
 })();
 
 const usageEvent = {
@@ -45,8 +61,19 @@ const usageEvent = {
     cri: '86.N00/CN-GZ-A1.AI.BM.H200x8.000001-K',
     window: { start: '2026-11-28T08:00:00.000Z', end: '2026-11-28T08:01:00.000Z' },
     usage: { duration_s: '60', acc_s: { H200: '480' } },
-    units: { slot_h: '0.016667' },
-    catalog: '2026.11',
+    units: { 'scu.ai': '0.131866667' },
+    catalog: '2026.1',
+  },
+};
+
+/** The same window with raw usage only: the exchange rates it with the current catalog. */
+const rawUsageEvent = {
+  ...usageEvent,
+  id: 'collector-7f3a-000124',
+  data: {
+    cri: usageEvent.data.cri,
+    window: usageEvent.data.window,
+    usage: usageEvent.data.usage,
   },
 };
 
@@ -84,13 +111,17 @@ export const OPERATION_NOTES: Record<string, OperationNote> = {
     requestBody: {
       required: true,
       content: {
+        'application/json': { schema: cloudEventData, example: rawUsageEvent.data },
         'application/cloudevents+json': { schema: cloudEvent, example: usageEvent },
         'application/cloudevents-batch+json': {
           schema: { type: 'array', items: cloudEvent },
-          example: [usageEvent],
+          example: [usageEvent, rawUsageEvent],
         },
       },
     },
+    description:
+      'Binary content mode (`application/json` with `ce-*` headers) is what the official ' +
+      'CloudEvents SDKs send by default; `application/json` without them is 415.',
   },
   'POST /v1/evaluations': {
     requestBody: {

@@ -1,7 +1,6 @@
 import { Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, Req } from '@nestjs/common';
 import type { Request } from 'express';
 import { deadLettersQuerySchema, resourceUsageQuerySchema } from '@suanli/contracts';
-import { DomainError } from '../common/errors.js';
 import { parseInput } from '../common/validation.js';
 import {
   ApiKeyAuth,
@@ -11,7 +10,7 @@ import {
   type Principal,
   Roles,
 } from '../auth/auth.decorators.js';
-import { CLOUDEVENTS_BATCH, CLOUDEVENTS_STRUCTURED } from './cloudevents-body.js';
+import { cloudEventsOf } from './cloudevents-body.js';
 import { UsageService } from './usage.service.js';
 
 @Controller('v1')
@@ -19,33 +18,22 @@ export class UsageController {
   constructor(private readonly usage: UsageService) {}
 
   /**
-   * Plain CloudEvents from collectors that cannot sign: structured mode
-   * (`application/cloudevents+json`, one event) or batch mode
-   * (`application/cloudevents-batch+json`, an array). Answers 202: the ingest applies them.
+   * Plain CloudEvents from collectors that cannot sign, in any content mode of the CloudEvents
+   * HTTP binding: binary (the official SDKs' default: `ce-*` headers, the event's `data` as an
+   * `application/json` body), structured (`application/cloudevents+json`, one event) or batched
+   * (`application/cloudevents-batch+json`, an array of up to 1000). An event may leave out
+   * `data.units` (and `data.catalog`): the exchange then rates its raw `usage` with the catalog
+   * version it names, else the current one, and answers which in `rated`. Answers 202: the
+   * ingest applies the events (or dead-letters them: `GET /v1/usage/dead-letters`).
    */
   @ApiKeyAuth('usage:write')
   @Post('usage/events')
   @HttpCode(202)
-  events(@CurrentApiKey() key: ApiKeyPrincipal, @Req() req: Request & { cloudEvents?: unknown }) {
-    const type = (req.header('content-type') ?? '').split(';')[0].trim().toLowerCase();
-    const body = req.cloudEvents;
-    if (type === CLOUDEVENTS_BATCH) {
-      if (!Array.isArray(body)) {
-        throw new DomainError('validation_failed', 'a batch must be a JSON array', 400);
-      }
-      return this.usage.ingest(key, body);
-    }
-    if (type === CLOUDEVENTS_STRUCTURED) {
-      if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-        throw new DomainError('validation_failed', 'a structured event must be a JSON object', 400);
-      }
-      return this.usage.ingest(key, [body]);
-    }
-    throw new DomainError(
-      'validation_failed',
-      `content-type must be ${CLOUDEVENTS_STRUCTURED} or ${CLOUDEVENTS_BATCH}`,
-      415,
-    );
+  events(
+    @CurrentApiKey() key: ApiKeyPrincipal,
+    @Req() req: Request & { cloudEvents?: unknown; rawBody?: Buffer },
+  ) {
+    return this.usage.ingest(key, cloudEventsOf(req).events);
   }
 
   @Roles('seller', 'operator')

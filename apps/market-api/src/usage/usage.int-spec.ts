@@ -24,50 +24,21 @@ import {
 } from '../../../../test/support/actors.js';
 import { expectEventually } from '../../../../test/support/eventually.js';
 import { apiClient } from '../../../../test/support/http.js';
-import {
-  kafkaBrokers,
-  type TestTopics,
-  useExchangeTestTopics,
-} from '../../../../test/support/kafka.js';
-import { startMarketApi, type TestMarketApi } from '../../../../test/support/market-api.js';
+import type { TestMarketApi } from '../../../../test/support/market-api.js';
+import { startUsageStack, type UsageStack } from '../../../../test/support/usage-stack.js';
 import { agentToken } from '../../../metering/src/agent/lease-client.js';
-import { startIngest, type RunningIngest } from '../../../metering/src/ingest/ingest.js';
 import { Decimal } from '@suanli/money';
 
+let stack: UsageStack;
 let api: TestMarketApi;
-let ingest: RunningIngest;
 let pool: pg.Pool;
-let topics: TestTopics;
 
 beforeAll(async () => {
-  // The API's lease-event relay and usage producer write to this test's own topics.
-  topics = await useExchangeTestTopics();
-  api = await startMarketApi();
-  pool = new pg.Pool({ connectionString: api.databaseUrl, max: 2 });
-  pool.on('error', () => undefined);
-  process.env.INGEST_QUIET = '1';
-  ingest = await startIngest({
-    databaseUrl: api.databaseUrl,
-    kafkaBrokers: kafkaBrokers(),
-    usageTopic: topics.topics['exchange.usage.v1'],
-    dlqTopic: topics.topics['exchange.usage.dlq.v1'],
-    leaseTopic: topics.topics['exchange.lease.v1'],
-    leaseWaitMs: 10_000,
-    groupId: `usage-http-${randomUUID()}`,
-    port: 0,
-    lateGraceHours: 24,
-  });
+  stack = await startUsageStack('usage-http');
+  ({ api, pool } = stack);
 }, 120_000);
 
-afterAll(async () => {
-  await ingest?.stop();
-  await pool?.end();
-  await api?.close();
-  await topics?.drop();
-  delete process.env.LEASE_TOPIC;
-  delete process.env.USAGE_TOPIC;
-  delete process.env.LEASE_EVENTS_RELAY_MS;
-}, 60_000);
+afterAll(() => stack?.close(), 60_000);
 
 const SPEC_ACCEL = 'H100';
 
@@ -170,7 +141,7 @@ describe('usage over HTTP (API keys, unsigned CloudEvents, dead letters, series)
     const source = 'dcgm-exporter/node-1';
     const one = cloudEvent(openLease.id, resource.cri, 0, source);
     const single = await post('/v1/usage/events', secret, 'application/cloudevents+json', one);
-    expect(single).toEqual({ status: 202, body: { accepted: 1, ids: [one.id] } });
+    expect(single).toEqual({ status: 202, body: { accepted: 1, ids: [one.id], rated: [] } });
     const batch = [
       cloudEvent(openLease.id, resource.cri, 1, source),
       cloudEvent(openLease.id, resource.cri, 2, source),

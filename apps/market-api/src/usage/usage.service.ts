@@ -3,12 +3,13 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import {
-  usageEventSchema,
+  unsignedUsageEventSchema,
   type DeadLetterPage,
   type DeadLettersQuery,
   type UsageIngestAccepted,
   type UsagePoint,
 } from '@suanli/contracts';
+import { CATALOG_VERSIONS, CURRENT_CATALOG, isCatalogVersion } from '@suanli/units';
 import { Clock } from '../common/clock.js';
 import { DomainError, notFound } from '../common/errors.js';
 import { ResourceEntity } from '../database/entities.js';
@@ -44,7 +45,9 @@ export class UsageService {
   /**
    * Validates plain CloudEvents (all or none) and produces them as one unsigned envelope; the
    * ingest applies them only to the API key organization's leases whose offer accepts unsigned
-   * usage, and dead-letters the rest.
+   * usage, and dead-letters the rest. An event without `units` is produced with the catalog
+   * version that rates it filled in (`data.catalog`, else the current catalog): the ingest
+   * computes its units with it and records the version with the event.
    */
   async ingest(key: ApiKeyPrincipal, events: unknown[]): Promise<UsageIngestAccepted> {
     if (events.length === 0 || events.length > MAX_EVENTS_PER_REQUEST) {
@@ -57,13 +60,29 @@ export class UsageService {
     }
     const issues: { path: string; message: string }[] = [];
     const ids: string[] = [];
-    events.forEach((e, i) => {
-      const r = usageEventSchema.safeParse(e);
-      if (r.success) ids.push(r.data.id);
-      else
+    const rated: { id: string; catalog: string }[] = [];
+    const out = events.map((e, i) => {
+      const r = unsignedUsageEventSchema.safeParse(e);
+      if (!r.success) {
         for (const issue of r.error.issues.slice(0, 5)) {
           issues.push({ path: [i, ...issue.path].join('.'), message: issue.message });
         }
+        return e;
+      }
+      ids.push(r.data.id);
+      const catalog = r.data.data.catalog ?? CURRENT_CATALOG;
+      if (!isCatalogVersion(catalog)) {
+        issues.push({
+          path: `${i}.data.catalog`,
+          message: `unknown unit catalog version ${catalog} (known: ${CATALOG_VERSIONS.join(', ')})`,
+        });
+        return e;
+      }
+      if (r.data.data.units !== undefined) return e;
+      rated.push({ id: r.data.id, catalog });
+      // As posted (unknown attributes and extensions kept), with the rating catalog named.
+      const posted = e as { data: Record<string, unknown> };
+      return { ...posted, data: { ...posted.data, catalog } };
     });
     if (issues.length > 0) {
       throw new DomainError('validation_failed', 'the events are not valid CloudEvents', 400, {
@@ -78,11 +97,11 @@ export class UsageService {
         org: key.orgId,
         apiKeyId: key.keyId,
         receivedAt: this.clock.now().toISOString(),
-        events,
+        events: out,
       },
       eventId,
     );
-    return { accepted: events.length, ids };
+    return { accepted: events.length, ids, rated };
   }
 
   /** Dead letters: a seller sees those of its resources and leases, an operator all. */

@@ -158,6 +158,8 @@ interface GoodEvent {
   startMs: number;
   endMs: number;
   usage: RawUsage;
+  /** The catalog version the exchange rated an unsigned event without units with, else null. */
+  ratedCatalog: string | null;
   /** Where the event came from (index into the accepted batches, and in its batch): dead letters. */
   batch: number;
   index: number;
@@ -854,6 +856,7 @@ async function applyOnce(
           startMs: v.windowStart.getTime(),
           endMs: v.windowEnd.getTime(),
           usage: v.event.data.usage,
+          ratedCatalog: v.ratedCatalog,
           batch: i,
           index,
         });
@@ -883,22 +886,31 @@ async function applyOnce(
       } else {
         // It answers one row: how many were new and, only when some were not, the positions
         // of the new ones.
+        // Unsigned events take this path: it also records the catalog version the exchange
+        // rated an event with when it came without units (signed ones: NULL).
         const { rows } = await client.query<{ n: number; fresh: number[] | null }>(
           `WITH v AS (
-             SELECT * FROM ${columns} WITH ORDINALITY AS x(s, i, l, a, q, g, o)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::timestamptz[],
+                                  $5::bigint[], $6::boolean[], $7::text[])
+                      WITH ORDINALITY AS x(s, i, l, a, q, g, c, o)
            ), ins AS (
-             INSERT INTO usage_events (source, event_id, lease_id, window_start, batch_seq, signed)
-             SELECT s, i, l, a, q, g FROM v
+             INSERT INTO usage_events
+                    (source, event_id, lease_id, window_start, batch_seq, signed, rated_catalog)
+             SELECT s, i, l, a, q, g, c FROM v
              ON CONFLICT (source, event_id) DO NOTHING
              RETURNING source, event_id
            )
            SELECT count(*)::int AS n,
-                  CASE WHEN count(*) < $7 THEN
+                  CASE WHEN count(*) < $8 THEN
                     (SELECT array_agg(v.o::int ORDER BY v.o)
                        FROM v JOIN ins ON ins.source = v.s AND ins.event_id = v.i)
                   END AS fresh
              FROM ins`,
-          [...params, good.length],
+          [
+            ...params,
+            `{${good.map((e) => (e.ratedCatalog === null ? 'NULL' : element(e.ratedCatalog))).join(',')}}`,
+            good.length,
+          ],
         );
         const n = rows[0]?.n ?? 0;
         fresh =

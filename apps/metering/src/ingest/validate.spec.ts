@@ -67,6 +67,25 @@ describe('validateEvent', () => {
     });
   });
 
+  it('rates an unsigned event that leaves its units out, and records the catalog it used', () => {
+    const { units: _units, ...data } = event().data;
+    const unsigned = { ...event(), data };
+    const v = validateEvent(unsigned, ctx({ agentId: null }));
+    expect(v).toMatchObject({
+      ok: true,
+      units: { 'scu.ai': '0.131866667', 'scu.gen': '1.600000000', 'mem.gib_h': '25.600000000' },
+      ratedCatalog: '2026.1',
+    });
+    // The sender's units are checked, not recorded as the exchange's rating.
+    expect(validateEvent(event(), ctx({ agentId: null }))).toMatchObject({ ratedCatalog: null });
+    // Its catalog must still be the one the lease pins.
+    expect(
+      validateEvent({ ...unsigned, data: { ...data, catalog: '2027.1' } }, ctx({ agentId: null })),
+    ).toMatchObject({ ok: false, reason: 'units_mismatch' });
+    // A signed batch's events always carry the units their agent computed and signed.
+    expect(validateEvent(unsigned, ctx())).toMatchObject({ ok: false, reason: 'schema' });
+  });
+
   it('accepts agent units that differ by one in the 9th place (rounding)', () => {
     const v = validateEvent(
       event({

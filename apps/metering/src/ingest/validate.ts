@@ -51,6 +51,11 @@ export type EventVerdict =
       units: Record<string, string>;
       windowStart: Date;
       windowEnd: Date;
+      /**
+       * The catalog version the exchange rated the event with, when it came without units
+       * (unsigned, HTTP); null when the sender's units were checked.
+       */
+      ratedCatalog: string | null;
     }
   | { ok: false; reason: DlqReason; detail: string; event: UsageEvent | null };
 
@@ -59,6 +64,18 @@ function sameStrings(a: Record<string, string>, b: Record<string, string>): bool
   if (ka.length !== Object.keys(b).length) return false;
   for (const k of ka) if (a[k] !== b[k]) return false;
   return true;
+}
+
+/** True for an event object whose `data` has no `units`. */
+function unitsLeftOut(raw: unknown): boolean {
+  const data = (raw as { data?: unknown } | null)?.data;
+  return typeof data === 'object' && data !== null && !('units' in data);
+}
+
+/** The event with `data.units` empty, so that the contract's schema checks everything else. */
+function withEmptyUnits(raw: unknown): unknown {
+  const e = raw as { data: object };
+  return { ...e, data: { ...e.data, units: {} } };
 }
 
 function fail(reason: DlqReason, detail: string, event: UsageEvent | null): EventVerdict {
@@ -161,7 +178,10 @@ export function checkCapacity(
  * over_capacity, units_mismatch, late.
  */
 export function validateEvent(raw: unknown, ctx: EventContext): EventVerdict {
-  const parsed = parseUsageEvent(raw);
+  // An unsigned event may leave its units to the exchange (`unsignedUsageEventSchema`); signed
+  // batches always carry the units their agent computed and signed.
+  const rateHere = ctx.agentId === null && unitsLeftOut(raw);
+  const parsed = parseUsageEvent(rateHere ? withEmptyUnits(raw) : raw);
   if (!parsed.success) {
     return fail('schema', `${parsed.issue.path}: ${parsed.issue.message}`, null);
   }
@@ -221,7 +241,7 @@ export function validateEvent(raw: unknown, ctx: EventContext): EventVerdict {
   }
   // Fast path: the agent's figures as the very same strings (the usual case) match; only
   // otherwise compare as decimals (unitsMatch is ~50 µs per event).
-  if (!sameStrings(units, event.data.units) && !unitsMatch(units, event.data.units)) {
+  if (!rateHere && !sameStrings(units, event.data.units) && !unitsMatch(units, event.data.units)) {
     return fail(
       'units_mismatch',
       `agent units ${JSON.stringify(event.data.units)} ≠ server units ${JSON.stringify(units)}`,
@@ -240,5 +260,12 @@ export function validateEvent(raw: unknown, ctx: EventContext): EventVerdict {
       );
     }
   }
-  return { ok: true, event, units, windowStart: start, windowEnd: end };
+  return {
+    ok: true,
+    event,
+    units,
+    windowStart: start,
+    windowEnd: end,
+    ratedCatalog: rateHere ? lease.catalogVersion : null,
+  };
 }
