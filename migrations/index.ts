@@ -27,6 +27,7 @@ import * as m23 from './1796664900000-settlement-log-tiles.js';
 import * as m24 from './1796664909171-debit-note-period-unique.js';
 import * as m25 from './1796670480975-usage-capacity.js';
 import * as m26 from './1796673752713-usage-events-rated-catalog.js';
+import * as m27 from './1796674000000-organizations-erased-at.js';
 
 type MigrationClass = new () => MigrationInterface;
 const classesOf = (m: Record<string, unknown>): MigrationClass[] =>
@@ -60,4 +61,5 @@ export const MIGRATIONS: MigrationClass[] = [
   m24,
   m25,
   m26,
+  m27,
 ].flatMap(classesOf);

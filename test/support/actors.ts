@@ -25,12 +25,16 @@ export async function signUpActor(api: TestMarketApi, roles: ('buyer' | 'seller'
   };
 }
 
-/** A seller with one connected H200 resource and an active offer on it. */
+/**
+ * A seller with one connected H100 resource and an active offer on it. The resource has room
+ * for more offers (`resourceCapacity`, default 100 slots): offers draw from it.
+ */
 export async function sellerWithOffer(
   api: TestMarketApi,
   offer: Partial<{
     title: string;
     capacity: number;
+    resourceCapacity: number;
     currency: string;
     /** Rows of the pricing model (tiers, reserved block or bid floor as the model needs). */
     prices: Record<string, unknown>[];
@@ -48,6 +52,7 @@ export async function sellerWithOffer(
       form: 'BM',
       location: { country: 'CN', subdivision: 'SH', site: 'PD1' },
       spec: { cpu: 64, memGiB: 512, accel: { count: 8, model: 'H100' } },
+      capacity: offer.resourceCapacity ?? 100,
     })
   ).body;
   const key = await generateSigningKey();

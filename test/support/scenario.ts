@@ -80,6 +80,7 @@ export async function runSkeletonScenario(api: TestMarketApi): Promise<SkeletonR
       form: 'CTR',
       location: { country: 'CN', subdivision: 'GZ', site: 'GA1' },
       spec: { cpu: 96, memGiB: 1536, accel: { count: 8, model: 'H200' } },
+      capacity: 2,
     }),
     201,
     'register resource',

@@ -8,6 +8,8 @@ import type { OfferView, ResourceView, SessionView } from '@suanli/contracts';
 import { generateSigningKey } from '@suanli/crypto';
 import { randomUUID } from 'node:crypto';
 import { SignJWT, importJWK, type JWK } from 'jose';
+import { Money, toMinorUnits } from '@suanli/money';
+import { checkoutSession, deliverStripeEvent, stripeEvent } from './stripe-events.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const api = process.env.MARKET_API_URL ?? 'http://127.0.0.1:3100';
@@ -64,6 +66,41 @@ async function agentToken(agentId: string, jwk: JWK): Promise<string> {
     .setIssuedAt()
     .setExpirationTime('60s')
     .sign(key);
+}
+
+/**
+ * Funds the demo buyer the way buyers fund themselves: a top-up. In test mode (no Stripe key) it
+ * is credited at once; with Stripe (stripe-mock under `npm start`) it is paid as the checkout
+ * stand-in pays it, with a signed `checkout.session.completed` to the webhook. Operator credits
+ * are refused once Stripe is configured (docs/security.md).
+ */
+async function fundBuyer(token: string, currency: string, amount: string): Promise<void> {
+  const topUp = await must(
+    call<{ id: string; testMode: boolean; status: string }>(
+      'POST',
+      '/v1/wallet/top-ups',
+      { currency, amount },
+      token,
+      randomUUID(),
+    ),
+    'fund wallet (top-up)',
+  );
+  if (topUp.testMode || topUp.status === 'paid') return;
+  const secret = process.env.STRIPE_WEBHOOK_SECRET;
+  if (!secret) throw new Error('fund wallet: Stripe is on but STRIPE_WEBHOOK_SECRET is not set');
+  const payload = stripeEvent(
+    'checkout.session.completed',
+    checkoutSession({
+      topUpId: topUp.id,
+      amountTotal: toMinorUnits(Money.of(amount, currency)),
+      currency,
+    }),
+  );
+  const paid = await deliverStripeEvent(`${api}/v1/stripe/webhook`, payload, secret);
+  const outcome = (paid.body as { outcome?: string } | null)?.outcome;
+  if (paid.status !== 200 || outcome !== 'credited') {
+    throw new Error(`fund wallet (payment): HTTP ${paid.status} ${JSON.stringify(paid.body)}`);
+  }
 }
 
 interface DemoAgent {
@@ -136,6 +173,7 @@ async function seed(): Promise<void> {
         form: 'CTR',
         location: { country: 'CN', subdivision: 'GZ', site: 'GA1' },
         spec: { cpu: 96, memGiB: 1536, accel: { count: 8, model: 'H200' } },
+        capacity: 4,
       },
       offer: (resourceId) => ({
         resourceId,
@@ -159,6 +197,7 @@ async function seed(): Promise<void> {
         form: 'VM',
         location: { country: 'CN', subdivision: 'BJ', site: 'HD1' },
         spec: { cpu: 32, memGiB: 128, storageGiB: 1000 },
+        capacity: 16,
       },
       offer: (resourceId) => ({
         resourceId,
@@ -208,16 +247,7 @@ async function seed(): Promise<void> {
     ['CNY', '20000.00'],
     ['USD', '2000.00'],
   ]) {
-    await must(
-      call(
-        'POST',
-        `/v1/admin/wallets/${buyer.organization.id}/credits`,
-        { currency, amount, memo: 'demo funding (test mode)' },
-        operator.accessToken,
-        randomUUID(),
-      ),
-      'fund wallet',
-    );
+    await fundBuyer(buyer.accessToken, currency, amount);
   }
   // Demo leases, so the simulated agent has something to meter from the first minute.
   await must(

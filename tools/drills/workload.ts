@@ -139,6 +139,7 @@ export async function setUpMarket(base: string, buyers = 4): Promise<Market> {
       form: 'BM',
       location: { country: 'CN', subdivision: 'SH', site: 'PD1' },
       spec: { cpu: 64, memGiB: 512, accel: { count: 8, model: 'H100' } },
+      capacity: 100_000,
     },
   });
   if (resource.status !== 201) throw new Error(`resource: ${JSON.stringify(resource.body)}`);

@@ -7,6 +7,7 @@ import { Clock, SystemClock } from './common/clock.js';
 import { correlationMiddleware } from './common/correlation.middleware.js';
 import { AppModule } from './app.module.js';
 import { applyHttpSecurity } from './security/http-security.js';
+import { inputGuard } from './security/input-guard.js';
 import { httpMetricsMiddleware } from './metrics/http-metrics.middleware.js';
 import { Metrics } from './metrics/metrics.js';
 
@@ -33,6 +34,8 @@ export async function createApp(
   app.use(httpMetricsMiddleware(app.get(Metrics)));
   applyHttpSecurity(app, config);
   app.useBodyParser('json', { limit: config.bodyLimit });
+  // After the parser, before every route: no NUL characters, no deep nesting (#18).
+  app.use(inputGuard);
   app.disable('x-powered-by');
   app.enableShutdownHooks();
   return app;

@@ -1,5 +1,5 @@
 import Link from 'next/link';
-import type { OfferView } from '@suanli/contracts';
+import type { OfferView, SupportedCurrency } from '@suanli/contracts';
 import { ScoreBadge } from '@/components/credibility';
 import { ErrorBox } from '@/components/error-box';
 import {
@@ -59,7 +59,10 @@ export default async function CatalogPage({
     class: pick(one(sp, 'class'), CLASSES),
     form: pick(one(sp, 'form'), FORMS),
     region: one(sp, 'region').toUpperCase().slice(0, 16),
-    currency: /^[A-Za-z]{3}$/.test(one(sp, 'currency')) ? one(sp, 'currency').toUpperCase() : '',
+    // A code the exchange does not trade in is refused by the API (shown as its error).
+    currency: /^[A-Za-z]{3}$/.test(one(sp, 'currency'))
+      ? (one(sp, 'currency').toUpperCase() as SupportedCurrency)
+      : ('' as const),
     q: one(sp, 'q').slice(0, 100),
     minCredibility: pick(one(sp, 'minCredibility'), MIN_CREDIBILITY),
     accelerator: pick(one(sp, 'accelerator'), ACCELERATORS),

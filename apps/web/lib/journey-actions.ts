@@ -3,6 +3,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { revalidatePath } from 'next/cache';
 import { redirect } from 'next/navigation';
+import type { SupportedCurrency } from '@suanli/contracts';
 import type { ApiError } from './api';
 import { apiBaseUrl } from './api';
 import { call, fieldErrors, marketApi } from './client';
@@ -169,7 +170,8 @@ export async function createOffer(_prev: FormState, form: FormData): Promise<For
       body: {
         resourceId: str(form, 'resourceId'),
         title: str(form, 'title'),
-        currency: str(form, 'currency'),
+        // Any other code is refused by the API (400), which the form shows.
+        currency: str(form, 'currency') as SupportedCurrency,
         capacity: count(form, 'capacity') ?? 0,
         pricingModel: model,
         prices,

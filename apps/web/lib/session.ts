@@ -9,8 +9,9 @@ import {
   sessionCookies,
   type Profile,
 } from './session-cookies';
+import { safeNext } from './safe-next';
 
-export { SESSION_COOKIES, type Profile };
+export { SESSION_COOKIES, safeNext, type Profile };
 
 export interface Session {
   token: string;
@@ -22,15 +23,6 @@ export async function getSession(): Promise<Session | null> {
   const token = jar.get(ACCESS_COOKIE)?.value;
   if (!token) return null;
   return { token, profile: decodeProfile(jar.get(PROFILE_COOKIE)?.value) };
-}
-
-/** Only same-site paths: "/invoices?x=1" is fine, "//evil.example" and "https://…" are not. */
-export function safeNext(value: unknown, fallback = '/'): string {
-  if (typeof value !== 'string' || !value.startsWith('/') || value.startsWith('//')) {
-    return fallback;
-  }
-  if (value.includes('\\') || /[\r\n]/.test(value)) return fallback;
-  return value;
 }
 
 export function loginUrl(next: string): string {

@@ -554,12 +554,13 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Test-mode top-up (no real money): the local default until Stripe top-ups land.
-     * @description Test-mode top-up (no real money): the local default until Stripe top-ups land.
+     * Test-mode funding of a buyer's wallet (no real money).
+     * @description Test-mode funding of a buyer's wallet (no real money). Refused once Stripe is configured,
+     *     and for an organization that is unknown, erased or not a buyer; audited with the credit.
      *
      *     Requires an access token of an organization with one of the roles: `operator`.
      */
-    post: operations['walletCredit'];
+    post: operations['paymentsCredit'];
     delete?: never;
     options?: never;
     head?: never;
@@ -2674,6 +2675,12 @@ export interface components {
       status: 'closed' | 'active' | 'paused';
       title: string;
     };
+    OperatorCreditView: {
+      /** @constant */
+      testMode: true;
+      transactionId: string;
+      wallet: components['schemas']['WalletView'];
+    };
     OrderView: {
       bid: null | string;
       buyerOrgId: string;
@@ -4701,7 +4708,7 @@ export interface operations {
       429: components['responses']['TooManyRequests'];
     };
   };
-  walletCredit: {
+  paymentsCredit: {
     parameters: {
       query?: never;
       header: {
@@ -4730,7 +4737,8 @@ export interface operations {
          */
         'application/json': {
           amount: string;
-          currency: string;
+          /** @enum {string} */
+          currency: 'CNY' | 'USD' | 'EUR' | 'HKD' | 'JPY' | 'GBP' | 'SGD';
           memo?: string;
         };
       };
@@ -4758,19 +4766,31 @@ export interface operations {
            *       }
            *     }
            */
-          'application/json': {
-            /** @constant */
-            testMode: true;
-            transactionId: string;
-            wallet: components['schemas']['WalletView'];
-          };
+          'application/json': components['schemas']['OperatorCreditView'];
         };
       };
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthenticated'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
-      409: components['responses']['Conflict'];
+      /** @description The object is not in a state that allows this, or a request with the same `Idempotency-Key` is still in progress. Codes: `conflict`, `invalid_state`. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "conflict",
+           *         "message": "a request with this Idempotency-Key is still in progress"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
       /** @description The request is well-formed but cannot be carried out (funds, signatures, keys), or its `Idempotency-Key` was used before with another request. Codes: `idempotency_conflict`, `insufficient_funds`. */
@@ -6199,7 +6219,8 @@ export interface operations {
           };
           /** @enum {string} */
           class: 'GEN' | 'AI' | 'HPC';
-          currency: string;
+          /** @enum {string} */
+          currency: 'CNY' | 'USD' | 'EUR' | 'HKD' | 'JPY' | 'GBP' | 'SGD';
           /** @enum {string} */
           form?: 'BM' | 'VM' | 'CTR' | 'API' | 'JOB';
           hours: number;
@@ -7637,7 +7658,7 @@ export interface operations {
          * @description ISO 4217 currency code, e.g. CNY.
          * @example CNY
          */
-        currency?: string;
+        currency?: 'CNY' | 'USD' | 'EUR' | 'HKD' | 'JPY' | 'GBP' | 'SGD';
         /**
          * @description Where the page starts: the previous page's `nextCursor`.
          * @example eyJhdCI6IjIwMjYtMTEtMjhUMDg6MDA6MDAuMDAwWiJ9
@@ -7829,7 +7850,8 @@ export interface operations {
           /** Format: date-time */
           availableUntil?: string;
           capacity: number;
-          currency: string;
+          /** @enum {string} */
+          currency: 'CNY' | 'USD' | 'EUR' | 'HKD' | 'JPY' | 'GBP' | 'SGD';
           /** @default 720 */
           maxHours?: number;
           /** @default 1 */
@@ -10666,7 +10688,8 @@ export interface operations {
          */
         'application/json': {
           amount: string;
-          currency: string;
+          /** @enum {string} */
+          currency: 'CNY' | 'USD' | 'EUR' | 'HKD' | 'JPY' | 'GBP' | 'SGD';
         };
       };
     };
@@ -10802,7 +10825,8 @@ export interface operations {
          */
         'application/json': {
           amount: string;
-          currency: string;
+          /** @enum {string} */
+          currency: 'CNY' | 'USD' | 'EUR' | 'HKD' | 'JPY' | 'GBP' | 'SGD';
         };
       };
     };

@@ -5,15 +5,38 @@ import { z } from 'zod';
 export const decimalString = z
   .string()
   .regex(/^-?(0|[1-9]\d*)(\.\d+)?$/, 'must be a decimal string such as "12.50"');
-export const positiveDecimalString = decimalString.refine(
+
+/**
+ * The one size rule for every price and amount (#18): at most 12 digits before the point and 9
+ * after. Stored as numeric(38, 9), every product settlement forms of them (price × quantity ×
+ * hours, totals of a lease) still fits; larger ones were a 500 or an orphaned row.
+ */
+export const MONEY_LIMITS = { integerDigits: 12, scale: 9 } as const;
+const MONEY_PATTERN = new RegExp(
+  `^-?(0|[1-9]\\d{0,${MONEY_LIMITS.integerDigits - 1}})(\\.\\d{1,${MONEY_LIMITS.scale}})?$`,
+);
+const MONEY_MESSAGE = `must be a decimal string such as "12.50", at most ${MONEY_LIMITS.integerDigits} digits before the point and ${MONEY_LIMITS.scale} after`;
+
+/** A price, amount or money bound (filters): a decimal string within MONEY_LIMITS. */
+export const moneyDecimalString = z.string().regex(MONEY_PATTERN, MONEY_MESSAGE);
+
+/** A price, amount, bid or priced quantity: within MONEY_LIMITS and greater than zero. */
+export const positiveDecimalString = moneyDecimalString.refine(
   (s) => !s.startsWith('-') && !/^0(\.0+)?$/.test(s),
   {
     message: 'must be greater than zero',
   },
 );
-export const currencyCode = z
-  .string()
-  .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as "CNY"');
+
+/**
+ * The currencies the exchange trades and settles in (#18: `XXX` and `ZZZ` were taken for
+ * top-ups). A code outside the list is a 400 wherever a currency is accepted.
+ */
+export const SUPPORTED_CURRENCIES = ['CNY', 'USD', 'EUR', 'HKD', 'JPY', 'GBP', 'SGD'] as const;
+export type SupportedCurrency = (typeof SUPPORTED_CURRENCIES)[number];
+export const currencyCode = z.enum(SUPPORTED_CURRENCIES, {
+  error: () => `must be a supported currency: ${SUPPORTED_CURRENCIES.join(', ')}`,
+});
 
 export const ROLES = ['buyer', 'seller', 'assessor', 'operator'] as const;
 export type Role = (typeof ROLES)[number];
@@ -349,8 +372,8 @@ export const offerSearchSchema = z.object({
     .optional(),
   minAccelerators: z.coerce.number().int().positive().max(100000).optional(),
   /** Bounds on the normalized price (per standard unit of the class), decimal strings. */
-  minPrice: decimalString.optional(),
-  maxPrice: decimalString.optional(),
+  minPrice: moneyDecimalString.optional(),
+  maxPrice: moneyDecimalString.optional(),
   /** Only offers with a free slot right now. */
   availableNow: z.enum(['true', 'false']).optional(),
   sort: z.enum(['newest', 'price', 'credibility']).default('newest'),

@@ -11,6 +11,11 @@ export interface AuditRule {
   failures?: boolean;
   /** The actor comes from the response (log-in, sign-up: there is no token yet). */
   actorFromResult?: boolean;
+  /**
+   * The handler records its success itself, in the transaction of its effect (money moved), so
+   * that the effect is never committed without its event; the interceptor records refusals only.
+   */
+  handlerRecordsSuccess?: boolean;
 }
 
 export interface AuditContext {
@@ -71,12 +76,16 @@ export const AUDIT_RULES: Record<string, AuditRule> = {
   },
   'POST /v1/admin/payouts/run': { action: 'payouts.run', details: (c) => c.result },
   'PUT /v1/admin/fees': { action: 'fees.changed', details: (c) => ({ request: c.body }) },
+  // The credit writes its own success event in its transaction (OperatorCreditsService): here
+  // only the refusals (not test mode, unknown or non-buyer organization, bad input).
   'POST /v1/admin/wallets/:orgId/credits': {
     action: 'wallet.credited',
     targetType: 'organization',
     target: (c) => c.params.orgId,
     org: (c) => c.params.orgId,
     details: (c) => ({ request: c.body }),
+    failures: true,
+    handlerRecordsSuccess: true,
   },
   'POST /v1/wallet/refunds': { action: 'wallet.refund_requested', details: (c) => c.body },
   'POST /v1/earnings/connect-account': { action: 'payout_account.connected' },

@@ -67,7 +67,7 @@ export class AuditInterceptor implements NestInterceptor {
       throw err;
     }
     c.result = obj(result);
-    await this.write(req, rule, c, 'succeeded', {});
+    if (!rule.handlerRecordsSuccess) await this.write(req, rule, c, 'succeeded', {});
     return result;
   }
 

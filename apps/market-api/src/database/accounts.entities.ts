@@ -15,6 +15,8 @@ export class OrganizationEntity {
   @Column({ type: 'text', array: true }) roles!: Role[];
   /** GB/T 4754-2017 section letter. */
   @Column({ type: 'char', length: 1 }) industry!: string;
+  /** Set by erasure: from then on no token, key or session of the organization is accepted. */
+  @Column({ name: 'erased_at', type: 'timestamptz', nullable: true }) erasedAt!: Date | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
 }
 

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
 import { LeaseEntity, LeaseInterruptionEntity, OfferEntity } from '../database/market.entities.js';
 import { wholeSecond } from '../common/clock.js';
+import { heldByOtherOffers } from './capacity.js';
 import { LeaseEventsService } from './lease-events.service.js';
 
 /** What made the scheduler run; it decides the reasons recorded for pauses and resumes. */
@@ -35,17 +36,26 @@ export class BidScheduler {
   /**
    * Re-allocates the offer's capacity at `at`, in the caller's transaction. The caller holds
    * the offer's row lock (orders, offer edits and lease ends all take it first), so two
-   * allocations of one offer never interleave.
+   * allocations of one offer never interleave. The bids share the resource with its other
+   * offers: they get at most what those offers' leases leave of the resource's capacity (the
+   * resource's row lock, taken here after the offer's, keeps that figure still meanwhile).
    */
   async reschedule(
     m: EntityManager,
-    offer: { id: string; capacity: number },
+    offer: { id: string; capacity: number; resourceId: string },
     at: Date,
     trigger: RescheduleTrigger,
   ): Promise<RescheduleResult> {
     // Pauses and resumes on whole seconds, like lease starts and ends (settlement bills seconds).
     at = wholeSecond(at);
     await this.closeEnded(m, offer.id);
+    const [resource] = (await m.query(
+      `SELECT capacity_slots FROM resources WHERE id = $1 FOR UPDATE`,
+      [offer.resourceId],
+    )) as { capacity_slots: number }[];
+    const resourceLeft =
+      Number(resource?.capacity_slots ?? 0) -
+      (await heldByOtherOffers(m, offer.resourceId, offer.id));
     const leases = await m
       .getRepository(LeaseEntity)
       .createQueryBuilder('l')
@@ -56,7 +66,7 @@ export class BidScheduler {
       .addOrderBy('l.id', 'ASC')
       .setLock('pessimistic_write')
       .getMany();
-    let left = offer.capacity;
+    let left = Math.max(0, Math.min(offer.capacity, resourceLeft));
     const result: RescheduleResult = { paused: [], resumed: [] };
     for (const lease of leases) {
       const runs = lease.slots <= left;
@@ -77,9 +87,36 @@ export class BidScheduler {
    * row lock first). Settlement calls it after each run, so that capacity freed by leases that
    * ended on their own goes to the paused bids. Returns the leases resumed.
    */
-  async sweep(db: DataSource, at: Date): Promise<string[]> {
+  sweep(db: DataSource, at: Date): Promise<string[]> {
+    return this.rescheduleOffers(db, null, at, { kind: 'sweep' });
+  }
+
+  /**
+   * The paused bids of one resource's offers, re-allocated after something freed some of the
+   * resource (a lease of another offer ended, the capacity grew). Called after the change has
+   * committed: each offer is locked in a transaction of its own, so no transaction ever holds
+   * the resource's lock while it waits for an offer's (orders take the offer's first).
+   */
+  rescheduleResource(
+    db: DataSource,
+    resourceId: string,
+    at: Date,
+    trigger: RescheduleTrigger,
+  ): Promise<string[]> {
+    return this.rescheduleOffers(db, resourceId, at, trigger);
+  }
+
+  private async rescheduleOffers(
+    db: DataSource,
+    resourceId: string | null,
+    at: Date,
+    trigger: RescheduleTrigger,
+  ): Promise<string[]> {
     const offers: { offer_id: string }[] = await db.query(
-      `SELECT DISTINCT offer_id FROM leases WHERE paused_at IS NOT NULL ORDER BY offer_id`,
+      `SELECT DISTINCT offer_id FROM leases
+        WHERE paused_at IS NOT NULL AND ($1::uuid IS NULL OR resource_id = $1)
+        ORDER BY offer_id`,
+      [resourceId],
     );
     const resumed: string[] = [];
     for (const { offer_id: id } of offers) {
@@ -88,7 +125,7 @@ export class BidScheduler {
           .getRepository(OfferEntity)
           .findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
         if (!offer) return;
-        const r = await this.reschedule(m, offer, at, { kind: 'sweep' });
+        const r = await this.reschedule(m, offer, at, trigger);
         resumed.push(...r.resumed);
       });
     }

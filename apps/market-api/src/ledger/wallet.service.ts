@@ -5,7 +5,6 @@ import { DataSource, type EntityManager } from 'typeorm';
 import type { WalletView } from '@suanli/contracts';
 import { Money } from '@suanli/money';
 import { DomainError } from '../common/errors.js';
-import { answerInTransaction } from '../common/idempotency.interceptor.js';
 import { LedgerService, PLATFORM_OWNER, type PostResult } from './ledger.service.js';
 
 /**
@@ -61,33 +60,8 @@ export class WalletService {
     );
   }
 
-  /**
-   * `credit`, answered with the wallet as it stands right after it, read in the same
-   * transaction. The answer is handed to the request's Idempotency-Key in that transaction, so
-   * a retry after a crash gets exactly this answer (`answerInTransaction`).
-   */
-  creditAndView(
-    orgId: string,
-    currency: string,
-    amount: string,
-    reference: string,
-    memo?: string,
-  ): Promise<{ transactionId: string; testMode: true; wallet: WalletView }> {
-    return this.db.transaction(async (manager) => {
-      const { transactionId } = await this.creditIn(
-        manager,
-        orgId,
-        currency,
-        amount,
-        reference,
-        memo,
-      );
-      const wallet = await this.view(orgId, manager);
-      return answerInTransaction({ transactionId, testMode: true as const, wallet });
-    });
-  }
-
-  private async creditIn(
+  /** `credit` in the caller's transaction. */
+  async creditIn(
     manager: EntityManager,
     orgId: string,
     currency: string,

@@ -192,8 +192,9 @@ export class MonitoringService {
       }
       const target = DEFAULT_SLA.target;
       const slotsLeased = leasedOf.get(r.id) ?? 0;
-      // What its active offers sell (the resource's own slot count when it has none).
-      const slotsOffered = offeredOf.get(r.id) ?? r.capacity_slots;
+      // What its active offers sell, within the resource's own slot count (all of it when it
+      // has no offer): offers draw from the resource's capacity, they do not add to it.
+      const slotsOffered = Math.min(offeredOf.get(r.id) ?? r.capacity_slots, r.capacity_slots);
       return {
         id: r.id,
         handle: r.handle,

@@ -51,6 +51,7 @@ describe('catalog and offer management (real API, real PostgreSQL)', () => {
       form: 'CTR',
       location: { country: 'CN', subdivision: 'GZ', site: 'GA1' },
       spec: { cpu: 96, memGiB: 1536, accel: { count: 8, model: 'H200' } },
+      capacity: 4,
     });
     const a100 = await connectedResource({
       name: 'a100',
@@ -58,6 +59,7 @@ describe('catalog and offer management (real API, real PostgreSQL)', () => {
       form: 'BM',
       location: { country: 'CN', subdivision: 'BJ', site: 'HD1' },
       spec: { cpu: 64, memGiB: 512, accel: { count: 4, model: 'A100' } },
+      capacity: 2,
     });
     const vm = await connectedResource({
       name: 'vm',
@@ -65,6 +67,7 @@ describe('catalog and offer management (real API, real PostgreSQL)', () => {
       form: 'VM',
       location: { country: 'CN', subdivision: 'NM', site: 'WLC' },
       spec: { cpu: 16, memGiB: 64 },
+      capacity: 2,
     });
     // H200 ×8: 7.912 scu.ai per slot-hour; A100 ×4: 1.248.
     await offer('h200-cheap', h200, [{ unit: 'slot_h', price: '39.56' }]); // 5.00 / scu.ai

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import type { DemandMatchView, DemandRequest } from '@suanli/contracts';
 import { Clock } from '../common/clock.js';
 import { OfferEntity, ResourceEntity } from '../database/entities.js';
+import { OFFER_SLOTS_HELD_SQL, RESOURCE_SLOTS_HELD_SQL } from '../leases/capacity.js';
 import { rankOffers } from './demand-scoring.js';
 import { OffersService } from './offers.service.js';
 
@@ -30,8 +31,7 @@ export class DemandsService {
       .andWhere(`o.pricing_model <> 'interruptible'`)
       // Only offers with room for the whole order now, within their availability window.
       .andWhere(
-        `o.capacity - (SELECT COALESCE(SUM(l.slots), 0) FROM leases l
-           WHERE l.offer_id = o.id AND l.state IN ('pending', 'active', 'suspended')) >= :slots`,
+        `LEAST(o.capacity - ${OFFER_SLOTS_HELD_SQL}, r.capacity_slots - ${RESOURCE_SLOTS_HELD_SQL}) >= :slots`,
         { slots: d.slots },
       )
       .andWhere('(o.available_from IS NULL OR o.available_from <= :now)', { now })

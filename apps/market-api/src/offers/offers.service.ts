@@ -17,13 +17,19 @@ import { Clock } from '../common/clock.js';
 import { DomainError, invalidState, notFound } from '../common/errors.js';
 import {
   CredibilityScoreEntity,
-  LeaseEntity,
   OfferEntity,
   OrganizationEntity,
   ResourceEntity,
 } from '../database/entities.js';
 import { RegistryService } from '../registry/registry.service.js';
 import { BidScheduler } from '../leases/bid-scheduler.service.js';
+import {
+  freeSlots,
+  OFFER_SLOTS_HELD_SQL,
+  offerSlotsHeld,
+  RESOURCE_SLOTS_HELD_SQL,
+  resourceSlotsHeld,
+} from '../leases/capacity.js';
 import { validatePriceRow } from '../settlement/rating.js';
 import { DEFAULT_SLA, validateSla } from '../settlement/sla.js';
 import { decodeCursor, encodeCursor } from './catalog-cursor.js';
@@ -32,7 +38,6 @@ import { normalizedPrice, toPriceRows } from './pricing.js';
 export type OfferSearch = z.infer<typeof offerSearchSchema>;
 const credOf = (c: CredibilityScoreEntity | undefined) =>
   c ? { score: c.score, confidence: c.confidence } : null;
-const OPEN_LEASE_STATES = ['pending', 'active', 'suspended'] as const;
 /** How far in the past an availability window may start (clock skew of the seller's client). */
 const WINDOW_PAST_TOLERANCE_MS = 5 * 60_000;
 const HOUR_MS = 3_600_000;
@@ -119,6 +124,17 @@ const normalizedColumns = (prices: OfferEntity['prices'], r: ResourceEntity) => 
   return { normalizedUnit: n?.unit ?? null, normalizedPrice: n?.price ?? null };
 };
 
+/** An offer sells at most what its resource has (docs/decisions.md, "Capacity belongs to the resource"). */
+function checkWithinResource(capacity: number, r: ResourceEntity): void {
+  if (capacity > r.capacitySlots) {
+    throw invalid(
+      'capacity',
+      `an offer cannot sell more than its resource's capacity (${r.capacitySlots} slots)`,
+      { resourceCapacity: r.capacitySlots },
+    );
+  }
+}
+
 /** One row of `catalogSql`: an offer with everything its view shows. */
 interface CatalogRow {
   sort_key: string | null;
@@ -153,6 +169,8 @@ interface CatalogRow {
   score: number | null;
   confidence: number | null;
   used: number;
+  resource_capacity: number;
+  resource_used: number;
 }
 
 function catalogView(r: CatalogRow): OfferView {
@@ -173,7 +191,12 @@ function catalogView(r: CatalogRow): OfferView {
     seller: { id: r.seller_org_id, name: r.seller_name ?? '' },
     currency: r.currency.trim(),
     capacity: r.capacity,
-    available: Math.max(0, r.capacity - Number(r.used)),
+    available: freeSlots({
+      offerCapacity: r.capacity,
+      offerHeld: Number(r.used),
+      resourceCapacity: Number(r.resource_capacity),
+      resourceHeld: Number(r.resource_used),
+    }),
     pricingModel: r.pricing_model,
     prices: r.prices,
     normalizedPrice:
@@ -236,6 +259,7 @@ export class OffersService implements OnApplicationBootstrap {
       }
       if (r.state === 'retired')
         throw new DomainError('invalid_state', 'the resource is retired', 409);
+      checkWithinResource(req.capacity, r);
       if (r.state === 'connected') await this.registry.transition(m, r, 'schedulable');
       const o = await m.getRepository(OfferEntity).save({
         resourceId: r.id,
@@ -295,9 +319,8 @@ export class OffersService implements OnApplicationBootstrap {
       qb.andWhere('o.normalized_price <= :maxPrice', { maxPrice: q.maxPrice });
     if (q.availableNow === 'true')
       qb.andWhere(
-        `o.capacity > (SELECT COALESCE(SUM(l.slots), 0) FROM leases l
-           WHERE l.offer_id = o.id AND l.state IN ('pending', 'active', 'suspended')
-             AND l.paused_at IS NULL)
+        `o.capacity > ${OFFER_SLOTS_HELD_SQL}
+         AND r.capacity_slots > ${RESOURCE_SLOTS_HELD_SQL}
          AND (o.available_from IS NULL OR o.available_from <= :now)`,
       );
     if (q.minCredibility !== undefined)
@@ -367,9 +390,8 @@ export class OffersService implements OnApplicationBootstrap {
              o.accepts_unsigned, o.available_from, o.available_until, o.sla, o.created_at,
              r.handle, r.cri, r.name AS resource_name, r.class, r.form, r.country, r.subdivision,
              r.site, r.spec, s.name AS seller_name, cs.score, cs.confidence,
-             (SELECT COALESCE(SUM(l.slots), 0)::int FROM leases l
-               WHERE l.offer_id = o.id AND l.state IN ('pending', 'active', 'suspended')
-                 AND l.paused_at IS NULL) AS used
+             r.capacity_slots AS resource_capacity,
+             ${OFFER_SLOTS_HELD_SQL} AS used, ${RESOURCE_SLOTS_HELD_SQL} AS resource_used
         FROM page p
         JOIN offers o ON o.id = p.id
         JOIN resources r ON r.id = o.resource_id
@@ -431,15 +453,22 @@ export class OffersService implements OnApplicationBootstrap {
       }
       const interruptible = o.pricingModel === 'interruptible' || model === 'interruptible';
       if (model !== o.pricingModel) {
-        const used = (await this.slotsInUse([o.id], m, true)).get(o.id) ?? 0;
+        const used = (await offerSlotsHeld(m, [o.id], true)).get(o.id) ?? 0;
         if (used > 0 && interruptible) {
           throw invalid('pricingModel', 'an offer with open leases cannot switch to or from bids', {
             openSlots: used,
           });
         }
       }
+      if (req.capacity !== undefined) {
+        // The resource's lock (after the offer's, as orders take them) keeps its capacity still.
+        const r = await m
+          .getRepository(ResourceEntity)
+          .findOneOrFail({ where: { id: o.resourceId }, lock: { mode: 'pessimistic_write' } });
+        checkWithinResource(req.capacity, r);
+      }
       if (req.capacity !== undefined && model !== 'interruptible') {
-        const used = (await this.slotsInUse([o.id], m)).get(o.id) ?? 0;
+        const used = (await offerSlotsHeld(m, [o.id])).get(o.id) ?? 0;
         if (req.capacity < used) {
           throw new DomainError(
             'validation_failed',
@@ -534,43 +563,20 @@ export class OffersService implements OnApplicationBootstrap {
     return (await this.views([o]))[0];
   }
 
-  /**
-   * Slots taken on an offer by leases that are not over (paused interruptible leases hold none,
-   * unless `includePaused`).
-   */
-  async slotsInUse(
-    offerIds: string[],
-    m = this.db.manager,
-    includePaused = false,
-  ): Promise<Map<string, number>> {
-    const used = new Map<string, number>();
-    if (offerIds.length === 0) return used;
-    const rows = await m
-      .getRepository(LeaseEntity)
-      .createQueryBuilder('l')
-      .select('l.offer_id', 'offerId')
-      .addSelect('COALESCE(SUM(l.slots), 0)::int', 'slots')
-      .where({
-        offerId: In(offerIds),
-        state: In([...OPEN_LEASE_STATES]),
-        ...(includePaused ? {} : { pausedAt: IsNull() }),
-      })
-      .groupBy('l.offer_id')
-      .getRawMany<{ offerId: string; slots: number }>();
-    for (const r of rows) used.set(r.offerId, Number(r.slots));
-    return used;
-  }
-
   async views(offers: OfferEntity[]): Promise<OfferView[]> {
     if (offers.length === 0) return [];
     const resourceIds = [...new Set(offers.map((o) => o.resourceId))];
     // Independent lookups: run them at once rather than one round trip after another.
-    const [resources, sellers, used, scores] = await Promise.all([
+    const [resources, sellers, used, resourceUsed, scores] = await Promise.all([
       this.db.getRepository(ResourceEntity).findBy({ id: In(resourceIds) }),
       this.db
         .getRepository(OrganizationEntity)
         .findBy({ id: In([...new Set(offers.map((o) => o.sellerOrgId))]) }),
-      this.slotsInUse(offers.map((o) => o.id)),
+      offerSlotsHeld(
+        this.db.manager,
+        offers.map((o) => o.id),
+      ),
+      resourceSlotsHeld(this.db.manager, resourceIds),
       this.db
         .getRepository(CredibilityScoreEntity)
         .findBy({ subjectType: 'resource', subjectId: In(resourceIds) }),
@@ -598,7 +604,12 @@ export class OffersService implements OnApplicationBootstrap {
         seller: { id: o.sellerOrgId, name: sById.get(o.sellerOrgId)?.name ?? '' },
         currency: o.currency,
         capacity: o.capacity,
-        available: Math.max(0, o.capacity - (used.get(o.id) ?? 0)),
+        available: freeSlots({
+          offerCapacity: o.capacity,
+          offerHeld: used.get(o.id) ?? 0,
+          resourceCapacity: r.capacitySlots,
+          resourceHeld: resourceUsed.get(o.resourceId) ?? 0,
+        }),
         pricingModel: o.pricingModel,
         prices: o.prices,
         // Stored with the offer (see normalizedColumns); computed only when it was not stored.

@@ -278,4 +278,93 @@ describe('interruptible offers: the highest bids run (real API, real PostgreSQL)
       ],
     ]);
   });
+
+  it('bids share the resource with its other offers: they get what fixed leases leave, and the sweep hands back what those free', async () => {
+    const t0 = api.clock.now();
+    const s = await sellerWithOffer(api, { capacity: 2, resourceCapacity: 3 });
+    const created = await s.seller.client.post<OfferView>('/v1/offers', {
+      resourceId: s.resource.id,
+      title: 'spot on the same node',
+      currency: 'CNY',
+      capacity: 3,
+      pricingModel: 'interruptible',
+      prices: [{ unit: 'slot_h', price: '1.00' }],
+    });
+    expect(created.status).toBe(201);
+    const spot = created.body;
+    const [a, b, f] = [await buyer(), await buyer(), await buyer()];
+    const held = async () =>
+      (
+        await db.query<{ slots: number }>(
+          `SELECT COALESCE(SUM(slots), 0)::int AS slots FROM leases WHERE resource_id = $1
+             AND state IN ('pending', 'active', 'suspended') AND paused_at IS NULL`,
+          [s.resource.id],
+        )
+      ).rows[0].slots;
+    const la = await a.client.postIdempotent<OrderView>('/v1/orders', {
+      offerId: spot.id,
+      slots: 2,
+      hours: 2,
+      bid: '2.00',
+    });
+    expect(la.status).toBe(201);
+    // Two of the three slots run bids: a fixed order for two finds one.
+    const fixed2 = await f.client.postIdempotent<ErrorBody>('/v1/orders', {
+      offerId: s.offer.id,
+      slots: 2,
+      hours: 1,
+    });
+    expect(fixed2.status).toBe(409);
+    expect(fixed2.body.error.code).toBe('capacity_unavailable');
+    const lf = await f.client.postIdempotent<OrderView>('/v1/orders', {
+      offerId: s.offer.id,
+      slots: 1,
+      hours: 1,
+    });
+    expect(lf.status).toBe(201);
+    expect(await held()).toBe(3);
+    // A higher bid gets the spot offer's share of what is left (2 slots): A no longer fits.
+    api.clock.set(new Date(t0.getTime() + 5 * MIN));
+    const lb = await b.client.postIdempotent<OrderView>('/v1/orders', {
+      offerId: spot.id,
+      slots: 1,
+      hours: 2,
+      bid: '3.00',
+    });
+    expect(lb.status).toBe(201);
+    expect((await a.client.get<LeaseView>(`/v1/leases/${la.body.lease.id}`)).body.paused).toBe(
+      true,
+    );
+    expect(await held()).toBe(2);
+    // The fixed lease ends: its slot goes back to the bids at once.
+    api.clock.set(new Date(t0.getTime() + 10 * MIN));
+    expect((await f.client.post(`/v1/leases/${lf.body.lease.id}/cancel`, {})).status).toBe(200);
+    expect((await a.client.get<LeaseView>(`/v1/leases/${la.body.lease.id}`)).body.paused).toBe(
+      false,
+    );
+    expect(await held()).toBe(3);
+    // A fixed order now finds the resource full; a larger resource lets it in.
+    const full = await f.client.postIdempotent<ErrorBody>('/v1/orders', {
+      offerId: s.offer.id,
+      slots: 1,
+      hours: 1,
+    });
+    expect(full.status).toBe(409);
+    expect(
+      (await s.seller.client.patch(`/v1/resources/${s.resource.id}`, { capacity: 4 })).status,
+    ).toBe(200);
+    const fits = await f.client.postIdempotent<OrderView>('/v1/orders', {
+      offerId: s.offer.id,
+      slots: 1,
+      hours: 1,
+    });
+    expect(fits.status).toBe(201);
+    expect(await held()).toBe(4);
+    const history = await a.client.get<{ items: LeaseInterruptionView[] }>(
+      `/v1/leases/${la.body.lease.id}/interruptions`,
+    );
+    expect(history.body.items.map((i) => [i.pauseReason, i.resumeReason])).toEqual([
+      ['outbid', 'capacity_freed'],
+    ]);
+  });
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import type { InvoiceView, LeaseView, OrderView, WalletView } from '@suanli/contracts';
+import type { InvoiceView, LeaseView, OfferView, OrderView, WalletView } from '@suanli/contracts';
 import { Decimal } from '@suanli/money';
 import pg from 'pg';
 import { apiClient } from '../../../../test/support/http.js';
@@ -159,6 +159,128 @@ describe('orders, escrow and capacity (real API, real PostgreSQL)', () => {
       held = held.plus(w.body.balances[0].held);
     }
     expect(held.toString()).toBe('100');
+  });
+
+  it('never sells a resource twice: 200 concurrent orders over four offers of one resource take exactly its capacity', async () => {
+    // Issue #18: on a resource of capacity 2, three slots were leased at once through two offers.
+    const { seller, resource, offer } = await sellerWithOffer(api, {
+      capacity: 10,
+      resourceCapacity: 10,
+    });
+    const more: OfferView[] = [];
+    for (const [i, capacity] of [6, 10, 4].entries()) {
+      const r = await seller.client.post<OfferView>('/v1/offers', {
+        resourceId: resource.id,
+        title: `same node, offer ${i + 2}`,
+        currency: 'CNY',
+        capacity,
+        pricingModel: 'fixed',
+        prices: [{ unit: 'slot_h', price: '10.00' }],
+      });
+      expect(r.status).toBe(201);
+      more.push(r.body);
+    }
+    const offers = [offer, ...more];
+    const buyers = await Promise.all(Array.from({ length: 20 }, () => signUpActor(api, ['buyer'])));
+    for (const b of buyers) await fundWallet(api, b.orgId, 'CNY', '1000.00');
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        buyers[i % buyers.length].client.postIdempotent<OrderView & { error?: { code: string } }>(
+          '/v1/orders',
+          { offerId: offers[i % offers.length].id, slots: 1, hours: 1 },
+        ),
+      ),
+    );
+    const accepted = results.filter((r) => r.status === 201);
+    expect(accepted).toHaveLength(10);
+    for (const r of results.filter((x) => x.status !== 201)) {
+      expect(r.status).toBe(409);
+      expect(r.body.error?.code).toBe('capacity_unavailable');
+    }
+    // No offer went past its own cap either.
+    for (const o of offers) {
+      const mine = accepted.filter((r) => r.body.offerId === o.id).length;
+      expect(mine).toBeLessThanOrEqual(o.capacity);
+    }
+    // The database agrees: open leases on the resource hold exactly its capacity.
+    const db = new pg.Client({ connectionString: api.databaseUrl });
+    await db.connect();
+    const held = await db.query<{ slots: number }>(
+      `SELECT COALESCE(SUM(slots), 0)::int AS slots FROM leases
+        WHERE resource_id = $1 AND state IN ('pending', 'active', 'suspended')`,
+      [resource.id],
+    );
+    await db.end();
+    expect(held.rows[0].slots).toBe(10);
+    // Every offer of the full resource shows nothing left, whatever its own cap.
+    for (const o of offers) {
+      expect((await buyers[0].client.get<OfferView>(`/v1/offers/${o.id}`)).body.available).toBe(0);
+    }
+    let total = new Decimal(0);
+    for (const b of buyers) {
+      const w = await b.client.get<WalletView>('/v1/wallet');
+      total = total.plus(w.body.balances[0].held);
+    }
+    expect(total.toString()).toBe('100');
+  });
+
+  it('keeps offers within their resource: no offer above its capacity, no capacity cut below what is leased or offered', async () => {
+    const { seller, resource, offer } = await sellerWithOffer(api, {
+      capacity: 2,
+      resourceCapacity: 2,
+    });
+    const body = {
+      resourceId: resource.id,
+      title: 'too big',
+      currency: 'CNY',
+      capacity: 3,
+      pricingModel: 'fixed',
+      prices: [{ unit: 'slot_h', price: '10.00' }],
+    };
+    const tooBig = await seller.client.post<{ error: { details: Record<string, unknown> } }>(
+      '/v1/offers',
+      body,
+    );
+    expect(tooBig.status).toBe(400);
+    expect(tooBig.body.error.details).toMatchObject({ field: 'capacity', resourceCapacity: 2 });
+    const raise = await seller.client.patch(`/v1/offers/${offer.id}`, { capacity: 3 });
+    expect(raise.status).toBe(400);
+    const second = await seller.client.post<OfferView>('/v1/offers', { ...body, capacity: 2 });
+    expect(second.status).toBe(201);
+    const under = await seller.client.patch<{ error: { details: Record<string, unknown> } }>(
+      `/v1/resources/${resource.id}`,
+      { capacity: 1 },
+    );
+    expect(under.status).toBe(400);
+    expect(under.body.error.details).toMatchObject({ field: 'capacity' });
+    expect((under.body.error.details.offers as string[]).sort()).toEqual(
+      [offer.id, second.body.id].sort(),
+    );
+    // The prober's case: capacity 2, two offers, three one-slot orders: the third is refused.
+    const buyer = await signUpActor(api, ['buyer']);
+    await fundWallet(api, buyer.orgId, 'CNY', '100.00');
+    const order = (offerId: string) =>
+      buyer.client.postIdempotent<{ error?: { code: string } }>('/v1/orders', {
+        offerId,
+        slots: 1,
+        hours: 1,
+      });
+    expect((await order(offer.id)).status).toBe(201);
+    expect((await order(second.body.id)).status).toBe(201);
+    const third = await order(second.body.id);
+    expect(third.status).toBe(409);
+    expect(third.body.error?.code).toBe('capacity_unavailable');
+    expect((await order(offer.id)).status).toBe(409);
+    // The resource cannot shrink under its leases, nor under an open offer's capacity.
+    const cut = await seller.client.patch<{ error: { details: Record<string, unknown> } }>(
+      `/v1/resources/${resource.id}`,
+      { capacity: 1 },
+    );
+    expect(cut.status).toBe(400);
+    expect(cut.body.error.details).toMatchObject({ field: 'capacity', inUse: 2 });
+    const grow = await seller.client.patch(`/v1/resources/${resource.id}`, { capacity: 3 });
+    expect(grow.status).toBe(200);
+    expect((await order(offer.id)).status).toBe(201);
   });
 
   it('lets the buyer cancel and the seller terminate; settlement bills up to the end and invoices', async () => {

@@ -17,6 +17,7 @@ import { answerInTransaction } from '../common/idempotency.interceptor.js';
 import { LeaseEntity, OfferEntity, OrderEntity, ResourceEntity } from '../database/entities.js';
 import { EscrowService } from '../settlement/escrow.service.js';
 import { BidScheduler } from '../leases/bid-scheduler.service.js';
+import { freeSlots, offerSlotsHeld, resourceSlotsHeld } from '../leases/capacity.js';
 import { LeaseEventsService } from '../leases/lease-events.service.js';
 import { currentCorrelationId } from '../metrics/correlation-context.js';
 import { OffersService } from '../offers/offers.service.js';
@@ -48,14 +49,30 @@ export class OrdersService {
    * can never oversell it.
    */
   async place(buyerOrgId: string, req: CreateOrderRequest): Promise<OrderView> {
-    return this.oneAtATime(req.offerId, () => this.placeLocked(buyerOrgId, req));
+    const queue = (await this.resourceOf(req.offerId)) ?? req.offerId;
+    return this.oneAtATime(queue, () => this.placeLocked(buyerOrgId, req));
   }
 
+  /** The resource an offer sells (it never changes, so it is remembered). */
+  private async resourceOf(offerId: string): Promise<string | undefined> {
+    const known = this.resourceOfOffer.get(offerId);
+    if (known) return known;
+    const o = await this.db
+      .getRepository(OfferEntity)
+      .findOne({ where: { id: offerId }, select: { id: true, resourceId: true } });
+    if (!o) return undefined;
+    if (this.resourceOfOffer.size >= 10_000) this.resourceOfOffer.clear();
+    this.resourceOfOffer.set(offerId, o.resourceId);
+    return o.resourceId;
+  }
+
+  private readonly resourceOfOffer = new Map<string, string>();
+
   /**
-   * Orders for one offer queue here, in process, before taking a pool connection: they would
-   * serialize on the offer's row lock anyway, and a burst of them (200 at once) waiting on that
-   * lock would hold every pooled connection and time out waiting for one. Across processes the
-   * row lock still decides.
+   * Orders for one resource (all its offers) queue here, in process, before taking a pool
+   * connection: they would serialize on the resource's row lock anyway, and a burst of them
+   * (200 at once) waiting on that lock would hold every pooled connection and time out waiting
+   * for one. Across processes the row locks still decide.
    */
   private async oneAtATime<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const before = this.queues.get(key) ?? Promise.resolve();
@@ -111,6 +128,13 @@ export class OrdersService {
           { field: 'hours', availableUntil: offer.availableUntil.toISOString() },
         );
       }
+      // Every offer of the resource draws from its capacity: the resource's row lock (after the
+      // offer's) serializes orders across its offers, as the offer's does within one.
+      const resource = await m
+        .getRepository(ResourceEntity)
+        .findOneOrFail({ where: { id: offer.resourceId }, lock: { mode: 'pessimistic_write' } });
+      if (resource.state === 'retired')
+        throw new DomainError('invalid_state', 'the resource is retired', 409);
       const interruptible = offer.pricingModel === 'interruptible';
       if (!interruptible && req.bid !== undefined) {
         throw new DomainError('validation_failed', 'only interruptible offers take a bid', 400, {
@@ -131,33 +155,32 @@ export class OrdersService {
             floor,
           });
         }
-        if (req.slots > offer.capacity) {
+        const most = Math.min(offer.capacity, resource.capacitySlots);
+        if (req.slots > most) {
           throw new DomainError('capacity_unavailable', 'more slots than the offer has', 409, {
             field: 'slots',
             requested: req.slots,
-            capacity: offer.capacity,
+            capacity: most,
           });
         }
       } else {
-        const used = (await this.offers.slotsInUse([offer.id], m)).get(offer.id) ?? 0;
-        if (used + req.slots > offer.capacity) {
+        const offerHeld = await offerSlotsHeld(m, [offer.id]);
+        const resourceHeld = await resourceSlotsHeld(m, [resource.id]);
+        const available = freeSlots({
+          offerCapacity: offer.capacity,
+          offerHeld: offerHeld.get(offer.id) ?? 0,
+          resourceCapacity: resource.capacitySlots,
+          resourceHeld: resourceHeld.get(resource.id) ?? 0,
+        });
+        if (req.slots > available) {
           throw new DomainError(
             'capacity_unavailable',
             'not enough free capacity for this order',
             409,
-            {
-              field: 'slots',
-              requested: req.slots,
-              available: Math.max(0, offer.capacity - used),
-            },
+            { field: 'slots', requested: req.slots, available },
           );
         }
       }
-      const resource = await m
-        .getRepository(ResourceEntity)
-        .findOneByOrFail({ id: offer.resourceId });
-      if (resource.state === 'retired')
-        throw new DomainError('invalid_state', 'the resource is retired', 409);
       // Pinned as the buyer wrote it (a validated decimal string).
       const bid = interruptible ? (req.bid as string) : null;
       const order = await m.getRepository(OrderEntity).save({
@@ -233,7 +256,7 @@ export class OrdersService {
     id: string,
     reason: 'cancelled_by_buyer' | 'terminated_by_seller',
   ): Promise<LeaseView> {
-    return this.db.transaction(async (m) => {
+    const view = await this.db.transaction(async (m) => {
       // Offer first, then lease: the order in which orders and offer edits lock them.
       const offerId = (await m.getRepository(LeaseEntity).findOneBy({ id }))?.offerId;
       const offer = offerId
@@ -272,6 +295,12 @@ export class OrdersService {
       }
       return leaseView(lease, resource?.cri ?? '');
     });
+    // Its slots may let paused bids of the resource's interruptible offers run again.
+    await this.bids.rescheduleResource(this.db, view.resourceId, this.clock.now(), {
+      kind: 'lease_ended',
+      leaseId: view.id,
+    });
+    return view;
   }
 
   async listLeases(p: Principal): Promise<LeaseView[]> {

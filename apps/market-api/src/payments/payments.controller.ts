@@ -5,6 +5,8 @@ import {
   Headers,
   HttpCode,
   Optional,
+  Param,
+  ParseUUIDPipe,
   Post,
   Req,
   type RawBodyRequest,
@@ -23,10 +25,16 @@ import {
   type MovementView,
   type PayoutRunResult,
 } from './payouts.service.js';
+import { OperatorCreditsService, type OperatorCreditView } from './operator-credits.service.js';
 import { ReconciliationService, type ReconciliationReport } from './reconciliation.service.js';
 import { TopUpsService, type TopUpView, type WebhookOutcome } from './top-ups.service.js';
 
 export const moneySchema = z.object({ currency: currencyCode, amount: positiveDecimalString });
+export const creditSchema = z.object({
+  currency: currencyCode,
+  amount: positiveDecimalString,
+  memo: z.string().max(500).optional(),
+});
 
 @Controller('v1')
 export class PaymentsController {
@@ -34,8 +42,30 @@ export class PaymentsController {
     private readonly topUps: TopUpsService,
     private readonly payouts: PayoutsService,
     private readonly reconciliation: ReconciliationService,
+    private readonly credits: OperatorCreditsService,
     @Optional() private readonly metrics?: Metrics,
   ) {}
+
+  /**
+   * Test-mode funding of a buyer's wallet (no real money). Refused once Stripe is configured,
+   * and for an organization that is unknown, erased or not a buyer; audited with the credit.
+   */
+  @Roles('operator')
+  @Idempotent()
+  @Post('admin/wallets/:orgId/credits')
+  credit(
+    @CurrentPrincipal() p: Principal,
+    @Param('orgId', ParseUUIDPipe) orgId: string,
+    @Body() body: unknown,
+    @Headers('idempotency-key') key: string | undefined,
+    @Req() req: Request & { correlationId?: string },
+  ): Promise<OperatorCreditView> {
+    const input = parseInput(creditSchema, body);
+    return this.credits.credit(p, orgId, input, key, {
+      ip: req.ip ?? null,
+      correlationId: req.correlationId ?? null,
+    });
+  }
 
   /** Starts a top-up: a Stripe Checkout Session (its URL), or in test mode an immediate credit. */
   // Resumable: a retry after a crash carries on with the top-up its key created.

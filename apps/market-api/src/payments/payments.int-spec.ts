@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import Stripe from 'stripe';
 import { DataSource } from 'typeorm';
 import type { WalletView } from '@suanli/contracts';
 import { signUpActor } from '../../../../test/support/actors.js';
@@ -363,5 +364,51 @@ describe('Stripe payments (stripe-mock)', () => {
     expect(sample('suanli_payout_amount', { currency: 'CNY', kind: 'payout', state: 'sent' })).toBe(
       '150.25',
     );
+  });
+
+  // After the tests above: they count webhooks and ledger totals from the start of the file.
+  it('refuses a webhook signed for a time in the future, as it refuses one too old (#18)', async () => {
+    const buyer = await signUpActor(api, ['buyer']);
+    const created = await buyer.client.postIdempotent<TopUpView>('/v1/wallet/top-ups', {
+      currency: 'CNY',
+      amount: '20.00',
+    });
+    const paid = event('checkout.session.completed', session(created.body.id, 2000, 'pi_test_f'));
+    const signer = new Stripe('sk_test_signer');
+    const at = (offsetS: number) =>
+      signer.webhooks.generateTestHeaderString({
+        payload: paid,
+        secret: SECRET,
+        timestamp: Math.floor(Date.now() / 1000) + offsetS,
+      });
+    for (const offset of [3600, -3600]) {
+      const r = await deliver(paid, { signature: at(offset) });
+      expect(r.status).toBe(400);
+    }
+    const wallet = await buyer.client.get<WalletView>('/v1/wallet');
+    expect(wallet.body.balances).toEqual([]);
+    // Within the tolerance either way it is taken.
+    expect((await deliver(paid, { signature: at(60) })).body.outcome).toBe('credited');
+  });
+
+  it('refuses operator credits once Stripe is configured: no money is minted, the refusal is audited (#18)', async () => {
+    const buyer = await signUpActor(api, ['buyer']);
+    const operator = apiClient(api.url, await api.operatorToken());
+    const r = await operator.postIdempotent<{ error: { code: string } }>(
+      `/v1/admin/wallets/${buyer.orgId}/credits`,
+      { currency: 'CNY', amount: '1000.00' },
+    );
+    expect(r.status).toBe(403);
+    expect(r.body.error.code).toBe('forbidden');
+    expect((await buyer.client.get<WalletView>('/v1/wallet')).body.balances).toEqual([]);
+    const audit = await operator.get<{ items: { outcome: string; details: object }[] }>(
+      `/v1/admin/audit-events?action=wallet.credited&orgId=${buyer.orgId}`,
+    );
+    expect(audit.body.items).toEqual([
+      expect.objectContaining({
+        outcome: 'failed',
+        details: expect.objectContaining({ code: 'forbidden' }),
+      }),
+    ]);
   });
 });

@@ -4,6 +4,7 @@ import { LedgerModule } from '../ledger/ledger.module.js';
 import { SettlementLogModule } from '../settlement-log/settlement-log.module.js';
 import { PaymentsConfig } from './payments.config.js';
 import { PaymentsController } from './payments.controller.js';
+import { OperatorCreditsService } from './operator-credits.service.js';
 import { PayoutScheduler } from './payout.scheduler.js';
 import { PayoutsService } from './payouts.service.js';
 import { ReconciliationService } from './reconciliation.service.js';
@@ -21,6 +22,7 @@ import { TopUpsService } from './top-ups.service.js';
       inject: [PaymentsConfig],
     },
     TopUpsService,
+    OperatorCreditsService,
     PayoutsService,
     ReconciliationService,
     PayoutScheduler,

@@ -1,6 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { DataSource } from 'typeorm';
 import type { WalletView } from '@suanli/contracts';
 import { signUpActor } from '../../../../test/support/actors.js';
+import { apiClient } from '../../../../test/support/http.js';
 import { startMarketApi, type TestMarketApi } from '../../../../test/support/market-api.js';
 import type { TopUpView } from './top-ups.service.js';
 
@@ -54,5 +57,56 @@ describe('test-mode payments (no Stripe key)', () => {
       {},
     );
     expect(onboard.body).toMatchObject({ testMode: true, url: null });
+  });
+  it('credits only existing, not erased buyer organizations, and audits each credit once with it (#18)', async () => {
+    const operator = apiClient(api.url, await api.operatorToken());
+    const credit = (orgId: string, key = randomUUID()) =>
+      operator.postIdempotent<{ error: { code: string }; wallet: WalletView }>(
+        `/v1/admin/wallets/${orgId}/credits`,
+        { currency: 'CNY', amount: '10.00', memo: 'probe' },
+        key,
+      );
+    const ds = api.app.get(DataSource);
+    const postings = async () =>
+      (
+        await ds.query<{ n: number }[]>(
+          `SELECT count(*)::int AS n FROM ledger_transactions WHERE kind = 'wallet_credit_test_mode'`,
+        )
+      )[0].n;
+    const before = await postings();
+    const unknown = await credit(randomUUID());
+    expect(unknown.status).toBe(404);
+    const seller = await signUpActor(api, ['seller']);
+    const toSeller = await credit(seller.orgId);
+    expect(toSeller.status).toBe(409);
+    expect(toSeller.body.error.code).toBe('invalid_state');
+    const buyer = await signUpActor(api, ['buyer']);
+    const erased = await signUpActor(api, ['buyer']);
+    expect((await operator.post(`/v1/admin/organizations/${erased.orgId}/erase`, {})).status).toBe(
+      200,
+    );
+    expect((await credit(erased.orgId)).status).toBe(409);
+    expect(await postings()).toBe(before);
+
+    const key = randomUUID();
+    const ok = await credit(buyer.orgId, key);
+    expect(ok.status).toBe(201);
+    expect(ok.body.wallet.balances[0]).toMatchObject({ currency: 'CNY', available: '10.00' });
+    expect((await credit(buyer.orgId, key)).headers.get('idempotent-replayed')).toBe('true');
+    expect(await postings()).toBe(before + 1);
+    const events = async (orgId: string) =>
+      (
+        await operator.get<{ items: { outcome: string; details: Record<string, unknown> }[] }>(
+          `/v1/admin/audit-events?action=wallet.credited&orgId=${orgId}`,
+        )
+      ).body.items;
+    // One event for the credit (written with it), none for the replay; refusals as failed.
+    expect(await events(buyer.orgId)).toEqual([
+      expect.objectContaining({
+        outcome: 'succeeded',
+        details: expect.objectContaining({ testMode: true, transactionId: expect.any(String) }),
+      }),
+    ]);
+    expect((await events(seller.orgId)).map((e) => e.outcome)).toEqual(['failed']);
   });
 });

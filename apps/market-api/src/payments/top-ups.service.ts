@@ -37,6 +37,18 @@ export interface WebhookOutcome {
   outcome: string;
 }
 
+/** The largest amount of one Stripe payment, in minor units (999,999.99 for two-digit currencies). */
+export const MAX_PAYMENT_MINOR_UNITS = 99_999_999;
+
+/** How far a webhook's signature time may be from now, either way (Stripe's default, 5 min). */
+export const WEBHOOK_TOLERANCE_S = 300;
+
+/** True when the `t=` of a Stripe-Signature header lies more than `toleranceS` ahead of now. */
+export function signedInFuture(header: string, nowMs: number, toleranceS: number): boolean {
+  const t = /(?:^|,)\s*t=(\d{1,12})(?:,|$)/.exec(header)?.[1];
+  return t === undefined || Number(t) > Math.floor(nowMs / 1000) + toleranceS;
+}
+
 /** Event types that pay a top-up; anything else is acknowledged and ignored. */
 const PAYING = new Set(['checkout.session.completed', 'payment_intent.succeeded']);
 const KNOWN = new Set([
@@ -118,7 +130,17 @@ export class TopUpsService {
         'validation_failed',
         `amount must be positive whole ${currency} minor units`,
         400,
-        { amount },
+        { field: 'amount', amount },
+      );
+    }
+    // Checked before anything is saved: a top-up Stripe cannot take must leave no row (#18).
+    const largest = fromMinorUnits(MAX_PAYMENT_MINOR_UNITS, currency);
+    if (money.gt(largest)) {
+      throw new DomainError(
+        'validation_failed',
+        `amount exceeds the largest single payment (${largest.toString()} ${currency})`,
+        400,
+        { field: 'amount', amount, max: largest.toString() },
       );
     }
     const stripe = this.gateway.stripe;
@@ -230,10 +252,23 @@ export class TopUpsService {
     }
     let event: Stripe.Event;
     try {
-      event = stripe.webhooks.constructEvent(rawBody, signature, this.config.webhookSecret);
+      event = stripe.webhooks.constructEvent(
+        rawBody,
+        signature,
+        this.config.webhookSecret,
+        WEBHOOK_TOLERANCE_S,
+      );
     } catch (e) {
       this.log.warn(`webhook rejected: ${e instanceof Error ? e.message : String(e)}`);
       throw new DomainError('validation_failed', 'invalid Stripe signature', 400);
+    }
+    // The SDK refuses signatures older than the tolerance only; one from the future is as
+    // suspect (a replay prepared ahead, a skewed signer): refused the same way.
+    if (signedInFuture(signature, Date.now(), WEBHOOK_TOLERANCE_S)) {
+      this.log.warn('webhook rejected: Stripe-Signature timestamp in the future');
+      throw new DomainError('validation_failed', 'invalid Stripe signature', 400, {
+        reason: 'timestamp_in_future',
+      });
     }
     return this.db.transaction(async (m) => {
       const inserted: { id: string }[] = await m.query(

@@ -390,7 +390,10 @@ export class PrivacyService {
          WHERE revoked_at IS NULL AND user_id IN (SELECT id FROM users WHERE org_id = $1)`,
         [orgId, now],
       );
-      await m.query(`UPDATE organizations SET name = '(erased)' WHERE id = $1`, [orgId]);
+      await m.query(`UPDATE organizations SET name = '(erased)', erased_at = $2 WHERE id = $1`, [
+        orgId,
+        now,
+      ]);
       return { orgId, shreddedKeys: existing === 0 ? 1 : (shredded.affected ?? 0) };
     });
   }

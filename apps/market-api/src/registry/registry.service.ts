@@ -38,6 +38,8 @@ import {
   ResourceHeartbeatEntity,
   ResourceRevisionEntity,
 } from '../database/entities.js';
+import { BidScheduler } from '../leases/bid-scheduler.service.js';
+import { resourceSlotsHeld } from '../leases/capacity.js';
 import { assertTransition, liveStatus } from './lifecycle.js';
 import { buildResourceSearch, encodeCursor, resourceFromRow } from './resource-search.js';
 
@@ -55,6 +57,35 @@ export interface AgentLeaseView {
 type Location = { country: string; subdivision: string; site: string };
 
 const OPEN_LEASES = ['pending', 'active', 'suspended'] as const;
+/**
+ * A resource's capacity may not drop below the slots its leases hold now, nor below what one of
+ * its open offers sells (lower the offer first: that path pauses bids as it should). The caller
+ * holds the resource's row lock, which orders and offer edits take too.
+ */
+async function checkCapacityCut(m: EntityManager, resourceId: string, capacity: number) {
+  const held = (await resourceSlotsHeld(m, [resourceId])).get(resourceId) ?? 0;
+  if (capacity < held) {
+    throw new DomainError(
+      'validation_failed',
+      `capacity may not go below the ${held} slots leased now`,
+      400,
+      { field: 'capacity', inUse: held },
+    );
+  }
+  const offers = await m.getRepository(OfferEntity).find({
+    where: { resourceId, status: In(['active', 'paused']) },
+    select: { id: true, capacity: true },
+  });
+  const over = offers.filter((o) => o.capacity > capacity).map((o) => o.id);
+  if (over.length > 0) {
+    throw new DomainError(
+      'validation_failed',
+      `capacity may not go below what an open offer sells: lower the offer(s) first`,
+      400,
+      { field: 'capacity', offers: over },
+    );
+  }
+}
 /** A heartbeat may be stamped at most this far ahead of the API's clock (clock skew). */
 const MAX_HEARTBEAT_SKEW_MS = 5 * 60_000;
 
@@ -120,6 +151,7 @@ export class RegistryService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly clock: Clock,
     private readonly config: AppConfig,
+    private readonly bids: BidScheduler,
   ) {}
 
   /**
@@ -257,6 +289,7 @@ export class RegistryService {
    */
   async update(orgId: string, id: string, u: UpdateResourceInput): Promise<ResourceDetailView> {
     checkFacts(u.location, u.spec);
+    let grew = false;
     const r = await this.db.transaction(async (m) => {
       const r = await m.getRepository(ResourceEntity).findOne({
         where: { id, ownerOrgId: orgId },
@@ -282,6 +315,10 @@ export class RegistryService {
       );
       if (u.name !== undefined) r.name = u.name;
       if (u.cpuModel !== undefined) r.cpuModel = u.cpuModel;
+      if (u.capacity !== undefined && u.capacity < r.capacitySlots) {
+        await checkCapacityCut(m, r.id, u.capacity);
+      }
+      grew = u.capacity !== undefined && u.capacity > r.capacitySlots;
       if (u.capacity !== undefined) r.capacitySlots = u.capacity;
       if (cri !== r.cri) {
         const now = this.clock.now();
@@ -299,6 +336,13 @@ export class RegistryService {
       }
       return m.getRepository(ResourceEntity).save(r);
     });
+    // More room may let paused bids of its interruptible offers run again.
+    if (grew) {
+      await this.bids.rescheduleResource(this.db, r.id, this.clock.now(), {
+        kind: 'capacity_changed',
+        capacity: r.capacitySlots,
+      });
+    }
     return this.view(r);
   }
 

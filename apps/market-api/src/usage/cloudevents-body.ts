@@ -4,6 +4,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { CloudEvent, HTTP } from 'cloudevents';
 import { DomainError } from '../common/errors.js';
+import { inputProblem } from '../security/input-guard.js';
 
 export const CLOUDEVENTS_STRUCTURED = 'application/cloudevents+json';
 export const CLOUDEVENTS_BATCH = 'application/cloudevents-batch+json';
@@ -43,12 +44,26 @@ export function cloudEventsBody(
   });
   req.on('end', () => {
     if (failed) return;
+    let parsed: unknown;
     try {
-      req.cloudEvents = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-      next();
+      parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
     } catch {
       next(new DomainError('validation_failed', 'the body is not valid JSON', 400));
+      return;
     }
+    // The same guard as JSON bodies: no NUL characters, no deep nesting (security/input-guard).
+    const problem = inputProblem(parsed, 'body');
+    if (problem) {
+      next(
+        new DomainError('validation_failed', problem.message, 400, {
+          field: problem.field,
+          reason: problem.reason,
+        }),
+      );
+      return;
+    }
+    req.cloudEvents = parsed;
+    next();
   });
   req.on('error', (err) => {
     if (!failed) next(err);
