@@ -12,10 +12,10 @@ import {
   stripeEvent,
   stripeSignature,
 } from '../../../../tools/dev/stripe-events.js';
-import { WalletService } from '../ledger/wallet.service.js';
 import { OrdersService } from '../orders/orders.service.js';
 import { PayoutsService, type RefundView } from '../payments/payouts.service.js';
 import { StripeGateway } from '../payments/stripe.client.js';
+import { OperatorCreditsService } from '../payments/operator-credits.service.js';
 import { TopUpsService, type TopUpView } from '../payments/top-ups.service.js';
 
 // An instance that dies mid-request leaves its Idempotency-Key row unanswered. The client's
@@ -297,7 +297,7 @@ describe('a crash after the effects committed, before the answer was stored (tes
     const operator = apiClient(api.url, await api.operatorToken());
     const path = `/v1/admin/wallets/${buyer.orgId}/credits`;
     const body = { currency: 'CNY', amount: '25.00', memo: 'crash drill' };
-    const crash = freeze<{ transactionId: string }>(api.app.get(WalletService), 'creditAndView', {
+    const crash = freeze<{ transactionId: string }>(api.app.get(OperatorCreditsService), 'credit', {
       when: 'after',
     });
     const first = operator.postIdempotent(path, body, 'credit-crash-after-commit');
