@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { signUpActor } from '../support/actors.js';
 import { launchChromium } from '../support/browser.js';
+import { DESKTOP, PHONE } from '../support/journey.js';
 import { startMarketApi, type TestMarketApi } from '../support/market-api.js';
 import { startWeb, type WebServer } from '../support/web.js';
 
@@ -62,8 +63,8 @@ describe('storefront security (Chromium)', () => {
   ];
 
   for (const [label, viewport] of [
-    ['390 px', { width: 390, height: 844 }],
-    ['desktop', { width: 1280, height: 860 }],
+    ['390 px', PHONE],
+    ['desktop', DESKTOP],
   ] as const) {
     it(`the language switch never leaves the storefront (${label}, zh and en)`, async () => {
       const { ctx, page, evilHits } = await context(viewport, 'en-US');
@@ -89,7 +90,7 @@ describe('storefront security (Chromium)', () => {
 
   it('logging in with a hostile next lands on the storefront (390 px), a real next is kept', async () => {
     const buyer = await signUpActor(api, ['buyer']);
-    const { ctx, page, evilHits } = await context({ width: 390, height: 844 }, 'en-US');
+    const { ctx, page, evilHits } = await context(PHONE, 'en-US');
     try {
       for (const next of ['/%09/evil.example', '//evil.example', '/%5C/evil.example']) {
         await ctx.clearCookies();

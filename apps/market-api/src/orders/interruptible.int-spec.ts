@@ -30,8 +30,12 @@ describe('interruptible offers: the highest bids run (real API, real PostgreSQL)
     await api?.close();
   });
 
-  async function interruptibleOffer(capacity: number, floor: string) {
-    const s = await sellerWithOffer(api);
+  async function interruptibleOffer(
+    capacity: number,
+    floor: string,
+    fixed: Parameters<typeof sellerWithOffer>[1] = {},
+  ) {
+    const s = await sellerWithOffer(api, fixed);
     const created = await s.seller.client.post<OfferView>('/v1/offers', {
       resourceId: s.resource.id,
       title: 'H100 spot',
@@ -281,17 +285,10 @@ describe('interruptible offers: the highest bids run (real API, real PostgreSQL)
 
   it('bids share the resource with its other offers: they get what fixed leases leave, and the sweep hands back what those free', async () => {
     const t0 = api.clock.now();
-    const s = await sellerWithOffer(api, { capacity: 2, resourceCapacity: 3 });
-    const created = await s.seller.client.post<OfferView>('/v1/offers', {
-      resourceId: s.resource.id,
-      title: 'spot on the same node',
-      currency: 'CNY',
-      capacity: 3,
-      pricingModel: 'interruptible',
-      prices: [{ unit: 'slot_h', price: '1.00' }],
+    const { spot, ...s } = await interruptibleOffer(3, '1.00', {
+      capacity: 2,
+      resourceCapacity: 3,
     });
-    expect(created.status).toBe(201);
-    const spot = created.body;
     const [a, b, f] = [await buyer(), await buyer(), await buyer()];
     const held = async () =>
       (
