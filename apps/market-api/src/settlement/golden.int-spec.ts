@@ -455,7 +455,8 @@ describe.each([['UTC'], ['Asia/Kolkata']])('golden settlement (session TimeZone 
       hours: 1,
       online: false,
     });
-    const capacity = { id: offerId, capacity: 1 };
+    // The bids share A's resource (one slot, no other offer on it): the offer's slot decides.
+    const capacity = { id: offerId, capacity: 1, resourceId: a.lease.resourceId };
     await ds.transaction((m) =>
       kit.bids.reschedule(m, capacity, at('2026-07-07T10:30:00.400Z'), {
         kind: 'order',
