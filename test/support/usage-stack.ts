@@ -17,9 +17,12 @@ export interface UsageStack {
  * The real market API and metering ingest on a fresh database and this test's own topics: the
  * API's lease-event relay and usage producer write to them, the ingest reads them.
  */
-export async function startUsageStack(name: string): Promise<UsageStack> {
+export async function startUsageStack(
+  name: string,
+  opts: Parameters<typeof startMarketApi>[0] = {},
+): Promise<UsageStack> {
   const topics = await useExchangeTestTopics();
-  const api = await startMarketApi();
+  const api = await startMarketApi(opts);
   const pool = new pg.Pool({ connectionString: api.databaseUrl, max: 2 });
   pool.on('error', () => undefined);
   process.env.INGEST_QUIET = '1';
