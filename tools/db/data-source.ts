@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { ENTITIES } from '../../apps/market-api/src/database/entities.js';
+import { ENTITIES } from '../../apps/market-api/src/entities.js';
 import { MIGRATIONS } from '../../migrations/index.js';
 
 /** The DataSource used by the app, the migration runner and the migration generator. */

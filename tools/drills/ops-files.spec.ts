@@ -21,7 +21,7 @@ const read = (...p: string[]) => readFileSync(join(ROOT, ...p), 'utf8');
 /** Metric names the code defines (prom-client `name:` and the ingest's text exposition). */
 function exportedMetrics(): Set<string> {
   const sources = [
-    read('apps/market-api/src/metrics/metrics.ts'),
+    read('apps/market-api/src/observability/metrics.ts'),
     read('apps/market-api/src/monitoring/monitoring.service.ts'),
     read('apps/metering/src/ingest/metrics.ts'),
     read('apps/metering/src/agent/metrics.ts'),

@@ -4,12 +4,12 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppConfig } from './config/app-config.js';
 import { Clock, SystemClock } from './common/clock.js';
-import { correlationMiddleware } from './common/correlation.middleware.js';
+import { correlationMiddleware } from './observability/correlation.middleware.js';
 import { AppModule } from './app.module.js';
 import { applyHttpSecurity } from './security/http-security.js';
 import { inputGuard } from './security/input-guard.js';
-import { httpMetricsMiddleware } from './metrics/http-metrics.middleware.js';
-import { Metrics } from './metrics/metrics.js';
+import { httpMetricsMiddleware } from './observability/http-metrics.middleware.js';
+import { Metrics } from './observability/metrics.js';
 
 export interface CreateAppOptions {
   clock?: Clock;

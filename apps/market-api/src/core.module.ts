@@ -3,8 +3,7 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { AppConfig } from './config/app-config.js';
 import { Clock } from './common/clock.js';
 import { ErrorEnvelopeFilter } from './common/error.filter.js';
-import { IdempotencyInterceptor } from './common/idempotency.interceptor.js';
-import { AgentTokenVerifier } from './auth/agent-token.verifier.js';
+import { IdempotencyInterceptor } from './idempotency/idempotency.interceptor.js';
 import { AuthGuard } from './auth/auth.guard.js';
 import { PlatformKeys } from './auth/platform-keys.js';
 import { TokensService } from './auth/tokens.service.js';
@@ -19,7 +18,6 @@ export class CoreModule {
       { provide: Clock, useValue: clock },
       { provide: PlatformKeys, useFactory: () => PlatformKeys.fromConfig(config) },
       TokensService,
-      AgentTokenVerifier,
       IdempotencyInterceptor,
     ];
     return {
@@ -29,14 +27,7 @@ export class CoreModule {
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ErrorEnvelopeFilter },
       ],
-      exports: [
-        AppConfig,
-        Clock,
-        PlatformKeys,
-        TokensService,
-        AgentTokenVerifier,
-        IdempotencyInterceptor,
-      ],
+      exports: [AppConfig, Clock, PlatformKeys, TokensService, IdempotencyInterceptor],
     };
   }
 }

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { AppConfig } from './config/app-config.js';
 import { createApp } from './app.factory.js';
-import { JsonLogger } from './metrics/json-logger.js';
+import { JsonLogger } from './observability/json-logger.js';
 
 const log = new Logger('market-api');
 let config: AppConfig;

@@ -580,7 +580,7 @@ export interface paths {
      * Heartbeat
      * @description Requires a token signed by the metering agent's enrolled key.
      */
-    post: operations['registryHeartbeat'];
+    post: operations['agentsHeartbeat'];
     delete?: never;
     options?: never;
     head?: never;
@@ -598,7 +598,7 @@ export interface paths {
      * Agent leases
      * @description Requires a token signed by the metering agent's enrolled key.
      */
-    get: operations['registryAgentLeases'];
+    get: operations['agentsAgentLeases'];
     put?: never;
     post?: never;
     delete?: never;
@@ -1623,7 +1623,7 @@ export interface paths {
      * Enrol
      * @description Requires an access token of an organization with one of the roles: `seller`.
      */
-    post: operations['registryEnrol'];
+    post: operations['agentsEnrol'];
     delete?: never;
     options?: never;
     head?: never;
@@ -1641,7 +1641,7 @@ export interface paths {
      * Heartbeats
      * @description Requires an access token of an organization with one of the roles: `seller`.
      */
-    get: operations['registryHeartbeats'];
+    get: operations['agentsHeartbeats'];
     put?: never;
     post?: never;
     delete?: never;
@@ -4814,7 +4814,7 @@ export interface operations {
       429: components['responses']['TooManyRequests'];
     };
   };
-  registryHeartbeat: {
+  agentsHeartbeat: {
     parameters: {
       query?: never;
       header?: never;
@@ -4890,7 +4890,7 @@ export interface operations {
       429: components['responses']['TooManyRequests'];
     };
   };
-  registryAgentLeases: {
+  agentsAgentLeases: {
     parameters: {
       query?: never;
       header?: never;
@@ -9272,7 +9272,7 @@ export interface operations {
       429: components['responses']['TooManyRequests'];
     };
   };
-  registryEnrol: {
+  agentsEnrol: {
     parameters: {
       query?: never;
       header?: never;
@@ -9355,7 +9355,7 @@ export interface operations {
       429: components['responses']['TooManyRequests'];
     };
   };
-  registryHeartbeats: {
+  agentsHeartbeats: {
     parameters: {
       query?: {
         /**

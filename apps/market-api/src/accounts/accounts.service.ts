@@ -18,9 +18,9 @@ import { DomainError, notFound, unauthenticated } from '../common/errors.js';
 import {
   OrganizationEntity,
   RefreshTokenEntity,
-  RegistrantEntity,
   UserEntity,
-} from '../database/entities.js';
+} from '../database/accounts.entities.js';
+import { RegistrantEntity } from '../database/registry.entities.js';
 import { TokensService } from '../auth/tokens.service.js';
 import type { Principal } from '../auth/auth.decorators.js';
 import { PrivacyService } from '../privacy/privacy.service.js';

@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { ApiKeyVerifier } from '../auth/verifiers.js';
 import { ApiKeysController } from './api-keys.controller.js';
 import { ApiKeysService } from './api-keys.service.js';
 
@@ -6,7 +7,7 @@ import { ApiKeysService } from './api-keys.service.js';
 @Global()
 @Module({
   controllers: [ApiKeysController],
-  providers: [ApiKeysService],
-  exports: [ApiKeysService],
+  providers: [ApiKeysService, { provide: ApiKeyVerifier, useExisting: ApiKeysService }],
+  exports: [ApiKeysService, ApiKeyVerifier],
 })
 export class ApiKeysModule {}

@@ -11,8 +11,9 @@ import type {
 } from '@suanli/contracts';
 import { Clock } from '../common/clock.js';
 import { forbidden, notFound, unauthenticated } from '../common/errors.js';
-import { ApiKeyEntity, ApiKeyUseEntity } from '../database/entities.js';
+import { ApiKeyEntity, ApiKeyUseEntity } from './api-keys.entities.js';
 import type { ApiKeyPrincipal, Principal } from '../auth/auth.decorators.js';
+import { ApiKeyVerifier, type ApiKeyUse } from '../auth/verifiers.js';
 
 export const API_KEY_PREFIX = 'sk_';
 
@@ -23,13 +24,6 @@ const SCOPE_ROLES: Record<ApiKeyScope, Role[]> = {
   // usage is reported by the seller whose resources ran the leases
   'usage:write': ['seller'],
 };
-
-/** Where and how a key was used (one row per authenticated request). */
-export interface ApiKeyUse {
-  method: string;
-  path: string;
-  ip: string | null;
-}
 
 export interface ApiKeyUseView {
   usedAt: string;
@@ -59,7 +53,7 @@ const view = (k: ApiKeyEntity): ApiKeyView => ({
 
 /** Organization API keys: created (secret shown once), listed, revoked, verified by hash. */
 @Injectable()
-export class ApiKeysService {
+export class ApiKeysService implements ApiKeyVerifier {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly clock: Clock,

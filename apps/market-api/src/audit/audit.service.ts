@@ -5,7 +5,7 @@ import { Clock } from '../common/clock.js';
 import { DomainError } from '../common/errors.js';
 import { AppConfig } from '../config/app-config.js';
 import { emailBlindIndex } from '../privacy/blind-index.js';
-import { AuditEventEntity } from '../database/entities.js';
+import { AuditEventEntity } from './audit.entities.js';
 import type { AuditEventPage, AuditEventView, AuditQuery } from './audit.contracts.js';
 
 export interface AuditRecord {

@@ -2,9 +2,7 @@ import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/com
 import { ModuleRef, Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import type { ApiKeyScope, Role } from '@suanli/contracts';
-import { ApiKeysService } from '../api-keys/api-keys.service.js';
 import { forbidden, unauthenticated } from '../common/errors.js';
-import { AgentTokenVerifier } from './agent-token.verifier.js';
 import {
   AGENT_KEY,
   API_KEY_SCOPE,
@@ -15,6 +13,7 @@ import {
   ROLES_KEY,
 } from './auth.decorators.js';
 import { TokensService } from './tokens.service.js';
+import { AgentVerifier, ApiKeyVerifier } from './verifiers.js';
 
 /**
  * Global guard: an endpoint without @Public, @AgentAuth or @Roles is closed to everyone,
@@ -25,7 +24,6 @@ export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly tokens: TokensService,
-    private readonly agents: AgentTokenVerifier,
     private readonly moduleRef: ModuleRef,
   ) {}
 
@@ -42,7 +40,7 @@ export class AuthGuard implements CanActivate {
     if (!match) throw unauthenticated();
     const scope = this.reflector.getAllAndOverride<ApiKeyScope | undefined>(API_KEY_SCOPE, targets);
     if (scope !== undefined && match[1].startsWith('sk_')) {
-      const keys = this.moduleRef.get(ApiKeysService, { strict: false });
+      const keys = this.moduleRef.get(ApiKeyVerifier, { strict: false });
       req.apiKey = await keys.verify(match[1], scope, {
         method: req.method,
         path: req.path,
@@ -51,7 +49,7 @@ export class AuthGuard implements CanActivate {
       return true;
     }
     if (this.reflector.getAllAndOverride<boolean>(AGENT_KEY, targets)) {
-      req.agent = await this.agents.verify(match[1]);
+      req.agent = await this.moduleRef.get(AgentVerifier, { strict: false }).verify(match[1]);
       return true;
     }
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);

@@ -24,3 +24,9 @@ export const forbidden = (message = 'this role may not do that'): DomainError =>
 
 export const unauthenticated = (message = 'a valid access token is required'): DomainError =>
   new DomainError('unauthenticated', message, 401);
+
+/** A 400 naming the one field that was wrong (the shape `parseInput` reports issues in). */
+export const invalidField = (path: string, message: string): DomainError =>
+  new DomainError('validation_failed', 'the request is not valid', 400, {
+    issues: [{ path, message }],
+  });

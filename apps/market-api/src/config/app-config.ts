@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { emailIndexKeyFrom } from '../privacy/blind-index.js';
-import { masterKeysFrom, type MasterKey } from '../privacy/master-keys.js';
+import { emailIndexKeyFrom, masterKeysFrom, type MasterKey } from './secret-keys.js';
 
 const schema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3100),

@@ -7,8 +7,8 @@ import {
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { runScheduledJob } from '../metrics/job-runner.js';
-import { Metrics } from '../metrics/metrics.js';
+import { runScheduledJob } from '../jobs/scheduled-job.js';
+import { Metrics } from '../observability/metrics.js';
 import { CredibilityConfig } from './credibility.config.js';
 import { ScoresService } from './scores.service.js';
 

@@ -13,15 +13,15 @@ import {
 import { CryptoError, type JWK, jwkThumbprint, verifyJws } from '@suanli/crypto';
 import { Clock } from '../common/clock.js';
 import { DomainError, notFound } from '../common/errors.js';
+import { OrganizationEntity } from '../database/accounts.entities.js';
 import {
   AssessorAccreditationEntity,
   AssessorKeyEntity,
   DisputeEntity,
   EvaluationEntity,
   EvaluationMethodEntity,
-  LeaseEntity,
-  OrganizationEntity,
-} from '../database/entities.js';
+} from './credibility.entities.js';
+import { LeaseEntity } from '../database/market.entities.js';
 import { RegistryService } from '../registry/registry.service.js';
 import { assessorWeight, BETA_V1 } from './scoring.js';
 import { ScoresService } from './scores.service.js';

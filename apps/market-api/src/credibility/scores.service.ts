@@ -4,6 +4,7 @@ import { DataSource, In } from 'typeorm';
 import type { CredibilityView, LeaseEndReason } from '@suanli/contracts';
 import { Clock } from '../common/clock.js';
 import { notFound } from '../common/errors.js';
+import { OrganizationEntity } from '../database/accounts.entities.js';
 import {
   AssessorAccreditationEntity,
   CredibilityScoreEntity,
@@ -11,10 +12,9 @@ import {
   DisputeEntity,
   EvaluationEntity,
   EvaluationMethodEntity,
-  LeaseEntity,
-  OrganizationEntity,
-  ResourceEntity,
-} from '../database/entities.js';
+} from './credibility.entities.js';
+import { LeaseEntity } from '../database/market.entities.js';
+import { ResourceEntity } from '../database/registry.entities.js';
 import {
   type AgreementRecord,
   type AssessorRecord,

@@ -1,11 +1,4 @@
-import {
-  Column,
-  CreateDateColumn,
-  Entity,
-  Index,
-  PrimaryColumn,
-  PrimaryGeneratedColumn,
-} from 'typeorm';
+import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import type { Role } from '@suanli/contracts';
 
 @Entity('organizations')
@@ -55,16 +48,5 @@ export class RefreshTokenEntity {
   @Index({ unique: true }) @Column({ name: 'token_hash', type: 'text' }) tokenHash!: string;
   @Column({ name: 'expires_at', type: 'timestamptz' }) expiresAt!: Date;
   @Column({ name: 'revoked_at', type: 'timestamptz', nullable: true }) revokedAt!: Date | null;
-  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
-}
-
-/** A stored answer to a money-moving POST, so that a retry returns the first answer. */
-@Entity('idempotency_keys')
-export class IdempotencyKeyEntity {
-  @PrimaryColumn({ name: 'scope', type: 'text' }) scope!: string;
-  @PrimaryColumn({ name: 'key', type: 'text' }) key!: string;
-  @Column({ name: 'request_hash', type: 'text' }) requestHash!: string;
-  @Column({ name: 'status_code', type: 'int', nullable: true }) statusCode!: number | null;
-  @Column({ name: 'response_body', type: 'jsonb', nullable: true }) responseBody!: unknown;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
 }

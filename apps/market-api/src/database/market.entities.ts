@@ -13,7 +13,7 @@ import type {
   OfferSla,
   PricingModel,
 } from '@suanli/contracts';
-import { NUMERIC } from './columns.js';
+import { NUMERIC } from '../common/columns.js';
 
 /**
  * A price row as stored on offers and pinned on leases: `{unit, price}` is `fixed`; the other

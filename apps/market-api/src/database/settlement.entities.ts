@@ -8,7 +8,7 @@ import {
   Unique,
 } from 'typeorm';
 import type { InvoiceLineView } from '@suanli/contracts';
-import { NUMERIC } from './columns.js';
+import { NUMERIC } from '../common/columns.js';
 
 export const ACCOUNT_KINDS = [
   'wallet_available',

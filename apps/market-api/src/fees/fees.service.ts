@@ -4,7 +4,7 @@ import { DataSource, type EntityManager, LessThanOrEqual } from 'typeorm';
 import type { FeeChangeView, FeesView, SetFeesRequest } from '@suanli/contracts';
 import { AppConfig } from '../config/app-config.js';
 import { Clock } from '../common/clock.js';
-import { FeeScheduleEntity } from '../database/entities.js';
+import { FeeScheduleEntity } from './fees.entities.js';
 
 /** "0.050000000" (numeric(38,9)) → "0.05": trailing zeros dropped, never through a float. */
 function trimRate(value: string): string {

@@ -9,12 +9,12 @@ import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { DataSource } from 'typeorm';
 import { HEADER_EVENT_ID, HEADER_SCHEMA_VERSION, TOPICS, type LeaseEvent } from '@suanli/contracts';
 import { AppConfig } from '../config/app-config.js';
-import { Metrics } from '../metrics/metrics.js';
+import { Metrics } from '../observability/metrics.js';
 import {
   HEADER_CORRELATION_ID,
   HEADER_LEASE_CORRELATION_ID,
   splitCorrelation,
-} from '../metrics/correlation-context.js';
+} from '../observability/correlation-context.js';
 
 /** Rejects when `p` has not settled within `ms`; the timer never keeps the process alive. */
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

@@ -3,14 +3,11 @@ import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { LeaseEvent, LeaseEventType } from '@suanli/contracts';
 import { Clock } from '../common/clock.js';
-import {
-  InvoiceEntity,
-  LeaseEventOutboxEntity,
-  type LeaseEntity,
-  OfferEntity,
-  ResourceEntity,
-} from '../database/entities.js';
-import { correlationField } from '../metrics/correlation-context.js';
+import { InvoiceEntity } from '../database/settlement.entities.js';
+import { LeaseEventOutboxEntity } from './lease-events.entities.js';
+import { type LeaseEntity, OfferEntity } from '../database/market.entities.js';
+import { ResourceEntity } from '../database/registry.entities.js';
+import { correlationField } from '../observability/correlation-context.js';
 
 /**
  * Records lease events in the transactional outbox (`lease_events_outbox`): call `record` in the

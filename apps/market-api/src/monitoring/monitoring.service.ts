@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Gauge } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
-import { Metrics } from '../metrics/metrics.js';
+import { Metrics } from '../observability/metrics.js';
 import { DEFAULT_SLA } from '../settlement/sla.js';
 
 /** A heartbeat gap longer than this is an incident (the resource was not seen). */

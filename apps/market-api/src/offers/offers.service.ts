@@ -15,12 +15,10 @@ import { Decimal } from '@suanli/money';
 import { CURRENT_CATALOG } from '@suanli/units';
 import { Clock } from '../common/clock.js';
 import { DomainError, invalidState, notFound } from '../common/errors.js';
-import {
-  CredibilityScoreEntity,
-  OfferEntity,
-  OrganizationEntity,
-  ResourceEntity,
-} from '../database/entities.js';
+import { OrganizationEntity } from '../database/accounts.entities.js';
+import { CredibilityScoreEntity } from '../credibility/credibility.entities.js';
+import { OfferEntity } from '../database/market.entities.js';
+import { ResourceEntity } from '../database/registry.entities.js';
 import { RegistryService } from '../registry/registry.service.js';
 import { BidScheduler } from '../leases/bid-scheduler.service.js';
 import {

@@ -1,7 +1,7 @@
 import { Decimal } from '@suanli/money';
 import { maxUnitsPerSlotHour, type UnitCode } from '@suanli/units';
 import type { OfferPriceInput, PricingModel, ResourceSpec } from '@suanli/contracts';
-import type { PriceRow } from '../database/entities.js';
+import type { PriceRow } from '../database/market.entities.js';
 
 export const CLASS_UNIT: Record<'GEN' | 'AI' | 'HPC', UnitCode> = {
   GEN: 'scu.gen',

@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } fr
 import { createOrderSchema, isoInstant } from '@suanli/contracts';
 import { z } from 'zod';
 import { parseInput } from '../common/validation.js';
-import { Idempotent } from '../common/idempotency.interceptor.js';
+import { Idempotent } from '../idempotency/idempotency.interceptor.js';
 import { CurrentPrincipal, type Principal, Roles } from '../auth/auth.decorators.js';
 import { OrdersService } from './orders.service.js';
 

@@ -6,8 +6,8 @@ import type { WalletView } from '@suanli/contracts';
 import { AuditService } from '../audit/audit.service.js';
 import type { Principal } from '../auth/auth.decorators.js';
 import { DomainError, invalidState, notFound } from '../common/errors.js';
-import { answerInTransaction } from '../common/idempotency.interceptor.js';
-import { OrganizationEntity } from '../database/entities.js';
+import { answerInTransaction } from '../idempotency/idempotency.interceptor.js';
+import { OrganizationEntity } from '../database/accounts.entities.js';
 import { WalletService } from '../ledger/wallet.service.js';
 import { PaymentsConfig } from './payments.config.js';
 

@@ -15,9 +15,9 @@ import type { Request } from 'express';
 import { currencyCode, positiveDecimalString } from '@suanli/contracts';
 import { z } from 'zod';
 import { CurrentPrincipal, type Principal, Public, Roles } from '../auth/auth.decorators.js';
-import { Idempotent } from '../common/idempotency.interceptor.js';
+import { Idempotent } from '../idempotency/idempotency.interceptor.js';
 import { parseInput } from '../common/validation.js';
-import { Metrics } from '../metrics/metrics.js';
+import { Metrics } from '../observability/metrics.js';
 import {
   PayoutsService,
   type ConnectOnboarding,

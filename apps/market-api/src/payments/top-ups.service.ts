@@ -5,7 +5,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { fromMinorUnits, Money, toMinorUnits } from '@suanli/money';
 import { Clock } from '../common/clock.js';
 import { DomainError } from '../common/errors.js';
-import { answerInTransaction } from '../common/idempotency.interceptor.js';
+import { answerInTransaction } from '../idempotency/idempotency.interceptor.js';
 import { StripeEventEntity, TopUpEntity } from '../database/settlement.entities.js';
 import { LedgerService, PLATFORM_OWNER } from '../ledger/ledger.service.js';
 import { WalletService } from '../ledger/wallet.service.js';

@@ -13,7 +13,7 @@ import type { TrialBalance } from '../ledger/ledger.service.js';
 import { reportOnline } from '../settlement/testing/settlement-fixtures.js';
 import type { CheckpointView } from '../settlement-log/settlement-log.service.js';
 import { emailBlindIndex } from './blind-index.js';
-import { masterKeysFrom } from './master-keys.js';
+import { masterKeysFrom } from '../config/secret-keys.js';
 import {
   PrivacyService,
   userFieldName,

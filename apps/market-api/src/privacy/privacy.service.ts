@@ -12,9 +12,9 @@ import {
   OrgDataKeyEntity,
   OrgPersonalDataEntity,
   PersonalDataAccessEntity,
-} from '../database/privacy.entities.js';
+} from './privacy.entities.js';
 import { decryptField, encryptField, fieldVersion, open, seal } from './field-cipher.js';
-import type { MasterKey } from './master-keys.js';
+import type { MasterKey } from '../config/secret-keys.js';
 
 export const BILLING_FIELDS = [
   'legalName',

@@ -9,7 +9,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Request } from 'express';
 import type { Observable } from 'rxjs';
 import { DataSource } from 'typeorm';
-import { IdempotencyInterceptor } from '../common/idempotency.interceptor.js';
+import { IdempotencyInterceptor } from '../idempotency/idempotency.interceptor.js';
 
 /**
  * Resource registration: idempotent under an `Idempotency-Key` when the client sends one (the

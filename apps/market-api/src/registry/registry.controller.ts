@@ -12,25 +12,13 @@ import {
   UseInterceptors,
 } from '@nestjs/common';
 import {
-  enrolAgentSchema,
-  heartbeatRangeSchema,
-  heartbeatSchema,
   lifecycleTransitionSchema,
   registerResourceRequestSchema,
   resourceSearchSchema,
   updateResourceSchema,
 } from '@suanli/contracts';
-import type { JWK } from 'jose';
 import { parseInput } from '../common/validation.js';
-import {
-  AgentAuth,
-  type AgentPrincipal,
-  CurrentAgent,
-  CurrentPrincipal,
-  type Principal,
-  Public,
-  Roles,
-} from '../auth/auth.decorators.js';
+import { CurrentPrincipal, type Principal, Public, Roles } from '../auth/auth.decorators.js';
 import { OptionalIdempotencyInterceptor } from './optional-idempotency.interceptor.js';
 import { RegistryService } from './registry.service.js';
 
@@ -99,47 +87,10 @@ export class RegistryController {
     return this.registry.moveTo(p.orgId, id, parseInput(lifecycleTransitionSchema, body).to);
   }
 
-  @Roles('seller')
-  @Get('resources/:id/heartbeats')
-  heartbeats(
-    @CurrentPrincipal() p: Principal,
-    @Param('id', ParseUUIDPipe) id: string,
-    @Query() query: unknown,
-  ) {
-    return this.registry.heartbeats(p.orgId, id, parseInput(heartbeatRangeSchema, query));
-  }
-
-  @Roles('seller')
-  @Post('resources/:id/agents')
-  enrol(
-    @CurrentPrincipal() p: Principal,
-    @Param('id', ParseUUIDPipe) id: string,
-    @Body() body: unknown,
-  ) {
-    return this.registry.enrolAgent(
-      p.orgId,
-      id,
-      parseInput(enrolAgentSchema, body).publicJwk as JWK,
-    );
-  }
-
   /** The identifier gateway: resolve a full CRI or a handle (`86.R03.E00042/000137`, URL-encoded). */
   @Public()
   @Get('cri/:code')
   resolve(@Param('code') code: string) {
     return this.registry.resolve(code);
-  }
-
-  @AgentAuth()
-  @Get('agents/me/leases')
-  async agentLeases(@CurrentAgent() a: AgentPrincipal) {
-    return { items: await this.registry.agentLeases(a.agentId, a.resourceId) };
-  }
-
-  @AgentAuth()
-  @Post('agents/me/heartbeats')
-  @HttpCode(202)
-  heartbeat(@CurrentAgent() a: AgentPrincipal, @Body() body: unknown) {
-    return this.registry.heartbeat(a.agentId, a.resourceId, parseInput(heartbeatSchema, body));
   }
 }

@@ -2,9 +2,6 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, In } from 'typeorm';
 import type {
-  AgentView,
-  HeartbeatInput,
-  HeartbeatView,
   LifecycleState,
   RegisterResourceInput,
   ResolutionView,
@@ -24,35 +21,21 @@ import {
   type Registrant,
 } from '@suanli/cri';
 import { isAcceleratorModel } from '@suanli/units';
-import { calculateJwkThumbprint, type JWK } from 'jose';
 import { Clock } from '../common/clock.js';
 import { DomainError, invalidState, notFound } from '../common/errors.js';
 import { AppConfig } from '../config/app-config.js';
+import { OrganizationEntity } from '../database/accounts.entities.js';
+import { LeaseEntity, OfferEntity } from '../database/market.entities.js';
 import {
-  AgentEntity,
-  LeaseEntity,
-  OfferEntity,
-  OrganizationEntity,
   RegistrantEntity,
   ResourceEntity,
-  ResourceHeartbeatEntity,
   ResourceRevisionEntity,
-} from '../database/entities.js';
+} from '../database/registry.entities.js';
 import { BidScheduler } from '../leases/bid-scheduler.service.js';
 import { resourceSlotsHeld } from '../leases/capacity.js';
+import { EnrolledAgents } from './enrolled-agents.js';
 import { assertTransition, liveStatus } from './lifecycle.js';
 import { buildResourceSearch, encodeCursor, resourceFromRow } from './resource-search.js';
-
-export interface AgentLeaseView {
-  leaseId: string;
-  cri: string;
-  class: ResourceEntity['computeClass'];
-  spec: ResourceEntity['spec'];
-  slots: number;
-  startsAt: string;
-  endsAt: string;
-  catalogVersion: string;
-}
 
 type Location = { country: string; subdivision: string; site: string };
 
@@ -86,8 +69,6 @@ async function checkCapacityCut(m: EntityManager, resourceId: string, capacity: 
     );
   }
 }
-/** A heartbeat may be stamped at most this far ahead of the API's clock (clock skew). */
-const MAX_HEARTBEAT_SKEW_MS = 5 * 60_000;
 
 const ENDPOINT_KIND = {
   BM: 'ssh',
@@ -98,12 +79,6 @@ const ENDPOINT_KIND = {
 } as const;
 
 const regionNames = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'code' });
-
-function invalidField(path: string, message: string): DomainError {
-  return new DomainError('validation_failed', 'the request is not valid', 400, {
-    issues: [{ path, message }],
-  });
-}
 
 /** Facts the code depends on beyond what the request says: a real country, a catalog model. */
 function checkFacts(location: Location | undefined, spec: ResourceSpec | undefined): void {
@@ -152,6 +127,7 @@ export class RegistryService {
     private readonly clock: Clock,
     private readonly config: AppConfig,
     private readonly bids: BidScheduler,
+    private readonly agents: EnrolledAgents,
   ) {}
 
   /**
@@ -385,7 +361,7 @@ export class RegistryService {
       if (!r) throw notFound('resource');
       assertTransition(r.state, to);
       if (to === 'connected' && r.state === 'prepared') {
-        if ((await m.getRepository(AgentEntity).countBy({ resourceId: r.id })) === 0) {
+        if ((await this.agents.countOn(m, r.id)) === 0) {
           throw invalidState('the resource is prepared: no agent is enrolled to connect it', {
             state: r.state,
           });
@@ -501,137 +477,37 @@ export class RegistryService {
     };
   }
 
-  async enrolAgent(orgId: string, resourceId: string, publicJwk: JWK): Promise<AgentView> {
-    return this.db.transaction(async (m) => {
-      const r = await m.getRepository(ResourceEntity).findOne({
-        where: { id: resourceId, ownerOrgId: orgId },
-        lock: { mode: 'pessimistic_write' },
-      });
-      if (!r) throw notFound('resource');
-      if (r.state === 'retired') throw invalidState('the resource is retired', { state: r.state });
-      const n = await m.getRepository(AgentEntity).countBy({ resourceId });
-      const id = `${r.handle}#a${n + 1}`;
-      const kid = await calculateJwkThumbprint(publicJwk);
-      const agent = await m.getRepository(AgentEntity).save({
-        id,
-        resourceId,
-        kid,
-        publicJwk: { kty: publicJwk.kty, crv: publicJwk.crv, x: publicJwk.x, kid },
-        lastSeq: null,
-        lastHash: null,
-        revokedAt: null,
-      });
-      return {
-        id: agent.id,
-        resourceId,
-        handle: r.handle,
-        kid,
-        createdAt: agent.createdAt.toISOString(),
-      };
-    });
-  }
-
-  /** What an agent meters: the active leases on its resource. Reporting in marks it connected. */
-  async agentLeases(agentId: string, resourceId: string): Promise<AgentLeaseView[]> {
-    void agentId;
-    const r = await this.db.getRepository(ResourceEntity).findOneByOrFail({ id: resourceId });
-    if (r.state === 'prepared') await this.transition(this.db.manager, r, 'connected');
-    const leases = await this.db.getRepository(LeaseEntity).find({
-      where: { resourceId, state: In(['active']) },
-      order: { startsAt: 'ASC' },
-    });
-    return leases.map((l) => ({
-      leaseId: l.id,
-      cri: r.cri,
-      class: r.computeClass,
-      spec: r.spec,
-      slots: l.slots,
-      startsAt: l.startsAt.toISOString(),
-      endsAt: l.endsAt.toISOString(),
-      catalogVersion: l.catalogVersion,
-    }));
-  }
-
   /**
-   * An agent's heartbeat: kept as history, and the latest one sets the resource's live status.
-   * The first one marks a prepared resource connected. A repeated `at` is ignored.
+   * The resource `id` (of `ownerOrgId` when given), locked for the caller's transaction; a
+   * retired one is refused. Agents enrol on and report for resources through this.
    */
-  async heartbeat(
-    agentId: string,
-    resourceId: string,
-    hb: HeartbeatInput,
-  ): Promise<{ resourceId: string; at: string; accepted: boolean; liveStatus: string }> {
-    const now = this.clock.now();
-    const at = hb.at ? new Date(hb.at) : now;
-    if (at.getTime() > now.getTime() + MAX_HEARTBEAT_SKEW_MS) {
-      throw invalidField('at', 'is in the future (more than 5 minutes ahead of the exchange)');
-    }
-    const r = await this.db.transaction(async (m) => {
-      const r = await m.getRepository(ResourceEntity).findOne({
-        where: { id: resourceId },
-        lock: { mode: 'pessimistic_write' },
-      });
-      if (!r) throw notFound('resource');
-      if (r.state === 'retired') throw invalidState('the resource is retired', { state: r.state });
-      const inserted = await m
-        .createQueryBuilder()
-        .insert()
-        .into(ResourceHeartbeatEntity)
-        .values({
-          resourceId,
-          at,
-          agentId,
-          status: hb.status,
-          utilization: hb.utilization === undefined ? null : String(hb.utilization),
-        })
-        .orIgnore()
-        .returning(['at'])
-        .execute();
-      const accepted = (inserted.raw as unknown[]).length > 0;
-      if (accepted && (!r.lastHeartbeatAt || r.lastHeartbeatAt.getTime() <= at.getTime())) {
-        r.lastHeartbeatAt = at;
-        r.reportedStatus = hb.status;
-        await m
-          .getRepository(ResourceEntity)
-          .update({ id: r.id }, { lastHeartbeatAt: at, reportedStatus: hb.status });
-      }
-      if (r.state === 'prepared') await this.transition(m, r, 'connected');
-      return { r, accepted };
+  async lockLive(m: EntityManager, id: string, ownerOrgId?: string): Promise<ResourceEntity> {
+    const r = await m.getRepository(ResourceEntity).findOne({
+      where: ownerOrgId === undefined ? { id } : { id, ownerOrgId },
+      lock: { mode: 'pessimistic_write' },
     });
-    return {
-      resourceId,
-      at: at.toISOString(),
-      accepted: r.accepted,
-      liveStatus: liveStatus(r.r.lastHeartbeatAt, now, r.r.reportedStatus),
-    };
+    if (!r) throw notFound('resource');
+    if (r.state === 'retired') throw invalidState('the resource is retired', { state: r.state });
+    return r;
   }
 
-  /** The owner's view of a resource's heartbeat history, oldest first. */
-  async heartbeats(
-    orgId: string,
-    id: string,
-    range: { from?: string; to?: string; limit: number },
-  ): Promise<{ items: HeartbeatView[] }> {
-    const r = await this.getOwn(orgId, id);
-    const to = range.to ? new Date(range.to) : this.clock.now();
-    const from = range.from ? new Date(range.from) : new Date(to.getTime() - 24 * 3600_000);
-    if (from.getTime() > to.getTime()) throw invalidField('from', 'must not be after to');
-    const rows = await this.db
-      .getRepository(ResourceHeartbeatEntity)
-      .createQueryBuilder('h')
-      .where('h.resource_id = :id', { id: r.id })
-      .andWhere('h.at >= :from AND h.at <= :to', { from, to })
-      .orderBy('h.at', 'ASC')
-      .limit(range.limit)
-      .getMany();
-    return {
-      items: rows.map((h) => ({
-        at: h.at.toISOString(),
-        agentId: h.agentId,
-        status: h.status,
-        utilization: h.utilization,
-      })),
-    };
+  /** The resource, read without a lock (for an authenticated agent's own resource). */
+  byId(id: string): Promise<ResourceEntity> {
+    return this.db.getRepository(ResourceEntity).findOneByOrFail({ id });
+  }
+
+  /** The latest heartbeat sets the resource's live status (the caller holds its lock). */
+  async recordReport(
+    m: EntityManager,
+    r: ResourceEntity,
+    at: Date,
+    status: ResourceEntity['reportedStatus'] & string,
+  ): Promise<void> {
+    r.lastHeartbeatAt = at;
+    r.reportedStatus = status;
+    await m
+      .getRepository(ResourceEntity)
+      .update({ id: r.id }, { lastHeartbeatAt: at, reportedStatus: status });
   }
 
   async transition(m: EntityManager, r: ResourceEntity, to: LifecycleState): Promise<void> {

@@ -1,6 +1,6 @@
 import type { ResourceSearchQuery } from '@suanli/contracts';
 import { DomainError } from '../common/errors.js';
-import type { ResourceEntity } from '../database/entities.js';
+import type { ResourceEntity } from '../database/registry.entities.js';
 import { DEGRADED_WINDOW_MS, ONLINE_WINDOW_MS } from './lifecycle.js';
 
 /** The opaque cursor: the last row's exact `created_at` (PostgreSQL text, µs) and id. */

@@ -5,8 +5,8 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { runScheduledJob } from '../metrics/job-runner.js';
-import { Metrics } from '../metrics/metrics.js';
+import { runScheduledJob } from '../jobs/scheduled-job.js';
+import { Metrics } from '../observability/metrics.js';
 import { SettlementLogConfig } from './settlement-log.config.js';
 import { SettlementLogService } from './settlement-log.service.js';
 

@@ -17,7 +17,7 @@ import {
   type PostResult,
 } from '../ledger/ledger.service.js';
 import { WalletService } from '../ledger/wallet.service.js';
-import { currentCorrelationId } from '../metrics/correlation-context.js';
+import { currentCorrelationId } from '../observability/correlation-context.js';
 import { escrowHold, rateReservedBlock, validatePriceRow } from './rating.js';
 import { validateSla } from './sla.js';
 import { SettlementLogService } from '../settlement-log/settlement-log.service.js';

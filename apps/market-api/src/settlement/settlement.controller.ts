@@ -1,7 +1,7 @@
 import { Controller, HttpCode, Optional, Post } from '@nestjs/common';
 import { Roles } from '../auth/auth.decorators.js';
 import { Clock } from '../common/clock.js';
-import { Metrics } from '../metrics/metrics.js';
+import { Metrics } from '../observability/metrics.js';
 import { SettlementService, type SettlementRunResult } from './settlement.service.js';
 
 @Controller('v1/admin/settlement')

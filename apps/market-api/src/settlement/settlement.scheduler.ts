@@ -9,9 +9,9 @@ import {
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
-import { withRun } from '../metrics/correlation-context.js';
-import { runScheduledJob } from '../metrics/job-runner.js';
-import { Metrics } from '../metrics/metrics.js';
+import { withRun } from '../observability/correlation-context.js';
+import { runScheduledJob } from '../jobs/scheduled-job.js';
+import { Metrics } from '../observability/metrics.js';
 import { SettlementConfig } from './settlement.config.js';
 import { SettlementService } from './settlement.service.js';
 

@@ -11,7 +11,7 @@ import { DebitNoteEntity, InvoiceEntity } from '../database/settlement.entities.
 import { BidScheduler } from '../leases/bid-scheduler.service.js';
 import { LeaseEventsService } from '../leases/lease-events.service.js';
 import { LedgerService, PLATFORM_OWNER } from '../ledger/ledger.service.js';
-import { currentRunId, withLease, withRun } from '../metrics/correlation-context.js';
+import { currentRunId, withLease, withRun } from '../observability/correlation-context.js';
 import { WalletService } from '../ledger/wallet.service.js';
 import { EscrowService, isInsufficientFunds } from './escrow.service.js';
 import { InvoicesService } from './invoices.service.js';

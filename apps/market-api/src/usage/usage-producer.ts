@@ -8,7 +8,7 @@ import {
   type UnsignedUsageEnvelope,
 } from '@suanli/contracts';
 import { AppConfig } from '../config/app-config.js';
-import { correlationHeader } from '../metrics/correlation-context.js';
+import { correlationHeader } from '../observability/correlation-context.js';
 
 /** Produces unsigned usage envelopes (HTTP ingest) to `exchange.usage.v1`. */
 @Injectable()

@@ -12,7 +12,7 @@ import {
 import { CATALOG_VERSIONS, CURRENT_CATALOG, isCatalogVersion } from '@suanli/units';
 import { Clock } from '../common/clock.js';
 import { DomainError, notFound } from '../common/errors.js';
-import { ResourceEntity } from '../database/entities.js';
+import { ResourceEntity } from '../database/registry.entities.js';
 import type { ApiKeyPrincipal, Principal } from '../auth/auth.decorators.js';
 import { UsageProducer } from './usage-producer.js';
 import { usageRows } from './usage-rows.js';

@@ -5,7 +5,7 @@ import { Decimal } from '@suanli/money';
 import { FixedClock } from '../../common/clock.js';
 import { BidScheduler } from '../../leases/bid-scheduler.service.js';
 import { LeaseEventsService } from '../../leases/lease-events.service.js';
-import { ENTITIES } from '../../database/entities.js';
+import { ENTITIES } from '../../entities.js';
 import { LeaseEntity, type PriceRow } from '../../database/market.entities.js';
 import { ResourceEntity } from '../../database/registry.entities.js';
 import type { SlaTerms } from '../../database/settlement.entities.js';

@@ -6,12 +6,12 @@ import { fundWallet, sellerWithOffer, signUpActor } from '../../../../test/suppo
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/db.js';
 import { apiClient } from '../../../../test/support/http.js';
 import { startMarketApi, type TestMarketApi } from '../../../../test/support/market-api.js';
-import { withLeaderLock } from '../common/leader-lock.js';
+import { withLeaderLock } from './leader-lock.js';
 import { PayoutScheduler } from '../payments/payout.scheduler.js';
 import { SettlementScheduler } from '../settlement/settlement.scheduler.js';
 import { SettlementLogScheduler } from '../settlement-log/settlement-log.scheduler.js';
 import { SettlementService } from '../settlement/settlement.service.js';
-import { LedgerBalanceMonitor } from './ledger-balance.monitor.js';
+import { LedgerBalanceMonitor } from '../ledger/ledger-balance.monitor.js';
 
 const HOUR = 3600_000;
 let database: TestDatabase;

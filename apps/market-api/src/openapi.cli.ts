@@ -2,8 +2,8 @@
 // `npm run openapi:check` fails when the committed file differs from what the code generates.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { relative } from 'node:path';
-import { DOCUMENT_FILE, REPO_ROOT } from './document-file.js';
-import { documentText, generateDocument } from './generate-document.js';
+import { DOCUMENT_FILE, REPO_ROOT } from './openapi/document-file.js';
+import { documentText, generateDocument } from './openapi.generate.js';
 
 const check = process.argv.includes('--check');
 const doc = await generateDocument();

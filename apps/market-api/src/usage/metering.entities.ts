@@ -6,7 +6,7 @@ import {
   PrimaryColumn,
   PrimaryGeneratedColumn,
 } from 'typeorm';
-import { NUMERIC } from './columns.js';
+import { NUMERIC } from '../common/columns.js';
 
 // These tables are written by the metering ingest (apps/metering, plain SQL on the hot path)
 // and read by market-api; the entities exist so that migrations and reads share one schema.
@@ -133,20 +133,4 @@ export class MeteringLeaseEntity {
   @Column({ name: 'event_id', type: 'text' }) eventId!: string;
   /** The lease's originating correlation id (the order request's), for the ingest's log lines. */
   @Column({ name: 'correlation_id', type: 'text', nullable: true }) correlationId!: string | null;
-}
-
-/**
- * The market's transactional outbox for `exchange.lease.v1`: a row is written in the transaction
- * that changes the lease, and the relay publishes rows in id order and marks them.
- */
-@Entity('lease_events_outbox')
-@Index('IDX_lease_events_outbox_unpublished', ['id'], { where: '"published_at" IS NULL' })
-export class LeaseEventOutboxEntity {
-  @PrimaryGeneratedColumn('identity', { type: 'bigint' }) id!: string;
-  @Column({ name: 'event_id', type: 'uuid' }) eventId!: string;
-  @Column({ name: 'lease_id', type: 'uuid' }) leaseId!: string;
-  @Column({ type: 'text' }) type!: string;
-  @Column({ type: 'jsonb' }) payload!: Record<string, unknown>;
-  @Column({ name: 'published_at', type: 'timestamptz', nullable: true }) publishedAt!: Date | null;
-  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
 }

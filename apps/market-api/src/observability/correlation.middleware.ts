@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-import { withCorrelation } from '../metrics/correlation-context.js';
+import { withCorrelation } from './correlation-context.js';
 
 /** Every request gets a correlation id (the caller's X-Correlation-Id when it is sane). */
 export function correlationMiddleware(

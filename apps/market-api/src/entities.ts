@@ -1,9 +1,9 @@
 import {
-  IdempotencyKeyEntity,
   OrganizationEntity,
   RefreshTokenEntity,
   UserEntity,
-} from './accounts.entities.js';
+} from './database/accounts.entities.js';
+import { IdempotencyKeyEntity } from './idempotency/idempotency.entities.js';
 import {
   AssessorAccreditationEntity,
   AssessorKeyEntity,
@@ -12,45 +12,44 @@ import {
   DisputeEntity,
   EvaluationEntity,
   EvaluationMethodEntity,
-} from './credibility.entities.js';
+} from './credibility/credibility.entities.js';
 import {
   LeaseEntity,
   LeaseInterruptionEntity,
   OfferEntity,
   OrderEntity,
-} from './market.entities.js';
-import { ApiKeyEntity, ApiKeyUseEntity } from './api-keys.entities.js';
-import { AuditEventEntity } from './audit.entities.js';
-import { FeeScheduleEntity } from './fees.entities.js';
-import { RateLimitBucketEntity } from './rate-limit.entities.js';
+} from './database/market.entities.js';
+import { ApiKeyEntity, ApiKeyUseEntity } from './api-keys/api-keys.entities.js';
+import { AuditEventEntity } from './audit/audit.entities.js';
+import { FeeScheduleEntity } from './fees/fees.entities.js';
+import { RateLimitBucketEntity } from './security/rate-limit.entities.js';
+import { LeaseEventOutboxEntity } from './leases/lease-events.entities.js';
 import {
   AgentBatchEntity,
-  LeaseEventOutboxEntity,
   MeteringLeaseEntity,
   UsageDeadLetterEntity,
   UsageEventEntity,
   UsageHourEntity,
   UsageMinuteEntity,
-} from './metering.entities.js';
+} from './usage/metering.entities.js';
 import {
   OrgDataKeyEntity,
   OrgPersonalDataEntity,
   PersonalDataAccessEntity,
-} from './privacy.entities.js';
+} from './privacy/privacy.entities.js';
 import {
   SettlementLogCheckpointEntity,
   SettlementLogLeafEntity,
   SettlementLogStateEntity,
   SettlementLogTileEntity,
   SettlementLogTileLeavesEntity,
-} from './settlement-log.entities.js';
+} from './database/settlement-log.entities.js';
+import { AgentEntity, ResourceHeartbeatEntity } from './agents/agents.entities.js';
 import {
-  AgentEntity,
   RegistrantEntity,
   ResourceEntity,
-  ResourceHeartbeatEntity,
   ResourceRevisionEntity,
-} from './registry.entities.js';
+} from './database/registry.entities.js';
 import {
   ConnectAccountEntity,
   DebitNoteEntity,
@@ -63,22 +62,12 @@ import {
   StripeEventEntity,
   StripeMovementEntity,
   TopUpEntity,
-} from './settlement.entities.js';
+} from './database/settlement.entities.js';
 
-export * from './accounts.entities.js';
-export * from './api-keys.entities.js';
-export * from './audit.entities.js';
-export * from './credibility.entities.js';
-export * from './fees.entities.js';
-export * from './market.entities.js';
-export * from './metering.entities.js';
-export * from './privacy.entities.js';
-export * from './rate-limit.entities.js';
-export * from './registry.entities.js';
-export * from './settlement.entities.js';
-export * from './settlement-log.entities.js';
-
-/** Every entity of the exchange's schema; migrations are generated from these. */
+/**
+ * Every entity of the exchange's schema, each declared by the feature that owns its table;
+ * TypeORM and the migration generator take them from here (the composition root).
+ */
 export const ENTITIES = [
   OrganizationEntity,
   UserEntity,

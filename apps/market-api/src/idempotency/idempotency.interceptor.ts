@@ -21,8 +21,8 @@ import {
   type TransactionRollbackEvent,
 } from 'typeorm';
 import { canonicalJson } from '@suanli/crypto';
-import { IdempotencyKeyEntity } from '../database/entities.js';
-import { DomainError } from './errors.js';
+import { IdempotencyKeyEntity } from './idempotency.entities.js';
+import { DomainError } from '../common/errors.js';
 import type { Principal } from '../auth/auth.decorators.js';
 
 const IDEMPOTENT = 'suanli:idempotent';

@@ -2,13 +2,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { z } from 'zod';
-import { AppConfig } from '../config/app-config.js';
-import { SystemClock } from '../common/clock.js';
-import { AppModule } from '../app.module.js';
-import { controllersOf, routesOf } from './route-discovery.js';
-import { controllerFiles, SourceAnalysis, type SchemaRef } from './source-analysis.js';
-import { API_ROOT, DOCUMENT_FILE, REPO_ROOT } from './document-file.js';
-import { buildDocument, type OpenApiDocument } from './openapi-document.js';
+import { AppConfig } from './config/app-config.js';
+import { SystemClock } from './common/clock.js';
+import { AppModule } from './app.module.js';
+import { controllersOf, routesOf } from './openapi/route-discovery.js';
+import { controllerFiles, SourceAnalysis, type SchemaRef } from './openapi/source-analysis.js';
+import { API_ROOT, DOCUMENT_FILE, REPO_ROOT } from './openapi/document-file.js';
+import { buildDocument, type OpenApiDocument } from './openapi/openapi-document.js';
 
 /**
  * Generates the OpenAPI document from the code: routes, methods, statuses, roles and path

@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
-import { NUMERIC } from './columns.js';
+import { NUMERIC } from '../common/columns.js';
 
 /**
  * The platform's fee schedule, one row per change (never updated): the newest row whose

@@ -2,15 +2,18 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { decodeJwt, importJWK, jwtVerify, type JWK } from 'jose';
 import { DataSource, IsNull } from 'typeorm';
-import { AgentEntity } from '../database/entities.js';
 import { unauthenticated } from '../common/errors.js';
-import type { AgentPrincipal } from './auth.decorators.js';
-import { TOKEN_AUDIENCE } from './tokens.service.js';
+import type { AgentPrincipal } from '../auth/auth.decorators.js';
+import { TOKEN_AUDIENCE } from '../auth/tokens.service.js';
+import { AgentVerifier } from '../auth/verifiers.js';
+import { AgentEntity } from './agents.entities.js';
 
 /** Agents authenticate with a short JWT signed by their own enrolled Ed25519 key. */
 @Injectable()
-export class AgentTokenVerifier {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+export class AgentTokenVerifier extends AgentVerifier {
+  constructor(@InjectDataSource() private readonly db: DataSource) {
+    super();
+  }
 
   async verify(token: string): Promise<AgentPrincipal> {
     let agentId: string | undefined;

@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
-import { withLeaderLock, type LeaderLockResult } from '../common/leader-lock.js';
-import type { Metrics } from './metrics.js';
+import { withLeaderLock, type LeaderLockResult } from './leader-lock.js';
+import type { Metrics } from '../observability/metrics.js';
 
 /**
  * Runs one tick of a scheduled job: under the job's leader lock when a database is given (one

@@ -6,9 +6,9 @@ import {
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { withLeaderLock } from '../common/leader-lock.js';
-import { LedgerService } from '../ledger/ledger.service.js';
-import { Metrics, sampleOf } from './metrics.js';
+import { withLeaderLock } from '../jobs/leader-lock.js';
+import { LedgerService } from './ledger.service.js';
+import { Metrics, sampleOf } from '../observability/metrics.js';
 
 /**
  * Checks the trial balance every LEDGER_CHECK_INTERVAL_SECONDS (60) on the leading instance and
