@@ -28,6 +28,7 @@ import * as m24 from './1796664909171-debit-note-period-unique.js';
 import * as m25 from './1796670480975-usage-capacity.js';
 import * as m26 from './1796673752713-usage-events-rated-catalog.js';
 import * as m27 from './1796674000000-organizations-erased-at.js';
+import * as m28 from './1796678365976-lease-escrow-held.js';
 
 type MigrationClass = new () => MigrationInterface;
 const classesOf = (m: Record<string, unknown>): MigrationClass[] =>
@@ -62,4 +63,5 @@ export const MIGRATIONS: MigrationClass[] = [
   m25,
   m26,
   m27,
+  m28,
 ].flatMap(classesOf);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import type { DataSource } from 'typeorm';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db.js';
 import { generateSigningKey } from '@suanli/crypto';
 import {
@@ -15,6 +16,8 @@ import { AppConfig } from '../../apps/market-api/src/config/app-config.js';
 import { SettlementConfig } from '../../apps/market-api/src/settlement/settlement.config.js';
 import { SettlementLogConfig } from '../../apps/market-api/src/settlement-log/settlement-log.config.js';
 import { SettlementLogService } from '../../apps/market-api/src/settlement-log/settlement-log.service.js';
+import { randomUUID } from 'node:crypto';
+import { LedgerService } from '../../apps/market-api/src/ledger/ledger.service.js';
 import { createDataSource } from './data-source.js';
 import {
   compareSchemaObjects,
@@ -27,6 +30,15 @@ import {
 jest.setTimeout(60_000);
 
 // CI fails when a change to the entities comes without its migration (`npm run db:generate`).
+/** Undoes the migrations from the last one back to (and including) `name`. */
+async function undoThrough(ds: DataSource, name: string): Promise<void> {
+  const at = ds.migrations.findIndex((m) => m.name === name);
+  expect(at).toBeGreaterThanOrEqual(0);
+  for (let i = ds.migrations.length; i > at; i--) {
+    await ds.undoLastMigration({ transaction: 'each' });
+  }
+}
+
 describe('migrations', () => {
   let db: TestDatabase;
   beforeAll(async () => {
@@ -61,11 +73,7 @@ describe('migrations', () => {
     const ds = createDataSource(db.url, { poolSize: 1 });
     await ds.initialize();
     try {
-      const at = ds.migrations.findIndex((m) => m.name === 'DebitNotePeriodUnique1796664909171');
-      expect(at).toBeGreaterThanOrEqual(0);
-      for (let i = ds.migrations.length; i > at; i--) {
-        await ds.undoLastMigration({ transaction: 'each' });
-      }
+      await undoThrough(ds, 'DebitNotePeriodUnique1796664909171');
       // TypeORM's diff says nothing of debit_notes (what it lacks of later migrations, which
       // were undone with it, aside).
       const { upQueries } = await ds.driver.createSchemaBuilder().log();
@@ -100,6 +108,76 @@ describe('migrations', () => {
     }
   });
 
+  it('give each lease what its open hold holds when escrow_held arrives', async () => {
+    const ds = createDataSource(db.url, { poolSize: 1 });
+    await ds.initialize();
+    try {
+      await undoThrough(ds, 'LeaseEscrowHeld1796678365976');
+      // Two leases as the old model left them: one holding 25.00 for its open period (its
+      // earlier period's hold released), one suspended (nothing held for its open period).
+      const [open, suspended] = [randomUUID(), randomUUID()];
+      const buyer = randomUUID();
+      for (const [id, state] of [
+        [open, 'active'],
+        [suspended, 'suspended'],
+      ]) {
+        await ds.query(
+          `INSERT INTO leases (id, order_id, offer_id, resource_id, buyer_org_id, seller_org_id,
+             slots, state, starts_at, ends_at, currency, prices, catalog_version, take_rate,
+             settled_until)
+           VALUES ($1, gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), $2,
+             gen_random_uuid(), 1, $3, '2026-06-01T10:00:00Z', '2026-06-01T13:00:00Z', 'CNY',
+             '[{"unit": "slot_h", "price": "25.00"}]', '2026.1', 0.05, '2026-06-01T11:00:00Z')`,
+          [id, buyer, state],
+        );
+      }
+      const ledger = new LedgerService(ds);
+      // `held` moved into the lease's escrow (negative: released back to available).
+      const move = (reference: string, held: string) => ({
+        kind: 'escrow',
+        reference,
+        entries: [
+          {
+            ownerKey: buyer,
+            kind: 'wallet_available' as const,
+            currency: 'CNY',
+            amount: held.startsWith('-') ? held.slice(1) : `-${held}`,
+          },
+          { ownerKey: buyer, kind: 'wallet_held' as const, currency: 'CNY', amount: held },
+        ],
+      });
+      await ds.transaction((m) =>
+        ledger.postMany(m, [
+          {
+            kind: 'fund',
+            reference: `fund-${buyer}`,
+            entries: [
+              { ownerKey: 'platform', kind: 'test_funding', currency: 'CNY', amount: '-100.00' },
+              { ownerKey: buyer, kind: 'wallet_available', currency: 'CNY', amount: '100.00' },
+            ],
+          },
+          move(`escrow-hold:${open}:2026-06-01T10:00:00.000Z`, '25.00'),
+          move(`escrow-release:${open}:2026-06-01T10:00:00.000Z`, '-25.00'),
+          move(`escrow-hold:${open}:2026-06-01T11:00:00.000Z`, '25.00'),
+          move(`escrow-hold:${suspended}:2026-06-01T10:00:00.000Z`, '25.00'),
+          move(`escrow-release:${suspended}:2026-06-01T10:00:00.000Z`, '-25.00'),
+        ]),
+      );
+      await ds.runMigrations({ transaction: 'each' });
+      const held = await ds.query(
+        'SELECT id, escrow_held::text AS held FROM leases WHERE buyer_org_id = $1 ORDER BY state',
+        [buyer],
+      );
+      expect(held).toEqual([
+        { id: open, held: '25.000000000' },
+        { id: suspended, held: '0.000000000' },
+      ]);
+      await ds.query('DELETE FROM leases WHERE buyer_org_id = $1', [buyer]);
+    } finally {
+      await ds.destroy();
+    }
+  });
+
   it('run down and up again cleanly', async () => {
     const ds = createDataSource(db.url, { poolSize: 1 });
     await ds.initialize();
@@ -121,11 +199,7 @@ describe('migrations', () => {
     const ds = createDataSource(db.url, { poolSize: 1 });
     await ds.initialize();
     try {
-      const at = ds.migrations.findIndex((m) => m.name === 'UsageMinutesWide1796634638681');
-      expect(at).toBeGreaterThanOrEqual(0);
-      for (let i = ds.migrations.length; i > at; i--) {
-        await ds.undoLastMigration({ transaction: 'each' });
-      }
+      await undoThrough(ds, 'UsageMinutesWide1796634638681');
       const lease = '3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94';
       const narrow = [
         { unit: 'mem.gib_h', bucket: '2026-11-28T08:00:00.000Z', quantity: '25.600000000' },
@@ -159,9 +233,7 @@ describe('migrations', () => {
           scu_hpc: null,
         },
       ]);
-      for (let i = ds.migrations.length; i > at; i--) {
-        await ds.undoLastMigration({ transaction: 'each' });
-      }
+      await undoThrough(ds, 'UsageMinutesWide1796634638681');
       const back: { unit: string; bucket: Date; quantity: string }[] = await ds.query(
         `SELECT unit, bucket, quantity FROM usage_minutes WHERE lease_id = $1 ORDER BY bucket, unit`,
         [lease],
@@ -177,11 +249,7 @@ describe('migrations', () => {
     const ds = createDataSource(db.url, { poolSize: 2 });
     await ds.initialize();
     try {
-      const at = ds.migrations.findIndex((m) => m.name === 'SettlementLogTiles1796664900000');
-      expect(at).toBeGreaterThanOrEqual(0);
-      for (let i = ds.migrations.length; i > at; i--) {
-        await ds.undoLastMigration({ transaction: 'each' });
-      }
+      await undoThrough(ds, 'SettlementLogTiles1796664900000');
       // The old layout: 600 leaves sequenced in an order unlike their seqs, 100 still pending,
       // and every perfect node the old sequencer stored.
       const texts = Array.from({ length: 700 }, (_, i) => `{"i":${i},"type":"payout"}`);
@@ -248,9 +316,7 @@ describe('migrations', () => {
       expect((await log.leafOf('payout', 'r650'))?.leafIndex).toBe(649);
 
       // Down: leaf indices and every perfect node come back.
-      for (let i = ds.migrations.length; i > at; i--) {
-        await ds.undoLastMigration({ transaction: 'each' });
-      }
+      await undoThrough(ds, 'SettlementLogTiles1796664900000');
       const back: { seq: number; idx: number }[] = await ds.query(
         'SELECT seq::int, leaf_index::int AS idx FROM settlement_log_leaves ORDER BY seq',
       );

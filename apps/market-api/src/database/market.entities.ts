@@ -88,6 +88,11 @@ export class LeaseEntity {
   @Column({ name: 'take_rate', ...NUMERIC }) takeRate!: string;
   /** End of the last settled period; settlement resumes from here. */
   @Column({ name: 'settled_until', type: 'timestamptz' }) settledUntil!: Date;
+  /**
+   * What the buyer's wallet holds in escrow for the lease's open period (from `settled_until`):
+   * moved by the lease's escrow postings in the same transaction, 0 when nothing is held.
+   */
+  @Column({ name: 'escrow_held', ...NUMERIC, default: 0 }) escrowHeld!: string;
   /** Interruptible leases: the bid per slot-hour (also pinned in `prices`). */
   @Column({ ...NUMERIC, nullable: true }) bid!: string | null;
   /** Interruptible leases: since when the lease is paused (outbid); null = running. */

@@ -172,6 +172,66 @@ describe('LedgerService', () => {
     await checkInvariants(kit, { escrow: false });
   });
 
+  it('postMany posts many postings set-based: duplicates skipped, wallets checked over all of them', async () => {
+    const [a, b] = [randomUUID(), randomUUID()];
+    await kit.wallets.credit(a, 'CNY', '10.00', `pm-${a}`);
+    const spend = (org: string, i: number, amount: string) => ({
+      kind: 'test_spend',
+      reference: `pm-spend-${org}-${i}`,
+      entries: [
+        { ownerKey: org, kind: 'wallet_available' as const, currency: 'CNY', amount: `-${amount}` },
+        { ownerKey: PLATFORM_OWNER, kind: 'platform_revenue' as const, currency: 'CNY', amount },
+      ],
+    });
+    const before = await count('ledger_transactions');
+    // 4 × 3.00 = 12.00 > 10.00: refused as a whole, nothing written, whatever the order.
+    const e = await errorOf(
+      ds.transaction((m) =>
+        kit.ledger.postMany(
+          m,
+          [1, 2, 3, 4].map((i) => spend(a, i, '3.00')),
+        ),
+      ),
+    );
+    expect((e as DomainError).code).toBe('insufficient_funds');
+    expect((e as DomainError).details).toMatchObject({ shortBy: '2.00' });
+    expect(await count('ledger_transactions')).toBe(before);
+    // Three fit; then again with one more: the three are duplicates, the new one is posted.
+    const first = await ds.transaction((m) =>
+      kit.ledger.postMany(
+        m,
+        [1, 2, 3].map((i) => spend(a, i, '3.00')),
+      ),
+    );
+    expect(first.map((r) => r.duplicate)).toEqual([false, false, false]);
+    const id = randomUUID();
+    const again = await ds.transaction((m) =>
+      kit.ledger.postMany(m, [
+        ...[1, 2, 3].map((i) => spend(a, i, '3.00')),
+        { ...spend(a, 4, '1.00'), id },
+      ]),
+    );
+    expect(again).toEqual([
+      ...first.map((r) => ({ ...r, duplicate: true })),
+      { transactionId: id, duplicate: false },
+    ]);
+    expect((await kit.wallets.view(a)).balances[0].available).toBe('0.00');
+    expect(await count('ledger_transactions')).toBe(before + 4);
+    // Every posting must balance; a reference twice in one call is refused.
+    await expect(
+      ds.transaction((m) =>
+        kit.ledger.postMany(m, [
+          spend(b, 1, '1.00'),
+          { ...spend(b, 2, '1.00'), entries: spend(b, 2, '1.00').entries.slice(1) },
+        ]),
+      ),
+    ).rejects.toBeInstanceOf(LedgerError);
+    await expect(
+      ds.transaction((m) => kit.ledger.postMany(m, [spend(b, 1, '0'), spend(b, 1, '0')])),
+    ).rejects.toBeInstanceOf(LedgerError);
+    await checkInvariants(kit, { escrow: false });
+  });
+
   it('keeps its invariants under any sequence of credits, holds and releases (property)', async () => {
     const op = fc.record({
       kind: fc.constantFrom('credit', 'hold', 'release'),

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
@@ -27,6 +28,11 @@ export interface LedgerEntryInput extends AccountKey {
 }
 
 export interface LedgerPosting {
+  /**
+   * The transaction's id, when the caller chose it (to refer to it from rows written before the
+   * posting, in the same transaction); a new one otherwise.
+   */
+  id?: string;
   /** What kind of movement this is (`wallet_credit`, `escrow_hold`, `debit_note`, ...). */
   kind: string;
   /** Unique for ever: posting the same reference again is a no-op. */
@@ -89,26 +95,65 @@ export class LedgerService {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   /**
-   * Posts `posting` inside the caller's transaction (`manager`). A reference posted before
-   * returns its first transaction with `duplicate: true` and changes nothing. Throws
-   * `DomainError('insufficient_funds')` before writing anything when a wallet account would go
-   * below zero, so a caller may catch it and carry on in the same transaction.
+   * Posts `posting` inside the caller's transaction (`manager`): `postMany` with one posting. A
+   * reference posted before returns its first transaction with `duplicate: true` and changes
+   * nothing. Throws `DomainError('insufficient_funds')` before writing anything when a wallet
+   * account would go below zero, so a caller may catch it and carry on in the same transaction.
    */
   async post(manager: EntityManager, posting: LedgerPosting): Promise<PostResult> {
-    const deltas = validate(posting);
+    const [result] = await this.postMany(manager, [posting]);
+    return result;
+  }
 
-    const existing = await this.transactionIdOf(manager, posting.reference);
-    if (existing) return { transactionId: existing, duplicate: true };
+  /**
+   * The one way ledger rows are written (docs/decisions.md, "One ledger path"): posts every
+   * posting in the caller's transaction with a fixed number of statements whatever their
+   * number — their references looked up at once, every account they touch created if need be
+   * and row-locked once in the stable order, the wallets' balances checked, then the
+   * transactions, entries and balance updates each one multi-row statement. Each posting is
+   * checked to sum to zero per currency; a reference posted before is a duplicate (nothing
+   * changes for it). Throws `DomainError('insufficient_funds')` before writing anything when a
+   * wallet account would go below zero after all the postings. Results are in input order.
+   */
+  async postMany(
+    manager: EntityManager,
+    postings: readonly LedgerPosting[],
+  ): Promise<PostResult[]> {
+    if (postings.length === 0) return [];
+    const checked = postings.map((p) => ({ posting: p, deltas: validate(p) }));
+    const references = postings.map((p) => p.reference);
+    if (new Set(references).size !== references.length) {
+      throw new LedgerError('a reference appears twice in one postMany');
+    }
+    const before = await this.transactionIds(manager, references);
+    const fresh = checked.filter((c) => !before.has(c.posting.reference));
+    const results = (): PostResult[] =>
+      postings.map((p) => {
+        const old = before.get(p.reference);
+        return old
+          ? { transactionId: old, duplicate: true }
+          : { transactionId: ids.get(p.reference) as string, duplicate: false };
+      });
+    const ids = new Map(fresh.map((c) => [c.posting.reference, c.posting.id ?? randomUUID()]));
+    if (fresh.length === 0) return results();
 
+    // The net change of every account over all the postings.
+    const net = new Map<string, { key: AccountKey; delta: Decimal }>();
+    for (const { deltas } of fresh) {
+      for (const [k, d] of deltas) {
+        const slot = net.get(k) ?? { key: d.key, delta: new Decimal(0) };
+        slot.delta = slot.delta.plus(d.delta);
+        net.set(k, slot);
+      }
+    }
     const locked = await this.lockAccounts(
       manager,
-      [...deltas.values()].map((d) => d.key),
+      [...net.values()].map((d) => d.key),
     );
-    for (const { key, delta } of deltas.values()) {
+    for (const { key, delta } of net.values()) {
       const account = locked.get(keyOf(key)) as LockedAccount;
       const after = new Decimal(account.balance).plus(delta);
       if (NON_NEGATIVE_KINDS.has(key.kind) && after.isNegative()) {
-        const short = after.negated();
         throw new DomainError(
           'insufficient_funds',
           `the wallet's ${key.kind === 'wallet_held' ? 'escrow' : 'available'} ${key.currency} balance is too low`,
@@ -116,55 +161,76 @@ export class LedgerService {
           {
             currency: key.currency,
             account: key.kind,
-            shortBy: Money.of(short, key.currency).roundUp().toString(),
+            shortBy: Money.of(after.negated(), key.currency).roundUp().toString(),
           },
         );
       }
     }
 
-    const inserted: { id: string }[] = await manager.query(
-      `INSERT INTO ledger_transactions (kind, reference, memo) VALUES ($1, $2, $3)
-       ON CONFLICT (reference) DO NOTHING RETURNING id`,
-      [posting.kind, posting.reference, posting.memo ?? ''],
+    const inserted: { reference: string }[] = await manager.query(
+      `INSERT INTO ledger_transactions (id, kind, reference, memo)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[])
+       ON CONFLICT (reference) DO NOTHING RETURNING reference`,
+      [
+        fresh.map((c) => ids.get(c.posting.reference)),
+        fresh.map((c) => c.posting.kind),
+        fresh.map((c) => c.posting.reference),
+        fresh.map((c) => c.posting.memo ?? ''),
+      ],
     );
-    if (inserted.length === 0) {
-      // Posted concurrently by another transaction that has committed since our first look.
-      const id = await this.transactionIdOf(manager, posting.reference);
-      if (!id) throw new LedgerError(`reference ${posting.reference} vanished`);
-      return { transactionId: id, duplicate: true };
+    if (inserted.length !== fresh.length) {
+      // Posted concurrently by a transaction that committed after our look: nothing of ours
+      // may be written then (the balances were computed with those postings).
+      if (inserted.length === 0 && fresh.length === 1) {
+        const id = await this.transactionIdOf(manager, fresh[0].posting.reference);
+        if (!id) throw new LedgerError(`reference ${fresh[0].posting.reference} vanished`);
+        before.set(fresh[0].posting.reference, id);
+        return results();
+      }
+      throw new LedgerError('a reference was posted concurrently; post again');
     }
-    const transactionId = inserted[0].id;
 
-    if (posting.entries.length > 0) {
-      const params: string[] = [];
-      const values = posting.entries.map((e) => {
-        const account = locked.get(keyOf(e)) as LockedAccount;
-        params.push(transactionId, account.id, e.currency, parseDecimal(e.amount).toFixed());
-        const n = params.length;
-        return `($${n - 3}::uuid, $${n - 2}::uuid, $${n - 1}, $${n}::numeric)`;
-      });
-      await manager.query(
-        `INSERT INTO ledger_entries (transaction_id, account_id, currency, amount) VALUES ${values.join(', ')}`,
-        params,
-      );
-
-      const updates: string[] = [];
-      const rows = [...deltas.values()]
-        .filter((d) => !d.delta.isZero())
-        .map(({ key, delta }) => {
-          updates.push((locked.get(keyOf(key)) as LockedAccount).id, delta.toFixed());
-          const n = updates.length;
-          return `($${n - 1}::uuid, $${n}::numeric)`;
-        });
-      if (rows.length > 0) {
-        await manager.query(
-          `UPDATE ledger_accounts AS a SET balance = a.balance + v.delta
-           FROM (VALUES ${rows.join(', ')}) AS v(id, delta) WHERE a.id = v.id`,
-          updates,
-        );
+    const entries = { tx: [] as string[], account: [] as string[], currency: [] as string[] };
+    const amounts: string[] = [];
+    for (const { posting } of fresh) {
+      for (const e of posting.entries) {
+        entries.tx.push(ids.get(posting.reference) as string);
+        entries.account.push((locked.get(keyOf(e)) as LockedAccount).id);
+        entries.currency.push(e.currency);
+        amounts.push(parseDecimal(e.amount).toFixed());
       }
     }
-    return { transactionId, duplicate: false };
+    if (amounts.length > 0) {
+      await manager.query(
+        `INSERT INTO ledger_entries (transaction_id, account_id, currency, amount)
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::numeric[])`,
+        [entries.tx, entries.account, entries.currency, amounts],
+      );
+    }
+    const changed = [...net.values()].filter((d) => !d.delta.isZero());
+    if (changed.length > 0) {
+      await manager.query(
+        `UPDATE ledger_accounts AS a SET balance = a.balance + v.delta
+         FROM unnest($1::uuid[], $2::numeric[]) AS v(id, delta) WHERE a.id = v.id`,
+        [
+          changed.map((d) => (locked.get(keyOf(d.key)) as LockedAccount).id),
+          changed.map((d) => d.delta.toFixed()),
+        ],
+      );
+    }
+    return results();
+  }
+
+  /** The transactions posted under `references`, by reference. */
+  private async transactionIds(
+    manager: EntityManager,
+    references: readonly string[],
+  ): Promise<Map<string, string>> {
+    const rows: { id: string; reference: string }[] = await manager.query(
+      'SELECT id, reference FROM ledger_transactions WHERE reference = ANY($1::text[])',
+      [references],
+    );
+    return new Map(rows.map((r) => [r.reference, r.id]));
   }
 
   /**

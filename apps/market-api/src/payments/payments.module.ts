@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module.js';
 import { LedgerModule } from '../ledger/ledger.module.js';
-import { SettlementLogModule } from '../settlement-log/settlement-log.module.js';
+import { MoneyEventsModule } from '../events/money-events.js';
 import { PaymentsConfig } from './payments.config.js';
 import { PaymentsController } from './payments.controller.js';
 import { OperatorCreditsService } from './operator-credits.service.js';
@@ -12,7 +12,7 @@ import { createStripe, StripeGateway } from './stripe.client.js';
 import { TopUpsService } from './top-ups.service.js';
 
 @Module({
-  imports: [AuditModule, LedgerModule, SettlementLogModule],
+  imports: [AuditModule, LedgerModule, MoneyEventsModule],
   controllers: [PaymentsController],
   providers: [
     { provide: PaymentsConfig, useFactory: () => PaymentsConfig.fromEnv(process.env) },

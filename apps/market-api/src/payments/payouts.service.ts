@@ -10,10 +10,10 @@ import {
   StripeMovementEntity,
   TopUpEntity,
 } from '../database/settlement.entities.js';
+import { MoneyEvents } from '../events/money-events.js';
 import { LedgerService, PLATFORM_OWNER } from '../ledger/ledger.service.js';
 import { PaymentsConfig } from './payments.config.js';
 import { StripeGateway } from './stripe.client.js';
-import { SettlementLogService } from '../settlement-log/settlement-log.service.js';
 import { AuditService } from '../audit/audit.service.js';
 
 export interface ConnectOnboarding {
@@ -70,7 +70,7 @@ export class PayoutsService {
     private readonly gateway: StripeGateway,
     private readonly config: PaymentsConfig,
     private readonly clock: Clock,
-    @Optional() private readonly settlementLog?: SettlementLogService,
+    private readonly events: MoneyEvents,
     @Optional() private readonly audit?: AuditService,
   ) {}
 
@@ -199,15 +199,17 @@ export class PayoutsService {
           { ...clearing, amount: amount.toString() },
         ],
       });
-      await m.insert(StripeMovementEntity, {
-        kind: 'payout',
+      const movement = {
+        kind: 'payout' as const,
         orgId,
         currency,
         amount: amount.toString(),
         reference,
         stripeId: null,
-      });
-      await this.settlementLog?.appendPayout(m, reference);
+      };
+      const inserted = await m.insert(StripeMovementEntity, movement);
+      const { id, createdAt } = inserted.generatedMaps[0] as { id: string; createdAt: Date };
+      await this.events.emit(m, 'payout.booked', { payout: { ...movement, id, createdAt } });
       // Audited here, so payouts booked by the scheduler are recorded as well as operator runs.
       await this.audit?.record(
         {

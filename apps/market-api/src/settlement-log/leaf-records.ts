@@ -1,6 +1,6 @@
 import { Money } from '@suanli/money';
-import type { InvoiceLineView } from '@suanli/contracts';
 import type { SettlementLogKind } from '../database/settlement-log.entities.js';
+import type { DebitNoteRecord, InvoiceRecord, PayoutRecord } from '../events/money-events.js';
 import { buyerPseudonym, sellerPseudonym } from '../privacy/pseudonyms.js';
 
 /** What is appended: the pseudonymized record, and (outside the leaf) who may read it. */
@@ -15,6 +15,11 @@ export type LeafInput = {
 const amount = (v: string, cur: string): string => Money.of(v, cur).toString();
 const iso = (d: Date | string): string => new Date(d).toISOString();
 
+/** The records the leaves are made of, as their money events carry them. */
+export type DebitNoteRow = DebitNoteRecord;
+export type InvoiceRow = InvoiceRecord;
+export type PayoutRow = PayoutRecord;
+
 /** Parties as the log names them: never an organization id, name or e-mail. */
 function parties(secret: string, sellerOrgId: string, buyerOrgId: string | null) {
   return {
@@ -22,22 +27,6 @@ function parties(secret: string, sellerOrgId: string, buyerOrgId: string | null)
     ...(buyerOrgId ? { buyer: buyerPseudonym(secret, buyerOrgId, sellerOrgId) } : {}),
   };
 }
-
-export type DebitNoteRow = {
-  id: string;
-  kind: string;
-  leaseId: string;
-  sellerOrgId: string;
-  buyerOrgId: string;
-  currency: string;
-  periodStart: Date;
-  periodEnd: Date;
-  lines: InvoiceLineView[];
-  gross: string;
-  fee: string;
-  net: string;
-  createdAt: Date;
-};
 
 export function debitNoteLeaf(secret: string, n: DebitNoteRow): LeafInput {
   const cur = n.currency.trim();
@@ -64,24 +53,6 @@ export function debitNoteLeaf(secret: string, n: DebitNoteRow): LeafInput {
     },
   };
 }
-
-export type InvoiceRow = {
-  id: string;
-  number: string;
-  leaseId: string;
-  buyerOrgId: string;
-  sellerOrgId: string;
-  currency: string;
-  periodStart: Date;
-  periodEnd: Date;
-  lines: InvoiceLineView[];
-  debitNoteIds: string[];
-  subtotal: string;
-  credits: string;
-  total: string;
-  fee: string;
-  issuedAt: Date;
-};
 
 export function invoiceLeaf(secret: string, r: InvoiceRow): LeafInput {
   const cur = r.currency.trim();
@@ -139,15 +110,6 @@ export function creditLeaf(
     },
   };
 }
-
-export type PayoutRow = {
-  id: string;
-  orgId: string;
-  currency: string;
-  amount: string;
-  reference: string;
-  createdAt: Date;
-};
 
 export function payoutLeaf(secret: string, p: PayoutRow): LeafInput {
   const cur = p.currency.trim();

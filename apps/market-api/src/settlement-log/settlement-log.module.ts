@@ -1,11 +1,15 @@
 import { Module } from '@nestjs/common';
 import { SettlementConfig } from '../settlement/settlement.config.js';
 import { SettlementLogConfig } from './settlement-log.config.js';
+import { SettlementLogLeaves } from './settlement-log.events.js';
 import { SettlementLogController } from './settlement-log.controller.js';
 import { SettlementLogScheduler } from './settlement-log.scheduler.js';
 import { SettlementLogService } from './settlement-log.service.js';
 
-/** The settlement log (tamper evidence); settlement, invoices and payouts append to it. */
+/**
+ * The settlement log (tamper evidence); its leaves come from the money events of settlement,
+ * invoices and payouts (`SettlementLogLeaves`).
+ */
 @Module({
   controllers: [SettlementLogController],
   providers: [
@@ -13,6 +17,7 @@ import { SettlementLogService } from './settlement-log.service.js';
     { provide: SettlementConfig, useFactory: () => SettlementConfig.fromEnv(process.env) },
     SettlementLogService,
     SettlementLogScheduler,
+    SettlementLogLeaves,
   ],
   exports: [SettlementLogService],
 })

@@ -28,17 +28,8 @@ import {
   SettlementLogCheckpointEntity,
   type SettlementLogKind,
 } from '../database/settlement-log.entities.js';
+import type { LeafInput } from './leaf-records.js';
 import { SettlementConfig } from '../settlement/settlement.config.js';
-import {
-  creditLeaf,
-  debitNoteLeaf,
-  invoiceLeaf,
-  payoutLeaf,
-  type DebitNoteRow,
-  type InvoiceRow,
-  type LeafInput,
-  type PayoutRow,
-} from './leaf-records.js';
 import { SettlementLogConfig } from './settlement-log.config.js';
 import { TileCache } from './tile-cache.js';
 import { canonicalJson } from '@suanli/crypto';
@@ -89,7 +80,8 @@ export class SettlementLogService {
     private readonly appConfig: AppConfig,
     private readonly clock: Clock,
     private readonly config: SettlementLogConfig,
-    private readonly settlementConfig: SettlementConfig,
+    // The pseudonym secret's home (the leaves are built by SettlementLogLeaves).
+    readonly settlementConfig: SettlementConfig,
   ) {
     this.origin = config.origin ?? `${appConfig.platformCode}/settlement`;
     this.tiles = new TileCache(config.tileCache);
@@ -97,10 +89,6 @@ export class SettlementLogService {
 
   get logOrigin(): string {
     return this.origin;
-  }
-
-  private get secret(): string {
-    return this.settlementConfig.pseudonymSecret;
   }
 
   /** Appends leaves in the caller's transaction; a record already in the log is skipped. */
@@ -128,73 +116,6 @@ export class SettlementLogService {
        FROM unnest($1::text[], $2::text[], $3::uuid[], $4::uuid[], $5::text[], $6::bytea[])
        ON CONFLICT (kind, record_id) DO NOTHING`,
       [kinds, ids, sellers, buyers, texts, hashes],
-    );
-  }
-
-  /** Appends the lease's debit notes not yet in the log (call after inserting one). */
-  async appendDebitNotesOf(m: EntityManager, leaseId: string): Promise<void> {
-    const rows: DebitNoteRow[] = await m.query(
-      `SELECT d.id, d.kind, d.lease_id AS "leaseId", l.seller_org_id AS "sellerOrgId",
-              l.buyer_org_id AS "buyerOrgId", d.currency, d.period_start AS "periodStart",
-              d.period_end AS "periodEnd", d.lines, d.gross::text AS gross, d.fee::text AS fee,
-              d.net::text AS net, d.created_at AS "createdAt"
-       FROM debit_notes d JOIN leases l ON l.id = d.lease_id
-       WHERE d.lease_id = $1 AND NOT EXISTS (
-         SELECT 1 FROM settlement_log_leaves s WHERE s.kind = 'debit_note' AND s.record_id = d.id::text)
-       ORDER BY d.period_start, d.kind`,
-      [leaseId],
-    );
-    await this.append(
-      m,
-      rows.map((r) => debitNoteLeaf(this.secret, r)),
-    );
-  }
-
-  /** Appends the given debit notes not yet in the log (the batched settlement run's). */
-  async appendDebitNotes(m: EntityManager, debitNoteIds: readonly string[]): Promise<void> {
-    if (debitNoteIds.length === 0) return;
-    const rows: DebitNoteRow[] = await m.query(
-      `SELECT d.id, d.kind, d.lease_id AS "leaseId", l.seller_org_id AS "sellerOrgId",
-              l.buyer_org_id AS "buyerOrgId", d.currency, d.period_start AS "periodStart",
-              d.period_end AS "periodEnd", d.lines, d.gross::text AS gross, d.fee::text AS fee,
-              d.net::text AS net, d.created_at AS "createdAt"
-       FROM debit_notes d JOIN leases l ON l.id = d.lease_id
-       WHERE d.id = ANY($1::uuid[]) AND NOT EXISTS (
-         SELECT 1 FROM settlement_log_leaves s WHERE s.kind = 'debit_note' AND s.record_id = d.id::text)
-       ORDER BY d.lease_id, d.period_start, d.kind`,
-      [debitNoteIds],
-    );
-    await this.append(
-      m,
-      rows.map((r) => debitNoteLeaf(this.secret, r)),
-    );
-  }
-
-  /** Appends an issued invoice, and its SLA credit note when it carries one. */
-  async appendInvoice(
-    m: EntityManager,
-    invoice: InvoiceRow & {
-      sla: { sellerShare: string; platformShare: string; creditPercent: string } | null;
-    },
-  ): Promise<void> {
-    const leaves = [invoiceLeaf(this.secret, invoice)];
-    if (invoice.sla && Number(invoice.credits) > 0) {
-      leaves.push(creditLeaf(this.secret, { ...invoice, sla: invoice.sla }));
-    }
-    await this.append(m, leaves);
-  }
-
-  /** Appends a booked payout (a `stripe_movements` row of kind payout), by its reference. */
-  async appendPayout(m: EntityManager, reference: string): Promise<void> {
-    const rows: PayoutRow[] = await m.query(
-      `SELECT id, org_id AS "orgId", currency, amount::text AS amount, reference,
-              created_at AS "createdAt"
-       FROM stripe_movements WHERE reference = $1 AND kind = 'payout'`,
-      [reference],
-    );
-    await this.append(
-      m,
-      rows.map((r) => payoutLeaf(this.secret, r)),
     );
   }
 

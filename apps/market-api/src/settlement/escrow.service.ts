@@ -1,4 +1,4 @@
-import { Injectable, Optional } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { ResourceSpec } from '@suanli/contracts';
 import { Money } from '@suanli/money';
@@ -17,10 +17,10 @@ import {
   type PostResult,
 } from '../ledger/ledger.service.js';
 import { WalletService } from '../ledger/wallet.service.js';
+import { MoneyEvents } from '../events/money-events.js';
 import { currentCorrelationId } from '../observability/correlation-context.js';
 import { escrowHold, rateReservedBlock, validatePriceRow } from './rating.js';
 import { validateSla } from './sla.js';
-import { SettlementLogService } from '../settlement-log/settlement-log.service.js';
 
 /** Ledger reference of a reserved lease's prepaid block (its own debit note). */
 export const reservedBlockReference = (leaseId: string): string => `reserved-block:${leaseId}`;
@@ -58,7 +58,7 @@ export class EscrowService {
   constructor(
     private readonly ledger: LedgerService,
     private readonly wallets: WalletService,
-    @Optional() private readonly settlementLog?: SettlementLogService,
+    private readonly events: MoneyEvents,
   ) {}
 
   /** The most one period of the lease can cost, rounded up (settlement.md). */
@@ -138,9 +138,9 @@ export class EscrowService {
       ).filter((e) => !Money.of(e.amount, cur).isZero()),
     });
     if (posted.duplicate) return;
-    await manager.insert(DebitNoteEntity, {
+    const note = {
       leaseId: lease.id,
-      kind: 'reserved_block',
+      kind: 'reserved_block' as const,
       periodStart: lease.startsAt,
       periodEnd: lease.endsAt,
       currency: cur,
@@ -151,11 +151,20 @@ export class EscrowService {
       transactionId: posted.transactionId,
       // Paid while the order is placed: the order request's id is the lease's originating one.
       correlationId: currentCorrelationId() ?? null,
+    };
+    const inserted = await manager.insert(DebitNoteEntity, note);
+    const { id, createdAt } = inserted.generatedMaps[0] as { id: string; createdAt: Date };
+    await this.events.emit(manager, 'debit-notes.issued', {
+      notes: [
+        { ...note, id, createdAt, sellerOrgId: lease.sellerOrgId, buyerOrgId: lease.buyerOrgId },
+      ],
     });
-    await this.settlementLog?.appendDebitNotesOf(manager, lease.id);
   }
 
-  /** Holds `amount` for the period starting at `periodStart` (nothing when zero). */
+  /**
+   * Holds `amount` for the lease's period starting at `periodStart` (nothing when zero), and
+   * counts it in the lease's `escrow_held`.
+   */
   async takeHold(
     manager: EntityManager,
     lease: Pick<LeaseEntity, 'id' | 'buyerOrgId'>,
@@ -163,30 +172,21 @@ export class EscrowService {
     amount: Money,
   ): Promise<PostResult | null> {
     if (amount.isZero()) return null;
-    return this.wallets.hold(
+    const posted = await this.wallets.hold(
       manager,
       lease.buyerOrgId,
       amount,
       holdReference(lease.id, periodStart),
       `escrow for lease ${lease.id} from ${periodStart.toISOString()}`,
     );
+    if (!posted.duplicate) await this.moveHeld(manager, lease.id, amount);
+    return posted;
   }
 
-  /** What was held for the lease's period starting at `periodStart` (zero if nothing). */
-  async heldFor(
-    manager: EntityManager,
-    lease: Pick<LeaseEntity, 'id' | 'buyerOrgId' | 'currency'>,
-    periodStart: Date,
-  ): Promise<Money> {
-    const amount = await this.ledger.amountPosted(manager, holdReference(lease.id, periodStart), {
-      ownerKey: lease.buyerOrgId,
-      kind: 'wallet_held',
-      currency: lease.currency,
-    });
-    return Money.of(amount, lease.currency);
-  }
-
-  /** Releases `amount` of the period's hold back to available (nothing when zero). */
+  /**
+   * Releases `amount` of what is held for the lease back to available (nothing when zero); the
+   * reference names the period the hold was for.
+   */
   async release(
     manager: EntityManager,
     lease: Pick<LeaseEntity, 'id' | 'buyerOrgId'>,
@@ -194,13 +194,22 @@ export class EscrowService {
     amount: Money,
   ): Promise<PostResult | null> {
     if (amount.isZero()) return null;
-    return this.wallets.release(
+    const posted = await this.wallets.release(
       manager,
       lease.buyerOrgId,
       amount,
       releaseReference(lease.id, periodStart),
       `escrow released for lease ${lease.id} from ${periodStart.toISOString()}`,
     );
+    if (!posted.duplicate) await this.moveHeld(manager, lease.id, amount.negated());
+    return posted;
+  }
+
+  private async moveHeld(manager: EntityManager, leaseId: string, by: Money): Promise<void> {
+    await manager.query('UPDATE leases SET escrow_held = escrow_held + $2 WHERE id = $1', [
+      leaseId,
+      by.toString(),
+    ]);
   }
 }
 

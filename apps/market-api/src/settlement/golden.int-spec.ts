@@ -78,12 +78,21 @@ describe.each([['UTC'], ['Asia/Kolkata']])('golden settlement (session TimeZone 
     return { buyer, lease: l };
   }
 
+  /** Debit notes written by the batched path since the last call (every model settles there). */
+  let batched = 0;
+  const batchedSinceLast = () => {
+    const n = batched;
+    batched = 0;
+    return n;
+  };
+
   /** Runs the hourly settlement at each instant, as the scheduler would. */
   async function runAt(...instants: string[]) {
     const results = [];
     for (const i of instants) {
       const r = await kit.settlement.runDue(at(i));
       expect(r.failed).toEqual([]);
+      batched += r.batched;
       results.push(r);
     }
     return results;
@@ -105,6 +114,7 @@ describe.each([['UTC'], ['Asia/Kolkata']])('golden settlement (session TimeZone 
     // Hold: 2 × 12.50 = 25.00.
     expect(await wallet(buyer)).toMatchObject({ available: '975.00', held: '25.00' });
     await runAt('2026-07-01T11:00:00Z', '2026-07-01T12:00:00Z', '2026-07-01T13:00:00Z');
+    expect(batchedSinceLast()).toBe(3);
     expect(await notesOf(l.id)).toEqual([
       // 2 × 40/60 = 1.333… slot-h × 12.50 = 16.666… → 16.67; fee 0.8335 → 0.83
       [
@@ -157,7 +167,8 @@ describe.each([['UTC'], ['Asia/Kolkata']])('golden settlement (session TimeZone 
     expect(await wallet(buyer)).toMatchObject({ available: '991.09', held: '8.91' });
     await recordUsage(ds, l.id, 'scu.ai', at('2026-07-02T10:00:00Z'), '0.9');
     await recordUsage(ds, l.id, 'scu.ai', at('2026-07-02T11:00:00Z'), '0.5');
-    await runAt('2026-07-02T11:00:00Z', '2026-07-02T12:00:00Z', '2026-07-02T12:00:01Z');
+    await runAt('2026-07-02T11:00:00Z', '2026-07-02T12:00:00Z');
+    expect(batchedSinceLast()).toBe(2);
     expect(await notesOf(l.id)).toEqual([
       // 0.9 × 9.005 = 8.1045 → 8.10; fee 0.405 → 0.40 (half-even, 0 is even)
       [
@@ -212,6 +223,7 @@ describe.each([['UTC'], ['Asia/Kolkata']])('golden settlement (session TimeZone 
     await recordUsage(ds, l.id, 'scu.ai', at('2026-07-03T11:00:00Z'), '0.7');
     await recordUsage(ds, l.id, 'scu.ai', at('2026-07-03T12:00:00Z'), '0.5');
     await runAt('2026-07-03T11:00:00Z', '2026-07-03T12:00:00Z', '2026-07-03T13:00:00Z');
+    expect(batchedSinceLast()).toBe(3);
     expect(await notesOf(l.id)).toEqual([
       // prior 0: 0.6 × 9.00 = 5.40; fee 0.27
       [
@@ -278,6 +290,7 @@ describe.each([['UTC'], ['Asia/Kolkata']])('golden settlement (session TimeZone 
     // Hold: 1 × 13.545 → 13.55 (rounded up).
     expect(await wallet(buyer)).toMatchObject({ held: '13.55' });
     await runAt('2026-07-04T11:00:00Z', '2026-07-04T12:00:00Z', '2026-07-04T13:00:00Z');
+    expect(batchedSinceLast()).toBe(3);
     expect(await notesOf(l.id)).toEqual([
       // 2/3 × 13.545 = 9.03 exactly; fee 0.4515 → 0.45
       [
@@ -344,6 +357,7 @@ describe.each([['UTC'], ['Asia/Kolkata']])('golden settlement (session TimeZone 
       hours: 1,
     });
     await runAt('2026-07-05T11:00:00Z', '2026-07-05T12:00:00Z');
+    expect(batchedSinceLast()).toBe(2);
     expect(await notesOf(l.id)).toEqual([
       // 2/3 × 10.00 = 6.666… → 6.67; fee 0.3335 → 0.33
       [
@@ -386,6 +400,7 @@ describe.each([['UTC'], ['Asia/Kolkata']])('golden settlement (session TimeZone 
     // Block: 2 × 10.00 = 20.00 paid at once; hold at the on-demand price 12.00.
     expect(await wallet(buyer)).toMatchObject({ available: '968.00', held: '12.00' });
     await runAt('2026-07-06T11:00:00Z', '2026-07-06T12:00:00Z', '2026-07-06T13:00:00Z');
+    expect(batchedSinceLast()).toBe(3);
     expect(await notesOf(l.id)).toEqual([
       // 1 slot-h from the block (2 left): 0.00
       [
@@ -499,6 +514,8 @@ describe.each([['UTC'], ['Asia/Kolkata']])('golden settlement (session TimeZone 
       at('2026-07-07T10:45:00Z'),
     );
     await runAt('2026-07-07T11:00:00Z', '2026-07-07T12:00:00Z');
+    // A's two hours in the batch; B, cancelled, per lease.
+    expect(batchedSinceLast()).toBe(2);
     expect(await notesOf(a.lease.id)).toEqual([
       // ran 45 of 60 minutes: 0.75 × 5.00 = 3.75; fee 0.1875 → 0.19
       [
@@ -575,6 +592,8 @@ describe.each([['UTC'], ['Asia/Kolkata']])('golden settlement (session TimeZone 
     ]);
     expect(await wallet(buyer)).toMatchObject({ available: '15.00', held: '10.00' });
     await runAt('2026-07-08T13:00:00Z', '2026-07-08T14:00:00Z');
+    // Batched but the hour that suspended it (the per-lease step suspends).
+    expect(batchedSinceLast()).toBe(3);
     expect(await notesOf(l.id)).toEqual([
       [
         '10:00:00',
@@ -652,6 +671,7 @@ describe.each([['UTC'], ['Asia/Kolkata']])('golden settlement (session TimeZone 
       ],
     });
     await runAt('2026-07-09T11:00:00Z', '2026-07-09T12:00:00Z');
+    expect(batchedSinceLast()).toBe(4);
     // Notes: 10.05 each; fee 0.5025 → 0.50; net 9.55. Σ net 19.10, Σ fee 1.00.
     for (const { lease: l } of [byDefault, pinned]) {
       expect((await notesOf(l.id)).map((n) => n.slice(2, 5))).toEqual([

@@ -13,6 +13,7 @@ import {
   LeaseTermsEntity,
   type InvoiceSla,
 } from '../database/settlement.entities.js';
+import { MoneyEvents } from '../events/money-events.js';
 import { LedgerService, PLATFORM_OWNER } from '../ledger/ledger.service.js';
 import { WalletService } from '../ledger/wallet.service.js';
 import { buyerPseudonym } from './pseudonym.js';
@@ -44,6 +45,7 @@ export class InvoicesService {
     private readonly config: SettlementConfig,
     private readonly ledger: LedgerService,
     private readonly wallets: WalletService,
+    private readonly events: MoneyEvents,
     @Optional() private readonly settlementLog?: SettlementLogService,
   ) {}
 
@@ -111,7 +113,10 @@ export class InvoicesService {
       issuedAt,
     });
     const saved = await manager.save(invoice);
-    await this.settlementLog?.appendInvoice(manager, saved);
+    await this.events.emit(manager, 'invoice.issued', { invoice: saved });
+    if (credits.isPositive()) {
+      await this.events.emit(manager, 'credit-note.issued', { invoice: saved, sla });
+    }
     return saved;
   }
 
@@ -165,40 +170,42 @@ export class InvoicesService {
   ): Promise<void> {
     const cur = lease.currency;
     const pool = { ownerKey: PLATFORM_OWNER, kind: 'sla_credits' as const, currency: cur };
-    await this.ledger.post(m, {
-      kind: 'sla_credit',
-      reference: slaCreditReference(lease.id),
-      memo: `lease ${lease.id}: availability ${sla.availability} % < target ${sla.target} %, ${sla.creditPercent} % credited`,
-      entries: [
-        {
-          ownerKey: lease.sellerOrgId,
-          kind: 'seller_payable',
-          currency: cur,
-          amount: Money.of(sla.sellerShare, cur).negated().toString(),
-        },
-        {
-          ownerKey: PLATFORM_OWNER,
-          kind: 'platform_revenue',
-          currency: cur,
-          amount: Money.of(sla.platformShare, cur).negated().toString(),
-        },
-        { ...pool, amount: credits.toString() },
-      ],
-    });
-    await this.ledger.post(m, {
-      kind: 'sla_credit_paid',
-      reference: slaCreditPaidReference(lease.id),
-      memo: `SLA credit of lease ${lease.id} to the buyer's wallet`,
-      entries: [
-        { ...pool, amount: credits.negated().toString() },
-        {
-          ownerKey: lease.buyerOrgId,
-          kind: 'wallet_available',
-          currency: cur,
-          amount: credits.toString(),
-        },
-      ],
-    });
+    await this.ledger.postMany(m, [
+      {
+        kind: 'sla_credit',
+        reference: slaCreditReference(lease.id),
+        memo: `lease ${lease.id}: availability ${sla.availability} % < target ${sla.target} %, ${sla.creditPercent} % credited`,
+        entries: [
+          {
+            ownerKey: lease.sellerOrgId,
+            kind: 'seller_payable',
+            currency: cur,
+            amount: Money.of(sla.sellerShare, cur).negated().toString(),
+          },
+          {
+            ownerKey: PLATFORM_OWNER,
+            kind: 'platform_revenue',
+            currency: cur,
+            amount: Money.of(sla.platformShare, cur).negated().toString(),
+          },
+          { ...pool, amount: credits.toString() },
+        ],
+      },
+      {
+        kind: 'sla_credit_paid',
+        reference: slaCreditPaidReference(lease.id),
+        memo: `SLA credit of lease ${lease.id} to the buyer's wallet`,
+        entries: [
+          { ...pool, amount: credits.negated().toString() },
+          {
+            ownerKey: lease.buyerOrgId,
+            kind: 'wallet_available',
+            currency: cur,
+            amount: credits.toString(),
+          },
+        ],
+      },
+    ]);
     await this.wallets.collectReceivable(m, lease.buyerOrgId, cur);
   }
 

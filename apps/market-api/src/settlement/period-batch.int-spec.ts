@@ -101,8 +101,12 @@ async function state(side: Side): Promise<unknown> {
        LEFT JOIN ledger_accounts a ON a.id = e.account_id
       GROUP BY t.id ORDER BY t.reference`,
   );
+  // Accounts with entries (the per-lease step also creates, by locking them, accounts that its
+  // postings may not touch).
   const accounts: unknown[] = await side.ds.query(
-    `SELECT owner_key, kind, balance::text FROM ledger_accounts ORDER BY owner_key, kind`,
+    `SELECT owner_key, kind, balance::text FROM ledger_accounts a
+      WHERE EXISTS (SELECT 1 FROM ledger_entries e WHERE e.account_id = a.id)
+      ORDER BY owner_key, kind`,
   );
   const leases: unknown[] = await side.ds.query(
     `SELECT id, state, settled_until, ended_at, end_reason FROM leases ORDER BY id`,

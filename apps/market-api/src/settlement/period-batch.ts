@@ -1,30 +1,37 @@
+import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import type { ResourceSpec } from '@suanli/contracts';
-import { Money, parseDecimal } from '@suanli/money';
+import { Decimal, Money } from '@suanli/money';
 import type { ComputeClass } from '@suanli/units';
 import type { PriceRow } from '../database/market.entities.js';
+import type { DebitNoteRecord, MoneyEvents } from '../events/money-events.js';
+import type { LedgerPosting, LedgerService } from '../ledger/ledger.service.js';
+import { isInsufficientFunds } from './escrow.service.js';
+import { periodMoney, pausedWithin } from './period-money.js';
 import {
-  LedgerService,
-  PLATFORM_OWNER,
-  type AccountKey,
-  type LockedAccount,
-} from '../ledger/ledger.service.js';
-import { holdReference, releaseReference } from './escrow.service.js';
-import { HOUR_MS, escrowHold, floorHour, ratePeriod } from './rating.js';
+  escrowHold,
+  floorHour,
+  modelOf,
+  nextPeriod,
+  ratePeriod,
+  type RatedPeriod,
+} from './rating.js';
 
 /**
- * The batched hourly run (set-based SQL per chunk of leases). For the common case — a running
- * lease on `fixed` prices whose period is paid from its hold and the wallet, and whose next hold
- * the wallet covers — a chunk of leases is settled one period each in ONE transaction with a
- * fixed number of statements, whatever the chunk size: the leases are row-locked (SKIP LOCKED,
- * so a concurrent worker takes other leases), usage, holds and existing notes are read with one
- * query each, every account is locked once in the ledger's stable order, rating stays in exact
- * decimals in JS, and the ledger transactions, entries, balance updates, debit notes and lease
- * updates are each one multi-row statement. The postings, references and memos are exactly those
- * of the per-lease step (`SettlementService.settlePeriod`), so the two paths mix freely and
- * every step stays idempotent. A lease that needs anything else (tiered, reserved or
- * interruptible prices, usage beyond what the wallet can pay, a next hold it cannot cover, a
- * note that already exists) is left to the per-lease step, unchanged.
+ * The batched hourly run (set-based SQL per chunk of leases). A chunk is up to `limit` running
+ * leases of every pricing model with a completed period due, row-locked with SKIP LOCKED (a
+ * concurrent worker takes other leases); ALL their due periods are settled in ONE transaction
+ * with a fixed number of statements whatever the chunk's size: usage, prior use (tiered,
+ * reserved), pauses (interruptible), existing notes and wallet balances are read with one query
+ * each; rating and the periods' money are computed in exact decimals in JS, in time order across
+ * the chunk's leases (so leases sharing a wallet pay their hours in the order they were used);
+ * then the debit notes, their settlement-log leaves (the `debit-notes.issued` money event) and
+ * the lease updates are each one multi-row statement, and the postings go through
+ * `LedgerService.postMany`, which locks the accounts last, for the shortest time. A period's
+ * posting, note and lease update are exactly the per-lease step's (`periodMoney`,
+ * `ratePeriodOf`), so the two paths mix freely and every step stays idempotent. A lease that is
+ * to be suspended at some period is left to the per-lease step from that period on; a chunk that
+ * fails for any other reason rolls back to its savepoint and goes per lease.
  */
 
 export interface BatchLease {
@@ -38,6 +45,7 @@ export interface BatchLease {
   startsAt: Date;
   endsAt: Date;
   settledUntil: Date;
+  escrowHeld: string;
   catalogVersion: string;
   spec: ResourceSpec;
   computeClass: ComputeClass;
@@ -45,12 +53,13 @@ export interface BatchLease {
   correlationId: string | null;
 }
 
-/** A debit note the chunk wrote (for the run's log lines). */
-export interface ChunkNote {
+/** What a chunk did for one lease (for the run's log lines). */
+export interface ChunkLeaseNotes {
   leaseId: string;
   correlationId: string | null;
   start: Date;
   end: Date;
+  notes: number;
   gross: string;
   currency: string;
 }
@@ -58,370 +67,413 @@ export interface ChunkNote {
 export interface ChunkResult {
   /** Leases of the chunk (locked and looked at). */
   seen: string[];
-  /** Leases settled by one period in this chunk. */
+  /** Leases with at least one period settled in this chunk. */
   settled: string[];
+  /** Debit notes written. */
+  notes: number;
   /** Leases left to the per-lease step. */
   deferred: string[];
+  /** Per lease settled: its notes, for the log. */
+  byLease: ChunkLeaseNotes[];
+  /** Why the chunk went per lease (it wrote nothing). */
+  error?: string;
 }
 
-/** A posting of the batch: the same kind, reference, memo and entries as the per-lease step. */
-interface BatchPosting {
-  kind: string;
-  reference: string;
-  memo: string;
-  entries: { key: AccountKey; amount: Money }[];
+/** Everything rating a lease's periods needs besides the lease: read for many leases at once. */
+export interface RatingInputs {
+  /** Metered units per UTC hour bucket (epoch ms) from the lease's `settled_until` on. */
+  usage: Map<number, Record<string, string>>;
+  /** tiered / reserved: milliseconds of the lease's settled periods, and their metered units. */
+  priorActiveMs: number;
+  prior: Record<string, string>;
+  /** interruptible: the lease's pauses that may overlap its unsettled periods. */
+  pauses: { pausedAt: Date; resumedAt: Date | null }[];
 }
 
-const accountKey = (k: AccountKey): string => `${k.ownerKey}\u0000${k.kind}\u0000${k.currency}`;
+type RatedLease = Pick<
+  BatchLease,
+  'id' | 'currency' | 'slots' | 'prices' | 'takeRate' | 'startsAt' | 'settledUntil'
+>;
 
-/** Running leases with a completed period due, on fixed prices only; locked, skipping locked. */
+const needsPrior = (prices: readonly PriceRow[]): boolean =>
+  prices.some((r) => modelOf(r) === 'tiered' || modelOf(r) === 'reserved');
+const interruptible = (prices: readonly PriceRow[]): boolean =>
+  prices.some((r) => modelOf(r) === 'interruptible');
+
+/**
+ * The rating inputs of `leases` from their `settled_until` on: usage buckets, prior use (only
+ * leases with tiered or reserved prices) and pauses (only interruptible ones), one query each.
+ * Buckets are UTC hours, as metering writes them, whatever the session's TimeZone.
+ */
+export async function loadRatingInputs(
+  m: EntityManager,
+  leases: readonly RatedLease[],
+): Promise<Map<string, RatingInputs>> {
+  const out = new Map<string, RatingInputs>();
+  for (const l of leases) {
+    out.set(l.id, { usage: new Map(), priorActiveMs: 0, prior: {}, pauses: [] });
+  }
+  if (leases.length === 0) return out;
+  const usage: { id: string; unit: string; bucket: Date; quantity: string }[] = await m.query(
+    `SELECT u.lease_id AS id, u.unit, u.bucket, u.quantity::text AS quantity FROM usage_hours u
+       JOIN unnest($1::uuid[], $2::timestamptz[]) AS p(id, b) ON u.lease_id = p.id AND u.bucket >= p.b`,
+    [leases.map((l) => l.id), leases.map((l) => floorHour(l.settledUntil))],
+  );
+  for (const u of usage) {
+    const buckets = (out.get(u.id) as RatingInputs).usage;
+    const row = buckets.get(u.bucket.getTime()) ?? {};
+    row[u.unit] = u.quantity;
+    buckets.set(u.bucket.getTime(), row);
+  }
+  const withPrior = leases.filter((l) => needsPrior(l.prices)).map((l) => l.id);
+  if (withPrior.length > 0) {
+    const prior: { id: string; unit: string | null; quantity: string }[] = await m.query(
+      `SELECT d.lease_id AS id, NULL AS unit,
+              sum(round(extract(epoch FROM d.period_end - d.period_start) * 1000))::text AS quantity
+         FROM debit_notes d WHERE d.lease_id = ANY($1::uuid[]) AND d.kind = 'period'
+        GROUP BY d.lease_id
+       UNION ALL
+       SELECT u.lease_id, u.unit, sum(u.quantity)::text FROM usage_hours u
+        WHERE u.lease_id = ANY($1::uuid[]) AND (u.lease_id, u.bucket) IN (
+          SELECT d.lease_id, date_trunc('hour', d.period_start, 'UTC') FROM debit_notes d
+           WHERE d.lease_id = ANY($1::uuid[]) AND d.kind = 'period')
+        GROUP BY u.lease_id, u.unit`,
+      [withPrior],
+    );
+    for (const p of prior) {
+      const inputs = out.get(p.id) as RatingInputs;
+      if (p.unit === null) inputs.priorActiveMs = Number(p.quantity);
+      else inputs.prior[p.unit] = p.quantity;
+    }
+  }
+  const paused = leases.filter((l) => interruptible(l.prices));
+  if (paused.length > 0) {
+    const rows: { id: string; pausedAt: Date; resumedAt: Date | null }[] = await m.query(
+      `SELECT i.lease_id AS id, i.paused_at AS "pausedAt", i.resumed_at AS "resumedAt"
+         FROM lease_interruptions i
+         JOIN unnest($1::uuid[], $2::timestamptz[]) AS p(id, s)
+           ON i.lease_id = p.id AND (i.resumed_at IS NULL OR i.resumed_at > p.s)`,
+      [paused.map((l) => l.id), paused.map((l) => l.settledUntil)],
+    );
+    for (const r of rows) (out.get(r.id) as RatingInputs).pauses.push(r);
+  }
+  return out;
+}
+
+/**
+ * Rates one period of the lease from its rating inputs, then counts the period into the
+ * inputs' prior use (for the lease's next period in the same run).
+ */
+export function ratePeriodOf(
+  lease: RatedLease,
+  period: { start: Date; end: Date },
+  inputs: RatingInputs,
+): RatedPeriod {
+  const activeFrom = Math.max(period.start.getTime(), lease.startsAt.getTime());
+  const activeMs = Math.max(0, period.end.getTime() - activeFrom);
+  const usage = inputs.usage.get(floorHour(period.start).getTime()) ?? {};
+  const rated = ratePeriod({
+    currency: lease.currency,
+    slots: lease.slots,
+    prices: lease.prices,
+    activeMs,
+    usage,
+    takeRate: lease.takeRate,
+    prior: inputs.prior,
+    priorActiveMs: inputs.priorActiveMs,
+    pausedMs: interruptible(lease.prices)
+      ? pausedWithin(inputs.pauses, new Date(activeFrom), period.end)
+      : 0,
+  });
+  inputs.priorActiveMs += period.end.getTime() - period.start.getTime();
+  for (const [unit, q] of Object.entries(usage)) {
+    inputs.prior[unit] = new Decimal(inputs.prior[unit] ?? '0').plus(q).toFixed();
+  }
+  return rated;
+}
+
+/** A debit note row as the settlement paths insert it. */
+export interface NewDebitNote {
+  id: string;
+  leaseId: string;
+  start: Date;
+  end: Date;
+  currency: string;
+  rated: RatedPeriod;
+  transactionId: string;
+  correlationId: string | null;
+}
+
+/** Inserts period debit notes (one statement) and returns them as records for their event. */
+export async function insertPeriodNotes(
+  m: EntityManager,
+  notes: readonly NewDebitNote[],
+  parties: (leaseId: string) => { sellerOrgId: string; buyerOrgId: string },
+  runId: string | null,
+): Promise<DebitNoteRecord[]> {
+  if (notes.length === 0) return [];
+  const rows: { id: string; createdAt: Date }[] = await m.query(
+    `INSERT INTO debit_notes (id, lease_id, kind, period_start, period_end, currency, lines, gross,
+                              fee, net, transaction_id, correlation_id, settlement_run_id)
+     SELECT x.id, x.l, 'period', x.s, x.e, x.c, x.li::jsonb, x.g, x.f, x.n, x.t, x.ci, $12
+       FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::timestamptz[], $5::text[],
+                   $6::text[], $7::numeric[], $8::numeric[], $9::numeric[], $10::uuid[], $11::text[])
+            AS x(id, l, s, e, c, li, g, f, n, t, ci)
+     RETURNING id, created_at AS "createdAt"`,
+    [
+      notes.map((n) => n.id),
+      notes.map((n) => n.leaseId),
+      notes.map((n) => n.start),
+      notes.map((n) => n.end),
+      notes.map((n) => n.currency),
+      notes.map((n) => JSON.stringify(n.rated.lines)),
+      notes.map((n) => n.rated.gross),
+      notes.map((n) => n.rated.fee),
+      notes.map((n) => n.rated.net),
+      notes.map((n) => n.transactionId),
+      notes.map((n) => n.correlationId),
+      runId,
+    ],
+  );
+  const createdAt = new Map(rows.map((r) => [r.id, r.createdAt]));
+  return notes.map((n) => ({
+    id: n.id,
+    kind: 'period',
+    leaseId: n.leaseId,
+    sellerOrgId: parties(n.leaseId).sellerOrgId,
+    buyerOrgId: parties(n.leaseId).buyerOrgId,
+    currency: n.currency,
+    periodStart: n.start,
+    periodEnd: n.end,
+    lines: n.rated.lines,
+    gross: n.rated.gross,
+    fee: n.rated.fee,
+    net: n.rated.net,
+    createdAt: createdAt.get(n.id) as Date,
+  }));
+}
+
+/** Running leases of every model with a completed period due; locked, skipping locked. */
 const CHUNK_SQL = `
   SELECT l.id, l.buyer_org_id AS "buyerOrgId", l.seller_org_id AS "sellerOrgId",
          l.currency, l.slots, l.prices, l.take_rate::text AS "takeRate",
          l.starts_at AS "startsAt", l.ends_at AS "endsAt", l.settled_until AS "settledUntil",
-         l.catalog_version AS "catalogVersion", r.spec, r.class AS "computeClass",
-         l.correlation_id AS "correlationId"
+         l.escrow_held::text AS "escrowHeld", l.catalog_version AS "catalogVersion", r.spec,
+         r.class AS "computeClass", l.correlation_id AS "correlationId"
     FROM leases l JOIN resources r ON r.id = l.resource_id
    WHERE l.state IN ('pending', 'active') AND l.starts_at <= $1
      AND l.settled_until < l.ends_at
      AND LEAST(date_bin('1 hour', l.settled_until, TIMESTAMPTZ '2000-01-01 00:00:00+00')
                + interval '1 hour', l.ends_at) <= $2
-     AND NOT jsonb_path_exists(l.prices, '$[*] ? (exists(@.model) && @.model != "fixed")')
-     AND l.id > $3 AND NOT (l.id = ANY($4::uuid[]))
+     AND NOT (l.id = ANY($3::uuid[]))
    ORDER BY l.id
-   LIMIT $5
+   LIMIT $4
    FOR UPDATE OF l SKIP LOCKED`;
 
+/** Safety net: no lease settles more periods than this in one chunk. */
+const MAX_PERIODS_PER_LEASE = 10_000;
+
 /**
- * Settles one period of each lease in the next chunk (ids after `after`, skipping `exclude`),
- * in the caller's transaction. Throws (and the caller rolls the chunk back) on any surprise.
+ * Settles every due period of each lease of the next chunk (skipping `exclude`), in the
+ * caller's transaction. Anything unexpected rolls the chunk back to its savepoint and leaves
+ * all its leases to the per-lease step.
  */
 export async function settleChunk(
   m: EntityManager,
-  ledger: LedgerService,
+  deps: { ledger: LedgerService; events: MoneyEvents },
   opts: {
     now: Date;
     horizon: Date;
-    after: string;
-    exclude: string[];
+    exclude: readonly string[];
     limit: number;
     /** The settlement run, recorded on each debit note. */
     runId?: string;
   },
-): Promise<ChunkResult & { debitNoteIds: string[]; notes: ChunkNote[]; error?: string }> {
+): Promise<ChunkResult> {
   const leases: BatchLease[] = await m.query(CHUNK_SQL, [
     opts.now,
     opts.horizon,
-    opts.after,
     opts.exclude,
     opts.limit,
   ]);
-  const result = {
+  const empty: ChunkResult = {
     seen: leases.map((l) => l.id),
-    settled: [] as string[],
-    deferred: [] as string[],
-    debitNoteIds: [] as string[],
-    notes: [] as ChunkNote[],
+    settled: [],
+    notes: 0,
+    deferred: [],
+    byLease: [],
   };
-  if (leases.length === 0) return result;
-
-  const periods = leases.map((l) => {
-    const start = l.settledUntil;
-    const end = new Date(Math.min(floorHour(start).getTime() + HOUR_MS, l.endsAt.getTime()));
-    return { lease: l, start, end };
-  });
-  const ids = periods.map((p) => p.lease.id);
-  const starts = periods.map((p) => p.start);
-  // Anything unexpected rolls back to here and leaves the whole chunk to the per-lease step.
+  if (leases.length === 0) return empty;
   await m.query('SAVEPOINT settle_chunk');
-  try {
-    return await settleLocked(m, ledger, periods, ids, starts, result, opts.runId ?? null);
-  } catch (e) {
-    await m.query('ROLLBACK TO SAVEPOINT settle_chunk');
-    return {
-      ...result,
-      settled: [],
-      deferred: result.seen,
-      debitNoteIds: [],
-      notes: [],
-      error: String(e),
-    };
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await settleLocked(m, deps, leases, opts.horizon, opts.runId ?? null);
+    } catch (e) {
+      await m.query('ROLLBACK TO SAVEPOINT settle_chunk');
+      // A wallet spent by another worker since it was read: once more with fresh balances.
+      if (attempt === 1 && isInsufficientFunds(e)) continue;
+      return { ...empty, deferred: empty.seen, error: String(e) };
+    }
   }
 }
 
 async function settleLocked(
   m: EntityManager,
-  ledger: LedgerService,
-  periods: { lease: BatchLease; start: Date; end: Date }[],
-  ids: string[],
-  starts: Date[],
-  result: ChunkResult & { debitNoteIds: string[]; notes: ChunkNote[] },
+  deps: { ledger: LedgerService; events: MoneyEvents },
+  leases: BatchLease[],
+  horizon: Date,
   runId: string | null,
-): Promise<ChunkResult & { debitNoteIds: string[]; notes: ChunkNote[] }> {
+): Promise<ChunkResult> {
+  const ids = leases.map((l) => l.id);
+  const inputs = await loadRatingInputs(m, leases);
+  // A period note from settled_until on should not exist: such a lease goes per lease.
   const existing: { id: string }[] = await m.query(
-    `SELECT d.lease_id AS id FROM debit_notes d
+    `SELECT DISTINCT d.lease_id AS id FROM debit_notes d
        JOIN unnest($1::uuid[], $2::timestamptz[]) AS p(id, s)
-         ON d.lease_id = p.id AND d.period_start = p.s AND d.kind = 'period'`,
-    [ids, starts],
+         ON d.lease_id = p.id AND d.kind = 'period' AND d.period_start >= p.s`,
+    [ids, leases.map((l) => l.settledUntil)],
   );
-  const usage: { id: string; unit: string; quantity: string }[] = await m.query(
-    `SELECT u.lease_id AS id, u.unit, u.quantity::text AS quantity FROM usage_hours u
-         JOIN unnest($1::uuid[], $2::timestamptz[]) AS p(id, b)
-           ON u.lease_id = p.id AND u.bucket = p.b`,
-    [ids, periods.map((p) => floorHour(p.start))],
+  // The wallets' available balances, read without a lock: postMany locks and checks them again.
+  const wallets: { ownerKey: string; currency: string; balance: string }[] = await m.query(
+    `SELECT a.owner_key AS "ownerKey", a.currency, a.balance::text AS balance
+       FROM ledger_accounts a
+       JOIN unnest($1::text[], $2::text[]) AS w(o, c) ON a.owner_key = w.o AND a.currency = w.c
+      WHERE a.kind = 'wallet_available'`,
+    [leases.map((l) => l.buyerOrgId), leases.map((l) => l.currency)],
   );
-  const held: { reference: string; amount: string }[] = await m.query(
-    `SELECT t.reference, SUM(e.amount)::text AS amount
-         FROM ledger_transactions t
-         JOIN ledger_entries e ON e.transaction_id = t.id
-         JOIN ledger_accounts a ON a.id = e.account_id AND a.kind = 'wallet_held'
-        WHERE t.reference = ANY($1::text[])
-        GROUP BY t.reference`,
-    [periods.map((p) => holdReference(p.lease.id, p.start))],
-  );
-  const hasNote = new Set(existing.map((r) => r.id));
-  const usageOf = new Map<string, Record<string, string>>();
-  for (const u of usage) {
-    const row = usageOf.get(u.id) ?? {};
-    row[u.unit] = u.quantity;
-    usageOf.set(u.id, row);
+  const walletKey = (owner: string, cur: string) => `${owner}\u0000${cur}`;
+  const available = new Map<string, Money>();
+  for (const l of leases)
+    available.set(walletKey(l.buyerOrgId, l.currency), Money.zero(l.currency));
+  for (const w of wallets) {
+    available.set(walletKey(w.ownerKey, w.currency.trim()), Money.of(w.balance, w.currency.trim()));
   }
-  const heldOf = new Map(held.map((h) => [h.reference, h.amount]));
 
-  // Every account the chunk can touch, locked once in the ledger's stable order.
-  const keys: AccountKey[] = [];
-  for (const { lease: l } of periods) {
-    keys.push(
-      { ownerKey: l.buyerOrgId, kind: 'wallet_available', currency: l.currency },
-      { ownerKey: l.buyerOrgId, kind: 'wallet_held', currency: l.currency },
-      { ownerKey: l.sellerOrgId, kind: 'seller_payable', currency: l.currency },
-      { ownerKey: PLATFORM_OWNER, kind: 'platform_revenue', currency: l.currency },
-    );
-  }
-  const locked = await ledger.lockAccounts(m, keys);
-  const accounts = new Map<string, LockedAccount>();
-  const balance = new Map<string, Money>();
-  for (const a of locked.values()) {
-    const k = accountKey({ ownerKey: a.owner_key, kind: a.kind, currency: a.currency.trim() });
-    accounts.set(k, a);
-    balance.set(k, Money.of(a.balance, a.currency.trim()));
-  }
-  const bal = (k: AccountKey): Money => balance.get(accountKey(k)) as Money;
-
-  const postings: BatchPosting[] = [];
-  const notes: {
-    leaseId: string;
-    start: Date;
-    end: Date;
-    currency: string;
-    lines: string;
-    gross: string;
-    fee: string;
-    net: string;
-    reference: string;
-    correlationId: string | null;
-  }[] = [];
-  for (const { lease: l, start, end } of periods) {
-    if (hasNote.has(l.id)) {
-      result.deferred.push(l.id);
-      continue;
+  // Every due period of every lease, in time order across the chunk.
+  const byId = new Map(leases.map((l) => [l.id, l]));
+  const items: { lease: BatchLease; start: Date; end: Date }[] = [];
+  for (const l of leases) {
+    let from = l.settledUntil;
+    for (let i = 0; i < MAX_PERIODS_PER_LEASE; i += 1) {
+      const p = nextPeriod(from, l.endsAt);
+      if (!p || p.end.getTime() > horizon.getTime()) break;
+      items.push({ lease: l, ...p });
+      from = p.end;
     }
-    const cur = l.currency;
-    const activeFrom = Math.max(start.getTime(), l.startsAt.getTime());
-    const rated = ratePeriod({
-      currency: cur,
-      slots: l.slots,
-      prices: l.prices,
-      activeMs: Math.max(0, end.getTime() - activeFrom),
-      usage: usageOf.get(l.id) ?? {},
-      takeRate: l.takeRate,
-    });
-    const gross = Money.of(rated.gross, cur);
-    const heldAmount = Money.of(heldOf.get(holdReference(l.id, start)) ?? '0', cur);
-    const fromHeld = gross.lt(heldAmount) ? gross : heldAmount;
-    const fromAvailable = gross.minus(fromHeld);
-    const release = heldAmount.minus(fromHeld);
-    const availableKey: AccountKey = {
-      ownerKey: l.buyerOrgId,
-      kind: 'wallet_available',
-      currency: cur,
-    };
-    const heldKey: AccountKey = { ownerKey: l.buyerOrgId, kind: 'wallet_held', currency: cur };
-    const available = bal(availableKey);
+  }
+  items.sort((a, b) => a.start.getTime() - b.start.getTime() || (a.lease.id < b.lease.id ? -1 : 1));
+
+  const deferred = new Set(existing.map((r) => r.id));
+  const held = new Map(leases.map((l) => [l.id, Money.of(l.escrowHeld, l.currency)]));
+  const until = new Map<string, Date>();
+  // The next hold depends on the lease's terms only: computed once per kind of lease.
+  const holds = new Map<string, Money>();
+  const holdOf = (l: BatchLease): Money => {
+    const key = JSON.stringify([
+      l.currency,
+      l.slots,
+      l.catalogVersion,
+      l.computeClass,
+      l.spec,
+      l.prices,
+    ]);
+    let hold = holds.get(key);
+    if (!hold) {
+      hold = escrowHold({
+        currency: l.currency,
+        slots: l.slots,
+        prices: l.prices,
+        spec: l.spec,
+        computeClass: l.computeClass,
+        catalog: l.catalogVersion,
+      });
+      holds.set(key, hold);
+    }
+    return hold;
+  };
+  const postings: LedgerPosting[] = [];
+  const notes: NewDebitNote[] = [];
+  for (const { lease: l, start, end } of items) {
+    if (deferred.has(l.id)) continue;
+    const rated = ratePeriodOf(l, { start, end }, inputs.get(l.id) as RatingInputs);
+    const wallet = walletKey(l.buyerOrgId, l.currency);
     const continuing = end.getTime() < l.endsAt.getTime();
-    const next = continuing
-      ? escrowHold({
-          currency: cur,
-          slots: l.slots,
-          prices: l.prices,
-          spec: l.spec,
-          computeClass: l.computeClass,
-          catalog: l.catalogVersion,
-        })
-      : Money.zero(cur);
-    // Usage beyond what the wallet can pay, or a next hold it cannot cover: the per-lease step
-    // handles it (receivable, suspension).
-    if (fromAvailable.gt(available) || available.minus(fromAvailable).plus(release).lt(next)) {
-      result.deferred.push(l.id);
+    const next = continuing ? holdOf(l) : null;
+    const money = periodMoney({
+      lease: l,
+      period: { start, end },
+      rated,
+      held: held.get(l.id) as Money,
+      available: available.get(wallet) as Money,
+      nextHold: next,
+    });
+    if (money.suspend) {
+      // Suspension (a lease event, a state change) is the per-lease step's, from this period on.
+      deferred.add(l.id);
       continue;
     }
-    const sellerKey: AccountKey = {
-      ownerKey: l.sellerOrgId,
-      kind: 'seller_payable',
-      currency: cur,
-    };
-    const platformKey: AccountKey = {
-      ownerKey: PLATFORM_OWNER,
-      kind: 'platform_revenue',
-      currency: cur,
-    };
-    const entries = [
-      { key: heldKey, amount: fromHeld.negated() },
-      { key: availableKey, amount: fromAvailable.negated() },
-      { key: sellerKey, amount: Money.of(rated.net, cur) },
-      { key: platformKey, amount: Money.of(rated.fee, cur) },
-    ].filter((e) => !e.amount.isZero());
-    const reference = `debit-note:${l.id}:${start.toISOString()}`;
-    postings.push({
-      kind: 'debit_note',
-      reference,
-      memo: `lease ${l.id}, ${start.toISOString()}–${end.toISOString()}`,
-      entries,
-    });
-    if (!release.isZero()) {
-      postings.push({
-        kind: 'escrow_release',
-        reference: releaseReference(l.id, start),
-        memo: `escrow released for lease ${l.id} from ${start.toISOString()}`,
-        entries: [
-          { key: heldKey, amount: release.negated() },
-          { key: availableKey, amount: release },
-        ],
-      });
-    }
-    if (!next.isZero()) {
-      postings.push({
-        kind: 'escrow_hold',
-        reference: holdReference(l.id, end),
-        memo: `escrow for lease ${l.id} from ${end.toISOString()}`,
-        entries: [
-          { key: availableKey, amount: next.negated() },
-          { key: heldKey, amount: next },
-        ],
-      });
-    }
-    for (const [k, delta] of [
-      [availableKey, fromAvailable.negated().plus(release).minus(next)],
-      [heldKey, fromHeld.negated().minus(release).plus(next)],
-      [sellerKey, Money.of(rated.net, cur)],
-      [platformKey, Money.of(rated.fee, cur)],
-    ] as const) {
-      balance.set(accountKey(k), bal(k).plus(delta));
-    }
+    const transactionId = randomUUID();
+    postings.push({ ...money.posting, id: transactionId });
     notes.push({
+      id: randomUUID(),
       leaseId: l.id,
       start,
       end,
-      currency: cur,
-      lines: JSON.stringify(rated.lines),
-      gross: rated.gross,
-      fee: rated.fee,
-      net: rated.net,
-      reference,
+      currency: l.currency,
+      rated,
+      transactionId,
       correlationId: l.correlationId,
     });
-    result.settled.push(l.id);
+    available.set(wallet, money.availableAfter);
+    held.set(l.id, money.heldAfter);
+    until.set(l.id, end);
   }
+  const result: ChunkResult = {
+    seen: ids,
+    settled: [...until.keys()],
+    notes: notes.length,
+    deferred: [...deferred],
+    byLease: [],
+  };
   if (notes.length === 0) return result;
 
-  // The wallets never go below zero (checked per lease above; this is the ledger's own rule).
-  for (const [k, b] of balance) {
-    const kind = accounts.get(k)?.kind;
-    if ((kind === 'wallet_available' || kind === 'wallet_held') && b.isNegative()) {
-      throw new Error(`batch would take ${k} below zero`);
-    }
+  const records = await insertPeriodNotes(m, notes, (id) => byId.get(id) as BatchLease, runId);
+  await deps.events.emit(m, 'debit-notes.issued', { notes: records });
+  const settled = [...until.entries()];
+  await m.query(
+    `UPDATE leases AS l SET settled_until = v.e, escrow_held = v.h
+       FROM unnest($1::uuid[], $2::timestamptz[], $3::numeric[]) AS v(id, e, h) WHERE l.id = v.id`,
+    [
+      settled.map(([id]) => id),
+      settled.map(([, e]) => e),
+      settled.map(([id]) => (held.get(id) as Money).toString()),
+    ],
+  );
+  // Last: the accounts are locked from here to the commit only.
+  const posted = await deps.ledger.postMany(m, postings);
+  if (posted.some((p) => p.duplicate)) {
+    throw new Error('a period of the chunk was posted concurrently; settled per lease');
   }
 
-  const tx: { id: string; reference: string }[] = await m.query(
-    `INSERT INTO ledger_transactions (kind, reference, memo)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
-     ON CONFLICT (reference) DO NOTHING RETURNING id, reference`,
-    [postings.map((p) => p.kind), postings.map((p) => p.reference), postings.map((p) => p.memo)],
-  );
-  if (tx.length !== postings.length) {
-    throw new Error('a reference of the chunk was posted concurrently; retried per lease');
+  const byLease = new Map<string, ChunkLeaseNotes>();
+  for (const n of notes) {
+    const l = byId.get(n.leaseId) as BatchLease;
+    const slot = byLease.get(n.leaseId) ?? {
+      leaseId: n.leaseId,
+      correlationId: l.correlationId,
+      start: n.start,
+      end: n.end,
+      notes: 0,
+      gross: Money.zero(n.currency).toString(),
+      currency: n.currency,
+    };
+    slot.end = n.end;
+    slot.notes += 1;
+    slot.gross = Money.of(slot.gross, n.currency)
+      .plus(Money.of(n.rated.gross, n.currency))
+      .toString();
+    byLease.set(n.leaseId, slot);
   }
-  const txOf = new Map(tx.map((t) => [t.reference, t.id]));
-  const e = {
-    tx: [] as string[],
-    account: [] as string[],
-    currency: [] as string[],
-    amount: [] as string[],
-  };
-  const deltas = new Map<string, Money>();
-  for (const p of postings) {
-    if (p.entries.length === 0) continue;
-    let sum = Money.zero(p.entries[0].amount.currency);
-    for (const entry of p.entries) {
-      const k = accountKey(entry.key);
-      e.tx.push(txOf.get(p.reference) as string);
-      e.account.push((accounts.get(k) as LockedAccount).id);
-      e.currency.push(entry.key.currency);
-      e.amount.push(parseDecimal(entry.amount.toString()).toFixed());
-      deltas.set(k, (deltas.get(k) ?? Money.zero(entry.key.currency)).plus(entry.amount));
-      sum = sum.plus(entry.amount);
-    }
-    if (!sum.isZero()) throw new Error(`${p.reference}: entries do not balance`);
-  }
-  const changed = [...deltas].filter(([, d]) => !d.isZero());
-  await m.query(
-    `INSERT INTO ledger_entries (transaction_id, account_id, currency, amount)
-     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::numeric[])`,
-    [e.tx, e.account, e.currency, e.amount],
-  );
-  await m.query(
-    `UPDATE ledger_accounts AS a SET balance = a.balance + v.delta
-       FROM unnest($1::uuid[], $2::numeric[]) AS v(id, delta) WHERE a.id = v.id`,
-    [
-      changed.map(([k]) => (accounts.get(k) as LockedAccount).id),
-      changed.map(([, d]) => parseDecimal(d.toString()).toFixed()),
-    ],
-  );
-  const inserted: { id: string }[] = await m.query(
-    `INSERT INTO debit_notes (lease_id, kind, period_start, period_end, currency, lines, gross,
-                              fee, net, transaction_id, correlation_id, settlement_run_id)
-     SELECT x.l, 'period', x.s, x.e, x.c, x.li::jsonb, x.g, x.f, x.n, x.t, x.ci, $11
-       FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[], $4::text[], $5::text[],
-                   $6::numeric[], $7::numeric[], $8::numeric[], $9::uuid[], $10::text[])
-            AS x(l, s, e, c, li, g, f, n, t, ci)
-     RETURNING id`,
-    [
-      notes.map((n) => n.leaseId),
-      notes.map((n) => n.start),
-      notes.map((n) => n.end),
-      notes.map((n) => n.currency),
-      notes.map((n) => n.lines),
-      notes.map((n) => n.gross),
-      notes.map((n) => n.fee),
-      notes.map((n) => n.net),
-      notes.map((n) => txOf.get(n.reference) as string),
-      notes.map((n) => n.correlationId),
-      runId,
-    ],
-  );
-  result.debitNoteIds = inserted.map((r) => r.id);
-  result.notes = notes.map((n) => ({
-    leaseId: n.leaseId,
-    correlationId: n.correlationId,
-    start: n.start,
-    end: n.end,
-    gross: n.gross,
-    currency: n.currency,
-  }));
-  await m.query(
-    `UPDATE leases AS l SET settled_until = v.e
-       FROM unnest($1::uuid[], $2::timestamptz[]) AS v(id, e) WHERE l.id = v.id`,
-    [notes.map((n) => n.leaseId), notes.map((n) => n.end)],
-  );
+  result.byLease = [...byLease.values()];
   return result;
 }

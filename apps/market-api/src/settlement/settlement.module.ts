@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { MoneyEventsModule } from '../events/money-events.js';
 import { LedgerModule } from '../ledger/ledger.module.js';
 import { SettlementLogModule } from '../settlement-log/settlement-log.module.js';
 import { EscrowService } from './escrow.service.js';
@@ -10,7 +11,7 @@ import { SettlementScheduler } from './settlement.scheduler.js';
 import { SettlementService } from './settlement.service.js';
 
 @Module({
-  imports: [LedgerModule, SettlementLogModule],
+  imports: [LedgerModule, MoneyEventsModule, SettlementLogModule],
   controllers: [InvoicesController, SettlementController],
   providers: [
     { provide: SettlementConfig, useFactory: () => SettlementConfig.fromEnv(process.env) },

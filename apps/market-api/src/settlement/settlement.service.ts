@@ -8,6 +8,7 @@ import type { ComputeClass } from '@suanli/units';
 import { wholeSecond } from '../common/clock.js';
 import { LeaseEntity } from '../database/market.entities.js';
 import { DebitNoteEntity, InvoiceEntity } from '../database/settlement.entities.js';
+import { MoneyEvents } from '../events/money-events.js';
 import { BidScheduler } from '../leases/bid-scheduler.service.js';
 import { LeaseEventsService } from '../leases/lease-events.service.js';
 import { LedgerService, PLATFORM_OWNER } from '../ledger/ledger.service.js';
@@ -15,14 +16,19 @@ import { currentRunId, withLease, withRun } from '../observability/correlation-c
 import { WalletService } from '../ledger/wallet.service.js';
 import { EscrowService, isInsufficientFunds } from './escrow.service.js';
 import { InvoicesService } from './invoices.service.js';
-import { settleChunk } from './period-batch.js';
-import { floorHour, modelOf, nextPeriod, ratePeriod, type PriceRow } from './rating.js';
+import {
+  insertPeriodNotes,
+  loadRatingInputs,
+  ratePeriodOf,
+  settleChunk,
+  type ChunkLeaseNotes,
+  type RatingInputs,
+} from './period-batch.js';
+import { periodMoney } from './period-money.js';
+import { floorHour, nextPeriod } from './rating.js';
 import { SettlementConfig } from './settlement.config.js';
-import { SettlementLogService } from '../settlement-log/settlement-log.service.js';
 
-/** Ledger reference of the debit note for the lease's period starting at `periodStart`. */
-export const debitNoteReference = (leaseId: string, periodStart: Date): string =>
-  `debit-note:${leaseId}:${periodStart.toISOString()}`;
+export { debitNoteReference } from './period-money.js';
 
 export interface SettlementRunResult {
   /** The run's own id: its log lines carry it as `runId`, and its debit notes record it. */
@@ -41,60 +47,18 @@ export interface SettlementRunResult {
 }
 
 /**
- * Milliseconds of [from, to) during which the (interruptible) lease was paused, from its
- * recorded interruptions (an open one runs to `to`).
+ * The log line of a lease's debit notes of one step or chunk (its lease, run and correlation ids
+ * come from the scope).
  */
-export async function pausedMs(
-  m: EntityManager,
-  leaseId: string,
-  from: Date,
-  to: Date,
-): Promise<number> {
-  const rows: { ms: string }[] = await m.query(
-    `SELECT COALESCE(SUM(round(EXTRACT(EPOCH FROM
-              LEAST(COALESCE(resumed_at, $3), $3) - GREATEST(paused_at, $2)) * 1000)), 0)::text AS ms
-       FROM lease_interruptions
-      WHERE lease_id = $1 AND paused_at < $3 AND COALESCE(resumed_at, $3) > $2`,
-    [leaseId, from, to],
-  );
-  return Number(rows[0]?.ms ?? '0');
-}
-
-/**
- * What the lease used before its next period (tiered and reserved rating): the milliseconds of
- * its settled periods (`priorActiveMs`; slot-hours = slots × that / 1 h, kept exact by the
- * rating) and, per standard unit, Σ of the `usage_hours` buckets those periods rated. Buckets
- * are UTC hours, as metering writes them, whatever the session's TimeZone.
- */
-export async function priorUse(
-  m: EntityManager,
-  leaseId: string,
-): Promise<{ priorActiveMs: number; prior: Record<string, string> }> {
-  const rows: { unit: string | null; quantity: string }[] = await m.query(
-    `SELECT NULL AS unit,
-            coalesce(sum(round(extract(epoch FROM d.period_end - d.period_start) * 1000)), 0)::text
-              AS quantity
-       FROM debit_notes d WHERE d.lease_id = $1 AND d.kind = 'period'
-     UNION ALL
-     SELECT u.unit, sum(u.quantity)::text FROM usage_hours u
-       WHERE u.lease_id = $1 AND u.bucket IN (
-         SELECT date_trunc('hour', d.period_start, 'UTC') FROM debit_notes d
-         WHERE d.lease_id = $1 AND d.kind = 'period')
-       GROUP BY u.unit`,
-    [leaseId],
-  );
-  const prior: Record<string, string> = {};
-  let priorActiveMs = 0;
-  for (const r of rows) {
-    if (r.unit === null) priorActiveMs = Number(r.quantity);
-    else prior[r.unit] = r.quantity;
-  }
-  return { priorActiveMs, prior };
-}
-
-/** The log line of a debit note (its lease, run and correlation ids come from the scope). */
-function debitNoteLine(n: { start: Date; end: Date; gross: string; currency: string }): string {
-  return `debit note ${n.start.toISOString()}–${n.end.toISOString()}: ${n.gross} ${n.currency}`;
+function debitNoteLine(n: {
+  start: Date;
+  end: Date;
+  gross: string;
+  currency: string;
+  notes?: number;
+}): string {
+  const what = (n.notes ?? 1) > 1 ? `debit notes ×${n.notes}` : 'debit note';
+  return `${what} ${n.start.toISOString()}–${n.end.toISOString()}: ${n.gross} ${n.currency}`;
 }
 
 /** Safety net: no lease takes more steps than this in one run (a year of hours and then some). */
@@ -117,8 +81,8 @@ export class SettlementService {
     private readonly escrow: EscrowService,
     private readonly invoices: InvoicesService,
     private readonly config: SettlementConfig,
+    private readonly events: MoneyEvents,
     @Optional() private readonly leaseEvents?: LeaseEventsService,
-    @Optional() private readonly settlementLog?: SettlementLogService,
     @Optional() private readonly bids?: BidScheduler,
   ) {}
 
@@ -194,46 +158,49 @@ export class SettlementService {
   }
 
   /**
-   * The batched run (period-batch.ts): chunks of `batchSize` leases, one period each per
-   * transaction, pass after pass (a lease with several due hours gets one per pass) until a pass
-   * settles nothing. Leases the batch leaves alone are settled per lease afterwards.
+   * The batched run (period-batch.ts): chunks of `batchSize` leases, every due period of each
+   * in one transaction, SETTLEMENT_CONCURRENCY chunks at once (SKIP LOCKED gives each worker
+   * other leases), until no due lease is left. Leases the batch leaves alone are settled per
+   * lease afterwards.
    */
   private async runBatches(now: Date, horizon: Date, result: SettlementRunResult): Promise<void> {
     const deferred = new Set<string>();
     const touched = new Set<string>();
-    for (let pass = 0; pass < MAX_STEPS_PER_LEASE; pass += 1) {
-      let after = '00000000-0000-0000-0000-000000000000';
-      let settled = 0;
+    const worker = async (): Promise<void> => {
       for (;;) {
-        const chunk = await this.db.transaction(async (m) => {
-          const r = await settleChunk(m, this.ledger, {
-            now,
-            horizon,
-            after,
-            exclude: [...deferred],
-            limit: this.config.batchSize,
-            runId: result.runId,
-          });
-          await this.settlementLog?.appendDebitNotes(m, r.debitNoteIds);
-          return r;
-        });
+        const chunk = await this.db.transaction((m) =>
+          settleChunk(
+            m,
+            { ledger: this.ledger, events: this.events },
+            {
+              now,
+              horizon,
+              exclude: [...deferred],
+              limit: this.config.batchSize,
+              runId: result.runId,
+            },
+          ),
+        );
         if (chunk.error) this.log.warn(`batched chunk left to the per-lease step: ${chunk.error}`);
-        for (const n of chunk.notes) {
-          withLease({ id: n.leaseId, correlationId: n.correlationId }, () =>
-            this.log.log(debitNoteLine(n)),
-          );
-        }
+        for (const n of chunk.byLease) this.logNotes(n);
         for (const id of chunk.deferred) deferred.add(id);
         for (const id of chunk.settled) touched.add(id);
-        settled += chunk.settled.length;
-        result.debitNotes += chunk.settled.length;
-        result.batched += chunk.settled.length;
-        if (chunk.seen.length < this.config.batchSize) break;
-        after = chunk.seen[chunk.seen.length - 1];
+        // Safety net: a lease the chunk looked at and neither settled nor left is not taken again.
+        const settled = new Set(chunk.settled);
+        for (const id of chunk.seen) if (!settled.has(id)) deferred.add(id);
+        result.debitNotes += chunk.notes;
+        result.batched += chunk.notes;
+        if (chunk.seen.length === 0) break;
       }
-      if (settled === 0) break;
-    }
+    };
+    await Promise.all(Array.from({ length: this.config.concurrency }, worker));
     result.leases += touched.size;
+  }
+
+  private logNotes(n: ChunkLeaseNotes): void {
+    withLease({ id: n.leaseId, correlationId: n.correlationId }, () =>
+      this.log.log(debitNoteLine(n)),
+    );
   }
 
   /** One step for one lease in the caller's transaction; true when there may be more to do. */
@@ -287,8 +254,10 @@ export class SettlementService {
   }
 
   /**
-   * Rates the period, posts and records its debit note (paid from the period's hold, any excess
-   * from available), releases the rest of the hold, takes the next period's hold or suspends.
+   * Rates the period and settles its money in one posting (`periodMoney`): the note paid from
+   * the period's hold, any excess from available (what even that cannot cover is owed), the rest
+   * of the hold released and the next period's held, or the lease suspended. Exactly what the
+   * batched run writes for the period.
    */
   private async settlePeriod(
     m: EntityManager,
@@ -308,123 +277,67 @@ export class SettlementService {
       { ownerKey: lease.sellerOrgId, kind: 'seller_payable', currency: cur },
       { ownerKey: PLATFORM_OWNER, kind: 'platform_revenue', currency: cur },
     ]);
-    let owes = false;
-
-    const already = await m.findOneBy(DebitNoteEntity, {
+    const already = await m.existsBy(DebitNoteEntity, {
       leaseId: lease.id,
       kind: 'period',
       periodStart: period.start,
     });
-    if (!already) {
-      const usageRows: { unit: string; quantity: string }[] = await m.query(
-        'SELECT unit, quantity::text AS quantity FROM usage_hours WHERE lease_id = $1 AND bucket = $2',
-        [lease.id, floorHour(period.start)],
-      );
-      const activeFrom = Math.max(period.start.getTime(), lease.startsAt.getTime());
-      const prices: readonly PriceRow[] = lease.prices;
-      const rated = ratePeriod({
-        currency: cur,
-        slots: lease.slots,
-        prices,
-        activeMs: Math.max(0, period.end.getTime() - activeFrom),
-        usage: Object.fromEntries(usageRows.map((u) => [u.unit, u.quantity])),
-        takeRate: lease.takeRate,
-        ...(prices.some((r) => modelOf(r) === 'tiered' || modelOf(r) === 'reserved')
-          ? await priorUse(m, lease.id)
-          : {}),
-        pausedMs: prices.some((r) => modelOf(r) === 'interruptible')
-          ? await pausedMs(m, lease.id, new Date(activeFrom), period.end)
-          : 0,
-      });
-      const gross = Money.of(rated.gross, cur);
-      const held = await this.escrow.heldFor(m, lease, period.start);
-      // Paid from the period's hold; usage beyond it (units without a physical bound) from the
-      // available balance; what even that cannot cover becomes a receivable and suspends.
-      const fromHeld = gross.lt(held) ? gross : held;
-      const rest = gross.minus(fromHeld);
-      const available = Money.of(await this.ledger.balanceOf(m, availableAccount), cur);
-      const fromAvailable = rest.lt(available) ? rest : available;
-      const owed = rest.minus(fromAvailable);
-      owes = owed.isPositive();
-      const entries = [
-        {
-          ownerKey: buyer,
-          kind: 'wallet_held' as const,
-          currency: cur,
-          amount: fromHeld.negated(),
-        },
-        {
-          ownerKey: buyer,
-          kind: 'wallet_available' as const,
-          currency: cur,
-          amount: fromAvailable.negated(),
-        },
-        {
-          ownerKey: buyer,
-          kind: 'buyer_receivable' as const,
-          currency: cur,
-          amount: owed.negated(),
-        },
-        {
-          ownerKey: lease.sellerOrgId,
-          kind: 'seller_payable' as const,
-          currency: cur,
-          amount: Money.of(rated.net, cur),
-        },
-        {
-          ownerKey: PLATFORM_OWNER,
-          kind: 'platform_revenue' as const,
-          currency: cur,
-          amount: Money.of(rated.fee, cur),
-        },
-      ]
-        .filter((e) => !e.amount.isZero())
-        .map((e) => ({ ...e, amount: e.amount.toString() }));
-      const posted = await this.ledger.post(m, {
-        kind: 'debit_note',
-        reference: debitNoteReference(lease.id, period.start),
-        memo: `lease ${lease.id}, ${period.start.toISOString()}–${period.end.toISOString()}`,
-        entries,
-      });
-      await m.insert(DebitNoteEntity, {
-        leaseId: lease.id,
-        periodStart: period.start,
-        periodEnd: period.end,
-        currency: cur,
-        lines: rated.lines,
-        gross: rated.gross,
-        fee: rated.fee,
-        net: rated.net,
-        transactionId: posted.transactionId,
-        correlationId: lease.correlationId,
-        settlementRunId: currentRunId() ?? null,
-      });
-      await this.settlementLog?.appendDebitNotesOf(m, lease.id);
-      await this.escrow.release(m, lease, period.start, held.minus(fromHeld));
-      result.debitNotes += 1;
-      this.log.log(debitNoteLine({ ...period, gross: rated.gross, currency: cur }));
+    if (already) {
+      // Its posting moved the escrow already; only the lease is behind.
+      await m.update(LeaseEntity, { id: lease.id }, { settledUntil: period.end });
+      return;
     }
+    const inputs = (await loadRatingInputs(m, [lease])).get(lease.id) as RatingInputs;
+    const rated = ratePeriodOf(lease, period, inputs);
+    const ends = !continuing || period.end.getTime() >= lease.endsAt.getTime();
+    const money = periodMoney({
+      lease,
+      period,
+      rated,
+      held: Money.of(lease.escrowHeld, cur),
+      available: Money.of(await this.ledger.balanceOf(m, availableAccount), cur),
+      nextHold: ends ? null : await this.holdAmount(m, lease),
+    });
+    const transactionId = randomUUID();
+    const records = await insertPeriodNotes(
+      m,
+      [
+        {
+          id: randomUUID(),
+          leaseId: lease.id,
+          start: period.start,
+          end: period.end,
+          currency: cur,
+          rated,
+          transactionId,
+          correlationId: lease.correlationId,
+        },
+      ],
+      () => lease,
+      currentRunId() ?? null,
+    );
+    await this.events.emit(m, 'debit-notes.issued', { notes: records });
+    await this.ledger.post(m, { ...money.posting, id: transactionId });
+    result.debitNotes += 1;
+    this.log.log(debitNoteLine({ ...period, gross: rated.gross, currency: cur }));
 
     let state: LeaseState = lease.state;
-    if (continuing && owes && period.end.getTime() < lease.endsAt.getTime()) {
+    if (money.suspend) {
       state = 'suspended';
       result.suspended += 1;
       this.log.warn(
-        `lease ${lease.id} suspended at ${period.end.toISOString()}: usage beyond escrow unpaid`,
+        `lease ${lease.id} suspended at ${period.end.toISOString()}: ${
+          money.suspend === 'owes'
+            ? 'usage beyond escrow unpaid'
+            : "wallet can't cover the next hold"
+        }`,
       );
-    } else if (continuing && period.end.getTime() < lease.endsAt.getTime()) {
-      try {
-        await this.escrow.takeHold(m, lease, period.end, await this.holdAmount(m, lease));
-      } catch (e) {
-        if (!isInsufficientFunds(e)) throw e;
-        state = 'suspended';
-        result.suspended += 1;
-        this.log.warn(
-          `lease ${lease.id} suspended at ${period.end.toISOString()}: wallet can't cover the next hold`,
-        );
-      }
     }
-    await m.update(LeaseEntity, { id: lease.id }, { settledUntil: period.end, state });
+    await m.update(
+      LeaseEntity,
+      { id: lease.id },
+      { settledUntil: period.end, state, escrowHeld: money.heldAfter.toString() },
+    );
     if (state === 'suspended' && lease.state !== 'suspended') {
       await this.leaseEvents?.record(m, lease, 'lease.suspended');
     }
@@ -504,10 +417,14 @@ export class SettlementService {
     ]);
   }
 
-  /** Releases a hold taken for the period starting at settled_until (never paid by a note). */
+  /** Releases what is still held for the lease (a hold no note will pay). */
   private async releaseRemaining(m: EntityManager, lease: LeaseEntity): Promise<void> {
-    const held = await this.escrow.heldFor(m, lease, lease.settledUntil);
-    await this.escrow.release(m, lease, lease.settledUntil, held);
+    await this.escrow.release(
+      m,
+      lease,
+      lease.settledUntil,
+      Money.of(lease.escrowHeld, lease.currency),
+    );
   }
 
   private async holdAmount(m: EntityManager, lease: LeaseEntity): Promise<Money> {

@@ -1,8 +1,13 @@
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import type { ResourceSpec } from '@suanli/contracts';
 import { Decimal } from '@suanli/money';
 import { FixedClock } from '../../common/clock.js';
+import { AppConfig } from '../../config/app-config.js';
+import { MoneyEvents } from '../../events/money-events.js';
+import { SettlementLogConfig } from '../../settlement-log/settlement-log.config.js';
+import { SettlementLogLeaves } from '../../settlement-log/settlement-log.events.js';
+import { SettlementLogService } from '../../settlement-log/settlement-log.service.js';
 import { BidScheduler } from '../../leases/bid-scheduler.service.js';
 import { LeaseEventsService } from '../../leases/lease-events.service.js';
 import { ENTITIES } from '../../entities.js';
@@ -28,16 +33,34 @@ export async function openDataSource(url: string, poolSize = 8): Promise<DataSou
   return ds.initialize();
 }
 
-/** The settlement services wired by hand on a DataSource (no Nest container needed). */
+/** A fresh Ed25519 private JWK (for the log's checkpoints), made synchronously. */
+function signingJwk(): string {
+  const { privateKey } = generateKeyPairSync('ed25519');
+  return JSON.stringify({ ...privateKey.export({ format: 'jwk' }), kid: 'settlement-kit' });
+}
+
+/**
+ * The settlement services wired by hand on a DataSource (no Nest container needed), with the
+ * money events' real handler: every debit note, invoice and credit note becomes a
+ * settlement-log leaf, as in the app.
+ */
 export function settlementKit(
   ds: DataSource,
   config = new SettlementConfig({ SETTLEMENT_SCHEDULER: 'off' }),
 ) {
+  const clock = new FixedClock(new Date('2026-11-28T10:00:00Z'));
+  const settlementLog = new SettlementLogService(
+    ds,
+    AppConfig.fromEnv({ DATABASE_URL: 'postgres://kit', PLATFORM_SIGNING_JWK: signingJwk() }),
+    clock,
+    new SettlementLogConfig({}),
+    config,
+  );
+  const events = MoneyEvents.of(new SettlementLogLeaves(settlementLog, config));
   const ledger = new LedgerService(ds);
   const wallets = new WalletService(ds, ledger);
-  const escrow = new EscrowService(ledger, wallets);
-  const invoices = new InvoicesService(ds, config, ledger, wallets);
-  const clock = new FixedClock(new Date('2026-11-28T10:00:00Z'));
+  const escrow = new EscrowService(ledger, wallets, events);
+  const invoices = new InvoicesService(ds, config, ledger, wallets, events, settlementLog);
   const leaseEvents = new LeaseEventsService(clock);
   const bids = new BidScheduler(leaseEvents);
   const settlement = new SettlementService(
@@ -47,15 +70,29 @@ export function settlementKit(
     escrow,
     invoices,
     config,
+    events,
     leaseEvents,
-    undefined,
     bids,
   );
-  return { ds, config, ledger, wallets, escrow, invoices, settlement, clock, bids };
+  return {
+    ds,
+    config,
+    ledger,
+    wallets,
+    escrow,
+    invoices,
+    settlement,
+    clock,
+    bids,
+    events,
+    settlementLog,
+  };
 }
 export type SettlementKit = ReturnType<typeof settlementKit>;
 
 export interface NewLease {
+  /** The lease's id (default: a new one). */
+  id?: string;
   buyerOrgId?: string;
   /** The offer the lease was ordered from (interruptible leases share one); default: a new id. */
   offerId?: string;
@@ -120,6 +157,7 @@ export async function placeLease(kit: SettlementKit, o: NewLease): Promise<Lease
       lastHeartbeatAt: null,
     });
     const lease = await m.getRepository(LeaseEntity).save({
+      ...(o.id ? { id: o.id } : {}),
       orderId: randomUUID(),
       offerId: o.offerId ?? randomUUID(),
       resourceId: resource.id,
@@ -279,19 +317,65 @@ export async function checkInvariants(
     }
   }
 
-  // Held = Σ of the open holds of the buyer's unsettled periods (escrow held + available = total).
-  const held: { owner_key: string; currency: string; held: string; open: string }[] =
-    await ds.query(
-      `SELECT a.owner_key, a.currency, a.balance::text AS held,
-            coalesce((SELECT sum(e.amount) FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id
-              WHERE e.account_id = a.id AND t.reference IN (
-                SELECT 'escrow-hold:' || l.id || ':' || to_char(l.settled_until AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
-                FROM leases l WHERE l.buyer_org_id::text = a.owner_key AND l.state <> 'ended')), 0)::text AS open
-     FROM ledger_accounts a WHERE a.kind = 'wallet_held'`,
-    );
-  for (const h of held) {
-    if (!new Decimal(h.held).eq(h.open)) {
-      throw new Error(`wallet ${h.owner_key} holds ${h.held} but its open leases hold ${h.open}`);
+  // Every debit note and invoice is a settlement-log leaf, and every SLA credit a credit note;
+  // an invoice's subtotal is Σ gross of its lease's debit notes, its total subtotal − credits.
+  const unlogged: unknown[] = await ds.query(
+    `SELECT 'debit_note' AS kind, d.id::text AS id FROM debit_notes d
+      WHERE NOT EXISTS (SELECT 1 FROM settlement_log_leaves s
+                         WHERE s.kind = 'debit_note' AND s.record_id = d.id::text)
+     UNION ALL
+     SELECT 'invoice', i.id::text FROM invoices i
+      WHERE NOT EXISTS (SELECT 1 FROM settlement_log_leaves s
+                         WHERE s.kind = 'invoice' AND s.record_id = i.id::text)
+     UNION ALL
+     SELECT 'credit', i.id::text FROM invoices i
+      WHERE i.credits > 0 AND NOT EXISTS (SELECT 1 FROM settlement_log_leaves s
+                         WHERE s.kind = 'credit' AND s.record_id = 'sla-credit:' || i.lease_id)`,
+  );
+  if (unlogged.length > 0)
+    throw new Error(`not in the settlement log: ${JSON.stringify(unlogged)}`);
+  const subtotals: unknown[] = await ds.query(
+    `SELECT i.lease_id, i.subtotal, i.credits, i.total FROM invoices i
+      WHERE i.subtotal <> (SELECT coalesce(sum(d.gross), 0) FROM debit_notes d WHERE d.lease_id = i.lease_id)
+         OR i.total <> i.subtotal - i.credits`,
+  );
+  if (subtotals.length > 0) {
+    throw new Error(`invoice ≠ Σ debit notes − credits: ${JSON.stringify(subtotals)}`);
+  }
+
+  // Escrow: each lease's escrow_held = what its own postings moved into wallet_held, and each
+  // wallet's held balance = Σ escrow_held of its leases (escrow held + available = total).
+  const leaseHeld: { id: string; held: string; posted: string }[] = await ds.query(
+    `SELECT l.id, l.escrow_held::text AS held,
+            coalesce((SELECT sum(e.amount) FROM ledger_entries e
+                       JOIN ledger_transactions t ON t.id = e.transaction_id
+                       JOIN ledger_accounts a ON a.id = e.account_id AND a.kind = 'wallet_held'
+                      WHERE t.reference LIKE 'escrow-hold:' || l.id || ':%'
+                         OR t.reference LIKE 'escrow-release:' || l.id || ':%'
+                         OR t.reference LIKE 'debit-note:' || l.id || ':%'), 0)::text AS posted
+       FROM leases l`,
+  );
+  for (const h of leaseHeld) {
+    if (!new Decimal(h.held).eq(h.posted)) {
+      throw new Error(`lease ${h.id} says it holds ${h.held}, its postings hold ${h.posted}`);
     }
   }
+  const held: { owner_key: string; currency: string; held: string; leases: string }[] =
+    await ds.query(
+      `SELECT a.owner_key, a.currency, a.balance::text AS held,
+              coalesce((SELECT sum(l.escrow_held) FROM leases l
+                         WHERE l.buyer_org_id::text = a.owner_key AND l.currency = a.currency), 0)::text AS leases
+         FROM ledger_accounts a WHERE a.kind = 'wallet_held'`,
+    );
+  for (const h of held) {
+    if (!new Decimal(h.held).eq(h.leases)) {
+      throw new Error(`wallet ${h.owner_key} holds ${h.held} but its leases hold ${h.leases}`);
+    }
+  }
+  const ended: unknown[] = await ds.query(
+    `SELECT id, escrow_held FROM leases l WHERE state = 'ended' AND escrow_held <> 0
+        AND EXISTS (SELECT 1 FROM invoices i WHERE i.lease_id = l.id)`,
+  );
+  if (ended.length > 0)
+    throw new Error(`invoiced leases still hold escrow: ${JSON.stringify(ended)}`);
 }
