@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ERROR_CODES } from '@suanli/contracts';
 import { strictInput } from '../common/strict-input.js';
+import type { DeprecationNotice } from '../common/deprecation.js';
 import type { DiscoveredRoute } from './route-discovery.js';
 import type { HandlerFacts, JsonSchema, SchemaRef } from './source-analysis.js';
 import { OPERATION_NOTES } from './operation-notes.js';
@@ -230,6 +231,29 @@ function pathParamText(name: string, segment: string): string {
   return `The ${humanize(name).toLowerCase()}.`;
 }
 
+/** The response headers of a deprecated operation (docs/api-versioning.md). */
+const DEPRECATION_RESPONSE_HEADERS = {
+  Deprecation: {
+    description: 'When the operation was deprecated (RFC 9745: `@` and seconds since the epoch).',
+    schema: { type: 'string' },
+    example: '@1796601600',
+  },
+  Sunset: {
+    description: 'From when the operation may be gone (RFC 8594: an HTTP-date).',
+    schema: { type: 'string' },
+    example: 'Sat, 01 Jul 2028 00:00:00 GMT',
+  },
+};
+
+/** Marks an operation deprecated and says since when, until when and what replaces it. */
+function deprecate(op: Operation, n: DeprecationNotice): void {
+  op.deprecated = true;
+  const instead = n.successor ? ` Use \`${n.successor}\` instead.` : '';
+  op.description =
+    `**Deprecated** since ${n.since}; it may be removed from ${n.sunset} (the \`Sunset\` ` +
+    `header of every answer).${instead}\n\n${op.description}`;
+}
+
 function operationId(r: DiscoveredRoute, taken: Set<string>): string {
   const base = r.controller.replace(/Controller$/, '');
   const id0 = `${base.charAt(0).toLowerCase()}${base.slice(1)}${r.handler.charAt(0).toUpperCase()}${r.handler.slice(1)}`;
@@ -389,6 +413,7 @@ export async function buildDocument(input: BuildInput): Promise<OpenApiDocument>
         .join('\n\n'),
       responses: {},
     };
+    if (r.deprecated) deprecate(op, r.deprecated);
     const security = securityOf(r);
     if (security) op.security = security;
     if (parameters.length > 0) op.parameters = parameters;
@@ -437,6 +462,7 @@ export async function buildDocument(input: BuildInput): Promise<OpenApiDocument>
     } else if (!facts) {
       ok.content = { 'application/json': { schema: {} } };
     }
+    if (r.deprecated) ok.headers = DEPRECATION_RESPONSE_HEADERS;
     op.responses[String(r.status)] = ok;
 
     const errors = new Set<string>(['400', '429']);

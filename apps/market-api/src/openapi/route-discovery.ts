@@ -11,6 +11,7 @@ import {
 import { RequestMethod } from '@nestjs/common';
 import type { ApiKeyScope, Role } from '@suanli/contracts';
 import { AGENT_KEY, API_KEY_SCOPE, PUBLIC_KEY, ROLES_KEY } from '../auth/auth.decorators.js';
+import { DEPRECATED_KEY, type DeprecationNotice } from '../common/deprecation.js';
 
 /** Nest's RouteParamtypes (the keys of ROUTE_ARGS_METADATA are `<type>:<index>`). */
 const PARAMTYPE = { BODY: 3, QUERY: 4, PARAM: 5, HEADERS: 6 } as const;
@@ -46,6 +47,8 @@ export interface DiscoveredRoute {
   args: RouteArg[];
   /** The media type a `@Header('content-type', …)` sets, when the handler sets one. */
   contentType?: string;
+  /** `@Deprecated(…)`: the operation is deprecated (docs/api-versioning.md). */
+  deprecated?: DeprecationNotice;
 }
 
 type ModuleNode = Type | DynamicModule | Promise<DynamicModule> | { forwardRef: () => Type };
@@ -179,6 +182,7 @@ export function routesOf(controllers: Type[]): DiscoveredRoute[] {
         .find((h) => h.name.toLowerCase() === 'content-type')
         ?.value.split(';')[0]
         .trim();
+      const deprecated = Reflect.getMetadata(DEPRECATED_KEY, fn) as DeprecationNotice | undefined;
       for (const b of bases) {
         for (const s of Array.isArray(sub) ? sub : [sub]) {
           routes.push({
@@ -191,6 +195,7 @@ export function routesOf(controllers: Type[]): DiscoveredRoute[] {
             idempotency,
             args,
             ...(contentType ? { contentType } : {}),
+            ...(deprecated ? { deprecated } : {}),
           });
         }
       }
