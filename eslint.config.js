@@ -41,6 +41,28 @@ export default tseslint.config(
     },
   },
   {
+    // One home per capability (docs/architecture.md): a market-api feature reads and writes its
+    // own tables and reaches another feature's only through that feature's service or query
+    // functions, never its entities. `database/` still holds the shared entities not yet owned
+    // by one feature; the composition root (src/*.ts), tests and test support are exempt.
+    files: ['apps/market-api/src/*/**/*.ts'],
+    ignores: ['**/*.spec.ts', '**/*.int-spec.ts', '**/testing/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['../*/*.entities.js', '!../database/*.entities.js'],
+              message:
+                "another feature's entities: call its service (or its exported query) instead",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Tests wire real apps together (an e2e test boots the API and the metering ingest), so
     // the app/lib boundary applies to shipped code, not to test files and their support code.
     files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/*.e2e-spec.ts', 'test/**/*.ts'],

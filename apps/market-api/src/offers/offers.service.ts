@@ -16,7 +16,7 @@ import { CURRENT_CATALOG } from '@suanli/units';
 import { Clock } from '../common/clock.js';
 import { DomainError, invalidState, notFound } from '../common/errors.js';
 import { OrganizationEntity } from '../database/accounts.entities.js';
-import { CredibilityScoreEntity } from '../credibility/credibility.entities.js';
+import { resourceScores } from '../credibility/resource-scores.js';
 import { OfferEntity } from '../database/market.entities.js';
 import { ResourceEntity } from '../database/registry.entities.js';
 import { RegistryService } from '../registry/registry.service.js';
@@ -34,8 +34,6 @@ import { decodeCursor, encodeCursor } from './catalog-cursor.js';
 import { normalizedPrice, toPriceRows } from './pricing.js';
 
 export type OfferSearch = z.infer<typeof offerSearchSchema>;
-const credOf = (c: CredibilityScoreEntity | undefined) =>
-  c ? { score: c.score, confidence: c.confidence } : null;
 /** How far in the past an availability window may start (clock skew of the seller's client). */
 const WINDOW_PAST_TOLERANCE_MS = 5 * 60_000;
 const HOUR_MS = 3_600_000;
@@ -565,7 +563,7 @@ export class OffersService implements OnApplicationBootstrap {
     if (offers.length === 0) return [];
     const resourceIds = [...new Set(offers.map((o) => o.resourceId))];
     // Independent lookups: run them at once rather than one round trip after another.
-    const [resources, sellers, used, resourceUsed, scores] = await Promise.all([
+    const [resources, sellers, used, resourceUsed, credByResource] = await Promise.all([
       this.db.getRepository(ResourceEntity).findBy({ id: In(resourceIds) }),
       this.db
         .getRepository(OrganizationEntity)
@@ -575,11 +573,8 @@ export class OffersService implements OnApplicationBootstrap {
         offers.map((o) => o.id),
       ),
       resourceSlotsHeld(this.db.manager, resourceIds),
-      this.db
-        .getRepository(CredibilityScoreEntity)
-        .findBy({ subjectType: 'resource', subjectId: In(resourceIds) }),
+      resourceScores(this.db.manager, resourceIds),
     ]);
-    const credByResource = new Map(scores.map((c) => [c.subjectId, c]));
     const rById = new Map(resources.map((r) => [r.id, r]));
     const sById = new Map(sellers.map((s) => [s.id, s]));
     return offers.map((o) => {
@@ -626,7 +621,7 @@ export class OffersService implements OnApplicationBootstrap {
         availableUntil: o.availableUntil?.toISOString() ?? null,
         sla: o.sla ? { ...o.sla, isDefault: false } : { ...DEFAULT_SLA, isDefault: true },
         createdAt: o.createdAt.toISOString(),
-        credibility: credOf(credByResource.get(o.resourceId)),
+        credibility: credByResource.get(o.resourceId) ?? null,
       };
     });
   }

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { PrivacyController } from './privacy.controller.js';
-import { SettlementConfig } from '../settlement/settlement.config.js';
+import { PseudonymSecret } from './pseudonym-secret.js';
 import { PrivacyService } from './privacy.service.js';
 import { PseudonymsService } from './pseudonyms.service.js';
 
@@ -9,8 +9,8 @@ import { PseudonymsService } from './pseudonyms.service.js';
   providers: [
     PrivacyService,
     PseudonymsService,
-    { provide: SettlementConfig, useFactory: () => SettlementConfig.fromEnv(process.env) },
+    { provide: PseudonymSecret, useFactory: () => PseudonymSecret.fromEnv(process.env) },
   ],
-  exports: [PrivacyService],
+  exports: [PrivacyService, PseudonymSecret],
 })
 export class PrivacyModule {}

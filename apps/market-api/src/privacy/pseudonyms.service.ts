@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import type { Principal } from '../auth/auth.decorators.js';
 import { notFound } from '../common/errors.js';
 import { OrganizationEntity } from '../database/accounts.entities.js';
-import { SettlementConfig } from '../settlement/settlement.config.js';
+import { PseudonymSecret } from './pseudonym-secret.js';
 import { PrivacyService } from './privacy.service.js';
 import { buyerPseudonym, sellerPseudonym } from './pseudonyms.js';
 
@@ -26,7 +26,7 @@ export interface PseudonymView {
 export class PseudonymsService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
-    private readonly settlement: SettlementConfig,
+    private readonly pseudonyms: PseudonymSecret,
     private readonly privacy: PrivacyService,
   ) {}
 
@@ -34,7 +34,7 @@ export class PseudonymsService {
     p: Principal,
     q: { pseudonym: string; viewer?: string; purpose: string },
   ): Promise<PseudonymView> {
-    const secret = this.settlement.pseudonymSecret;
+    const secret = this.pseudonyms.pseudonymSecret;
     const kind = q.pseudonym.startsWith('buyer-') ? 'buyer' : 'seller';
     const viewer = q.viewer ?? '';
     const of = (orgId: string): string =>

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { MoneyEventHandler, type MoneyEventMap, OnMoneyEvent } from '../events/money-events.js';
-import { SettlementConfig } from '../settlement/settlement.config.js';
+import { PseudonymSecret } from '../privacy/pseudonym-secret.js';
 import { creditLeaf, debitNoteLeaf, invoiceLeaf, payoutLeaf } from './leaf-records.js';
 import { SettlementLogService } from './settlement-log.service.js';
 
@@ -14,7 +14,7 @@ import { SettlementLogService } from './settlement-log.service.js';
 export class SettlementLogLeaves {
   constructor(
     private readonly log: SettlementLogService,
-    private readonly config: SettlementConfig,
+    private readonly config: PseudonymSecret,
   ) {}
 
   @OnMoneyEvent('debit-notes.issued')

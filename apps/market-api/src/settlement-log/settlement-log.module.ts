@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { SettlementConfig } from '../settlement/settlement.config.js';
+import { PrivacyModule } from '../privacy/privacy.module.js';
 import { SettlementLogConfig } from './settlement-log.config.js';
 import { SettlementLogLeaves } from './settlement-log.events.js';
 import { SettlementLogController } from './settlement-log.controller.js';
@@ -11,10 +11,10 @@ import { SettlementLogService } from './settlement-log.service.js';
  * invoices and payouts (`SettlementLogLeaves`).
  */
 @Module({
+  imports: [PrivacyModule],
   controllers: [SettlementLogController],
   providers: [
     { provide: SettlementLogConfig, useFactory: () => new SettlementLogConfig(process.env) },
-    { provide: SettlementConfig, useFactory: () => SettlementConfig.fromEnv(process.env) },
     SettlementLogService,
     SettlementLogScheduler,
     SettlementLogLeaves,

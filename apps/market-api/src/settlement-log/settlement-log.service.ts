@@ -29,7 +29,7 @@ import {
   type SettlementLogKind,
 } from '../database/settlement-log.entities.js';
 import type { LeafInput } from './leaf-records.js';
-import { SettlementConfig } from '../settlement/settlement.config.js';
+import { PseudonymSecret } from '../privacy/pseudonym-secret.js';
 import { SettlementLogConfig } from './settlement-log.config.js';
 import { TileCache } from './tile-cache.js';
 import { canonicalJson } from '@suanli/crypto';
@@ -80,8 +80,8 @@ export class SettlementLogService {
     private readonly appConfig: AppConfig,
     private readonly clock: Clock,
     private readonly config: SettlementLogConfig,
-    // The pseudonym secret's home (the leaves are built by SettlementLogLeaves).
-    readonly settlementConfig: SettlementConfig,
+    // The pseudonym secret's home is privacy (the leaves are built by SettlementLogLeaves).
+    readonly pseudonyms: PseudonymSecret,
   ) {
     this.origin = config.origin ?? `${appConfig.platformCode}/settlement`;
     this.tiles = new TileCache(config.tileCache);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEV_PSEUDONYM_SECRET, pseudonymSecretFrom } from '../privacy/pseudonym-secret.js';
 
 const schema = z.object({
   /** Minutes to wait after an hour closes before settling it (late usage). Default 0. */
@@ -13,7 +14,7 @@ const schema = z.object({
   /** Leases per transaction of the batched run (set-based SQL); 0 = per lease only. */
   SETTLEMENT_BATCH_SIZE: z.coerce.number().int().min(0).max(10000).default(500),
   /** Key of the HMAC that pseudonymizes buyers on sellers' invoices (required in production). */
-  PSEUDONYM_SECRET: z.string().min(1).default('suanli-dev-pseudonym-secret'),
+  PSEUDONYM_SECRET: z.string().min(1).default(DEV_PSEUDONYM_SECRET),
 });
 
 /** Settlement settings, validated from the environment (names the variable on failure). */
@@ -44,18 +45,12 @@ export class SettlementConfig {
 
   static fromEnv(env: Record<string, string | undefined>): SettlementConfig {
     const pick = (k: keyof z.input<typeof schema>) => (env[k] === '' ? undefined : env[k]);
-    // The default is public: with it anyone could recompute (and so link) pseudonyms.
-    if (env.NODE_ENV === 'production' && !pick('PSEUDONYM_SECRET')) {
-      throw new Error(
-        'invalid settlement configuration:\n  PSEUDONYM_SECRET: required in production',
-      );
-    }
     return new SettlementConfig({
       SETTLEMENT_LAG_MINUTES: pick('SETTLEMENT_LAG_MINUTES'),
       SETTLEMENT_GRACE_MINUTES: pick('SETTLEMENT_GRACE_MINUTES'),
       SETTLEMENT_SCHEDULER: pick('SETTLEMENT_SCHEDULER') as 'on' | 'off' | undefined,
       SETTLEMENT_INTERVAL_SECONDS: pick('SETTLEMENT_INTERVAL_SECONDS'),
-      PSEUDONYM_SECRET: pick('PSEUDONYM_SECRET'),
+      PSEUDONYM_SECRET: pseudonymSecretFrom(pick('PSEUDONYM_SECRET'), env.NODE_ENV),
       SETTLEMENT_CONCURRENCY: pick('SETTLEMENT_CONCURRENCY'),
       SETTLEMENT_BATCH_SIZE: pick('SETTLEMENT_BATCH_SIZE'),
     });
