@@ -29,6 +29,7 @@ import * as m25 from './1796670480975-usage-capacity.js';
 import * as m26 from './1796673752713-usage-events-rated-catalog.js';
 import * as m27 from './1796674000000-organizations-erased-at.js';
 import * as m28 from './1796678365976-lease-escrow-held.js';
+import * as m29 from './1796679436489-sessions-and-log-ins.js';
 
 type MigrationClass = new () => MigrationInterface;
 const classesOf = (m: Record<string, unknown>): MigrationClass[] =>
@@ -64,4 +65,5 @@ export const MIGRATIONS: MigrationClass[] = [
   m26,
   m27,
   m28,
+  m29,
 ].flatMap(classesOf);

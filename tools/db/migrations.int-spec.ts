@@ -78,10 +78,11 @@ describe('migrations', () => {
       // were undone with it, aside).
       const { upQueries } = await ds.driver.createSchemaBuilder().log();
       expect(upQueries.filter((q) => q.query.includes('"debit_notes"'))).toEqual([]);
+      // Of debit_notes too: the constraints and indexes of later migrations, undone, aside.
       const diff = compareSchemaObjects(
         await schemaObjects(db.url),
         await entitySchemaObjects(db.url),
-      );
+      ).filter((d) => d.table === 'debit_notes');
       expect(diff).toEqual([
         {
           kind: 'constraint',

@@ -1,4 +1,5 @@
 import {
+  LoginThrottleEntity,
   OrganizationEntity,
   RefreshTokenEntity,
   UserEntity,
@@ -72,6 +73,7 @@ export const ENTITIES = [
   OrganizationEntity,
   UserEntity,
   RefreshTokenEntity,
+  LoginThrottleEntity,
   IdempotencyKeyEntity,
   RegistrantEntity,
   ResourceEntity,

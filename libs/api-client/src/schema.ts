@@ -827,7 +827,7 @@ export interface paths {
     put?: never;
     /**
      * Log in
-     * @description A wrong e-mail or password answers 401; attempts are rate limited per address.
+     * @description A wrong e-mail or password answers 401, in about the same time whether or not the e-mail has an account. Attempts are rate limited per address, and per account: after 5 consecutive failures each further attempt waits 1 s, doubling up to 15 minutes (429 with Retry-After, the same for every e-mail).
      *
      *     Public: no credentials needed.
      */
@@ -849,11 +849,35 @@ export interface paths {
     put?: never;
     /**
      * Refresh
-     * @description An unknown, used or expired refresh token answers 401.
+     * @description An unknown, used or expired refresh token answers 401. A used one presented again revokes every token rotated from the same log-in (a replay means two parties hold the session).
      *
      *     Public: no credentials needed.
      */
     post: operations['accountsRefresh'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/auth/revoke': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Log-out: revokes the refresh token's session (its whole family); 200 whatever the token.
+     * @description Log-out: revokes the refresh token's session (its whole family); 200 whatever the token.
+     *
+     *     Log-out: revokes the session the refresh token belongs to, with every token rotated from the same log-in. The answer is the same whether or not the token was known.
+     *
+     *     Public: no credentials needed.
+     */
+    post: operations['accountsRevoke'];
     delete?: never;
     options?: never;
     head?: never;
@@ -5687,6 +5711,50 @@ export interface operations {
       };
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthenticated'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
+  accountsRevoke: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "refreshToken": "rt_0123456789abcdef"
+         *     }
+         */
+        'application/json': {
+          refreshToken: string;
+        };
+      };
+    };
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "revoked": false
+           *     }
+           */
+          'application/json': {
+            revoked: boolean;
+          };
+        };
+      };
+      400: components['responses']['BadRequest'];
       404: components['responses']['NotFound'];
       409: components['responses']['Conflict'];
       413: components['responses']['PayloadTooLarge'];

@@ -40,6 +40,15 @@ export class AccountsController {
     return this.accounts.refresh(parseInput(refreshSchema, body).refreshToken);
   }
 
+  /** Log-out: revokes the refresh token's session (its whole family); 200 whatever the token. */
+  @Public()
+  @Post('auth/revoke')
+  @HttpCode(200)
+  async revoke(@Body() body: unknown) {
+    await this.accounts.revoke(parseInput(refreshSchema, body).refreshToken);
+    return { revoked: true };
+  }
+
   @Roles(...ROLES)
   @Get('me')
   me(@CurrentPrincipal() p: Principal) {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, IsNull } from 'typeorm';
@@ -22,8 +22,10 @@ import {
 } from '../database/accounts.entities.js';
 import { RegistrantEntity } from '../database/registry.entities.js';
 import { TokensService } from '../auth/tokens.service.js';
+import { OrganizationStateVerifier } from '../auth/verifiers.js';
 import type { Principal } from '../auth/auth.decorators.js';
 import { PrivacyService } from '../privacy/privacy.service.js';
+import { LoginThrottle } from './login-throttle.js';
 import { UsersRepository, type UserRecord } from './users.repository.js';
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
@@ -36,8 +38,9 @@ export interface NewOrganization {
 }
 
 @Injectable()
-export class AccountsService implements OnApplicationBootstrap {
+export class AccountsService implements OnApplicationBootstrap, OrganizationStateVerifier {
   private readonly log = new Logger('accounts');
+  private dummy: Promise<string> | undefined;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -46,6 +49,7 @@ export class AccountsService implements OnApplicationBootstrap {
     private readonly clock: Clock,
     private readonly users: UsersRepository,
     private readonly privacy: PrivacyService,
+    private readonly throttle: LoginThrottle,
   ) {}
 
   /**
@@ -161,32 +165,89 @@ export class AccountsService implements OnApplicationBootstrap {
     });
   }
 
+  /**
+   * Same answer, in about the same time, for an unknown e-mail and a wrong password: without an
+   * account the password is checked against a dummy hash of the same cost, so the response time
+   * does not tell whether the e-mail has an account. Attempts are limited per account too.
+   */
   async logIn(req: LogInRequest): Promise<SessionView> {
+    await this.throttle.attempt(req.email);
     const user = await this.users.findByEmail(req.email);
-    // Same answer for an unknown e-mail and a wrong password: no account enumeration.
-    if (!user || !(await verifyPassword(req.password, user.passwordHash))) {
-      throw unauthenticated('e-mail or password is wrong');
-    }
+    const hash = user && !user.passwordHash.startsWith('!') ? user.passwordHash : null;
+    const ok = await verifyPassword(req.password, hash ?? (await this.dummyHash()));
+    if (!user || !hash || !ok) throw unauthenticated('e-mail or password is wrong');
+    await this.throttle.succeeded(req.email);
     const org = await this.db.getRepository(OrganizationEntity).findOneByOrFail({ id: user.orgId });
     return this.openSession(user, org);
   }
 
-  /** Refresh tokens rotate: each is good once; the old one is revoked as the new one is issued. */
+  /** A hash of a random password, made once, with the same parameters as members' hashes. */
+  private dummyHash(): Promise<string> {
+    this.dummy ??= hashPassword(randomToken(16));
+    return this.dummy;
+  }
+
+  /**
+   * Refresh tokens rotate: each is good once; the old one is revoked as the new one is issued,
+   * in the same family. A used or revoked token presented again means that two parties hold the
+   * family (a stolen token, or the victim after the thief): the whole family is revoked, and
+   * that revocation commits although the answer is 401 (docs/security.md, "Sessions").
+   */
   async refresh(refreshToken: string): Promise<SessionView> {
-    return this.db.transaction(async (m) => {
+    const session = await this.db.transaction(async (m) => {
       const row = await m.getRepository(RefreshTokenEntity).findOne({
-        where: { tokenHash: sha256(refreshToken), revokedAt: IsNull() },
+        where: { tokenHash: sha256(refreshToken) },
         lock: { mode: 'pessimistic_write' },
       });
-      if (!row || row.expiresAt <= this.clock.now())
-        throw unauthenticated('the refresh token is invalid or expired');
-      row.revokedAt = this.clock.now();
+      if (!row) return null;
+      const now = this.clock.now();
+      if (row.revokedAt) {
+        const revoked = await this.revokeFamily(m, row.familyId);
+        if (revoked > 0) this.log.warn(`refresh token reused: revoked its family (${revoked})`);
+        return null;
+      }
+      if (row.expiresAt <= now) return null;
+      row.revokedAt = now;
       await m.save(row);
       const user = await this.users.findById(row.userId, m);
-      if (!user) throw unauthenticated('the refresh token is invalid or expired');
+      if (!user) return null;
       const org = await m.getRepository(OrganizationEntity).findOneByOrFail({ id: user.orgId });
-      return this.openSession(user, org, m);
+      if (org.erasedAt) return null;
+      return this.openSession(user, org, m, row.familyId);
     });
+    if (!session) throw unauthenticated('the refresh token is invalid or expired');
+    return session;
+  }
+
+  /**
+   * Ends the session a refresh token belongs to (log-out): its whole family is revoked. Like
+   * RFC 7009, the answer is the same whether or not the token was known or still live.
+   */
+  async revoke(refreshToken: string): Promise<void> {
+    await this.db.transaction(async (m) => {
+      const row = await m
+        .getRepository(RefreshTokenEntity)
+        .findOneBy({ tokenHash: sha256(refreshToken) });
+      if (row) await this.revokeFamily(m, row.familyId);
+    });
+  }
+
+  /** Revokes every live token of a family; how many were live. */
+  private async revokeFamily(m: EntityManager, familyId: string): Promise<number> {
+    const r = await m.update(
+      RefreshTokenEntity,
+      { familyId, revokedAt: IsNull() },
+      { revokedAt: this.clock.now() },
+    );
+    return r.affected ?? 0;
+  }
+
+  /** One primary-key lookup per authenticated request (the auth guard asks). */
+  async assertNotErased(orgId: string): Promise<void> {
+    const org = await this.db
+      .getRepository(OrganizationEntity)
+      .findOne({ where: { id: orgId }, select: { id: true, erasedAt: true } });
+    if (!org || org.erasedAt) throw unauthenticated('the organization of this token was erased');
   }
 
   async me(userId: string): Promise<{ user: UserView; organization: OrganizationView }> {
@@ -203,6 +264,7 @@ export class AccountsService implements OnApplicationBootstrap {
     user: UserRecord,
     org: OrganizationEntity,
     m: EntityManager = this.db.manager,
+    familyId: string = randomUUID(),
   ): Promise<SessionView> {
     const accessToken = await this.tokens.issueAccessToken({
       userId: user.id,
@@ -213,6 +275,7 @@ export class AccountsService implements OnApplicationBootstrap {
     await m.getRepository(RefreshTokenEntity).save({
       userId: user.id,
       tokenHash: sha256(refreshToken),
+      familyId,
       expiresAt: new Date(this.clock.now().getTime() + this.config.refreshTokenTtl * 1000),
       revokedAt: null,
     });

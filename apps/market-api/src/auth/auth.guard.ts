@@ -13,7 +13,7 @@ import {
   ROLES_KEY,
 } from './auth.decorators.js';
 import { TokensService } from './tokens.service.js';
-import { AgentVerifier, ApiKeyVerifier } from './verifiers.js';
+import { AgentVerifier, ApiKeyVerifier, OrganizationStateVerifier } from './verifiers.js';
 
 /**
  * Global guard: an endpoint without @Public, @AgentAuth or @Roles is closed to everyone,
@@ -26,6 +26,14 @@ export class AuthGuard implements CanActivate {
     private readonly tokens: TokensService,
     private readonly moduleRef: ModuleRef,
   ) {}
+
+  /**
+   * An erased organization's access tokens and keys stop working at once, not when they
+   * expire: its state is read on every request.
+   */
+  private assertNotErased(orgId: string): Promise<void> {
+    return this.moduleRef.get(OrganizationStateVerifier, { strict: false }).assertNotErased(orgId);
+  }
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
     const targets = [ctx.getHandler(), ctx.getClass()];
@@ -46,6 +54,7 @@ export class AuthGuard implements CanActivate {
         path: req.path,
         ip: req.ip ?? null,
       });
+      await this.assertNotErased(req.apiKey.orgId);
       return true;
     }
     if (this.reflector.getAllAndOverride<boolean>(AGENT_KEY, targets)) {
@@ -54,6 +63,7 @@ export class AuthGuard implements CanActivate {
     }
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
     const principal = await this.tokens.verifyAccessToken(match[1]);
+    await this.assertNotErased(principal.orgId);
     req.principal = principal;
     if (!roles || !roles.some((r) => principal.roles.includes(r))) {
       throw forbidden(

@@ -20,3 +20,11 @@ export abstract class ApiKeyVerifier {
 export abstract class AgentVerifier {
   abstract verify(token: string): Promise<AgentPrincipal>;
 }
+
+/**
+ * Refuses a token or key whose organization was erased (401), on every request: provided by
+ * accounts/, which owns organizations.
+ */
+export abstract class OrganizationStateVerifier {
+  abstract assertNotErased(orgId: string): Promise<void>;
+}

@@ -56,6 +56,10 @@ export class ErrorEnvelopeFilter implements ExceptionFilter {
         `${correlationId} ${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}`,
       );
     }
+    const retryAfter = body.details?.retryAfterSeconds;
+    if (status === 429 && typeof retryAfter === 'number') {
+      res.setHeader('Retry-After', String(retryAfter));
+    }
     res.status(status).json({ error: body, correlationId } satisfies ErrorEnvelope);
   }
 }

@@ -1,4 +1,11 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  Index,
+  PrimaryColumn,
+  PrimaryGeneratedColumn,
+} from 'typeorm';
 import type { Role } from '@suanli/contracts';
 
 @Entity('organizations')
@@ -46,7 +53,23 @@ export class RefreshTokenEntity {
   @PrimaryGeneratedColumn('uuid') id!: string;
   @Index() @Column({ name: 'user_id', type: 'uuid' }) userId!: string;
   @Index({ unique: true }) @Column({ name: 'token_hash', type: 'text' }) tokenHash!: string;
+  /** Every token rotated from one log-in shares its family: a replayed one revokes them all. */
+  @Index() @Column({ name: 'family_id', type: 'uuid' }) familyId!: string;
   @Column({ name: 'expires_at', type: 'timestamptz' }) expiresAt!: Date;
   @Column({ name: 'revoked_at', type: 'timestamptz', nullable: true }) revokedAt!: Date | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+}
+
+/**
+ * Failed log-ins per account (keyed by an HMAC of the e-mail, whether or not it has an account,
+ * so a refusal tells nothing): consecutive failures and the time before which the next attempt
+ * is refused (docs/security.md, "Log-in abuse").
+ */
+@Entity('login_throttles')
+export class LoginThrottleEntity {
+  @PrimaryColumn({ name: 'key', type: 'text' }) key!: string;
+  @Column({ name: 'failures', type: 'int' }) failures!: number;
+  @Column({ name: 'blocked_until', type: 'timestamptz', nullable: true })
+  blockedUntil!: Date | null;
+  @Column({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
 }

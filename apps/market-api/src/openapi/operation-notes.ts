@@ -170,15 +170,22 @@ export const OPERATION_NOTES: Record<string, OperationNote> = {
   },
   'POST /v1/auth/login': {
     example: { email: 'buyer@example.com', password: 'correct horse battery staple' },
-    description: 'A wrong e-mail or password answers 401; attempts are rate limited per address.',
-    errors: ['401'],
+    description:
+      'A wrong e-mail or password answers 401, in about the same time whether or not the e-mail has an account. Attempts are rate limited per address, and per account: after 5 consecutive failures each further attempt waits 1 s, doubling up to 15 minutes (429 with Retry-After, the same for every e-mail).',
+    errors: ['401', '429'],
   },
   'GET /v1/admin/privacy/pseudonym': {
     description: 'A pseudonym that maps to no organization (for that viewer) answers 404.',
     errors: ['404'],
   },
   'POST /v1/auth/refresh': {
-    description: 'An unknown, used or expired refresh token answers 401.',
+    description:
+      'An unknown, used or expired refresh token answers 401. A used one presented again revokes every token rotated from the same log-in (a replay means two parties hold the session).',
     errors: ['401'],
+  },
+  'POST /v1/auth/revoke': {
+    example: { refreshToken: 'rt_0123456789abcdef' },
+    description:
+      'Log-out: revokes the session the refresh token belongs to, with every token rotated from the same log-in. The answer is the same whether or not the token was known.',
   },
 };

@@ -13,6 +13,7 @@ import type { TrialBalance } from '../ledger/ledger.service.js';
 import { reportOnline } from '../settlement/testing/settlement-fixtures.js';
 import type { CheckpointView } from '../settlement-log/settlement-log.service.js';
 import { emailBlindIndex } from './blind-index.js';
+import { AccountsService } from '../accounts/accounts.service.js';
 import { masterKeysFrom } from '../config/secret-keys.js';
 import {
   PrivacyService,
@@ -253,10 +254,13 @@ describe('personal data', () => {
     expect(
       JSON.stringify(await ds.query('SELECT * FROM users WHERE org_id = $1', [buyerId])),
     ).not.toContain('li.na');
-    expect((await buyer.get<{ user: { email: string } }>('/v1/me')).body.user).toMatchObject({
+    // The member's view of itself is blank; its access token, still within its lifetime, is
+    // refused now that the organization is erased (docs/security.md, "Sessions").
+    expect((await api.app.get(AccountsService).me(erasedRow.id)).user).toMatchObject({
       email: '',
       displayName: '',
     });
+    expect((await buyer.get('/v1/me')).status).toBe(401);
     expect((await ds.query('SELECT name FROM organizations WHERE id = $1', [buyerId]))[0]).toEqual({
       name: '(erased)',
     });
