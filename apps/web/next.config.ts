@@ -28,13 +28,20 @@ const config: NextConfig = {
   poweredByHeader: false,
   // prom-client (lib/metrics.ts) is required from node_modules at run time, not bundled.
   serverExternalPackages: ['prom-client'],
-  // Only types come from @suanli/contracts today; listed so value imports also compile.
+  // The workspace libraries are compiled from their TypeScript sources (the proof check and the
+  // assessor form's signer use @suanli/transparency and @suanli/crypto, no forks).
   transpilePackages: [
     '@suanli/contracts',
     '@suanli/api-client',
     '@suanli/crypto',
     '@suanli/transparency',
   ],
+  // The libraries import NodeNext style (`./x.js` for `x.ts`); webpack maps that back, which
+  // Turbopack cannot yet (vercel/next.js#82945), so builds run with `next build --webpack`.
+  webpack: (webpackConfig: { resolve: { extensionAlias?: Record<string, string[]> } }) => {
+    webpackConfig.resolve.extensionAlias = { '.js': ['.ts', '.tsx', '.js'] };
+    return webpackConfig;
+  },
   async headers() {
     return [
       {

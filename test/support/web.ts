@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './ports.js';
-import { webBuildIsStale } from '../../tools/dev/web-build.js';
+import { NEXT_BUILD_ARGS, webBuildIsStale } from '../../tools/dev/web-build.js';
 
 /**
  * Starts the storefront (apps/web) for end-to-end tests: `next build` when the build is missing
@@ -55,7 +55,7 @@ export async function buildWeb(): Promise<{ built: boolean; ms: number }> {
   for (;;) {
     if (!webBuildIsStale()) return { built: false, ms: Date.now() - started };
     try {
-      await run(NEXT_BIN, ['build'], webEnv({ NODE_ENV: 'production' }));
+      await run(NEXT_BIN, NEXT_BUILD_ARGS, webEnv({ NODE_ENV: 'production' }));
       return { built: true, ms: Date.now() - started };
     } catch (error) {
       const locked = error instanceof Error && BUILD_LOCKED.test(error.message);

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { run, waitForHttp, type Child, type RunOptions } from './children.js';
 import { ensureServices, LOCAL, ROOT, ServiceError, type RunningServices } from './services.js';
-import { WEB_DIR, webBuildIsStale } from './web-build.js';
+import { NEXT_BUILD_ARGS, WEB_DIR, webBuildIsStale } from './web-build.js';
 
 // SUANLI_START_PORT_OFFSET moves the apps' ports (e.g. `npm start` next to another one).
 const PORT_OFFSET = Number(process.env.SUANLI_START_PORT_OFFSET ?? 0) || 0;
@@ -201,7 +201,10 @@ async function main(): Promise<number> {
       }
       const t = Date.now();
       log('building the storefront (next build)');
-      const c = run('web-build', process.execPath, [next, 'build'], { cwd: WEB_DIR, env: webEnv });
+      const c = run('web-build', process.execPath, [next, ...NEXT_BUILD_ARGS], {
+        cwd: WEB_DIR,
+        env: webEnv,
+      });
       children.push(c);
       const code = await c.exited;
       if (code !== 0) throw new StartError(`next build failed (${code})`);

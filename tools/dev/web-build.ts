@@ -28,6 +28,12 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
+/**
+ * The storefront's build command: webpack, because the workspace libraries import NodeNext style
+ * (`./x.js` for `x.ts`) and only webpack maps that (apps/web/next.config.ts).
+ */
+export const NEXT_BUILD_ARGS = ['build', '--webpack'];
+
 /** `next build` is needed: there is no build, or a source is newer than it. */
 export function webBuildIsStale(): boolean {
   const built = statSync(join(WEB_DIR, '.next', 'BUILD_ID'), { throwIfNoEntry: false });

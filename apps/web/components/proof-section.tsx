@@ -1,5 +1,6 @@
 import type { RecordBundleView } from '@suanli/contracts';
-import { ProofError, verifyProof } from '@/lib/proof-verify';
+import type { JSONWebKeySet } from '@suanli/crypto';
+import { TransparencyError, verifyRecord } from '@suanli/transparency';
 import { apiBaseUrl } from '@/lib/api';
 import { call, marketApi } from '@/lib/client';
 import { formatDateTime } from '@/lib/format';
@@ -39,12 +40,12 @@ export async function ProofSection({
     outcome = { ok: false, reason: jwks.error.code };
   } else {
     try {
-      const cp = verifyProof(bundle, jwks.data);
+      const cp = await verifyRecord(bundle, jwks.data as JSONWebKeySet);
       outcome = { ok: true, timestamp: cp.timestamp, kid: cp.kid, rootHash: cp.rootHash };
     } catch (e) {
       outcome = {
         ok: false,
-        reason: e instanceof ProofError ? `${e.code}: ${e.message}` : String(e),
+        reason: e instanceof TransparencyError ? `${e.code}: ${e.message}` : String(e),
       };
     }
   }

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { redirect } from 'next/navigation';
 import type { ApiResult } from './api';
 import { call, marketApi } from './client';
-import { signCompactJws } from './jws-sign';
+import { signJws, type JWK } from '@suanli/crypto';
 import { getSession, loginUrl } from './session';
 
 // Server Functions of the assessor portal (/assessor). Each answers with a redirect back to the
@@ -126,7 +126,7 @@ export async function signAndPublish(form: FormData): Promise<void> {
   };
   let jws: string;
   try {
-    jws = signCompactJws(payload, privateJwk);
+    jws = await signJws(payload, privateJwk as JWK);
   } catch (e) {
     failed('invalid_jwk', e instanceof Error ? e.message : 'cannot sign with this key');
   }
