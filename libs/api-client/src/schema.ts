@@ -2402,6 +2402,7 @@ export interface components {
           | 'bad_signature'
           | 'issued_in_future'
           | 'evaluation_expired'
+          | 'validity_too_long'
           | 'unknown_subject'
           | 'unknown_method'
           | 'jti_replayed'
@@ -6755,7 +6756,7 @@ export interface operations {
       };
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
-      /** @description The request is well-formed but cannot be carried out (funds, signatures, keys), or its `Idempotency-Key` was used before with another request. Codes: `bad_signature`, `conflict_of_interest`, `evaluation_expired`, `issued_in_future`, `unknown_key`, `unknown_method`, `unknown_subject`. */
+      /** @description The request is well-formed but cannot be carried out (funds, signatures, keys), or its `Idempotency-Key` was used before with another request. Codes: `bad_signature`, `conflict_of_interest`, `evaluation_expired`, `issued_in_future`, `unknown_key`, `unknown_method`, `unknown_subject`, `validity_too_long`. */
       422: {
         headers: {
           [name: string]: unknown;

@@ -12,6 +12,7 @@ export const CREDIBILITY_ERROR_CODES = [
   'bad_signature',
   'issued_in_future',
   'evaluation_expired',
+  'validity_too_long',
   'unknown_subject',
   'unknown_method',
   'jti_replayed',

@@ -105,6 +105,41 @@ describe('accounts and auth (real API, real PostgreSQL)', () => {
     expect((await asBuyer.post('/v1/admin/settlement/run', {})).status).toBe(403);
   });
 
+  it("refuses a seller sign-up that copies an existing seller's name (issue #18)", async () => {
+    const sign = (email: string, name: string, roles: string[]) =>
+      apiClient(api.url).post<{ error: { code: string; details: { field: string } } }>(
+        '/v1/auth/signup',
+        {
+          email,
+          password: 'correct horse battery',
+          displayName: 'Mallory',
+          organization: { name, roles, industry: 'I' },
+        },
+      );
+    expect((await sign('real@compute.test', 'Pearl River Compute', ['seller'])).status).toBe(201);
+    for (const [i, copy] of [
+      'Pearl River Compute',
+      '  PEARL  river compute ',
+      'Ｐｅａｒｌ River Compute',
+    ].entries()) {
+      const r = await sign(`copy${i}@evil.test`, copy, ['seller', 'buyer']);
+      expect({ copy, status: r.status }).toEqual({ copy, status: 409 });
+      expect(r.body.error).toMatchObject({
+        code: 'conflict',
+        details: { field: 'organization.name' },
+      });
+    }
+    // Names are unique per role: a buyer may share it, but may not become that seller later.
+    const buyer = await sign('buyer@compute.test', 'Pearl River Compute', ['buyer']);
+    expect(buyer.status).toBe(201);
+    const orgId = (buyer.body as unknown as SessionView).organization.id;
+    // (through the service: an operator here would be a second one for the bootstrap test)
+    await expect(api.app.get(AccountsService).grantRoles(orgId, ['seller'])).rejects.toMatchObject({
+      code: 'conflict',
+      status: 409,
+    });
+  });
+
   it('gives sellers a registrant code under the platform prefix', async () => {
     const s = await signUp('seller@lab.test', ['seller']);
     expect(s.body.organization.registrant).toMatch(/^86\.N00\.E[0-9A-Z]{5}$/);

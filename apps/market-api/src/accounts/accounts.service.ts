@@ -88,6 +88,9 @@ export class AccountsService implements OnApplicationBootstrap, OrganizationStat
           field: 'email',
         });
       }
+      if (req.organization.roles.includes('seller')) {
+        await this.assertSellerNameFree(m, req.organization.name);
+      }
       const org = await m.getRepository(OrganizationEntity).save({
         name: req.organization.name,
         roles: [...new Set(req.organization.roles)],
@@ -158,6 +161,9 @@ export class AccountsService implements OnApplicationBootstrap, OrganizationStat
         .getRepository(OrganizationEntity)
         .findOne({ where: { id: orgId }, lock: { mode: 'pessimistic_write' } });
       if (!org) throw notFound('organization');
+      if (roles.includes('seller') && !org.roles.includes('seller')) {
+        await this.assertSellerNameFree(m, org.name, org.id);
+      }
       org.roles = [...new Set([...org.roles, ...roles])];
       await m.save(org);
       if (org.roles.includes('seller')) await this.issueRegistrant(m, org.id);
@@ -240,6 +246,37 @@ export class AccountsService implements OnApplicationBootstrap, OrganizationStat
       { revokedAt: this.clock.now() },
     );
     return r.affected ?? 0;
+  }
+
+  /**
+   * Sellers' names are shown to every buyer: no seller may take another's (compared after NFKC,
+   * case folding and collapsing spaces), so a sign-up cannot pass itself off as a known seller.
+   * Buyers' names are not shown to others and may repeat (docs/security.md).
+   */
+  private async assertSellerNameFree(
+    m: EntityManager,
+    name: string,
+    exceptOrgId: string | null = null,
+  ): Promise<void> {
+    await m.query(`SELECT pg_advisory_xact_lock(hashtext('seller-names'))`);
+    const taken = (await m.query(
+      `SELECT 1 FROM organizations
+       WHERE 'seller' = ANY(roles) AND erased_at IS NULL AND id IS DISTINCT FROM $2::uuid
+         AND lower(regexp_replace(btrim(normalize(name, NFKC)), '\\s+', ' ', 'g'))
+           = lower(regexp_replace(btrim(normalize($1::text, NFKC)), '\\s+', ' ', 'g'))
+       LIMIT 1`,
+      [name, exceptOrgId],
+    )) as unknown[];
+    if (taken.length > 0) {
+      throw new DomainError(
+        'conflict',
+        'a seller with this organization name already exists',
+        409,
+        {
+          field: 'organization.name',
+        },
+      );
+    }
   }
 
   /** One primary-key lookup per authenticated request (the auth guard asks). */

@@ -238,6 +238,13 @@ describe('credibility (real API, real PostgreSQL)', () => {
         422,
         'evaluation_expired',
       );
+      // Issue #18: validity is capped (a year and a day), not year 9999.
+      await expectRefusal(
+        await sign({ exp: Date.UTC(9999, 11, 31) / 1000 }),
+        422,
+        'validity_too_long',
+      );
+      await expectRefusal(await sign({ exp: nowS() + 367 * 86400 }), 422, 'validity_too_long');
       await expectRefusal(await sign({ sub: '86.R99.E99999/000001' }), 422, 'unknown_subject');
       await expectRefusal(await sign({ sub: randomUUID() }), 422, 'unknown_subject');
       await expectRefusal(await sign({ method: 'astrology.v1' }), 422, 'unknown_method');

@@ -43,6 +43,11 @@ export const DEFAULT_METHODS: EvaluationMethodView[] = [
 
 /** Clock skew tolerated on `iat`. */
 export const IAT_SKEW_SECONDS = 60;
+/**
+ * The longest an evaluation may be valid (`exp` - `iat`): a year and a day. A measurement
+ * says little about a machine years later; an assessor re-evaluates instead.
+ */
+export const MAX_VALIDITY_SECONDS = 366 * 86_400;
 /** Trading partners within this many days may not evaluate each other. */
 export const CONFLICT_WINDOW_DAYS = 90;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -308,6 +313,14 @@ export class CredibilityService implements OnModuleInit {
         exp: payload.exp,
         now: nowS,
       });
+    }
+    if (payload.exp - payload.iat > MAX_VALIDITY_SECONDS) {
+      throw new DomainError(
+        'validity_too_long',
+        `exp may be at most ${MAX_VALIDITY_SECONDS} s after iat`,
+        422,
+        { iat: payload.iat, exp: payload.exp, maxSeconds: MAX_VALIDITY_SECONDS },
+      );
     }
     if (!(await this.db.getRepository(EvaluationMethodEntity).existsBy({ id: payload.method }))) {
       throw new DomainError('unknown_method', `method ${payload.method} is not registered`, 422, {
