@@ -169,13 +169,17 @@ export class LedgerService {
 
     const inserted: { reference: string }[] = await manager.query(
       `INSERT INTO ledger_transactions (id, kind, reference, memo)
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[])
+       SELECT x.i, x.k, x.r, x.m FROM json_to_recordset($1::json) AS x(i uuid, k text, r text, m text)
        ON CONFLICT (reference) DO NOTHING RETURNING reference`,
       [
-        fresh.map((c) => ids.get(c.posting.reference)),
-        fresh.map((c) => c.posting.kind),
-        fresh.map((c) => c.posting.reference),
-        fresh.map((c) => c.posting.memo ?? ''),
+        JSON.stringify(
+          fresh.map((c) => ({
+            i: ids.get(c.posting.reference),
+            k: c.posting.kind,
+            r: c.posting.reference,
+            m: c.posting.memo ?? '',
+          })),
+        ),
       ],
     );
     if (inserted.length !== fresh.length) {
@@ -190,21 +194,23 @@ export class LedgerService {
       throw new LedgerError('a reference was posted concurrently; post again');
     }
 
-    const entries = { tx: [] as string[], account: [] as string[], currency: [] as string[] };
-    const amounts: string[] = [];
+    const entries: { t: string; a: string; c: string; v: string }[] = [];
     for (const { posting } of fresh) {
       for (const e of posting.entries) {
-        entries.tx.push(ids.get(posting.reference) as string);
-        entries.account.push((locked.get(keyOf(e)) as LockedAccount).id);
-        entries.currency.push(e.currency);
-        amounts.push(parseDecimal(e.amount).toFixed());
+        entries.push({
+          t: ids.get(posting.reference) as string,
+          a: (locked.get(keyOf(e)) as LockedAccount).id,
+          c: e.currency,
+          v: parseDecimal(e.amount).toFixed(),
+        });
       }
     }
-    if (amounts.length > 0) {
+    if (entries.length > 0) {
+      // One JSON parameter for all the rows (cheaper than one pg array literal per column).
       await manager.query(
         `INSERT INTO ledger_entries (transaction_id, account_id, currency, amount)
-         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::numeric[])`,
-        [entries.tx, entries.account, entries.currency, amounts],
+         SELECT x.t, x.a, x.c, x.v FROM json_to_recordset($1::json) AS x(t uuid, a uuid, c text, v numeric)`,
+        [JSON.stringify(entries)],
       );
     }
     const changed = [...net.values()].filter((d) => !d.delta.isZero());

@@ -94,28 +94,26 @@ export class SettlementLogService {
   /** Appends leaves in the caller's transaction; a record already in the log is skipped. */
   async append(m: EntityManager, leaves: readonly LeafInput[]): Promise<void> {
     if (leaves.length === 0) return;
-    const kinds: string[] = [];
-    const ids: string[] = [];
-    const sellers: (string | null)[] = [];
-    const buyers: (string | null)[] = [];
-    const texts: string[] = [];
-    const hashes: string[] = [];
-    for (const l of leaves) {
+    // One JSON parameter for all the rows: JSON.stringify is native, where pg's array literals
+    // escape every element in JS (bench/RESULTS.md, "Settlement").
+    const rows = leaves.map((l) => {
       const text = canonicalJson(l.record);
-      kinds.push(l.kind);
-      ids.push(l.recordId);
-      sellers.push(l.sellerOrgId);
-      buyers.push(l.buyerOrgId);
-      texts.push(text);
-      hashes.push(`\\x${toHex(leafHash(text))}`);
-    }
+      return {
+        k: l.kind,
+        r: l.recordId,
+        s: l.sellerOrgId,
+        b: l.buyerOrgId,
+        l: text,
+        h: toHex(leafHash(text)),
+      };
+    });
     // tx orders the leaf for the sequencer (see `sequence`).
     await m.query(
       `INSERT INTO settlement_log_leaves (tx, kind, record_id, seller_org_id, buyer_org_id, leaf, leaf_hash)
-       SELECT (SELECT pg_current_xact_id()::text::bigint), *
-       FROM unnest($1::text[], $2::text[], $3::uuid[], $4::uuid[], $5::text[], $6::bytea[])
+       SELECT (SELECT pg_current_xact_id()::text::bigint), x.k, x.r, x.s, x.b, x.l, decode(x.h, 'hex')
+       FROM json_to_recordset($1::json) AS x(k text, r text, s uuid, b uuid, l text, h text)
        ON CONFLICT (kind, record_id) DO NOTHING`,
-      [kinds, ids, sellers, buyers, texts, hashes],
+      [JSON.stringify(rows)],
     );
   }
 

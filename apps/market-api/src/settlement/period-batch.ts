@@ -212,26 +212,30 @@ export async function insertPeriodNotes(
   runId: string | null,
 ): Promise<DebitNoteRecord[]> {
   if (notes.length === 0) return [];
+  // One JSON parameter for all the rows (cheaper than one pg array literal per column).
   const rows: { id: string; createdAt: Date }[] = await m.query(
     `INSERT INTO debit_notes (id, lease_id, kind, period_start, period_end, currency, lines, gross,
                               fee, net, transaction_id, correlation_id, settlement_run_id)
-     SELECT x.id, x.l, 'period', x.s, x.e, x.c, x.li::jsonb, x.g, x.f, x.n, x.t, x.ci, $12
-       FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::timestamptz[], $5::text[],
-                   $6::text[], $7::numeric[], $8::numeric[], $9::numeric[], $10::uuid[], $11::text[])
-            AS x(id, l, s, e, c, li, g, f, n, t, ci)
+     SELECT x.id, x.l, 'period', x.s, x.e, x.c, x.li, x.g, x.f, x.n, x.t, x.ci, $2
+       FROM json_to_recordset($1::json) AS x(id uuid, l uuid, s timestamptz, e timestamptz,
+            c text, li jsonb, g numeric, f numeric, n numeric, t uuid, ci text)
      RETURNING id, created_at AS "createdAt"`,
     [
-      notes.map((n) => n.id),
-      notes.map((n) => n.leaseId),
-      notes.map((n) => n.start),
-      notes.map((n) => n.end),
-      notes.map((n) => n.currency),
-      notes.map((n) => JSON.stringify(n.rated.lines)),
-      notes.map((n) => n.rated.gross),
-      notes.map((n) => n.rated.fee),
-      notes.map((n) => n.rated.net),
-      notes.map((n) => n.transactionId),
-      notes.map((n) => n.correlationId),
+      JSON.stringify(
+        notes.map((n) => ({
+          id: n.id,
+          l: n.leaseId,
+          s: n.start,
+          e: n.end,
+          c: n.currency,
+          li: n.rated.lines,
+          g: n.rated.gross,
+          f: n.rated.fee,
+          n: n.rated.net,
+          t: n.transactionId,
+          ci: n.correlationId,
+        })),
+      ),
       runId,
     ],
   );
@@ -368,7 +372,10 @@ async function settleLocked(
   const until = new Map<string, Date>();
   // The next hold depends on the lease's terms only: computed once per kind of lease.
   const holds = new Map<string, Money>();
+  const holdOfLease = new Map<string, Money>();
   const holdOf = (l: BatchLease): Money => {
+    const known = holdOfLease.get(l.id);
+    if (known) return known;
     const key = JSON.stringify([
       l.currency,
       l.slots,
@@ -389,6 +396,7 @@ async function settleLocked(
       });
       holds.set(key, hold);
     }
+    holdOfLease.set(l.id, hold);
     return hold;
   };
   const postings: LedgerPosting[] = [];
