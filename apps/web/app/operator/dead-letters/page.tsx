@@ -1,5 +1,6 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
+import { DLQ_REASONS, type DlqReason } from '@suanli/contracts';
 import { ErrorBox } from '@/components/error-box';
 import { OperatorNav } from '@/components/operator-nav';
 import { call, marketApi } from '@/lib/client';
@@ -8,17 +9,9 @@ import { getI18n } from '@/lib/i18n/server';
 import { one, type SearchParams } from '@/lib/params';
 import { requireSession } from '@/lib/session';
 
-const REASONS = [
-  'bad_signature',
-  'schema',
-  'unknown_lease',
-  'outside_lease',
-  'over_capacity',
-  'units_mismatch',
-  'late',
-  'chain_gap',
-] as const;
-type Reason = (typeof REASONS)[number];
+// The closed set of dead-letter reasons (docs/metering.md), declared once in the contracts.
+const REASONS = DLQ_REASONS;
+type Reason = DlqReason;
 
 export async function generateMetadata(): Promise<Metadata> {
   const { t } = await getI18n();

@@ -1,6 +1,6 @@
 import type { Metadata } from 'next';
 import Link from 'next/link';
-import type { DLQ_REASONS } from '@suanli/contracts';
+import { DLQ_REASONS, type DlqReason } from '@suanli/contracts';
 import { ErrorBox } from '@/components/error-box';
 import { unitLabel } from '@/components/offer-bits';
 import { totalsOf, UsageChart } from '@/components/usage-chart';
@@ -13,16 +13,8 @@ interface Props {
   searchParams: Promise<{ reason?: string; cursor?: string }>;
 }
 
-const REASONS = [
-  'bad_signature',
-  'schema',
-  'unknown_lease',
-  'outside_lease',
-  'over_capacity',
-  'units_mismatch',
-  'late',
-  'chain_gap',
-];
+// The closed set of dead-letter reasons (docs/metering.md), declared once in the contracts.
+const REASONS: readonly string[] = DLQ_REASONS;
 
 export async function generateMetadata(): Promise<Metadata> {
   const { t } = await getI18n();
@@ -49,9 +41,7 @@ export default async function SellerUsagePage({ searchParams }: Props) {
     : [];
   const query = {
     limit: 50,
-    ...(reason && REASONS.includes(reason)
-      ? { reason: reason as (typeof DLQ_REASONS)[number] }
-      : {}),
+    ...(reason && REASONS.includes(reason) ? { reason: reason as DlqReason } : {}),
     ...(cursor && /^\d+$/.test(cursor) ? { cursor } : {}),
   };
   const dead = await loadForBuyer(
