@@ -30,6 +30,7 @@ import * as m26 from './1796673752713-usage-events-rated-catalog.js';
 import * as m27 from './1796674000000-organizations-erased-at.js';
 import * as m28 from './1796678365976-lease-escrow-held.js';
 import * as m29 from './1796679436489-sessions-and-log-ins.js';
+import * as m30 from './1796680000000-delivery.js';
 
 type MigrationClass = new () => MigrationInterface;
 const classesOf = (m: Record<string, unknown>): MigrationClass[] =>
@@ -66,4 +67,5 @@ export const MIGRATIONS: MigrationClass[] = [
   m27,
   m28,
   m29,
+  m30,
 ].flatMap(classesOf);

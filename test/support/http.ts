@@ -35,6 +35,8 @@ export function apiClient(baseUrl: string, token?: string) {
     post: <T>(path: string, body: unknown, headers?: Record<string, string>) =>
       call<T>('POST', path, body, headers),
     patch: <T>(path: string, body: unknown) => call<T>('PATCH', path, body),
+    put: <T>(path: string, body: unknown) => call<T>('PUT', path, body),
+    delete: <T>(path: string) => call<T>('DELETE', path),
     /** A POST that moves money, with a fresh Idempotency-Key unless one is given. */
     postIdempotent: <T>(path: string, body: unknown, key: string = randomUUID()) =>
       call<T>('POST', path, body, { 'idempotency-key': key }),

@@ -26,6 +26,7 @@ import { MetricsModule } from './observability/metrics.module.js';
 import { MonitoringModule } from './monitoring/monitoring.module.js';
 import { IdempotencyCommitSubscriber } from './idempotency/idempotency.interceptor.js';
 import { FeesModule } from './fees/fees.module.js';
+import { DeliveryModule } from './delivery/delivery.module.js';
 
 @Module({})
 export class AppModule {
@@ -68,6 +69,7 @@ export class AppModule {
         MetricsModule,
         MonitoringModule,
         FeesModule,
+        DeliveryModule,
       ],
     };
   }

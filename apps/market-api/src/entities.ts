@@ -65,6 +65,13 @@ import {
   TopUpEntity,
 } from './database/settlement.entities.js';
 
+import {
+  LeaseDeliveryEntity,
+  LeaseDeliveryEventEntity,
+  ResourceDeliveryEntity,
+  SshKeyEntity,
+} from './delivery/delivery.entities.js';
+
 /**
  * Every entity of the exchange's schema, each declared by the feature that owns its table;
  * TypeORM and the migration generator take them from here (the composition root).
@@ -84,6 +91,10 @@ export const ENTITIES = [
   OrderEntity,
   LeaseEntity,
   LeaseInterruptionEntity,
+  ResourceDeliveryEntity,
+  LeaseDeliveryEntity,
+  LeaseDeliveryEventEntity,
+  SshKeyEntity,
   LedgerAccountEntity,
   LedgerTransactionEntity,
   LedgerEntryEntity,

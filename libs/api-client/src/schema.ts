@@ -567,6 +567,50 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/agents/me/delivery': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The control channel (long-poll with `cursor` and `waitSeconds`).
+     * @description The control channel (long-poll with `cursor` and `waitSeconds`).
+     *
+     *     Requires a token signed by the metering agent's enrolled key.
+     */
+    get: operations['deliveryView'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/agents/me/delivery/capabilities': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /**
+     * The agent's provisioners as probed at its start: which forms it delivers.
+     * @description The agent's provisioners as probed at its start: which forms it delivers.
+     *
+     *     Requires a token signed by the metering agent's enrolled key.
+     */
+    put: operations['deliveryCapabilities'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/agents/me/heartbeats': {
     parameters: {
       query?: never;
@@ -601,6 +645,28 @@ export interface paths {
     get: operations['agentsAgentLeases'];
     put?: never;
     post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/agents/me/leases/{id}/delivery': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * A step the agent took for a lease; repeating it is a no-op.
+     * @description A step the agent took for a lease; repeating it is a no-op.
+     *
+     *     Requires a token signed by the metering agent's enrolled key.
+     */
+    post: operations['deliveryReport'];
     delete?: never;
     options?: never;
     head?: never;
@@ -1262,6 +1328,28 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/leases/{id}/access': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The lease's access details, secrets included: its buyer only.
+     * @description The lease's access details, secrets included: its buyer only.
+     *
+     *     Requires an access token of an organization with one of the roles: `buyer`.
+     */
+    get: operations['deliveryAccess'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/leases/{id}/cancel': {
     parameters: {
       query?: never;
@@ -1294,6 +1382,26 @@ export interface paths {
      * @description Requires an access token of an organization with one of the roles: `buyer`, `seller`.
      */
     get: operations['invoicesDebitNotes'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/leases/{id}/delivery': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Events
+     * @description Requires an access token of an organization with one of the roles: `buyer`, `seller`.
+     */
+    get: operations['deliveryEvents'];
     put?: never;
     post?: never;
     delete?: never;
@@ -1778,6 +1886,50 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/ssh-keys': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List keys
+     * @description Requires an access token of an organization with one of the roles: `buyer`.
+     */
+    get: operations['deliveryListKeys'];
+    put?: never;
+    /**
+     * Add key
+     * @description Requires an access token of an organization with one of the roles: `buyer`.
+     */
+    post: operations['deliveryAddKey'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/ssh-keys/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /**
+     * Remove key
+     * @description Requires an access token of an organization with one of the roles: `buyer`.
+     */
+    delete: operations['deliveryRemoveKey'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/statistics/market': {
     parameters: {
       query?: never;
@@ -2122,6 +2274,40 @@ export interface components {
       name: string;
       roles: ('buyer' | 'seller' | 'assessor' | 'operator')[];
     };
+    AgentDeliveryLease: {
+      /** @description True while the market waits for the access (the lease is pending or provisioning). */
+      awaitingAccess: boolean;
+      /** @enum {string} */
+      desired: 'active' | 'suspended' | 'ended';
+      /** @enum {string} */
+      form: 'BM' | 'VM' | 'CTR' | 'API' | 'JOB';
+      leaseId: string;
+      /**
+       * @description The step already recorded for this version (null: none yet).
+       * @enum {string|null}
+       */
+      reported: 'provisioning' | 'suspended' | 'resumed' | 'failed' | 'granted' | 'revoked' | null;
+      slots: number;
+      spec: {
+        accel?: {
+          count: number;
+          model: string;
+        };
+        cpu?: number;
+        memGiB?: number;
+        netGbps?: number;
+        storageGiB?: number;
+      };
+      /** @description The buyer's SSH public keys (BM, VM), OpenSSH lines. */
+      sshPublicKeys: string[];
+      /** @description Changes whenever `desired` changes; reports name the version they acted on. */
+      version: string;
+    };
+    AgentDeliveryView: {
+      /** @description Pass it back as `cursor`: the answer waits until something changed after it. */
+      cursor: string;
+      leases: components['schemas']['AgentDeliveryLease'][];
+    };
     AgentLeaseView: {
       catalogVersion: string;
       /** @enum {string} */
@@ -2392,6 +2578,7 @@ export interface components {
           | 'invalid_state'
           | 'invalid_cri'
           | 'rate_limited'
+          | 'ssh_key_required'
           | 'internal'
           | 'invalid_jwk'
           | 'duplicate_key'
@@ -2529,6 +2716,42 @@ export interface components {
       record: unknown;
       recordId: string;
     };
+    LeaseAccessView: {
+      access:
+        | null
+        | {
+            host: string;
+            hostKeyFingerprints: string[];
+            /** @constant */
+            kind: 'ssh';
+            port: number;
+            user: string;
+          }
+        | {
+            concurrency: number;
+            endpoint: string;
+            /** @constant */
+            kind: 'http';
+            token: string;
+          }
+        | {
+            host: string;
+            image: string;
+            /** @constant */
+            kind: 'container';
+            name: string;
+            port?: number;
+          };
+      grantedAt: null | string;
+      leaseId: string;
+    };
+    LeaseDeliveryEventView: {
+      at: string;
+      /** @description `failed`: why (never a secret). */
+      reason: null | string;
+      /** @enum {string} */
+      step: 'provisioning' | 'suspended' | 'resumed' | 'failed' | 'granted' | 'revoked';
+    };
     LeaseInterruptionView: {
       pausedAt: string;
       pauseReason: string;
@@ -2545,6 +2768,7 @@ export interface components {
       /** @enum {string|null} */
       endReason:
         | 'insufficient_funds'
+        | 'provisioning_failed'
         | 'completed'
         | 'cancelled_by_buyer'
         | 'terminated_by_seller'
@@ -2560,7 +2784,7 @@ export interface components {
       slots: number;
       startsAt: string;
       /** @enum {string} */
-      state: 'active' | 'pending' | 'suspended' | 'ended';
+      state: 'active' | 'pending' | 'provisioning' | 'suspended' | 'ended' | 'provisioning_failed';
       takeRate: string;
     };
     LedgerMovement: {
@@ -2949,6 +3173,15 @@ export interface components {
       /** @description The run's own id: its log lines carry it as `runId`, and its debit notes record it. */
       runId: string;
       suspended: number;
+    };
+    SshKeyView: {
+      createdAt: string;
+      /** @description SHA256:… as ssh-keygen -l prints it. */
+      fingerprint: string;
+      id: string;
+      name: string;
+      /** @description The OpenSSH line as stored (type, base64 blob, comment). */
+      publicKey: string;
     };
     StripeMovement: {
       amount: string;
@@ -4839,6 +5072,129 @@ export interface operations {
       429: components['responses']['TooManyRequests'];
     };
   };
+  deliveryView: {
+    parameters: {
+      query?: {
+        /**
+         * @description Where the page starts: the previous page's `nextCursor`.
+         * @example 1
+         */
+        cursor?: string;
+        /**
+         * @description Long-poll: wait up to this many seconds for a change after `cursor` (0: answer now).
+         * @example 0
+         */
+        waitSeconds?: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "cursor": "example",
+           *       "leases": [
+           *         {
+           *           "leaseId": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
+           *           "form": "BM",
+           *           "slots": 1,
+           *           "spec": {
+           *             "cpu": 1,
+           *             "memGiB": 1,
+           *             "accel": {
+           *               "count": 1,
+           *               "model": "example"
+           *             },
+           *             "storageGiB": 1,
+           *             "netGbps": 1
+           *           },
+           *           "desired": "active",
+           *           "version": "example",
+           *           "reported": "provisioning",
+           *           "awaitingAccess": false,
+           *           "sshPublicKeys": [
+           *             "example"
+           *           ]
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': components['schemas']['AgentDeliveryView'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthenticated'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
+  deliveryCapabilities: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "provisioners": [
+         *         {
+         *           "name": "Example",
+         *           "ok": false,
+         *           "forms": [
+         *             "BM"
+         *           ]
+         *         }
+         *       ]
+         *     }
+         */
+        'application/json': {
+          provisioners: {
+            detail?: string;
+            forms: ('BM' | 'VM' | 'CTR' | 'API' | 'JOB')[];
+            name: string;
+            ok: boolean;
+          }[];
+        };
+      };
+    };
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "forms": [
+           *         "example"
+           *       ]
+           *     }
+           */
+          'application/json': {
+            forms: string[];
+          };
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthenticated'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
   agentsHeartbeat: {
     parameters: {
       query?: never;
@@ -4973,6 +5329,131 @@ export interface operations {
            *       "error": {
            *         "code": "invalid_state",
            *         "message": "the lease has ended"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      429: components['responses']['TooManyRequests'];
+    };
+  };
+  deliveryReport: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /**
+         * @description The lease's id.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "step": "provisioning",
+         *       "version": "1"
+         *     }
+         */
+        'application/json': {
+          /** @description `granted` only: how the buyer reaches what it bought. */
+          access?:
+            | {
+                host: string;
+                /** @default [] */
+                hostKeyFingerprints?: string[];
+                /** @constant */
+                kind: 'ssh';
+                port: number;
+                user: string;
+              }
+            | {
+                concurrency: number;
+                /** Format: uri */
+                endpoint: string;
+                /** @constant */
+                kind: 'http';
+                token: string;
+              }
+            | {
+                host: string;
+                image: string;
+                /** @constant */
+                kind: 'container';
+                name: string;
+                port?: number;
+              };
+          /**
+           * @description `failed` only: the provisioner's code (`invalid_grant` ends the lease at once).
+           * @enum {string}
+           */
+          code?: 'invalid_grant' | 'host_failure' | 'unavailable';
+          reason?: string;
+          /** @enum {string} */
+          step: 'provisioning' | 'granted' | 'suspended' | 'resumed' | 'revoked' | 'failed';
+          /** @description The `version` of the lease the step acted on. */
+          version: string;
+        };
+      };
+    };
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "recorded": false,
+           *       "state": "example"
+           *     }
+           */
+          'application/json': {
+            recorded: boolean;
+            state: string;
+          };
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthenticated'];
+      404: components['responses']['NotFound'];
+      /** @description The object is not in a state that allows this, or a request with the same `Idempotency-Key` is still in progress. Codes: `conflict`, `invalid_state`. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "conflict",
+           *         "message": "a request with this Idempotency-Key is still in progress"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      /** @description The request is well-formed but cannot be carried out (funds, signatures, keys), or its `Idempotency-Key` was used before with another request. Codes: `insufficient_funds`. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "insufficient_funds",
+           *         "message": "the wallet holds 12.00 CNY, 40.00 CNY are needed"
            *       },
            *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
            *     }
@@ -5886,6 +6367,7 @@ export interface operations {
            *       "leases": {
            *         "positive": {
            *           "insufficient_funds": 1,
+           *           "provisioning_failed": 1,
            *           "completed": 1,
            *           "cancelled_by_buyer": 1,
            *           "terminated_by_seller": 1,
@@ -5894,6 +6376,7 @@ export interface operations {
            *         },
            *         "negative": {
            *           "insufficient_funds": 1,
+           *           "provisioning_failed": 1,
            *           "completed": 1,
            *           "cancelled_by_buyer": 1,
            *           "terminated_by_seller": 1,
@@ -5929,6 +6412,7 @@ export interface operations {
                 cancelled_by_buyer?: number;
                 completed?: number;
                 insufficient_funds?: number;
+                provisioning_failed?: number;
                 resource_retired?: number;
                 sla_breach?: number;
                 terminated_by_seller?: number;
@@ -5937,6 +6421,7 @@ export interface operations {
                 cancelled_by_buyer?: number;
                 completed?: number;
                 insufficient_funds?: number;
+                provisioning_failed?: number;
                 resource_retired?: number;
                 sla_breach?: number;
                 terminated_by_seller?: number;
@@ -7181,6 +7666,52 @@ export interface operations {
       429: components['responses']['TooManyRequests'];
     };
   };
+  deliveryAccess: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /**
+         * @description The lease's id.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "leaseId": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
+           *       "access": {
+           *         "kind": "ssh",
+           *         "host": "example",
+           *         "port": 1,
+           *         "user": "example",
+           *         "hostKeyFingerprints": [
+           *           "example"
+           *         ]
+           *       },
+           *       "grantedAt": "2026-11-28T08:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['LeaseAccessView'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthenticated'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
   ordersCancel: {
     parameters: {
       query?: never;
@@ -7302,6 +7833,50 @@ export interface operations {
             items: components['schemas']['DebitNoteView'][];
             /** @description Opaque cursor of the next page, when there is one. */
             nextCursor?: null | string;
+          };
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthenticated'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
+  deliveryEvents: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /**
+         * @description The lease's id.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "items": [
+           *         {
+           *           "step": "provisioning",
+           *           "at": "example",
+           *           "reason": "example"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': {
+            items: components['schemas']['LeaseDeliveryEventView'][];
           };
         };
       };
@@ -8959,7 +9534,7 @@ export interface operations {
       };
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
-      /** @description The request is well-formed but cannot be carried out (funds, signatures, keys), or its `Idempotency-Key` was used before with another request. Codes: `idempotency_conflict`, `insufficient_funds`. */
+      /** @description The request is well-formed but cannot be carried out (funds, signatures, keys), or its `Idempotency-Key` was used before with another request. Codes: `idempotency_conflict`, `insufficient_funds`, `ssh_key_required`. */
       422: {
         headers: {
           [name: string]: unknown;
@@ -9916,6 +10491,125 @@ export interface operations {
       400: components['responses']['BadRequest'];
       401: components['responses']['Unauthenticated'];
       403: components['responses']['Forbidden'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
+  deliveryListKeys: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "items": [
+           *         {
+           *           "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
+           *           "name": "Example",
+           *           "publicKey": "example",
+           *           "fingerprint": "example",
+           *           "createdAt": "2026-11-28T08:00:00.000Z"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': {
+            items: components['schemas']['SshKeyView'][];
+          };
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthenticated'];
+      403: components['responses']['Forbidden'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
+  deliveryAddKey: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "name": "Example",
+         *       "publicKey": "example"
+         *     }
+         */
+        'application/json': {
+          name: string;
+          publicKey: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Created. */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
+           *       "name": "Example",
+           *       "publicKey": "example",
+           *       "fingerprint": "example",
+           *       "createdAt": "2026-11-28T08:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['SshKeyView'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthenticated'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
+  deliveryRemoveKey: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /**
+         * @description The ssh key's id.
+         * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
+         */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK. */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthenticated'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
       429: components['responses']['TooManyRequests'];
     };
   };

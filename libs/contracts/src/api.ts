@@ -426,7 +426,20 @@ export const createOrderSchema = z
   .strict();
 export type CreateOrderRequest = z.infer<typeof createOrderSchema>;
 
-export const LEASE_STATES = ['pending', 'active', 'suspended', 'ended'] as const;
+/**
+ * A lease's states (docs/delivery.md, "The market side"): `pending` (ordered, escrow held) →
+ * `provisioning` (the agent prepares access) → `active` (access works; billed from here) →
+ * `suspended` ⇄ `active` → `ended`; `provisioning_failed` when access was not ready in time.
+ * Leases on a resource without delivery (no agent reported a provisioner) start `active`.
+ */
+export const LEASE_STATES = [
+  'pending',
+  'provisioning',
+  'active',
+  'suspended',
+  'ended',
+  'provisioning_failed',
+] as const;
 export type LeaseState = (typeof LEASE_STATES)[number];
 export const LEASE_END_REASONS = [
   'completed',
@@ -435,6 +448,7 @@ export const LEASE_END_REASONS = [
   'insufficient_funds',
   'sla_breach',
   'resource_retired',
+  'provisioning_failed',
 ] as const;
 export type LeaseEndReason = (typeof LEASE_END_REASONS)[number];
 

@@ -18,6 +18,8 @@ export const ERROR_CODES = [
   'invalid_state',
   'invalid_cri',
   'rate_limited',
+  /** Ordering SSH access (BM, VM) without an SSH key on the buyer's profile. */
+  'ssh_key_required',
   'internal',
   ...CREDIBILITY_ERROR_CODES,
 ] as const;

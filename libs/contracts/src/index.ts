@@ -6,3 +6,4 @@ export * from './credibility.js';
 export * from './usage-api.js';
 export * from './admin.js';
 export * from './privacy.js';
+export * from './delivery.js';

@@ -165,6 +165,8 @@ export interface LeaseEvent {
   occurredAt: string;
   /** Why it happened, when the market says (e.g. `outbid`, `capacity_freed` for interruptible leases). */
   reason?: string;
+  /** The lease's state after the change (docs/delivery.md), e.g. `provisioning_failed`. */
+  state?: string;
 }
 
 export const leaseEventSchema = z.object({
@@ -187,6 +189,7 @@ export const leaseEventSchema = z.object({
   acceptsUnsigned: z.boolean(),
   occurredAt: z.string().datetime({ offset: true }),
   reason: z.string().max(64).optional(),
+  state: z.string().max(32).optional(),
 });
 
 /** Topic → payload map: producers and consumers type their messages through it. */

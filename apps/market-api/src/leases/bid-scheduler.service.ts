@@ -19,7 +19,7 @@ export interface RescheduleResult {
 }
 
 /** The leases that take part in an interruptible offer's allocation (not ended). */
-const OPEN = `('pending', 'active', 'suspended')`;
+const OPEN = `('pending', 'provisioning', 'active', 'suspended')`;
 
 /**
  * Interruptible offers (settlement.md): the highest bids run; a lower bid is paused when

@@ -7,16 +7,16 @@ import { LeaseEntity } from '../database/market.entities.js';
  * `capacity` only caps what that offer may have leased at once. A lease holds its slots while it
  * is open (pending, active, suspended) and not paused; a paused interruptible lease holds none.
  */
-export const OPEN_LEASE_STATES = ['pending', 'active', 'suspended'] as const;
+export const OPEN_LEASE_STATES = ['pending', 'provisioning', 'active', 'suspended'] as const;
 
 /** SQL: the slots held on a resource `r` by its leases of every offer (for catalog queries). */
 export const RESOURCE_SLOTS_HELD_SQL = `(SELECT COALESCE(SUM(hl.slots), 0)::int FROM leases hl
-  WHERE hl.resource_id = r.id AND hl.state IN ('pending', 'active', 'suspended')
+  WHERE hl.resource_id = r.id AND hl.state IN ('pending', 'provisioning', 'active', 'suspended')
     AND hl.paused_at IS NULL)`;
 
 /** SQL: the slots held on an offer `o` by its own leases (for catalog queries). */
 export const OFFER_SLOTS_HELD_SQL = `(SELECT COALESCE(SUM(ol.slots), 0)::int FROM leases ol
-  WHERE ol.offer_id = o.id AND ol.state IN ('pending', 'active', 'suspended')
+  WHERE ol.offer_id = o.id AND ol.state IN ('pending', 'provisioning', 'active', 'suspended')
     AND ol.paused_at IS NULL)`;
 
 /** What an offer can still lease: its own cap and the resource's, whichever is tighter. */
@@ -83,7 +83,7 @@ export async function heldByOtherOffers(
   const [row] = (await m.query(
     `SELECT COALESCE(SUM(slots), 0)::int AS slots FROM leases
       WHERE resource_id = $1 AND offer_id <> $2
-        AND state IN ('pending', 'active', 'suspended') AND paused_at IS NULL`,
+        AND state IN ('pending', 'provisioning', 'active', 'suspended') AND paused_at IS NULL`,
     [resourceId, offerId],
   )) as { slots: number }[];
   return Number(row?.slots ?? 0);

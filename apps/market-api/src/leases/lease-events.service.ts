@@ -48,6 +48,7 @@ export class LeaseEventsService {
       acceptsUnsigned: offer?.acceptsUnsigned ?? false,
       occurredAt: this.clock.now().toISOString(),
       ...(reason ? { reason } : {}),
+      state: lease.state,
     };
     await manager
       .createQueryBuilder()

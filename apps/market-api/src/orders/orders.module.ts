@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { DeliveryModule } from '../delivery/delivery.module.js';
 import { OffersModule } from '../offers/offers.module.js';
 import { RegistryModule } from '../registry/registry.module.js';
 import { SettlementModule } from '../settlement/settlement.module.js';
@@ -7,7 +8,7 @@ import { OrdersService } from './orders.service.js';
 
 /** Orders, and the leases they create. */
 @Module({
-  imports: [RegistryModule, OffersModule, SettlementModule],
+  imports: [RegistryModule, OffersModule, SettlementModule, DeliveryModule],
   controllers: [OrdersController],
   providers: [OrdersService],
 })

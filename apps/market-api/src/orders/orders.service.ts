@@ -26,6 +26,7 @@ import { withBid } from '../offers/pricing.js';
 import { RegistryService } from '../registry/registry.service.js';
 import { usageRows } from '../usage/usage-rows.js';
 import { FeesService } from '../fees/fees.service.js';
+import { DeliveryService } from '../delivery/delivery.service.js';
 import type { Principal } from '../auth/auth.decorators.js';
 
 const HOUR = 3600_000;
@@ -40,6 +41,7 @@ export class OrdersService {
     private readonly leaseEvents: LeaseEventsService,
     private readonly bids: BidScheduler,
     private readonly fees: FeesService,
+    private readonly delivery: DeliveryService,
     private readonly config: AppConfig,
     private readonly clock: Clock,
   ) {}
@@ -182,6 +184,9 @@ export class OrdersService {
           );
         }
       }
+      // Delivered by the resource's agent: pending until access works, billed from then
+      // (docs/delivery.md). Refused here, before anything is held, when SSH access lacks a key.
+      const delivered = await this.delivery.delivers(m, resource, buyerOrgId);
       // Pinned as the buyer wrote it (a validated decimal string).
       const bid = interruptible ? (req.bid as string) : null;
       const order = await m.getRepository(OrderEntity).save({
@@ -199,7 +204,7 @@ export class OrdersService {
         buyerOrgId,
         sellerOrgId: offer.sellerOrgId,
         slots: req.slots,
-        state: 'active' as const,
+        state: delivered ? ('pending' as const) : ('active' as const),
         startsAt: now,
         endsAt: new Date(now.getTime() + req.hours * HOUR),
         endedAt: null,
@@ -238,7 +243,9 @@ export class OrdersService {
         { sla: offer.sla },
       );
       if (resource.state === 'schedulable') await this.registry.transition(m, resource, 'running');
-      await this.leaseEvents.record(m, lease, 'lease.started');
+      if (delivered) await this.delivery.open(m, lease, resource);
+      // A delivered lease starts (for metering and billing) when the agent reports the grant.
+      else await this.leaseEvents.record(m, lease, 'lease.started');
       // The answer commits with the order: a retry after a crash gets it, never a second order.
       return answerInTransaction({
         ...orderView(order),
@@ -270,15 +277,21 @@ export class OrdersService {
         .findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
       const party = reason === 'cancelled_by_buyer' ? lease?.buyerOrgId : lease?.sellerOrgId;
       if (!lease || party !== p.orgId) throw notFound('lease');
-      if (lease.state === 'ended') {
+      if (lease.state === 'ended' || lease.state === 'provisioning_failed') {
         throw new DomainError('invalid_state', 'the lease has already ended', 409, {
           state: lease.state,
           endReason: lease.endReason,
         });
       }
       const now = wholeSecond(this.clock.now());
+      // Ended before access worked: nothing was delivered, nothing is billed.
+      const undelivered = lease.state === 'pending' || lease.state === 'provisioning';
       lease.state = 'ended';
-      lease.endedAt = now < lease.startsAt ? lease.startsAt : now;
+      lease.endedAt = undelivered
+        ? lease.settledUntil
+        : now < lease.startsAt
+          ? lease.startsAt
+          : now;
       lease.endReason = reason;
       await m.getRepository(LeaseEntity).save(lease);
       await this.leaseEvents.record(m, lease, 'lease.ended');
@@ -288,9 +301,10 @@ export class OrdersService {
       const resource = await m
         .getRepository(ResourceEntity)
         .findOne({ where: { id: lease.resourceId }, lock: { mode: 'pessimistic_write' } });
-      const stillRunning = await m
-        .getRepository(LeaseEntity)
-        .countBy({ resourceId: lease.resourceId, state: In(['active', 'suspended']) });
+      const stillRunning = await m.getRepository(LeaseEntity).countBy({
+        resourceId: lease.resourceId,
+        state: In(['pending', 'provisioning', 'active', 'suspended']),
+      });
       if (resource && resource.state === 'running' && stillRunning === 0) {
         await this.registry.transition(m, resource, 'schedulable');
       }

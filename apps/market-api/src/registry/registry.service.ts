@@ -39,7 +39,7 @@ import { buildResourceSearch, encodeCursor, resourceFromRow } from './resource-s
 
 type Location = { country: string; subdivision: string; site: string };
 
-const OPEN_LEASES = ['pending', 'active', 'suspended'] as const;
+const OPEN_LEASES = ['pending', 'provisioning', 'active', 'suspended'] as const;
 /**
  * A resource's capacity may not drop below the slots its leases hold now, nor below what one of
  * its open offers sells (lower the offer first: that path pauses bids as it should). The caller

@@ -265,7 +265,7 @@ const CHUNK_SQL = `
          l.escrow_held::text AS "escrowHeld", l.catalog_version AS "catalogVersion", r.spec,
          r.class AS "computeClass", l.correlation_id AS "correlationId"
     FROM leases l JOIN resources r ON r.id = l.resource_id
-   WHERE l.state IN ('pending', 'active') AND l.starts_at <= $1
+   WHERE l.state = 'active' AND l.starts_at <= $1
      AND l.settled_until < l.ends_at
      AND LEAST(date_bin('1 hour', l.settled_until, TIMESTAMPTZ '2000-01-01 00:00:00+00')
                + interval '1 hour', l.ends_at) <= $2

@@ -116,7 +116,7 @@ export class SettlementService {
       // Running leases with a completed period (settled_until before the horizon, which is an
       // hour boundary) or with every period settled; suspended ones; ended ones not invoiced.
       `SELECT l.id, l.correlation_id AS "correlationId" FROM leases l
-       WHERE (l.state IN ('pending', 'active') AND l.starts_at <= $1
+       WHERE (l.state = 'active' AND l.starts_at <= $1
               AND (l.settled_until < $2 OR l.settled_until >= l.ends_at))
           OR l.state = 'suspended'
           OR (l.state = 'ended' AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.lease_id = l.id))
@@ -217,7 +217,11 @@ export class SettlementService {
     });
     if (!lease) return false;
     switch (lease.state) {
+      // Not billed before access works (docs/delivery.md); a failed provisioning bills nothing.
       case 'pending':
+      case 'provisioning':
+      case 'provisioning_failed':
+        return false;
       case 'active': {
         if (lease.startsAt.getTime() > now.getTime()) return false;
         const period = nextPeriod(lease.settledUntil, lease.endsAt);

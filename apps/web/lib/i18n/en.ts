@@ -255,9 +255,11 @@ export const en = {
     offer: 'Offer',
     states: {
       pending: 'Pending',
+      provisioning: 'Provisioning',
       active: 'Active',
       suspended: 'Suspended',
       ended: 'Ended',
+      provisioning_failed: 'Provisioning failed',
     } as Record<string, string>,
     endReasons: {
       completed: 'Completed',
@@ -266,6 +268,7 @@ export const en = {
       insufficient_funds: 'Insufficient funds',
       sla_breach: 'SLA breach',
       resource_retired: 'Resource retired',
+      provisioning_failed: 'Access not delivered in time',
     } as Record<string, string>,
   },
   invoices: {

@@ -245,7 +245,14 @@ export const zh: Dict = {
     ended: '实际结束',
     empty: '您还没有租约。',
     offer: '报价',
-    states: { pending: '待开始', active: '进行中', suspended: '已暂停', ended: '已结束' },
+    states: {
+      pending: '待交付',
+      provisioning: '交付中',
+      active: '进行中',
+      suspended: '已暂停',
+      ended: '已结束',
+      provisioning_failed: '交付失败',
+    },
     endReasons: {
       completed: '正常完成',
       cancelled_by_buyer: '买方取消',
@@ -253,6 +260,7 @@ export const zh: Dict = {
       insufficient_funds: '余额不足',
       sla_breach: '违反服务等级协议',
       resource_retired: '资源已退役',
+      provisioning_failed: '交付超时或失败',
     },
   },
   invoices: {
