@@ -31,6 +31,7 @@ import * as m27 from './1796674000000-organizations-erased-at.js';
 import * as m28 from './1796678365976-lease-escrow-held.js';
 import * as m29 from './1796679436489-sessions-and-log-ins.js';
 import * as m30 from './1796680000000-delivery.js';
+import * as m31 from './1796681000000-federation.js';
 
 type MigrationClass = new () => MigrationInterface;
 const classesOf = (m: Record<string, unknown>): MigrationClass[] =>
@@ -68,4 +69,5 @@ export const MIGRATIONS: MigrationClass[] = [
   m28,
   m29,
   m30,
+  m31,
 ].flatMap(classesOf);

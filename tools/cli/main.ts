@@ -23,6 +23,8 @@ Commands:
                                       offline (suanli verify help)
   verify log URL                      Check the settlement log's tiles (C2SP tlog-tiles)
                                       against its signed checkpoint
+  verify resolution FILE              Check a resolution record (GET /v1/cri/{code}) offline
+                                      against the signed directory and a pinned thumbprint
   help                                Show this help
 
 Options:

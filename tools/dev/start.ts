@@ -10,6 +10,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { run, waitForHttp, type Child, type RunOptions } from './children.js';
 import { ensureServices, LOCAL, ROOT, ServiceError, type RunningServices } from './services.js';
 import { NEXT_BUILD_ARGS, WEB_DIR, webBuildIsStale } from './web-build.js';
+import { FEDERATION_OPERATOR, startFederation } from './federation.js';
 
 // SUANLI_START_PORT_OFFSET moves the apps' ports (e.g. `npm start` next to another one).
 const PORT_OFFSET = Number(process.env.SUANLI_START_PORT_OFFSET ?? 0) || 0;
@@ -28,6 +29,8 @@ const DEMO_DIR = process.env.SUANLI_DEMO_DIR
   : join(LOCAL, 'demo');
 const AGENT_CONFIG_FILE = join(DEMO_DIR, 'agents.json');
 const TS_NODE = ['--import', '@swc-node/register/esm-register'];
+// `npm start -- --federation`: three platforms of one federation instead (tools/dev/federation.ts)
+const FEDERATION_MODE = process.argv.slice(2).includes('--federation');
 
 const log = (s: string): void => console.log(`[start] ${s}`);
 
@@ -164,6 +167,54 @@ async function main(): Promise<number> {
       MARKET_API_URL,
       PUBLIC_WEB_URL: WEB_URL,
     };
+
+    if (FEDERATION_MODE) {
+      const platforms = await startFederation({
+        databaseUrl: services.env.DATABASE_URL,
+        kafkaBrokers: services.env.KAFKA_BROKERS,
+        stripeApiBase: services.env.STRIPE_API_BASE,
+        portOffset: PORT_OFFSET,
+        keysDir: join(DEMO_DIR, 'federation'),
+        log,
+      });
+      for (const p of platforms) if (p.child) supervise(p.child);
+      for (const p of platforms) {
+        const seeded = await oneShot(
+          `seed ${p.code}`,
+          process.execPath,
+          [...TS_NODE, join(ROOT, 'tools', 'dev', 'seed.ts')],
+          {
+            cwd: ROOT,
+            env: {
+              ...env,
+              MARKET_API_URL: p.url,
+              AGENT_CONFIG_FILE: join(DEMO_DIR, 'federation', `${p.code}-agents.json`),
+            },
+          },
+        );
+        if (seeded !== 0) throw new StartError(`seeding ${p.code} failed (${seeded})`);
+      }
+      const secs = ((Date.now() - t0) / 1000).toFixed(1);
+      console.log(
+        [
+          '',
+          `A federation of three platforms is running (started in ${secs} s). Ctrl-C stops it.`,
+          '',
+          ...platforms.flatMap((p) => [
+            `  ${p.code}  ${p.name}`,
+            `    market API     ${p.url}   (resolve any CRI: ${p.url}/v1/cri/{code})`,
+            `    directory      ${p.url}/v1/federation/directory   status ${p.url}/v1/federation/status`,
+          ]),
+          '',
+          `  operator on each platform: ${FEDERATION_OPERATOR.email} / ${FEDERATION_OPERATOR.password}`,
+          `  demo sellers and buyers: as printed by each seed above`,
+          `  Kafka            ${services.env.KAFKA_BROKERS}`,
+          `  (no ingest, agent or storefront per platform yet: docs/federation.md, "Running it")`,
+          '',
+        ].join('\n'),
+      );
+      return;
+    }
 
     const [npmCmd, npmArgs] = npm(['run', '-s', 'db:migrate']);
     const migrated = await oneShot('migrate', npmCmd, npmArgs, { cwd: ROOT, env });

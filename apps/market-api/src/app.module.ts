@@ -27,6 +27,7 @@ import { MonitoringModule } from './monitoring/monitoring.module.js';
 import { IdempotencyCommitSubscriber } from './idempotency/idempotency.interceptor.js';
 import { FeesModule } from './fees/fees.module.js';
 import { DeliveryModule } from './delivery/delivery.module.js';
+import { FederationModule } from './federation/federation.module.js';
 
 @Module({})
 export class AppModule {
@@ -70,6 +71,7 @@ export class AppModule {
         MonitoringModule,
         FeesModule,
         DeliveryModule,
+        FederationModule.register(RegistryModule),
       ],
     };
   }

@@ -64,6 +64,7 @@ import {
   StripeMovementEntity,
   TopUpEntity,
 } from './database/settlement.entities.js';
+import { FEDERATION_ENTITIES } from './federation/federation.entities.js';
 
 import {
   LeaseDeliveryEntity,
@@ -133,4 +134,5 @@ export const ENTITIES = [
   OrgDataKeyEntity,
   OrgPersonalDataEntity,
   PersonalDataAccessEntity,
+  ...FEDERATION_ENTITIES,
 ];

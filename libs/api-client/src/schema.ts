@@ -1078,12 +1078,13 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * The identifier gateway: resolve a full CRI or a handle (`86.R03.E00042/000137`, URL-encoded).
-     * @description The identifier gateway: resolve a full CRI or a handle (`86.R03.E00042/000137`, URL-encoded).
+     * The identifier gateway: a full CRI or a handle (`86.R03.E00042/000137`, URL-encoded) of any platform of the federation,
+     * @description The identifier gateway: a full CRI or a handle (`86.R03.E00042/000137`, URL-encoded) of any
+     *     platform of the federation, with the owner's signed record.
      *
      *     Public: no credentials needed.
      */
-    get: operations['registryResolve'];
+    get: operations['federationResolve'];
     put?: never;
     post?: never;
     delete?: never;
@@ -1238,6 +1239,202 @@ export interface paths {
      * @description Requires an access token of an organization with one of the roles: `assessor`.
      */
     post: operations['credibilityRevoke'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/federation/directory': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The signed directory this platform acts on (the national platform's own, or its cache).
+     * @description The signed directory this platform acts on (the national platform's own, or its cache).
+     *
+     *     Public: no credentials needed.
+     */
+    get: operations['federationSignedDirectory'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/federation/directory/refresh': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * A member fetches the directory now (and joins if it is not listed).
+     * @description A member fetches the directory now (and joins if it is not listed).
+     *
+     *     Requires an access token of an organization with one of the roles: `operator`.
+     */
+    post: operations['federationRefresh'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/federation/join': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * The join handshake (national): a signed join request by an admitted key.
+     * @description The join handshake (national): a signed join request by an admitted key.
+     *
+     *     Public: no credentials needed.
+     */
+    post: operations['federationJoin'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/federation/platforms': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Platforms
+     * @description Requires an access token of an organization with one of the roles: `operator`.
+     */
+    get: operations['federationPlatforms'];
+    put?: never;
+    /**
+     * Admits a platform, or updates its admitted key thumbprints (a key rotation).
+     * @description Admits a platform, or updates its admitted key thumbprints (a key rotation).
+     *
+     *     Requires an access token of an organization with one of the roles: `operator`.
+     */
+    post: operations['federationAdmit'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/federation/platforms/{code}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /**
+     * Remove
+     * @description Requires an access token of an organization with one of the roles: `operator`.
+     */
+    delete: operations['federationRemove'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/federation/platforms/{code}/resume': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Resume
+     * @description Requires an access token of an organization with one of the roles: `operator`.
+     */
+    post: operations['federationResume'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/federation/platforms/{code}/suspend': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Suspend
+     * @description Requires an access token of an organization with one of the roles: `operator`.
+     */
+    post: operations['federationSuspend'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/federation/records/{code}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Platform-to-platform: this platform's signed record for one of its own codes.
+     * @description Platform-to-platform: this platform's signed record for one of its own codes.
+     *
+     *     Public: no credentials needed.
+     */
+    get: operations['federationRecord'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/federation/status': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * This platform's view of the federation: its code, the directory in force, the last refusal.
+     * @description This platform's view of the federation: its code, the directory in force, the last refusal.
+     *
+     *     Public: no credentials needed.
+     */
+    get: operations['federationStatus'];
+    put?: never;
+    post?: never;
     delete?: never;
     options?: never;
     head?: never;
@@ -2552,6 +2749,156 @@ export interface components {
           kind: 'not_sent';
           ledger: components['schemas']['LedgerMovement'];
         };
+    DirectoryEntry: {
+      code: string;
+      keys: {
+        /** @description JWK "alg" (Algorithm) Parameter */
+        alg?:
+          | 'EdDSA'
+          | 'HS256'
+          | 'HS384'
+          | 'HS512'
+          | 'RS256'
+          | 'RS384'
+          | 'RS512'
+          | 'PS256'
+          | 'PS384'
+          | 'PS512'
+          | 'ES256'
+          | 'ES384'
+          | 'ES512'
+          | 'Ed25519'
+          | 'ML-DSA-44'
+          | 'ML-DSA-65'
+          | 'ML-DSA-87'
+          | ({
+              /** @description Returns the length of a String object. */
+              length: number;
+            } & {
+              [key: string]: string;
+            })
+          | 'dir'
+          | 'A128KW'
+          | 'A192KW'
+          | 'A256KW'
+          | 'A128GCMKW'
+          | 'A192GCMKW'
+          | 'A256GCMKW'
+          | 'ECDH-ES'
+          | 'ECDH-ES+A128KW'
+          | 'ECDH-ES+A192KW'
+          | 'ECDH-ES+A256KW'
+          | 'RSA-OAEP'
+          | 'RSA-OAEP-256'
+          | 'RSA-OAEP-384'
+          | 'RSA-OAEP-512'
+          | 'PBES2-HS256+A128KW'
+          | 'PBES2-HS384+A192KW'
+          | 'PBES2-HS512+A256KW'
+          | 'A128CBC-HS256'
+          | 'A192CBC-HS384'
+          | 'A256CBC-HS512'
+          | 'A128GCM'
+          | 'A192GCM'
+          | 'A256GCM';
+        /** @description JWK "crv" Parameter: Curve for EC keys or Subtype of Key Pair for OKP keys. */
+        crv?: string;
+        /**
+         * @description Private key material: Base64urlUInt for RSA (RFC 7518, Section 6.3.2.1), base64url-encoded
+         *     octets for EC (Section 6.2.2.1) or OKP (RFC 8037, Section 2).
+         */
+        d?: string;
+        /** @description RSA first factor CRT exponent, encoded as Base64urlUInt (RFC 7518, Section 6.3). */
+        dp?: string;
+        /** @description RSA second factor CRT exponent, encoded as Base64urlUInt (RFC 7518, Section 6.3). */
+        dq?: string;
+        /** @description RSA public exponent, encoded as Base64urlUInt (RFC 7518, Section 6.3). */
+        e?: string;
+        /** @description Web Crypto "ext" (Extractable) member; whether the key may be exported. */
+        ext?: boolean;
+        /** @description JWK "k" (Key Value): base64url-encoded key octets (RFC 7518, Section 6.4.1). */
+        k?: string;
+        /** @description JWK "key_ops" (Key Operations) Parameter (RFC 7517, Section 4.3). */
+        key_ops?: string[];
+        /** @description JWK "kid" (Key ID) Parameter */
+        kid?: string;
+        /** @description JWK "kty" (Key Type) Parameter */
+        kty?:
+          | ({
+              /** @description Returns the length of a String object. */
+              length: number;
+            } & {
+              [key: string]: string;
+            })
+          | 'OKP'
+          | 'EC'
+          | 'RSA'
+          | 'AKP'
+          | 'oct';
+        /** @description RSA modulus, encoded as Base64urlUInt (RFC 7518, Section 6.3). */
+        n?: string;
+        /** @description Additional RSA prime factors. */
+        oth?: {
+          /** @description Factor CRT exponent, encoded as Base64urlUInt (RFC 7518, Section 6.3). */
+          d?: string;
+          /** @description Prime factor, encoded as Base64urlUInt (RFC 7518, Section 6.3). */
+          r?: string;
+          /** @description Factor CRT coefficient, encoded as Base64urlUInt (RFC 7518, Section 6.3). */
+          t?: string;
+        }[];
+        /** @description RSA first prime factor, encoded as Base64urlUInt (RFC 7518, Section 6.3). */
+        p?: string;
+        /**
+         * @description AKP JWK "priv" (Private Key): base64url-encoded private key; ML-DSA uses a 32-octet seed (RFC
+         *     9964, Sections 3-4)
+         */
+        priv?: string;
+        /** @description AKP JWK "pub" (Public Key): base64url-encoded public key (RFC 9964, Section 3) */
+        pub?: string;
+        /** @description RSA second prime factor, encoded as Base64urlUInt (RFC 7518, Section 6.3). */
+        q?: string;
+        /** @description RSA first CRT coefficient, encoded as Base64urlUInt (RFC 7518, Section 6.3). */
+        qi?: string;
+        /** @description JWK "use" (Public Key Use) Parameter */
+        use?:
+          | ({
+              /** @description Returns the length of a String object. */
+              length: number;
+            } & {
+              [key: string]: string;
+            })
+          | 'sig'
+          | 'enc';
+        /**
+         * @description Base64url-encoded EC x-coordinate (RFC 7518, Section 6.2.1.2) or OKP public key (RFC 8037,
+         *     Section 2).
+         */
+        x?: string;
+        /**
+         * @description "x5c" (X.509 Certificate Chain): base64-encoded DER certificates (RFC 7517, Section 4.7; RFC
+         *     7515, Section 4.1.6).
+         */
+        x5c?: string[];
+        /** @description "x5t" (X.509 Certificate SHA-1 Thumbprint): base64url-encoded digest of the DER certificate. */
+        x5t?: string;
+        /**
+         * @description "x5t#S256" (X.509 Certificate SHA-256 Thumbprint): base64url-encoded digest of the DER
+         *     certificate.
+         */
+        'x5t#S256'?: string;
+        /** @description JWK "x5u" (X.509 URL) Parameter: URL of a PEM-encoded certificate or certificate chain. */
+        x5u?: string;
+        /** @description Base64url-encoded EC y-coordinate (RFC 7518, Section 6.2.1.3). */
+        y?: string;
+      }[];
+      /** @enum {string} */
+      level: 'industry' | 'national' | 'regional';
+      name: string;
+      /** @enum {string} */
+      state: 'active' | 'suspended';
+      thumbprints: string[];
+      url: string;
+    };
     EarningsView: {
       balances: {
         currency: string;
@@ -2593,7 +2940,9 @@ export interface components {
           | 'unknown_subject'
           | 'unknown_method'
           | 'jti_replayed'
-          | 'conflict_of_interest';
+          | 'conflict_of_interest'
+          | 'upstream_unreachable'
+          | 'hop_limit_exceeded';
         details?: Record<string, never>;
         message: string;
       };
@@ -2635,6 +2984,68 @@ export interface components {
         type: 'seller' | 'resource';
       };
       summary: null | string;
+    };
+    FederatedResolutionView: {
+      accessPath: {
+        /** @enum {string} */
+        endpointKind: 'ssh' | 'container' | 'https' | 'batch-queue';
+        gateway: string;
+        region: string;
+        site: string;
+      };
+      authority: string;
+      capacity: number;
+      /** @enum {string} */
+      class: 'GEN' | 'AI' | 'HPC';
+      createdAt: string;
+      cri: string;
+      /** @enum {string} */
+      form: 'BM' | 'VM' | 'CTR' | 'API' | 'JOB';
+      forwarded: boolean;
+      handle: string;
+      id: string;
+      industry: string;
+      lastHeartbeatAt: null | string;
+      /** @enum {string} */
+      lifecycle: 'prepared' | 'connected' | 'schedulable' | 'running' | 'retired';
+      live: {
+        lastHeartbeatAt: null | string;
+        /** @enum {string} */
+        status: 'online' | 'degraded' | 'offline';
+      };
+      /** @enum {string} */
+      liveStatus: 'online' | 'degraded' | 'offline';
+      location: {
+        country: string;
+        site: string;
+        subdivision: string;
+      };
+      name: string;
+      ownerOrgId: string;
+      record: string;
+      registrant: string;
+      /** @description The code asked for: the current revision, or a superseded one pointing to `cri`. */
+      resolved: {
+        cri: string;
+        current: boolean;
+        revision: number;
+        supersededAt: null | string;
+      };
+      retiredAt: null | string;
+      revision: number;
+      spec: {
+        accel?: {
+          count: number;
+          model: string;
+        };
+        cpu?: number;
+        memGiB?: number;
+        netGbps?: number;
+        storageGiB?: number;
+      };
+      stale: boolean;
+      /** @enum {string} */
+      state: 'prepared' | 'connected' | 'schedulable' | 'running' | 'retired';
     };
     FeeChangeView: {
       effectiveFrom: string;
@@ -2960,6 +3371,17 @@ export interface components {
       skippedBelowMinimum: number;
       skippedNoAccount: number;
     };
+    PlatformView: {
+      admittedThumbprints: string[];
+      code: string;
+      createdAt: string;
+      level: string;
+      name: string;
+      state: string;
+      thumbprints: string[];
+      updatedAt: string;
+      url: string;
+    };
     PseudonymView: {
       /** @enum {string} */
       kind: 'buyer' | 'seller';
@@ -2994,63 +3416,11 @@ export interface components {
       leafIndex: number;
       record: unknown;
     };
-    ResolutionView: {
-      accessPath: {
-        /** @enum {string} */
-        endpointKind: 'ssh' | 'container' | 'https' | 'batch-queue';
-        gateway: string;
-        region: string;
-        site: string;
-      };
-      capacity: number;
-      /** @enum {string} */
-      class: 'GEN' | 'AI' | 'HPC';
-      createdAt: string;
-      cri: string;
-      /** @enum {string} */
-      form: 'BM' | 'VM' | 'CTR' | 'API' | 'JOB';
-      handle: string;
-      id: string;
-      industry: string;
-      lastHeartbeatAt: null | string;
-      /** @enum {string} */
-      lifecycle: 'prepared' | 'connected' | 'schedulable' | 'running' | 'retired';
-      live: {
-        lastHeartbeatAt: null | string;
-        /** @enum {string} */
-        status: 'online' | 'degraded' | 'offline';
-      };
-      /** @enum {string} */
-      liveStatus: 'online' | 'degraded' | 'offline';
-      location: {
-        country: string;
-        site: string;
-        subdivision: string;
-      };
-      name: string;
-      ownerOrgId: string;
-      registrant: string;
-      /** @description The code asked for: the current revision, or a superseded one pointing to `cri`. */
-      resolved: {
-        cri: string;
-        current: boolean;
-        revision: number;
-        supersededAt: null | string;
-      };
-      retiredAt: null | string;
-      revision: number;
-      spec: {
-        accel?: {
-          count: number;
-          model: string;
-        };
-        cpu?: number;
-        memGiB?: number;
-        netGbps?: number;
-        storageGiB?: number;
-      };
-      /** @enum {string} */
-      state: 'prepared' | 'connected' | 'schedulable' | 'running' | 'retired';
+    RefreshResult: {
+      accepted: boolean;
+      joined?: boolean;
+      refusal?: string;
+      serial: number;
     };
     ResourceDetailView: {
       capacity: number;
@@ -3258,6 +3628,24 @@ export interface components {
     };
   };
   responses: {
+    /** @description Another platform of the federation answered something this one cannot pass on. Codes: . */
+    BadGateway: {
+      headers: {
+        [name: string]: unknown;
+      };
+      content: {
+        /**
+         * @example {
+         *       "error": {
+         *         "code": "validation_failed",
+         *         "message": "slots: must be a positive integer"
+         *       },
+         *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+         *     }
+         */
+        'application/json': components['schemas']['ErrorEnvelope'];
+      };
+    };
     /** @description The request is not valid (for a field, `details` names it). Codes: `validation_failed`. */
     BadRequest: {
       headers: {
@@ -3312,6 +3700,24 @@ export interface components {
         'application/json': components['schemas']['ErrorEnvelope'];
       };
     };
+    /** @description Another platform of the federation does not answer, and nothing usable is cached. Codes: . */
+    GatewayTimeout: {
+      headers: {
+        [name: string]: unknown;
+      };
+      content: {
+        /**
+         * @example {
+         *       "error": {
+         *         "code": "validation_failed",
+         *         "message": "slots: must be a positive integer"
+         *       },
+         *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+         *     }
+         */
+        'application/json': components['schemas']['ErrorEnvelope'];
+      };
+    };
     /** @description The request is well-formed but cannot be carried out (funds, signatures, keys), or its `Idempotency-Key` was used before with another request. Codes: `idempotency_conflict`. */
     IdempotencyConflict: {
       headers: {
@@ -3323,6 +3729,24 @@ export interface components {
          *       "error": {
          *         "code": "idempotency_conflict",
          *         "message": "this Idempotency-Key was used with another request"
+         *       },
+         *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+         *     }
+         */
+        'application/json': components['schemas']['ErrorEnvelope'];
+      };
+    };
+    /** @description The request went round too many platforms (hop limit). Codes: . */
+    LoopDetected: {
+      headers: {
+        [name: string]: unknown;
+      };
+      content: {
+        /**
+         * @example {
+         *       "error": {
+         *         "code": "validation_failed",
+         *         "message": "slots: must be a positive integer"
          *       },
          *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
          *     }
@@ -6649,10 +7073,16 @@ export interface operations {
       429: components['responses']['TooManyRequests'];
     };
   };
-  registryResolve: {
+  federationResolve: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /**
+         * @description The suanli-hops header.
+         * @example example
+         */
+        'suanli-hops'?: string;
+      };
       path: {
         /**
          * @description The code.
@@ -6672,6 +7102,10 @@ export interface operations {
         content: {
           /**
            * @example {
+           *       "authority": "example",
+           *       "forwarded": false,
+           *       "stale": false,
+           *       "record": "example",
            *       "resolved": {
            *         "cri": "86.N00/CN-GZ-A1.AI.BM.H200x8.000001-K",
            *         "revision": 1,
@@ -6722,7 +7156,7 @@ export interface operations {
            *       "createdAt": "2026-11-28T08:00:00.000Z"
            *     }
            */
-          'application/json': components['schemas']['ResolutionView'];
+          'application/json': components['schemas']['FederatedResolutionView'];
         };
       };
       /** @description The request is not valid (for a field, `details` names it). Codes: `validation_failed`, `invalid_cri`. */
@@ -6743,8 +7177,63 @@ export interface operations {
           'application/json': components['schemas']['ErrorEnvelope'];
         };
       };
+      403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
       429: components['responses']['TooManyRequests'];
+      /** @description Another platform of the federation answered something this one cannot pass on. Codes: `upstream_unreachable`. */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "upstream_unreachable",
+           *         "message": "upstream unreachable"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description Another platform of the federation does not answer, and nothing usable is cached. Codes: `upstream_unreachable`. */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "upstream_unreachable",
+           *         "message": "upstream unreachable"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      /** @description The request went round too many platforms (hop limit). Codes: `hop_limit_exceeded`. */
+      508: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "hop_limit_exceeded",
+           *         "message": "hop limit exceeded"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
     };
   };
   demandsMatch: {
@@ -7385,6 +7874,621 @@ export interface operations {
       409: components['responses']['Conflict'];
       413: components['responses']['PayloadTooLarge'];
       415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
+  federationSignedDirectory: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "directory": "example"
+           *     }
+           */
+          'application/json': {
+            directory: string;
+          };
+        };
+      };
+      400: components['responses']['BadRequest'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
+  federationRefresh: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "accepted": false,
+           *       "serial": 1,
+           *       "refusal": "example",
+           *       "joined": false
+           *     }
+           */
+          'application/json': components['schemas']['RefreshResult'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthenticated'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      /** @description The object is not in a state that allows this, or a request with the same `Idempotency-Key` is still in progress. Codes: `conflict`, `invalid_state`. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "conflict",
+           *         "message": "a request with this Idempotency-Key is still in progress"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      429: components['responses']['TooManyRequests'];
+    };
+  };
+  federationJoin: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "request": "example"
+         *     }
+         */
+        'application/json': {
+          request: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Created. */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "platform": {
+           *         "code": "example",
+           *         "level": "example",
+           *         "name": "Example",
+           *         "url": "example",
+           *         "state": "example",
+           *         "admittedThumbprints": [
+           *           "example"
+           *         ],
+           *         "thumbprints": [
+           *           "example"
+           *         ],
+           *         "createdAt": "2026-11-28T08:00:00.000Z",
+           *         "updatedAt": "2026-11-28T08:00:00.000Z"
+           *       },
+           *       "directory": "example"
+           *     }
+           */
+          'application/json': {
+            directory: string;
+            platform: components['schemas']['PlatformView'];
+          };
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthenticated'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
+  federationPlatforms: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "items": [
+           *         {
+           *           "code": "example",
+           *           "level": "example",
+           *           "name": "Example",
+           *           "url": "example",
+           *           "state": "example",
+           *           "admittedThumbprints": [
+           *             "example"
+           *           ],
+           *           "thumbprints": [
+           *             "example"
+           *           ],
+           *           "createdAt": "2026-11-28T08:00:00.000Z",
+           *           "updatedAt": "2026-11-28T08:00:00.000Z"
+           *         }
+           *       ]
+           *     }
+           */
+          'application/json': {
+            items: components['schemas']['PlatformView'][];
+          };
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthenticated'];
+      403: components['responses']['Forbidden'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
+  federationAdmit: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "code": "86.N00",
+         *       "name": "Example",
+         *       "url": "https://example.com/",
+         *       "thumbprints": [
+         *         "example"
+         *       ]
+         *     }
+         */
+        'application/json': {
+          code: string;
+          name: string;
+          thumbprints: string[];
+          /** Format: uri */
+          url: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Created. */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "code": "example",
+           *       "level": "example",
+           *       "name": "Example",
+           *       "url": "example",
+           *       "state": "example",
+           *       "admittedThumbprints": [
+           *         "example"
+           *       ],
+           *       "thumbprints": [
+           *         "example"
+           *       ],
+           *       "createdAt": "2026-11-28T08:00:00.000Z",
+           *       "updatedAt": "2026-11-28T08:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['PlatformView'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthenticated'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      409: components['responses']['Conflict'];
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
+  federationRemove: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /**
+         * @description The code.
+         * @example 86.N00/CN-GZ-A1.AI.BM.H200x8.000001-K
+         */
+        code: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "code": "example",
+           *       "level": "example",
+           *       "name": "Example",
+           *       "url": "example",
+           *       "state": "example",
+           *       "admittedThumbprints": [
+           *         "example"
+           *       ],
+           *       "thumbprints": [
+           *         "example"
+           *       ],
+           *       "createdAt": "2026-11-28T08:00:00.000Z",
+           *       "updatedAt": "2026-11-28T08:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['PlatformView'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthenticated'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      /** @description The object is not in a state that allows this, or a request with the same `Idempotency-Key` is still in progress. Codes: `conflict`, `invalid_state`. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "conflict",
+           *         "message": "a request with this Idempotency-Key is still in progress"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      429: components['responses']['TooManyRequests'];
+    };
+  };
+  federationResume: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /**
+         * @description The code.
+         * @example 86.N00/CN-GZ-A1.AI.BM.H200x8.000001-K
+         */
+        code: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "code": "example",
+           *       "level": "example",
+           *       "name": "Example",
+           *       "url": "example",
+           *       "state": "example",
+           *       "admittedThumbprints": [
+           *         "example"
+           *       ],
+           *       "thumbprints": [
+           *         "example"
+           *       ],
+           *       "createdAt": "2026-11-28T08:00:00.000Z",
+           *       "updatedAt": "2026-11-28T08:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['PlatformView'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthenticated'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      /** @description The object is not in a state that allows this, or a request with the same `Idempotency-Key` is still in progress. Codes: `conflict`, `invalid_state`. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "conflict",
+           *         "message": "a request with this Idempotency-Key is still in progress"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      429: components['responses']['TooManyRequests'];
+    };
+  };
+  federationSuspend: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /**
+         * @description The code.
+         * @example 86.N00/CN-GZ-A1.AI.BM.H200x8.000001-K
+         */
+        code: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "code": "example",
+           *       "level": "example",
+           *       "name": "Example",
+           *       "url": "example",
+           *       "state": "example",
+           *       "admittedThumbprints": [
+           *         "example"
+           *       ],
+           *       "thumbprints": [
+           *         "example"
+           *       ],
+           *       "createdAt": "2026-11-28T08:00:00.000Z",
+           *       "updatedAt": "2026-11-28T08:00:00.000Z"
+           *     }
+           */
+          'application/json': components['schemas']['PlatformView'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthenticated'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      /** @description The object is not in a state that allows this, or a request with the same `Idempotency-Key` is still in progress. Codes: `conflict`, `invalid_state`. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "conflict",
+           *         "message": "a request with this Idempotency-Key is still in progress"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      429: components['responses']['TooManyRequests'];
+    };
+  };
+  federationRecord: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description The suanli-client-assertion header.
+         * @example example
+         */
+        'suanli-client-assertion'?: string;
+      };
+      path: {
+        /**
+         * @description The code.
+         * @example 86.N00/CN-GZ-A1.AI.BM.H200x8.000001-K
+         */
+        code: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "record": "example"
+           *     }
+           */
+          'application/json': {
+            record: string;
+          };
+        };
+      };
+      /** @description The request is not valid (for a field, `details` names it). Codes: `validation_failed`, `invalid_cri`. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "validation_failed",
+           *         "message": "slots: must be a positive integer"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      401: components['responses']['Unauthenticated'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
+  federationStatus: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "platform": "example",
+           *       "national": false,
+           *       "directory": {
+           *         "serial": 1,
+           *         "iat": 1,
+           *         "exp": 1,
+           *         "platforms": [
+           *           {
+           *             "name": "Example",
+           *             "url": "example",
+           *             "state": "active",
+           *             "code": "example",
+           *             "level": "industry",
+           *             "thumbprints": [
+           *               "example"
+           *             ],
+           *             "keys": [
+           *               {
+           *                 "kty": null,
+           *                 "alg": null,
+           *                 "key_ops": [
+           *                   null
+           *                 ],
+           *                 "ext": false,
+           *                 "use": null,
+           *                 "x5c": [
+           *                   null
+           *                 ],
+           *                 "x5t": "example",
+           *                 "x5t#S256": "example",
+           *                 "x5u": "example",
+           *                 "kid": "example",
+           *                 "crv": "example",
+           *                 "d": "example",
+           *                 "dp": "example",
+           *                 "dq": "example",
+           *                 "e": "example",
+           *                 "k": "example",
+           *                 "n": "example",
+           *                 "p": "example",
+           *                 "q": "example",
+           *                 "qi": "example",
+           *                 "x": "example",
+           *                 "y": "example",
+           *                 "pub": "example",
+           *                 "priv": "example",
+           *                 "oth": [
+           *                   null
+           *                 ]
+           *               }
+           *             ]
+           *           }
+           *         ]
+           *       },
+           *       "lastRefusal": {
+           *         "at": "example",
+           *         "code": "example",
+           *         "message": "example"
+           *       }
+           *     }
+           */
+          'application/json': {
+            directory: null | {
+              exp: number;
+              iat: number;
+              platforms: components['schemas']['DirectoryEntry'][];
+              serial: number;
+            };
+            lastRefusal: null | {
+              at: string;
+              code: string;
+              message: string;
+            };
+            national: boolean;
+            platform: string;
+          };
+        };
+      };
+      400: components['responses']['BadRequest'];
+      403: components['responses']['Forbidden'];
       429: components['responses']['TooManyRequests'];
     };
   };

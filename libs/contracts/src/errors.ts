@@ -1,4 +1,5 @@
 import { CREDIBILITY_ERROR_CODES } from './credibility.js';
+import { FEDERATION_ERROR_CODES } from './federation.js';
 
 /** The one error envelope every HTTP API of the exchange answers with. */
 export interface ErrorEnvelope {
@@ -22,5 +23,6 @@ export const ERROR_CODES = [
   'ssh_key_required',
   'internal',
   ...CREDIBILITY_ERROR_CODES,
+  ...FEDERATION_ERROR_CODES,
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -7,3 +7,4 @@ export * from './usage-api.js';
 export * from './admin.js';
 export * from './privacy.js';
 export * from './delivery.js';
+export * from './federation.js';

@@ -174,6 +174,18 @@ export interface ResolutionView extends ResourceDetailView {
   };
 }
 
+/**
+ * The gateway's answer in a federation (docs/federation.md, section 1): the owner's resolution,
+ * who owns it, whether it was forwarded or served `stale` from cache, and the owner's signed
+ * record (JWS) that verifies offline.
+ */
+export interface FederatedResolutionView extends ResolutionView {
+  authority: string;
+  forwarded: boolean;
+  stale: boolean;
+  record: string;
+}
+
 export interface ResourceSearchPage {
   items: ResourceDetailView[];
   nextCursor: string | null;

@@ -78,10 +78,17 @@ export async function verifyResolutionRecord(
 export type CacheState = 'fresh' | 'stale' | 'expired';
 
 /** How a cached forwarded resolution may be used `nowMs` after it was fetched at `fetchedAtMs`. */
-export function resolutionCacheState(fetchedAtMs: number, nowMs: number): CacheState {
+export function resolutionCacheState(
+  fetchedAtMs: number,
+  nowMs: number,
+  limits: { freshMs: number; staleMs: number } = {
+    freshMs: RESOLUTION_FRESH_MS,
+    staleMs: RESOLUTION_STALE_MS,
+  },
+): CacheState {
   const age = nowMs - fetchedAtMs;
-  if (age < RESOLUTION_FRESH_MS) return 'fresh';
-  if (age < RESOLUTION_STALE_MS) return 'stale';
+  if (age < limits.freshMs) return 'fresh';
+  if (age < limits.staleMs) return 'stale';
   return 'expired';
 }
 

@@ -22,8 +22,10 @@ import {
   type RecordBundle,
   type TileFetcher,
 } from '@suanli/transparency';
+import { runVerifyResolution, VERIFY_RESOLUTION_HELP } from './verify-resolution.js';
 
-export const VERIFY_HELP = `suanli verify — check settlement records against the exchange's signed log
+export const VERIFY_HELP = `suanli verify — check settlement records against the exchange's signed log,
+and resolution records against the federation's directory
 
 Usage:
   suanli verify record FILE --jwks FILE|URL [--max-age SECONDS] [--now ISO-8601] [--log URL]
@@ -45,7 +47,7 @@ Usage:
       and that they lead to the checkpoint's root; --entries also checks every entry bundle
       against its leaf hashes; --since NOTE (a checkpoint saved earlier) checks that the log
       extends it; --mirror DIR writes the checkpoint, tiles and bundles under DIR.
-
+${VERIFY_RESOLUTION_HELP}
 The JWKS is the exchange's /.well-known/jwks.json (a saved copy makes the check offline).
 Exit codes: 0 verified, 1 rejected (the reason is printed), 2 usage error.
 `;
@@ -204,6 +206,7 @@ async function verifyLog(
 
 export async function runVerify(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
+  if (sub === 'resolution' && !rest.includes('--help')) return runVerifyResolution(rest);
   if (!sub || sub === 'help' || argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(VERIFY_HELP);
     return sub ? 0 : 2;

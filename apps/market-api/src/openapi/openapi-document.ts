@@ -50,6 +50,9 @@ const ERROR_STATUSES: Record<string, string> = {
   '422':
     'The request is well-formed but cannot be carried out (funds, signatures, keys), or its `Idempotency-Key` was used before with another request.',
   '429': 'Too many requests from this API key or address; retry after `Retry-After` seconds.',
+  '502': 'Another platform of the federation answered something this one cannot pass on.',
+  '504': 'Another platform of the federation does not answer, and nothing usable is cached.',
+  '508': 'The request went round too many platforms (hop limit).',
 };
 
 /** The codes a status carries whatever the handler does (guards, pipes, parsers, interceptors). */
@@ -63,6 +66,9 @@ const BASE_CODES: Record<string, string[]> = {
   '415': ['validation_failed'],
   '422': [],
   '429': ['rate_limited'],
+  '502': [],
+  '504': [],
+  '508': [],
 };
 
 /** The shared error responses (`components.responses`): a status with just its base codes. */
@@ -76,6 +82,9 @@ const ERROR_RESPONSE_NAMES: Record<string, string> = {
   '415': 'UnsupportedMediaType',
   '422': 'IdempotencyConflict',
   '429': 'TooManyRequests',
+  '502': 'BadGateway',
+  '504': 'GatewayTimeout',
+  '508': 'LoopDetected',
 };
 const SHARED_CODES: Record<string, string[]> = { ...BASE_CODES, '422': ['idempotency_conflict'] };
 

@@ -87,10 +87,5 @@ export class RegistryController {
     return this.registry.moveTo(p.orgId, id, parseInput(lifecycleTransitionSchema, body).to);
   }
 
-  /** The identifier gateway: resolve a full CRI or a handle (`86.R03.E00042/000137`, URL-encoded). */
-  @Public()
-  @Get('cri/:code')
-  resolve(@Param('code') code: string) {
-    return this.registry.resolve(code);
-  }
+  // The identifier gateway, GET /v1/cri/:code, is federation/federation.controller.ts.
 }
