@@ -192,7 +192,8 @@ export async function startFederation(o: FederationOptions): Promise<FederatedPl
       KAFKA_BROKERS: o.kafkaBrokers,
       STRIPE_API_BASE: o.stripeApiBase,
       STRIPE_SECRET_KEY: process.env.STRIPE_SECRET_KEY ?? 'sk_test_123',
-      STRIPE_WEBHOOK_SECRET: `whsec_fed_${p.code}`,
+      // the seed signs its test-mode payments with the same secret
+      STRIPE_WEBHOOK_SECRET: o.env?.STRIPE_WEBHOOK_SECRET ?? `whsec_fed_${p.code}`,
       PORT: String(port),
       PLATFORM_CODE: p.code,
       PLATFORM_SIGNING_JWK: JSON.stringify(privateJwk),

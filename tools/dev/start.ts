@@ -176,6 +176,7 @@ async function main(): Promise<number> {
         portOffset: PORT_OFFSET,
         keysDir: join(DEMO_DIR, 'federation'),
         log,
+        env: { STRIPE_WEBHOOK_SECRET: env.STRIPE_WEBHOOK_SECRET },
       });
       for (const p of platforms) if (p.child) supervise(p.child);
       for (const p of platforms) {
