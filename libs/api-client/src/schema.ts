@@ -1408,7 +1408,7 @@ export interface paths {
      * Platform-to-platform: this platform's signed record for one of its own codes.
      * @description Platform-to-platform: this platform's signed record for one of its own codes.
      *
-     *     Public: no credentials needed.
+     *     Platform-to-platform: requires a client assertion of a platform of the federation (docs/federation.md).
      */
     get: operations['federationRecord'];
     put?: never;

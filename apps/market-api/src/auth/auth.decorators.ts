@@ -1,4 +1,9 @@
-import { createParamDecorator, type ExecutionContext, SetMetadata } from '@nestjs/common';
+import {
+  applyDecorators,
+  createParamDecorator,
+  type ExecutionContext,
+  SetMetadata,
+} from '@nestjs/common';
 import type { ApiKeyScope, Role } from '@suanli/contracts';
 
 export interface Principal {
@@ -23,12 +28,18 @@ export const ROLES_KEY = 'suanli:roles';
 export const API_KEY_SCOPE = 'suanli:api-key-scope';
 export const PUBLIC_KEY = 'suanli:public';
 export const AGENT_KEY = 'suanli:agent';
+export const PEER_KEY = 'suanli:peer';
 
 /** The roles (any of) an endpoint admits. Every endpoint carries @Roles, @Public or @AgentAuth. */
 export const Roles = (...roles: Role[]) => SetMetadata(ROLES_KEY, roles);
 export const Public = () => SetMetadata(PUBLIC_KEY, true);
 /** Authenticated by a JWT signed with a metering agent's own enrolled key. */
 export const AgentAuth = () => SetMetadata(AGENT_KEY, true);
+/**
+ * Platform-to-platform: no user credentials (the guard lets it pass), the handler verifies the
+ * peer's client assertion itself (docs/federation.md); the API document says so.
+ */
+export const PeerAuth = () => applyDecorators(Public(), SetMetadata(PEER_KEY, true));
 
 /** Admits an organization API key (`Bearer sk_…`) holding `scope`. */
 export const ApiKeyAuth = (scope: ApiKeyScope) => SetMetadata(API_KEY_SCOPE, scope);

@@ -1,7 +1,13 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post } from '@nestjs/common';
 import { admitPlatformSchema, joinPlatformSchema } from '@suanli/contracts';
 import { HOPS_HEADER } from '@suanli/federation';
-import { CurrentPrincipal, Public, Roles, type Principal } from '../auth/auth.decorators.js';
+import {
+  CurrentPrincipal,
+  PeerAuth,
+  Public,
+  Roles,
+  type Principal,
+} from '../auth/auth.decorators.js';
 import { DomainError, notFound } from '../common/errors.js';
 import { parseInput } from '../common/validation.js';
 import { DirectoryService } from './directory.service.js';
@@ -31,7 +37,7 @@ export class FederationController {
   }
 
   /** Platform-to-platform: this platform's signed record for one of its own codes. */
-  @Public()
+  @PeerAuth()
   @Get('federation/records/:code')
   async record(@Param('code') code: string, @Headers(ASSERTION_HEADER) assertion?: string) {
     await this.peers.authenticate(assertion);

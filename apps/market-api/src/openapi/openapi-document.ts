@@ -283,6 +283,8 @@ function securityOf(r: DiscoveredRoute): Record<string, string[]>[] | undefined 
       ];
     case 'agent':
       return [{ agentToken: [] }];
+    case 'peer':
+      return [{ peerAssertion: [] }];
     case 'apiKey':
       return [{ apiKey: [r.auth.scope] }];
     case 'closed':
@@ -301,6 +303,8 @@ function authText(r: DiscoveredRoute): string {
       );
     case 'agent':
       return "Requires a token signed by the metering agent's enrolled key.";
+    case 'peer':
+      return 'Platform-to-platform: requires a client assertion of a platform of the federation (docs/federation.md).';
     case 'apiKey':
       return `Requires an organization API key (\`Authorization: Bearer sk_…\`) with the scope \`${r.auth.scope}\`.`;
     case 'closed':
@@ -476,7 +480,8 @@ export async function buildDocument(input: BuildInput): Promise<OpenApiDocument>
 
     const errors = new Set<string>(['400', '429']);
     if (r.auth.kind !== 'public') errors.add('401');
-    if (r.auth.kind !== 'public' && r.auth.kind !== 'agent') errors.add('403');
+    if (r.auth.kind !== 'public' && r.auth.kind !== 'agent' && r.auth.kind !== 'peer')
+      errors.add('403');
     if (r.path.includes('{') || r.method !== 'get') errors.add('404');
     if (r.method !== 'get') errors.add('409');
     if (op.requestBody) {
@@ -547,6 +552,13 @@ export async function buildDocument(input: BuildInput): Promise<OpenApiDocument>
           scheme: 'bearer',
           bearerFormat: 'JWT',
           description: "A short-lived JWT signed by a metering agent's enrolled Ed25519 key.",
+        },
+        peerAssertion: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'suanli-client-assertion',
+          description:
+            "A platform's client assertion (EdDSA JWT with `iss`, `aud`, a short `exp` and a single-use `jti`), signed by a key of the federation's directory (docs/federation.md).",
         },
       },
     },

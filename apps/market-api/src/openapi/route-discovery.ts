@@ -10,7 +10,13 @@ import {
 } from '@nestjs/common/constants.js';
 import { RequestMethod } from '@nestjs/common';
 import type { ApiKeyScope, Role } from '@suanli/contracts';
-import { AGENT_KEY, API_KEY_SCOPE, PUBLIC_KEY, ROLES_KEY } from '../auth/auth.decorators.js';
+import {
+  AGENT_KEY,
+  API_KEY_SCOPE,
+  PEER_KEY,
+  PUBLIC_KEY,
+  ROLES_KEY,
+} from '../auth/auth.decorators.js';
 import { DEPRECATED_KEY, type DeprecationNotice } from '../common/deprecation.js';
 
 /** Nest's RouteParamtypes (the keys of ROUTE_ARGS_METADATA are `<type>:<index>`). */
@@ -22,6 +28,7 @@ export type Auth =
   | { kind: 'public' }
   | { kind: 'roles'; roles: Role[]; apiKeyScope?: ApiKeyScope }
   | { kind: 'agent' }
+  | { kind: 'peer' }
   | { kind: 'apiKey'; scope: ApiKeyScope }
   | { kind: 'closed' };
 
@@ -111,6 +118,7 @@ function authOf(cls: Type, fn: object): Auth {
   const get = <T>(key: string): T | undefined =>
     (Reflect.getMetadata(key, fn) as T | undefined) ?? (Reflect.getMetadata(key, cls) as T);
   const scope = get<ApiKeyScope>(API_KEY_SCOPE);
+  if (get<boolean>(PEER_KEY)) return { kind: 'peer' };
   if (get<boolean>(PUBLIC_KEY)) return { kind: 'public' };
   const roles = get<Role[]>(ROLES_KEY);
   if (roles) return { kind: 'roles', roles, ...(scope ? { apiKeyScope: scope } : {}) };

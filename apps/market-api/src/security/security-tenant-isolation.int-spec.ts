@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { DataSource } from 'typeorm';
@@ -21,6 +21,16 @@ import { fundWallet, sellerWithOffer, signUpActor } from '../../../../test/suppo
 import { apiClient } from '../../../../test/support/http.js';
 
 jest.setTimeout(300_000);
+
+/** A fresh OpenSSH `ssh-ed25519` public key line (RFC 8709 wire format). */
+function sshPublicKey(): string {
+  const raw = generateKeyPairSync('ed25519')
+    .publicKey.export({ format: 'der', type: 'spki' })
+    .subarray(-32);
+  const field = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
+  const blob = Buffer.concat([field(Buffer.from('ssh-ed25519')), field(raw)]);
+  return `ssh-ed25519 ${blob.toString('base64')} tenant-a`;
+}
 
 const HOUR = 3_600_000;
 type Role = 'buyer' | 'seller' | 'assessor' | 'operator';
@@ -192,6 +202,12 @@ describe('tenant isolation: every object endpoint × every role, on real objects
     expect(logSize).toBeGreaterThan(0);
     const firstTile = logSize >= 256 ? '0/000' : `0/000.p/${logSize}`;
 
+    const sshKey = await buyerA.client.post<{ id: string }>('/v1/ssh-keys', {
+      name: 'laptop',
+      publicKey: sshPublicKey(),
+    });
+    expect(sshKey.status).toBe(201);
+
     const leases = [active.body.lease.id, settled.body.lease.id];
     Object.assign(fixtures, {
       'resources/{id}': [{ id: a.resource.id }],
@@ -212,6 +228,11 @@ describe('tenant isolation: every object endpoint × every role, on real objects
       'cri/{code}': [{ code: a.resource.cri }, { code: a.resource.handle }],
       'checkpoints/{treeSize}': [{ treeSize: String(checkpoint.treeSize) }],
       'tile/{path}': [{ path: firstTile }],
+      'ssh-keys/{id}': [{ id: sshKey.body.id }],
+      // the platform this API runs as (operators' endpoints only: others get 403 before any lookup)
+      'platforms/{code}': [{ code: '86.N00' }],
+      // platform-to-platform (a peer assertion, not a tenant's credentials): a real code all the same
+      'records/{code}': [{ code: a.resource.cri }],
       'records/{kind}/{id}': [
         ...notes.body.items.map((n) => ({ kind: 'debit_note', id: n.id })),
         { kind: 'invoice', id: invoice.id },
