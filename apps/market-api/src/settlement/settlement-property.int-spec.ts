@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import fc from 'fast-check';
 import type { DataSource } from 'typeorm';
+import { Decimal } from '@suanli/money';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/db.js';
 import type { DomainError } from '../common/errors.js';
 import type { PriceRow } from '../database/market.entities.js';
@@ -234,7 +235,7 @@ describe('settlement property: batched = per lease, for every pricing model', ()
             refused.push(!ok);
             if (!ok) continue;
             for (let h = 0; h < 6; h += 1) {
-              const q = ((l.usage[h] * l.slots) / 1000).toFixed(3);
+              const q = new Decimal(l.usage[h]).times(l.slots).div(1000).toFixed(3);
               await recordUsage(s.ds, l.id, 'scu.ai', new Date(t0 + h * HOUR), q);
             }
             if (l.outage) {
