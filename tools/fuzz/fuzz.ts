@@ -268,8 +268,9 @@ async function fuzz(base: string): Promise<number> {
         '--continue-on-failure',
         '--suppress-health-check',
         'all',
+        // above the agent's longest long-poll (`waitSeconds` ≤ 30)
         '--request-timeout',
-        '20',
+        '40',
         '--seed',
         process.env.FUZZ_SEED ?? '20261128',
         '--report',

@@ -5505,7 +5505,8 @@ export interface operations {
          */
         cursor?: string;
         /**
-         * @description Long-poll: wait up to this many seconds for a change after `cursor` (0: answer now).
+         * @description Long-poll: wait up to this many seconds for a change after `cursor` (0: answer now; at most
+         *     30, below the idle timeouts of common proxies).
          * @example 0
          */
         waitSeconds?: number;

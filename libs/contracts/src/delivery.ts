@@ -51,8 +51,11 @@ export const agentDeliveryQuerySchema = z
       .string()
       .regex(/^\d{1,19}$/, 'a cursor from an earlier answer')
       .optional(),
-    /** Long-poll: wait up to this many seconds for a change after `cursor` (0: answer now). */
-    waitSeconds: z.coerce.number().int().min(0).max(60).default(0),
+    /**
+     * Long-poll: wait up to this many seconds for a change after `cursor` (0: answer now; at most
+     * 30, below the idle timeouts of common proxies).
+     */
+    waitSeconds: z.coerce.number().int().min(0).max(30).default(0),
   })
   .strict();
 

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import type {
@@ -43,8 +43,10 @@ const accessField = (leaseId: string): string => `lease_access:${leaseId}`;
  * activation at the grant (billing starts there), and the provisioning deadline.
  */
 @Injectable()
-export class DeliveryService {
+export class DeliveryService implements OnModuleDestroy {
   private readonly log = new Logger('delivery');
+  /** Set when the app starts closing: waiting long-polls answer before the pool closes. */
+  private closing = false;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -53,6 +55,10 @@ export class DeliveryService {
     private readonly privacy: PrivacyService,
     private readonly clock: Clock,
   ) {}
+
+  onModuleDestroy(): void {
+    this.closing = true;
+  }
 
   /** The agent's provisioners as probed: the forms whose probe passed deliver from now on. */
   async reportCapabilities(
@@ -121,6 +127,7 @@ export class DeliveryService {
       await new Promise((r) =>
         setTimeout(r, Math.min(POLL_MS, Math.max(1, deadline - Date.now()))),
       );
+      if (this.closing) break;
       current = await this.cursorOf(resourceId);
     }
     const rows: (Omit<AgentDeliveryLease, 'sshPublicKeys'> & { buyerOrgId: string })[] =
