@@ -42,6 +42,8 @@ export async function sellerWithOffer(
     sla: { target: string; schedule: { below: string; credit: string }[] };
     /** The offer takes plain CloudEvents posted with an API key (`POST /v1/usage/events`). */
     acceptsUnsigned: boolean;
+    /** The resource's form (default BM). */
+    form: 'BM' | 'VM' | 'CTR' | 'API' | 'JOB';
   }> = {},
 ) {
   const seller = await signUpActor(api, ['seller']);
@@ -49,7 +51,7 @@ export async function sellerWithOffer(
     await seller.client.post<ResourceView>('/v1/resources', {
       name: 'node',
       class: 'AI',
-      form: 'BM',
+      form: offer.form ?? 'BM',
       location: { country: 'CN', subdivision: 'SH', site: 'PD1' },
       spec: { cpu: 64, memGiB: 512, accel: { count: 8, model: 'H100' } },
       capacity: offer.resourceCapacity ?? 100,

@@ -2,7 +2,9 @@
 // configured agent's active leases, samples them, signs one chained batch per agent into the
 // agent's on-disk spool and sends the spool to Kafka (acks from all in-sync replicas, idempotent
 // producer, retries); a heartbeat per window; sent/spooled/lag stats in the log and, with
-// --metrics-port, in Prometheus format on GET /metrics.
+// --metrics-port, in Prometheus format on GET /metrics. An agent with a `delivery` section also
+// runs its provisioners and the delivery control loop (docs/delivery.md, "The agent's control
+// loop"): capabilities at start, then long-poll, reconcile and report.
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
@@ -22,6 +24,7 @@ import {
   sendHeartbeat,
   utilizationOf,
 } from './lease-client.js';
+import { startAgentDelivery, deliveryConfigSchema, type AgentDelivery } from './delivery/setup.js';
 import { AgentMetrics, serveMetrics, type SpoolSource } from './metrics.js';
 import type { Collector, UsageSample } from './types.js';
 
@@ -31,26 +34,39 @@ const configSchema = z.object({
   stateDir: z.string().optional(),
   agents: z
     .array(
-      z.object({
-        agentId: z.string().min(1),
-        privateJwk: z.record(z.string(), z.unknown()),
-        resourceCri: z.string(),
-        class: z.enum(['GEN', 'AI', 'HPC']),
-        cpuModel: z.string().optional(),
-        collector: z.enum(['simulator', 'cgroup', 'nvidia', 'slurm']).default('simulator'),
-        /** For `cgroup`: the cgroup directory, `{leaseId}` replaced by the lease id. */
-        cgroupDir: z.string().optional(),
-        /** For `slurm`: the account of the lease's jobs, `{leaseId}` replaced by the lease id. */
-        slurmAccount: z.string().optional(),
-      }),
+      z
+        .object({
+          agentId: z.string().min(1),
+          privateJwk: z.record(z.string(), z.unknown()),
+          resourceCri: z.string(),
+          class: z.enum(['GEN', 'AI', 'HPC']),
+          cpuModel: z.string().optional(),
+          /** `gateway`: the usage the agent's API gateway metered (needs `delivery.apiGateway`). */
+          collector: z
+            .enum(['simulator', 'cgroup', 'nvidia', 'slurm', 'gateway'])
+            .default('simulator'),
+          /** For `cgroup`: the cgroup directory, `{leaseId}` replaced by the lease id. */
+          cgroupDir: z.string().optional(),
+          /** For `slurm`: the account of the lease's jobs, `{leaseId}` replaced by the lease id. */
+          slurmAccount: z.string().optional(),
+          /** Deliver this resource's leases (provisioners and the control loop). */
+          delivery: deliveryConfigSchema.optional(),
+        })
+        .refine((a) => a.collector !== 'gateway' || a.delivery?.apiGateway !== undefined, {
+          message: 'collector gateway needs delivery.apiGateway',
+          path: ['collector'],
+        }),
     )
     .min(1),
 });
 const MAX_EVENTS_PER_BATCH = 500;
 type AgentConfig = z.infer<typeof configSchema>['agents'][number];
 
-function collectorFor(a: AgentConfig): Collector {
+function collectorFor(a: AgentConfig, delivery: AgentDelivery | undefined): Collector {
   switch (a.collector) {
+    case 'gateway':
+      if (delivery?.gateway === undefined) throw new Error('collector gateway: no API gateway');
+      return delivery.gateway.meter;
     case 'cgroup': {
       const pattern = a.cgroupDir ?? '/sys/fs/cgroup/suanli/{leaseId}';
       return new CgroupV2Collector({ cgroupDir: (l) => pattern.replace('{leaseId}', l.leaseId) });
@@ -230,9 +246,30 @@ const connect = async () => {
 
 // Counted whether or not the metrics are served (cheap); the listener is optional.
 const metrics = new AgentMetrics((): SpoolSource[] => agents.map((e) => e.agent));
+// Each delivering agent: its provisioners (listeners started) and its control loop.
+const deliveries = new Map<string, AgentDelivery>();
+for (const a of config.agents) {
+  if (a.delivery === undefined) continue;
+  try {
+    deliveries.set(
+      a.agentId,
+      await startAgentDelivery({
+        agentId: a.agentId,
+        privateJwk: a.privateJwk,
+        marketApiUrl,
+        stateDir,
+        config: a.delivery,
+        log: (msg, extra) => log(msg, { agent: a.agentId, ...extra }),
+      }),
+    );
+  } catch (err) {
+    console.error(`cannot start delivery for ${a.agentId}: ${(err as Error).message}`);
+    process.exit(2);
+  }
+}
 const agents = config.agents.map((a) => ({
   config: a,
-  collector: collectorFor(a),
+  collector: collectorFor(a, deliveries.get(a.agentId)),
   heartbeats: true,
   agent: new MeteringAgent({
     agentId: a.agentId,
@@ -353,6 +390,7 @@ async function shutdown(signal: string): Promise<void> {
   if (retryTimer) clearTimeout(retryTimer);
   clearInterval(statsTimer);
   metricsServer?.close();
+  await Promise.all([...deliveries.values()].map((d) => d.close().catch(() => undefined)));
   await current;
   await draining;
   // One last attempt to send what is spooled; whatever is left is sent at the next start.
@@ -388,3 +426,4 @@ log('metering agent started', { agents: agents.length, windowSeconds, brokers, s
 // What an earlier run (or an outage) left spooled goes first.
 kickDrain();
 schedule();
+for (const d of deliveries.values()) d.loop.start();

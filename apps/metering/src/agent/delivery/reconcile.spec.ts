@@ -1,15 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { Delivery } from './delivery.js';
-import type {
-  Access,
-  DeliveryForm,
-  HostLease,
-  HostState,
-  LeaseGrant,
-  Provisioner,
-} from './provisioner.js';
+import type { DeliveryForm, HostLease, HostState } from './provisioner.js';
 import { planReconcile, type DesiredLease, type Step } from './reconcile.js';
+import { MemoryProvisioner } from '../../../../../test/support/memory-provisioner.js';
 
 // Two provisioners, as on a host that serves SSH (BM, VM) and the gateway (API); JOB is not
 // served here (its leases are `unserved`).
@@ -175,42 +169,6 @@ describe('planReconcile', () => {
     });
   });
 });
-
-/** An in-memory provisioner for the Delivery unit tests (the integration tests use real ones). */
-class MemoryProvisioner implements Provisioner {
-  readonly leases = new Map<string, HostState>();
-  readonly calls: string[] = [];
-  failGrant = false;
-  constructor(
-    readonly name: string,
-    readonly forms: DeliveryForm[],
-  ) {}
-  async probe() {
-    return { ok: true, forms: this.forms, checks: [], capabilities: {} };
-  }
-  async grant(lease: LeaseGrant): Promise<Access> {
-    this.calls.push(`grant ${lease.leaseId}`);
-    await new Promise((r) => setTimeout(r, 5));
-    if (this.failGrant) throw new Error('host said no');
-    this.leases.set(lease.leaseId, 'active');
-    return { kind: 'http', endpoint: 'http://x', token: 't', concurrency: 1 };
-  }
-  async suspend(id: string) {
-    this.calls.push(`suspend ${id}`);
-    if (this.leases.has(id)) this.leases.set(id, 'suspended');
-  }
-  async resume(id: string) {
-    this.calls.push(`resume ${id}`);
-    if (this.leases.has(id)) this.leases.set(id, 'active');
-  }
-  async revoke(id: string) {
-    this.calls.push(`revoke ${id}`);
-    this.leases.delete(id);
-  }
-  async list() {
-    return [...this.leases].map(([leaseId, state]) => ({ leaseId, state }));
-  }
-}
 
 describe('Delivery', () => {
   it('routes by form, runs one lease’s steps in order, reports failed steps and goes on', async () => {
