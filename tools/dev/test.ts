@@ -130,7 +130,7 @@ async function main(): Promise<number> {
 
   const skipLint = process.env.SKIP_LINT === '1';
   if (skipLint) log('SKIP_LINT=1: skipping lint and typecheck');
-  // lint and typecheck run while the services start; their output is shown when they finish
+  // lint and typecheck run while the services start and Jest runs; each is shown when it finishes
   const checks = skipLint
     ? Promise.resolve([true, true, true, true])
     : Promise.all([
@@ -179,7 +179,8 @@ async function main(): Promise<number> {
     const databaseUrl = await recreateDatabase(svc.env.DATABASE_URL, testDb.name);
     log(`database ${testDb.name} recreated (${redact(databaseUrl)})`);
 
-    const checksFailed = (await checks).filter((ok) => !ok).length;
+    // Jest starts without waiting for lint and typecheck (they overlap its first suites; their
+    // results are counted at the end)
     if (interrupted) return 130;
 
     mkdirSync(RUN_DIR, { recursive: true });
@@ -192,7 +193,10 @@ async function main(): Promise<number> {
       [
         '--experimental-vm-modules',
         join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js'),
-        ...(userSetsWorkers ? [] : ['--runInBand']),
+        // two suites at once (each has its own database, topics and ports): the suites spend much
+        // of their time waiting on servers, Kafka and the browser, so two overlap well even on
+        // 2 cores; SUANLI_TEST_WORKERS=1 runs one at a time
+        ...(userSetsWorkers ? [] : [`--maxWorkers=${process.env.SUANLI_TEST_WORKERS ?? '2'}`]),
         '--passWithNoTests',
         '--json',
         `--outputFile=${resultsFile}`,
@@ -277,6 +281,7 @@ async function main(): Promise<number> {
         if (drillsFailed) log('a failure drill failed (see above; logs in .local/drills/logs)');
       }
     }
+    const checksFailed = (await checks).filter((ok) => !ok).length;
     const prometheusFailed = prometheus
       ? !report('prometheus', await prometheus, /^ok {5}/)
       : false;

@@ -53,7 +53,7 @@ describe('SshProvisioner on a real sshd', () => {
     }).probe();
     expect(closed.ok).toBe(false);
     expect(closed.checks.find((c) => c.name === 'sshd')).toMatchObject({ ok: false });
-  });
+  }, 30_000);
 
   it('grants a login that runs a command; suspend cuts the session and refuses; resume; revoke', async () => {
     const lease = vm();

@@ -190,7 +190,8 @@ export class UnixAccounts {
     await run(
       'find',
       ['/tmp', '/var/tmp', '/dev/shm', '-xdev', '-uid', String(account.uid), '-delete'],
-      { ok: [0, 1] },
+      // a busy host's /tmp can hold many files: more time than a single command gets
+      { ok: [0, 1], timeoutMs: 120_000 },
     );
     await serialized(() =>
       // 6: no such user (removed by an earlier try); 12: home could not be removed (below)
