@@ -5,6 +5,7 @@ import { type Clock, FixedClock } from '../../apps/market-api/src/common/clock.j
 import { createApp } from '../../apps/market-api/src/app.factory.js';
 import { AccountsService } from '../../apps/market-api/src/accounts/accounts.service.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
+import { TEST_METRICS_TOKEN } from './metrics.js';
 
 export interface TestMarketApi {
   url: string;
@@ -36,6 +37,7 @@ export async function startMarketApi(
     KAFKA_BROKERS: process.env.KAFKA_BROKERS,
     PLATFORM_SIGNING_JWK: JSON.stringify({ ...key.privateJwk, kid: key.kid }),
     PORT: '0',
+    METRICS_TOKEN: TEST_METRICS_TOKEN,
   });
   const clock = opts.clock ?? new FixedClock(new Date('2026-11-28T10:00:00Z'));
   const app = await createApp(config, {

@@ -93,7 +93,7 @@ export interface paths {
     };
     /**
      * Scrape
-     * @description Public: no credentials needed.
+     * @description For Prometheus: requires the scrape token the server is configured with (`METRICS_TOKEN`, `Authorization: Bearer …`); without one configured the route answers 404.
      */
     get: operations['metricsScrape'];
     put?: never;
@@ -4180,6 +4180,8 @@ export interface operations {
         };
       };
       400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthenticated'];
+      404: components['responses']['NotFound'];
       429: components['responses']['TooManyRequests'];
     };
   };

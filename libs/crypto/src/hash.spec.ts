@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import {
+  bearerTokenMatches,
   CryptoError,
   hashPassword,
   hmacSha256Hex,
@@ -111,5 +112,17 @@ describe('hashPassword / verifyPassword', () => {
 
   it('rejects a non-string password when hashing', async () => {
     await expect(hashPassword(42 as unknown as string)).rejects.toThrow(CryptoError);
+  });
+});
+
+describe('bearerTokenMatches', () => {
+  it('takes only `Bearer <token>` with the exact token, never an empty token', () => {
+    expect(bearerTokenMatches('Bearer s3cret-token', 's3cret-token')).toBe(true);
+    expect(bearerTokenMatches('Bearer s3cret-toke', 's3cret-token')).toBe(false);
+    expect(bearerTokenMatches('bearer s3cret-token', 's3cret-token')).toBe(false);
+    expect(bearerTokenMatches('s3cret-token', 's3cret-token')).toBe(false);
+    expect(bearerTokenMatches(undefined, 's3cret-token')).toBe(false);
+    expect(bearerTokenMatches(null, '')).toBe(false);
+    expect(bearerTokenMatches('Bearer ', '')).toBe(false);
   });
 });

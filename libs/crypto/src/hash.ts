@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { CryptoError } from './errors.js';
 
 /** Lower-case hex SHA-256 of `data` (strings are hashed as UTF-8). */
@@ -22,4 +22,15 @@ export function randomToken(bytes = 32): string {
     throw new CryptoError('invalid_argument', `randomToken: bytes must be 1..1024, got ${bytes}`);
   }
   return randomBytes(bytes).toString('base64url');
+}
+
+/**
+ * Whether an `Authorization` header carries `Bearer <token>`. Compared as SHA-256 digests in
+ * constant time, so neither the token's characters nor its length leak through timing.
+ */
+export function bearerTokenMatches(authorization: string | null | undefined, token: string): boolean {
+  if (token === '') return false;
+  const given = /^Bearer (.+)$/.exec(authorization ?? '')?.[1] ?? '';
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(given), digest(token));
 }

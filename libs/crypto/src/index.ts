@@ -1,5 +1,5 @@
 export { CryptoError, type CryptoErrorCode } from './errors.js';
-export { hmacSha256Hex, randomToken, sha256, sha256Hex } from './hash.js';
+export { bearerTokenMatches, hmacSha256Hex, randomToken, sha256, sha256Hex } from './hash.js';
 export { canonicalJson } from './canonical-json.js';
 export { hashPassword, verifyPassword } from './password.js';
 export {

@@ -29,6 +29,7 @@ export const API_KEY_SCOPE = 'suanli:api-key-scope';
 export const PUBLIC_KEY = 'suanli:public';
 export const AGENT_KEY = 'suanli:agent';
 export const PEER_KEY = 'suanli:peer';
+export const SCRAPE_TOKEN_KEY = 'suanli:scrape-token';
 
 /** The roles (any of) an endpoint admits. Every endpoint carries @Roles, @Public or @AgentAuth. */
 export const Roles = (...roles: Role[]) => SetMetadata(ROLES_KEY, roles);
@@ -40,6 +41,12 @@ export const AgentAuth = () => SetMetadata(AGENT_KEY, true);
  * peer's client assertion itself (docs/federation.md); the API document says so.
  */
 export const PeerAuth = () => applyDecorators(Public(), SetMetadata(PEER_KEY, true));
+/**
+ * For Prometheus: no user credentials (the guard lets it pass), the handler checks the bearer
+ * scrape token (`METRICS_TOKEN`) itself; the API document says so.
+ */
+export const ScrapeTokenAuth = () =>
+  applyDecorators(Public(), SetMetadata(SCRAPE_TOKEN_KEY, true));
 
 /** Admits an organization API key (`Bearer sk_…`) holding `scope`. */
 export const ApiKeyAuth = (scope: ApiKeyScope) => SetMetadata(API_KEY_SCOPE, scope);

@@ -46,6 +46,11 @@ const schema = z.object({
   RATE_LIMIT_API_KEY_BURST: z.coerce.number().int().positive().default(1000),
   RATE_LIMIT_AUTH_PER_SECOND: z.coerce.number().positive().default(5),
   RATE_LIMIT_AUTH_BURST: z.coerce.number().int().positive().default(300),
+  /**
+   * Bearer token Prometheus sends to `GET /metrics`; unset: no `/metrics` (404). Required by
+   * ops/docker-compose.prod.yml. docs/operations.md, "Metrics".
+   */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Where the buckets live: `postgres` (shared by every instance) or `memory` (this process). */
   RATE_LIMIT_STORE: z.enum(['postgres', 'memory']).default('postgres'),
   /** How long a request waits for the shared buckets before per-process ones decide. */
@@ -81,6 +86,8 @@ export class AppConfig {
   };
   readonly rateLimitStore: 'postgres' | 'memory';
   readonly rateLimitStoreTimeoutMs: number;
+  /** The scrape token of `GET /metrics`; undefined: the route answers 404. */
+  readonly metricsToken: string | undefined;
 
   constructor(v: AppConfigValues) {
     this.port = v.PORT;
@@ -109,6 +116,7 @@ export class AppConfig {
     };
     this.rateLimitStore = v.RATE_LIMIT_STORE;
     this.rateLimitStoreTimeoutMs = v.RATE_LIMIT_STORE_TIMEOUT_MS;
+    this.metricsToken = v.METRICS_TOKEN;
   }
 
   static fromEnv(env: Record<string, string | undefined>): AppConfig {

@@ -6,6 +6,7 @@ import { fundWallet, sellerWithOffer, signUpActor } from '../../../../test/suppo
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/db.js';
 import { apiClient } from '../../../../test/support/http.js';
 import { startMarketApi, type TestMarketApi } from '../../../../test/support/market-api.js';
+import { scrapeMetrics } from '../../../../test/support/metrics.js';
 import { withLeaderLock } from './leader-lock.js';
 import { PayoutScheduler } from '../payments/payout.scheduler.js';
 import { SettlementScheduler } from '../settlement/settlement.scheduler.js';
@@ -152,7 +153,7 @@ describe('scheduled jobs with two instances', () => {
   it('/metrics shows job outcomes, the ledger check and HTTP latency by route', async () => {
     expect(await a.app.get(LedgerBalanceMonitor).runOnce()).toBe('ran');
     await fetch(`${a.url}/v1/offers`);
-    const res = await fetch(`${a.url}/metrics`);
+    const res = await scrapeMetrics(a.url);
     expect(res.status).toBe(200);
     const text = await res.text();
     expect(text).toMatch(
@@ -165,7 +166,7 @@ describe('scheduled jobs with two instances', () => {
     // Both instances together ran settlement 4 times.
     const runsOf = (t: string) =>
       Number(/suanli_job_runs_total\{job="settlement",outcome="ran"\} (\d+)/.exec(t)?.[1] ?? 0);
-    const other = await (await fetch(`${b.url}/metrics`)).text();
+    const other = await (await scrapeMetrics(b.url)).text();
     expect(runsOf(text) + runsOf(other)).toBe(4);
     // Settlement results and payout runs, summed over both instances.
     const total = (re: RegExp) =>
@@ -194,7 +195,7 @@ describe('scheduled jobs with two instances', () => {
     // The tree grew (debit notes above): one new checkpoint, not two.
     expect(await count()).toBe(before + 1);
     for (const api of [a, b]) {
-      const text = await (await fetch(`${api.url}/metrics`)).text();
+      const text = await (await scrapeMetrics(api.url)).text();
       expect(text).toMatch(/suanli_job_runs_total\{job="checkpoint",outcome="ran"\} 1/);
     }
   });

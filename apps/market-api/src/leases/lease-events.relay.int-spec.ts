@@ -14,6 +14,7 @@ import {
   useExchangeTestTopics,
 } from '../../../../test/support/kafka.js';
 import { startMarketApi, type TestMarketApi } from '../../../../test/support/market-api.js';
+import { scrapeMetrics } from '../../../../test/support/metrics.js';
 import { LeaseEventsRelay } from './lease-events.relay.js';
 
 let api: TestMarketApi;
@@ -87,7 +88,7 @@ async function messagesOf(leaseId: string, atLeast: number): Promise<string[]> {
 }
 
 async function metric(line: RegExp): Promise<number> {
-  const text = await (await fetch(`${api.url}/metrics`)).text();
+  const text = await (await scrapeMetrics(api.url)).text();
   const m = line.exec(text);
   return m ? Number(m[1]) : 0;
 }

@@ -4,6 +4,7 @@ import type { DataSource } from 'typeorm';
 import { buyerWithLease, sellerWithOffer } from '../../../../test/support/actors.js';
 import { apiClient } from '../../../../test/support/http.js';
 import { startMarketApi, type TestMarketApi } from '../../../../test/support/market-api.js';
+import { scrapeMetrics } from '../../../../test/support/metrics.js';
 import type { ResourceMonitoringView, SellerMonitoringView } from './monitoring.service.js';
 
 const MIN = 60_000;
@@ -81,7 +82,7 @@ describe('monitoring of the compute being sold', () => {
     expect((await buyer.client.get('/v1/admin/monitoring/resources')).status).toBe(403);
     expect((await op.get('/v1/admin/monitoring/resources?windowHours=0')).status).toBe(400);
 
-    const metrics = await (await fetch(`${api.url}/metrics`)).text();
+    const metrics = await (await scrapeMetrics(api.url)).text();
     expect(metrics).toMatch(/suanli_resources\{live="down"\} [1-9]/);
     expect(metrics).toMatch(
       /suanli_sla_attainment_ratio\{resource="[^"]+",seller="[^"]+"\} 0\.\d+/,

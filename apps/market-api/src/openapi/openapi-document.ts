@@ -285,6 +285,8 @@ function securityOf(r: DiscoveredRoute): Record<string, string[]>[] | undefined 
       return [{ agentToken: [] }];
     case 'peer':
       return [{ peerAssertion: [] }];
+    case 'scrapeToken':
+      return [{ scrapeToken: [] }];
     case 'apiKey':
       return [{ apiKey: [r.auth.scope] }];
     case 'closed':
@@ -305,6 +307,8 @@ function authText(r: DiscoveredRoute): string {
       return "Requires a token signed by the metering agent's enrolled key.";
     case 'peer':
       return 'Platform-to-platform: requires a client assertion of a platform of the federation (docs/federation.md).';
+    case 'scrapeToken':
+      return 'For Prometheus: requires the scrape token the server is configured with (`METRICS_TOKEN`, `Authorization: Bearer …`); without one configured the route answers 404.';
     case 'apiKey':
       return `Requires an organization API key (\`Authorization: Bearer sk_…\`) with the scope \`${r.auth.scope}\`.`;
     case 'closed':
@@ -480,8 +484,8 @@ export async function buildDocument(input: BuildInput): Promise<OpenApiDocument>
 
     const errors = new Set<string>(['400', '429']);
     if (r.auth.kind !== 'public') errors.add('401');
-    if (r.auth.kind !== 'public' && r.auth.kind !== 'agent' && r.auth.kind !== 'peer')
-      errors.add('403');
+    if (!['public', 'agent', 'peer', 'scrapeToken'].includes(r.auth.kind)) errors.add('403');
+    if (r.auth.kind === 'scrapeToken') errors.add('404');
     if (r.path.includes('{') || r.method !== 'get') errors.add('404');
     if (r.method !== 'get') errors.add('409');
     if (op.requestBody) {
@@ -552,6 +556,12 @@ export async function buildDocument(input: BuildInput): Promise<OpenApiDocument>
           scheme: 'bearer',
           bearerFormat: 'JWT',
           description: "A short-lived JWT signed by a metering agent's enrolled Ed25519 key.",
+        },
+        scrapeToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            "The metrics scrape token (`METRICS_TOKEN` of the server's configuration), for Prometheus only (docs/operations.md).",
         },
         peerAssertion: {
           type: 'apiKey',

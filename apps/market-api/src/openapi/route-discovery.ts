@@ -14,6 +14,7 @@ import {
   AGENT_KEY,
   API_KEY_SCOPE,
   PEER_KEY,
+  SCRAPE_TOKEN_KEY,
   PUBLIC_KEY,
   ROLES_KEY,
 } from '../auth/auth.decorators.js';
@@ -29,6 +30,7 @@ export type Auth =
   | { kind: 'roles'; roles: Role[]; apiKeyScope?: ApiKeyScope }
   | { kind: 'agent' }
   | { kind: 'peer' }
+  | { kind: 'scrapeToken' }
   | { kind: 'apiKey'; scope: ApiKeyScope }
   | { kind: 'closed' };
 
@@ -119,6 +121,7 @@ function authOf(cls: Type, fn: object): Auth {
     (Reflect.getMetadata(key, fn) as T | undefined) ?? (Reflect.getMetadata(key, cls) as T);
   const scope = get<ApiKeyScope>(API_KEY_SCOPE);
   if (get<boolean>(PEER_KEY)) return { kind: 'peer' };
+  if (get<boolean>(SCRAPE_TOKEN_KEY)) return { kind: 'scrapeToken' };
   if (get<boolean>(PUBLIC_KEY)) return { kind: 'public' };
   const roles = get<Role[]>(ROLES_KEY);
   if (roles) return { kind: 'roles', roles, ...(scope ? { apiKeyScope: scope } : {}) };

@@ -6,6 +6,7 @@ import type { WalletView } from '@suanli/contracts';
 import { signUpActor } from '../../../../test/support/actors.js';
 import { apiClient } from '../../../../test/support/http.js';
 import { startMarketApi, type TestMarketApi } from '../../../../test/support/market-api.js';
+import { scrapeMetrics } from '../../../../test/support/metrics.js';
 import {
   checkoutSession,
   stripeEvent,
@@ -337,7 +338,7 @@ describe('Stripe payments (stripe-mock)', () => {
   });
 
   it('/metrics counts webhook outcomes, payout runs and amounts paid out', async () => {
-    const text = await (await fetch(`${api.url}/metrics`)).text();
+    const text = await (await scrapeMetrics(api.url)).text();
     // One sample line of `name` with all of `labels` (in any order), or undefined.
     const sample = (name: string, labels: Record<string, string>) =>
       text

@@ -8,6 +8,7 @@ import { createApp } from '../app.factory.js';
 import { DOCUMENT_FILE } from '../openapi/document-file.js';
 import { startMarketApi, type TestMarketApi } from '../../../../test/support/market-api.js';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/db.js';
+import { scrapeMetrics } from '../../../../test/support/metrics.js';
 
 jest.setTimeout(90_000);
 
@@ -115,6 +116,22 @@ describe('the HTTP edge with the default configuration', () => {
     expect(body.correlationId).toBeTruthy();
   });
 
+  // Issue #18, item 8: /metrics was public.
+  it('serves /metrics to the scraper only: 401 without the bearer scrape token', async () => {
+    const anonymous = await fetch(`${api.url}/metrics`);
+    expect(anonymous.status).toBe(401);
+    const body = await anonymous.text();
+    expect(body).not.toContain('suanli_');
+    expect(JSON.parse(body)).toMatchObject({ error: { code: 'unauthenticated' } });
+    for (const authorization of ['Bearer wrong-scrape-token', 'test-metrics-scrape-token']) {
+      expect((await fetch(`${api.url}/metrics`, { headers: { authorization } })).status).toBe(401);
+    }
+    const scraped = await scrapeMetrics(api.url);
+    expect(scraped.status).toBe(200);
+    expect(scraped.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(await scraped.text()).toContain('suanli_http_request_duration_seconds');
+  });
+
   it('serves the committed OpenAPI document and a self-contained reference page', async () => {
     const doc = await fetch(`${api.url}/openapi.json`);
     expect(doc.status).toBe(200);
@@ -219,6 +236,12 @@ describe('rate limits', () => {
     const third = await call('192.0.2.3');
     expect(third.status).toBe(429);
     expect(third.headers.get('retry-after')).toMatch(/^\d+$/);
+  });
+
+  it('has no /metrics without a scrape token configured (404)', async () => {
+    const r = await fetch(`${url}/metrics`, from('203.0.113.77'));
+    expect(r.status).toBe(404);
+    expect(await r.text()).not.toContain('suanli_');
   });
 
   it('sends HSTS when served over https', async () => {

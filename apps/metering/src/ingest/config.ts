@@ -12,6 +12,11 @@ export interface IngestConfig {
   groupId: string;
   /** Health server port; 0 picks a free one (tests). */
   port: number;
+  /**
+   * Bearer token Prometheus sends to `GET /metrics` (`METRICS_TOKEN`); unset: no `/metrics`
+   * (404). The health probes stay open. docs/operations.md, "Metrics".
+   */
+  metricsToken?: string;
   lateGraceHours: number;
   /**
    * How long a usage message naming a lease the ingest does not know yet is held back (its
@@ -58,6 +63,7 @@ const envSchema = z.object({
   LEASE_TOPIC: z.string().min(1).default(TOPICS.lease),
   GROUP_ID: z.string().min(1).default('metering-ingest'),
   INGEST_PORT: z.coerce.number().int().min(0).max(65535).default(3101),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(3),
   LEASE_WAIT_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   CONSUMER_STALL_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
@@ -85,6 +91,7 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
     leaseTopic: e.LEASE_TOPIC,
     groupId: e.GROUP_ID,
     port: e.INGEST_PORT,
+    metricsToken: e.METRICS_TOKEN,
     lateGraceHours: e.LATE_GRACE_HOURS,
     leaseWaitMs: e.LEASE_WAIT_MS,
     stallMs: e.CONSUMER_STALL_MS,

@@ -30,4 +30,35 @@ describe('health server', () => {
       await new Promise<void>((r) => server.close(() => r()));
     }
   });
+
+  it('serves /metrics only with the bearer scrape token, and not at all without one', async () => {
+    const render = () => 'metering_up 1\n';
+    const open = await startHealthServer(0, {}, undefined, { render, token: undefined });
+    const guarded = await startHealthServer(0, {}, undefined, {
+      render,
+      token: 'scrape-token-0123456789',
+    });
+    try {
+      const scrape = (port: number, authorization?: string) =>
+        fetch(`http://127.0.0.1:${port}/metrics`, {
+          headers: authorization === undefined ? {} : { authorization },
+        });
+      expect((await scrape(open.port)).status).toBe(404);
+      expect((await scrape(open.port, 'Bearer anything')).status).toBe(404);
+      const anonymous = await scrape(guarded.port);
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.headers.get('www-authenticate')).toBe('Bearer realm="metrics"');
+      expect(await anonymous.text()).not.toContain('metering_up');
+      expect((await scrape(guarded.port, 'Bearer wrong-token-0123456789')).status).toBe(401);
+      const ok = await scrape(guarded.port, 'Bearer scrape-token-0123456789');
+      expect(ok.status).toBe(200);
+      expect(await ok.text()).toBe('metering_up 1\n');
+      // The probes stay open for the orchestrator.
+      expect((await fetch(`http://127.0.0.1:${guarded.port}/health/live`)).status).toBe(200);
+    } finally {
+      for (const { server } of [open, guarded]) {
+        await new Promise<void>((r) => server.close(() => r()));
+      }
+    }
+  });
 });

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { bearerTokenMatches } from '../shared/signing.js';
 
 export type Check = () => Promise<void>;
 
@@ -25,8 +26,11 @@ export async function startHealthServer(
   port: number,
   checks: Record<string, Check>,
   extra: () => Record<string, unknown> = () => ({}),
-  /** `GET /metrics`: Prometheus text exposition format (0.0.4). */
-  metrics?: () => string,
+  /**
+   * `GET /metrics`: Prometheus text exposition format (0.0.4), only with `Authorization: Bearer
+   * <token>` (401 without it); no token or no metrics: 404.
+   */
+  metrics?: { render: () => string; token: string | undefined },
 ): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
     const send = (status: number, body: unknown) => {
@@ -36,9 +40,17 @@ export async function startHealthServer(
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET') return send(405, { error: { code: 'method_not_allowed' } });
     if (path === '/health/live') return send(200, { status: 'up', ...extra() });
-    if (path === '/metrics' && metrics !== undefined) {
+    if (path === '/metrics' && metrics?.token !== undefined && metrics.token !== '') {
+      if (!bearerTokenMatches(req.headers.authorization, metrics.token)) {
+        res.writeHead(401, {
+          'content-type': 'application/json',
+          'www-authenticate': 'Bearer realm="metrics"',
+        });
+        res.end(JSON.stringify({ error: { code: 'unauthorized' } }));
+        return;
+      }
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
-      res.end(metrics());
+      res.end(metrics.render());
       return;
     }
     if (path === '/health/ready') {

@@ -18,6 +18,7 @@ import { minuteRowsSql } from '@suanli/units';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/db.js';
 import { expectEventually } from '../../../../test/support/eventually.js';
 import { createTestTopics, kafkaBrokers } from '../../../../test/support/kafka.js';
+import { scrapeMetrics, TEST_METRICS_TOKEN } from '../../../../test/support/metrics.js';
 import { MeteringAgent, type SentBatch } from '../agent/agent.js';
 import { SimulatorCollector } from '../agent/collectors/simulator.js';
 import type { ActiveLease, UsageSample } from '../agent/types.js';
@@ -282,6 +283,7 @@ beforeAll(async () => {
     groupId: `metering-ingest-${randomUUID()}`,
     port: 0,
     lateGraceHours: 24,
+    metricsToken: TEST_METRICS_TOKEN,
   };
   process.env.INGEST_QUIET = '1';
   await start();
@@ -720,7 +722,7 @@ describe('metering ingest (PostgreSQL + Kafka)', () => {
 
   it('exposes lag, throughput and dead letters by reason as Prometheus metrics', async () => {
     await new Promise((r) => setTimeout(r, 2500));
-    const res = await fetch(`http://127.0.0.1:${ingest?.port}/metrics`);
+    const res = await scrapeMetrics(`http://127.0.0.1:${ingest?.port}`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
     const text = await res.text();
@@ -776,7 +778,7 @@ describe('metering ingest (PostgreSQL + Kafka)', () => {
     );
     expect(paused).toBe(2); // paused once, then a fresh consumer after the stall
     expect(stalled.stats().consumerRestarts).toBe(1);
-    const text = await (await fetch(`http://127.0.0.1:${stalled.port}/metrics`)).text();
+    const text = await (await scrapeMetrics(`http://127.0.0.1:${stalled.port}`)).text();
     expect(text).toMatch(/^metering_ingest_consumer_restarts_total 1$/m);
     await stalled.stop();
     await start();

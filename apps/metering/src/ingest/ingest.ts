@@ -341,14 +341,17 @@ export async function startIngest(config: IngestConfig): Promise<RunningIngest> 
       },
     },
     () => ({ stats }),
-    () =>
-      renderMetrics({
-        counters: stats,
-        batchSeconds,
-        lag,
-        eventsPerSecond: rate.rate(),
-        deadLettersByReason,
-      }),
+    {
+      token: config.metricsToken,
+      render: () =>
+        renderMetrics({
+          counters: stats,
+          batchSeconds,
+          lag,
+          eventsPerSecond: rate.rate(),
+          deadLettersByReason,
+        }),
+    },
   );
   log('info', 'metering ingest started', {
     topic: config.usageTopic,

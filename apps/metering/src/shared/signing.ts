@@ -4,6 +4,9 @@ import { createPublicKey, verify as verifySignature, type KeyObject } from 'node
 import { isUtf8 } from 'node:buffer';
 import { sha256Hex, signJws, verifyJws, type JWK } from '@suanli/crypto';
 
+/** The scrape token check of `/metrics` (bearer, constant time), shared with market-api. */
+export { bearerTokenMatches } from '@suanli/crypto';
+
 export type Jwk = JWK;
 
 /** Signs `payload` as a compact JWS (EdDSA) with the agent's private key. */
