@@ -28,7 +28,10 @@ export function randomToken(bytes = 32): string {
  * Whether an `Authorization` header carries `Bearer <token>`. Compared as SHA-256 digests in
  * constant time, so neither the token's characters nor its length leak through timing.
  */
-export function bearerTokenMatches(authorization: string | null | undefined, token: string): boolean {
+export function bearerTokenMatches(
+  authorization: string | null | undefined,
+  token: string,
+): boolean {
   if (token === '') return false;
   const given = /^Bearer (.+)$/.exec(authorization ?? '')?.[1] ?? '';
   const digest = (s: string) => createHash('sha256').update(s).digest();

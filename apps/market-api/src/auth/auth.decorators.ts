@@ -45,8 +45,7 @@ export const PeerAuth = () => applyDecorators(Public(), SetMetadata(PEER_KEY, tr
  * For Prometheus: no user credentials (the guard lets it pass), the handler checks the bearer
  * scrape token (`METRICS_TOKEN`) itself; the API document says so.
  */
-export const ScrapeTokenAuth = () =>
-  applyDecorators(Public(), SetMetadata(SCRAPE_TOKEN_KEY, true));
+export const ScrapeTokenAuth = () => applyDecorators(Public(), SetMetadata(SCRAPE_TOKEN_KEY, true));
 
 /** Admits an organization API key (`Bearer sk_…`) holding `scope`. */
 export const ApiKeyAuth = (scope: ApiKeyScope) => SetMetadata(API_KEY_SCOPE, scope);
