@@ -3,7 +3,7 @@
 // real SSH provisioner, a real sshd and the real `ssh` client. A buyer adds a key, orders a VM
 // lease, logs in; its wallet runs dry and SSH is refused; a top-up lets it back in; the end
 // removes the account.
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +30,18 @@ jest.setTimeout(180_000);
 const RUN = runId();
 const MINUTE = 60_000;
 const SOON = { timeoutMs: 60_000, intervalMs: 200 };
+
+/** The real `suanli` CLI as a child process (asynchronous: the API answers from this process). */
+function suanli(args: string[], token: string): Promise<{ code: number; stdout: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [join(ROOT, 'tools', 'cli', 'suanli.mjs'), ...args],
+      { env: { ...process.env, SUANLI_TOKEN: token }, timeout: 60_000 },
+      (err, stdout) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout }),
+    );
+  });
+}
 
 describe('delivery end to end: SSH (real API, agent loop, sshd, ssh client)', () => {
   let api: TestMarketApi;
@@ -58,6 +70,7 @@ describe('delivery end to end: SSH (real API, agent loop, sshd, ssh client)', ()
       offer,
       agent: enrolled,
       key,
+      seller,
     } = await sellerWithOffer(api, {
       form: 'VM',
       prices: [{ unit: 'slot_h', price: '10.00' }],
@@ -108,6 +121,13 @@ describe('delivery end to end: SSH (real API, agent loop, sshd, ssh client)', ()
     expect(
       await sshRun(sshd, access.user, k.file, 'id -un; echo ok > ~/kept; cat ~/kept'),
     ).toMatchObject({ code: 0, stdout: `${access.user}\nok\n` });
+    // The CLI shows the buyer the same login; the seller gets nothing.
+    const cli = await suanli(['lease', 'access', leaseId, '--api', api.url], buyer.token);
+    expect(cli).toMatchObject({ code: 0 });
+    expect(cli.stdout).toContain(
+      `ssh -p ${sshd.port} ${access.user}@${sshd.host}\nhost key: SHA256:`,
+    );
+    expect((await seller.client.get(`/v1/leases/${leaseId}/access`)).status).toBe(403);
 
     // The wallet runs dry: after the first hour settlement cannot hold the next one.
     const operator = apiClient(api.url, await api.operatorToken());

@@ -2,6 +2,7 @@
 import { checkCharacter, CriError, explainCri, handleOf, parseCri } from '@suanli/cri';
 import { runAgent } from './commands/agent.js';
 import { runAssessor } from './commands/assessor.js';
+import { runLease } from './commands/lease.js';
 import { runVerify } from './commands/verify.js';
 
 const HELP = `suanli — Suanli Exchange (算力交易所) command-line tool
@@ -19,6 +20,8 @@ Commands:
   cri resolve <CRI|handle>            Resolve an identifier through the market API (--api URL)
   assessor <command>                  Assessor keys and signed evaluations (assessor help)
   agent [options]                     Run the metering agent (suanli agent --help)
+  lease access <lease id>             A buyer's access to its lease: SSH login, endpoint and
+                                      token (suanli lease help)
   verify record|consistency FILE      Check a settlement record's proof or two checkpoints
                                       offline (suanli verify help)
   verify log URL                      Check the settlement log's tiles (C2SP tlog-tiles)
@@ -114,6 +117,7 @@ async function main(argv: string[]): Promise<number> {
   if (cmd === 'agent') return runAgent(argv.slice(1));
   if (cmd === 'assessor') return runAssessor(argv.slice(1));
   if (cmd === 'verify') return runVerify(argv.slice(1));
+  if (cmd === 'lease') return runLease(argv.slice(1));
   if (!cmd || cmd === 'help' || argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(HELP);
     return 0;

@@ -15,6 +15,12 @@ describe('suanli CLI', () => {
     expect(r.stdout).toContain('cri check');
   });
 
+  it('lease access: refuses a malformed lease id before calling the API', () => {
+    const bad = run('lease', 'access', 'not-a-uuid');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('give "access <lease id>"');
+  });
+
   it('checks a CRI offline and names the expected check character', () => {
     const ok = run('cri', 'check', 'CRI1:86.N00.E00001:M:CN-BJ.HD1:HPC-JOB:C64.M256:00000A:0');
     expect(ok.status).toBe(0);
