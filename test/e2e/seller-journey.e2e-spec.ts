@@ -128,11 +128,16 @@ describe('seller journey', () => {
       await a11y('agent');
       await screenshots(page, 'seller-agent');
       // What the command does first: the agent reports in with that key.
-      const reported = await apiClient(
+      const agentApi = apiClient(
         api.url,
         await agentToken(agentId, jwk as unknown as Parameters<typeof agentToken>[1]),
-      ).get('/v1/agents/me/leases');
+      );
+      const reported = await agentApi.get('/v1/agents/me/leases');
       expect(reported.status).toBe(200);
+      // …and beats: its resource is online, so it can be ordered.
+      expect((await agentApi.post('/v1/agents/me/heartbeats', { status: 'online' })).status).toBe(
+        202,
+      );
       // The key is not shown again.
       await page.reload();
       expect(await page.getByTestId('agent-command').count()).toBe(0);

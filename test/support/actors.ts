@@ -1,6 +1,7 @@
 import type { OfferView, OrderView, ResourceView, SessionView } from '@suanli/contracts';
 import { generateSigningKey } from '@suanli/crypto';
 import { agentToken } from '../../apps/metering/src/agent/lease-client.js';
+import type { Jwk } from '../../apps/metering/src/shared/signing.js';
 import { apiClient } from './http.js';
 import type { TestMarketApi } from './market-api.js';
 
@@ -23,6 +24,30 @@ export async function signUpActor(api: TestMarketApi, roles: ('buyer' | 'seller'
     token: r.body.accessToken,
     client: apiClient(api.url, r.body.accessToken),
   };
+}
+
+/**
+ * The agent reports in as a real one does: it fetches its leases (the resource becomes
+ * `connected`) and sends an online heartbeat (the resource is online, so it can be ordered).
+ * Returns `beat`, another online heartbeat at the API's current clock (after a test moves it
+ * further than the live-status window).
+ */
+export async function reportIn(
+  api: TestMarketApi,
+  agentId: string,
+  privateJwk: Jwk,
+  kid: string,
+): Promise<() => Promise<void>> {
+  // A fresh token each time: an agent token lives a minute.
+  const agentApi = async () =>
+    apiClient(api.url, await agentToken(agentId, { ...privateJwk, kid }));
+  await (await agentApi()).get('/v1/agents/me/leases');
+  const beat = async () => {
+    const r = await (await agentApi()).post('/v1/agents/me/heartbeats', { status: 'online' });
+    if (r.status !== 202) throw new Error(`heartbeat: ${r.status} ${JSON.stringify(r.body)}`);
+  };
+  await beat();
+  return beat;
 }
 
 /**
@@ -63,9 +88,7 @@ export async function sellerWithOffer(
       publicJwk: key.publicJwk,
     })
   ).body;
-  await apiClient(api.url, await agentToken(agent.id, { ...key.privateJwk, kid: key.kid })).get(
-    '/v1/agents/me/leases',
-  );
+  const beat = await reportIn(api, agent.id, key.privateJwk, key.kid);
   const created = await seller.client.post<OfferView>('/v1/offers', {
     resourceId: resource.id,
     title: offer.title ?? 'H100 bare metal',
@@ -78,7 +101,7 @@ export async function sellerWithOffer(
   });
   if (created.status !== 201)
     throw new Error(`offer: ${created.status} ${JSON.stringify(created.body)}`);
-  return { seller, resource, offer: created.body, agent, key };
+  return { seller, resource, offer: created.body, agent, key, beat };
 }
 
 export async function fundWallet(

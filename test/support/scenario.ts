@@ -100,6 +100,8 @@ export async function runSkeletonScenario(api: TestMarketApi): Promise<SkeletonR
     await agentToken(agent.id, { ...key.privateJwk, kid: key.kid }),
   );
   check(await agentApi.get('/v1/agents/me/leases'), 200, 'agent reports in');
+  // …and beats: an online resource can be ordered (docs/decisions.md, "Live status in the market").
+  check(await agentApi.post('/v1/agents/me/heartbeats', { status: 'online' }), 202, 'heartbeat');
 
   const offerTitle = `H200 ×8 container, Guangzhou ${Date.now()}`;
   const offer = check(

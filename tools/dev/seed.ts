@@ -234,6 +234,16 @@ async function seed(): Promise<void> {
       call('GET', '/v1/agents/me/leases', undefined, await agentToken(agent.id, privateJwk)),
       'agent reports in',
     );
+    // Online before the demo leases are ordered (the simulated agent beats from then on).
+    await must(
+      call(
+        'POST',
+        '/v1/agents/me/heartbeats',
+        { status: 'online' },
+        await agentToken(agent.id, privateJwk),
+      ),
+      'heartbeat',
+    );
     offers.push(
       await must(
         call<OfferView>('POST', '/v1/offers', r.offer(res.id), seller.accessToken),

@@ -155,6 +155,11 @@ export async function setUpMarket(base: string, buyers = 4): Promise<Market> {
   await call(base, 'GET', '/v1/agents/me/leases', {
     token: await agentToken(agent.body.id, privateJwk),
   });
+  // Online, so it can be ordered.
+  await call(base, 'POST', '/v1/agents/me/heartbeats', {
+    token: await agentToken(agent.body.id, privateJwk),
+    body: { status: 'online' },
+  });
   const offer = await call<OfferView>(base, 'POST', '/v1/offers', {
     token: seller.token,
     key: randomUUID(),

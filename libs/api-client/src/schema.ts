@@ -2926,6 +2926,7 @@ export interface components {
           | 'invalid_cri'
           | 'rate_limited'
           | 'ssh_key_required'
+          | 'resource_offline'
           | 'internal'
           | 'invalid_jwk'
           | 'duplicate_key'
@@ -3301,6 +3302,16 @@ export interface components {
         form: 'BM' | 'VM' | 'CTR' | 'API' | 'JOB';
         handle: string;
         id: string;
+        /**
+         * @description The resource's live status from its agent's heartbeats (online within 3 minutes, degraded
+         *     within 15, offline after that; docs/decisions.md, "Live status in the market"). An offline
+         *     resource cannot be ordered; "available now" means online with a free slot.
+         */
+        live: {
+          lastHeartbeatAt: null | string;
+          /** @enum {string} */
+          status: 'online' | 'degraded' | 'offline';
+        };
         location: {
           country: string;
           site: string;
@@ -7319,7 +7330,11 @@ export interface operations {
            *                 "subdivision": "example",
            *                 "site": "example"
            *               },
-           *               "class": "GEN"
+           *               "class": "GEN",
+           *               "live": {
+           *                 "status": "online",
+           *                 "lastHeartbeatAt": "2026-11-28T08:00:00.000Z"
+           *               }
            *             },
            *             "seller": {
            *               "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
@@ -9396,7 +9411,7 @@ export interface operations {
          */
         accelerator?: string;
         /**
-         * @description Only offers with a free slot right now.
+         * @description Only offers whose resource is online and that have a free slot right now.
          * @example true
          */
         availableNow?: 'true' | 'false';
@@ -9501,7 +9516,11 @@ export interface operations {
            *               "subdivision": "example",
            *               "site": "example"
            *             },
-           *             "class": "GEN"
+           *             "class": "GEN",
+           *             "live": {
+           *               "status": "online",
+           *               "lastHeartbeatAt": "2026-11-28T08:00:00.000Z"
+           *             }
            *           },
            *           "seller": {
            *             "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
@@ -9680,7 +9699,11 @@ export interface operations {
            *           "subdivision": "example",
            *           "site": "example"
            *         },
-           *         "class": "GEN"
+           *         "class": "GEN",
+           *         "live": {
+           *           "status": "online",
+           *           "lastHeartbeatAt": "2026-11-28T08:00:00.000Z"
+           *         }
            *       },
            *       "seller": {
            *         "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
@@ -9810,7 +9833,11 @@ export interface operations {
            *           "subdivision": "example",
            *           "site": "example"
            *         },
-           *         "class": "GEN"
+           *         "class": "GEN",
+           *         "live": {
+           *           "status": "online",
+           *           "lastHeartbeatAt": "2026-11-28T08:00:00.000Z"
+           *         }
            *       },
            *       "seller": {
            *         "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
@@ -9969,7 +9996,11 @@ export interface operations {
            *           "subdivision": "example",
            *           "site": "example"
            *         },
-           *         "class": "GEN"
+           *         "class": "GEN",
+           *         "live": {
+           *           "status": "online",
+           *           "lastHeartbeatAt": "2026-11-28T08:00:00.000Z"
+           *         }
            *       },
            *       "seller": {
            *         "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
@@ -10099,7 +10130,11 @@ export interface operations {
            *           "subdivision": "example",
            *           "site": "example"
            *         },
-           *         "class": "GEN"
+           *         "class": "GEN",
+           *         "live": {
+           *           "status": "online",
+           *           "lastHeartbeatAt": "2026-11-28T08:00:00.000Z"
+           *         }
            *       },
            *       "seller": {
            *         "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
@@ -10227,7 +10262,11 @@ export interface operations {
            *           "subdivision": "example",
            *           "site": "example"
            *         },
-           *         "class": "GEN"
+           *         "class": "GEN",
+           *         "live": {
+           *           "status": "online",
+           *           "lastHeartbeatAt": "2026-11-28T08:00:00.000Z"
+           *         }
            *       },
            *       "seller": {
            *         "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
@@ -10355,7 +10394,11 @@ export interface operations {
            *           "subdivision": "example",
            *           "site": "example"
            *         },
-           *         "class": "GEN"
+           *         "class": "GEN",
+           *         "live": {
+           *           "status": "online",
+           *           "lastHeartbeatAt": "2026-11-28T08:00:00.000Z"
+           *         }
            *       },
            *       "seller": {
            *         "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
@@ -10479,7 +10522,11 @@ export interface operations {
            *               "subdivision": "example",
            *               "site": "example"
            *             },
-           *             "class": "GEN"
+           *             "class": "GEN",
+           *             "live": {
+           *               "status": "online",
+           *               "lastHeartbeatAt": "2026-11-28T08:00:00.000Z"
+           *             }
            *           },
            *           "seller": {
            *             "id": "3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94",
@@ -10621,7 +10668,7 @@ export interface operations {
       401: components['responses']['Unauthenticated'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
-      /** @description The object is not in a state that allows this, or a request with the same `Idempotency-Key` is still in progress. Codes: `conflict`, `capacity_unavailable`, `invalid_state`. */
+      /** @description The object is not in a state that allows this, or a request with the same `Idempotency-Key` is still in progress. Codes: `conflict`, `capacity_unavailable`, `invalid_state`, `resource_offline`. */
       409: {
         headers: {
           [name: string]: unknown;

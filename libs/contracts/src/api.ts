@@ -332,7 +332,14 @@ export interface OfferView {
   resource: Pick<
     ResourceView,
     'id' | 'handle' | 'cri' | 'name' | 'class' | 'form' | 'location' | 'spec'
-  >;
+  > & {
+    /**
+     * The resource's live status from its agent's heartbeats (online within 3 minutes, degraded
+     * within 15, offline after that; docs/decisions.md, "Live status in the market"). An offline
+     * resource cannot be ordered; "available now" means online with a free slot.
+     */
+    live: { status: 'online' | 'degraded' | 'offline'; lastHeartbeatAt: string | null };
+  };
   seller: { id: string; name: string };
   currency: string;
   capacity: number;
@@ -374,7 +381,7 @@ export const offerSearchSchema = z.object({
   /** Bounds on the normalized price (per standard unit of the class), decimal strings. */
   minPrice: moneyDecimalString.optional(),
   maxPrice: moneyDecimalString.optional(),
-  /** Only offers with a free slot right now. */
+  /** Only offers whose resource is online and that have a free slot right now. */
   availableNow: z.enum(['true', 'false']).optional(),
   sort: z.enum(['newest', 'price', 'credibility']).default('newest'),
   cursor: z.string().max(200).optional(),

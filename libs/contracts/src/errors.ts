@@ -21,6 +21,8 @@ export const ERROR_CODES = [
   'rate_limited',
   /** Ordering SSH access (BM, VM) without an SSH key on the buyer's profile. */
   'ssh_key_required',
+  /** Ordering an offer whose resource is offline (no recent heartbeat from its agent). */
+  'resource_offline',
   'internal',
   ...CREDIBILITY_ERROR_CODES,
   ...FEDERATION_ERROR_CODES,

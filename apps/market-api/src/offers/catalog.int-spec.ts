@@ -1,8 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import type { DemandMatchView, OfferView, OrderView, Page, ResourceView } from '@suanli/contracts';
+import type {
+  DemandMatchView,
+  OfferView,
+  OrderView,
+  Page,
+  ResourceView,
+  WalletView,
+} from '@suanli/contracts';
 import { generateSigningKey } from '@suanli/crypto';
 import { agentToken } from '../../../metering/src/agent/lease-client.js';
-import { fundWallet, signUpActor } from '../../../../test/support/actors.js';
+import { fundWallet, reportIn, signUpActor } from '../../../../test/support/actors.js';
 import { apiClient } from '../../../../test/support/http.js';
 import { startMarketApi, type TestMarketApi } from '../../../../test/support/market-api.js';
 
@@ -23,9 +30,7 @@ describe('catalog and offer management (real API, real PostgreSQL)', () => {
         publicJwk: key.publicJwk,
       })
     ).body;
-    await apiClient(api.url, await agentToken(agent.id, { ...key.privateJwk, kid: key.kid })).get(
-      '/v1/agents/me/leases',
-    );
+    await reportIn(api, agent.id, key.privateJwk, key.kid);
     return r;
   }
 
@@ -208,5 +213,102 @@ describe('catalog and offer management (real API, real PostgreSQL)', () => {
     // The running lease keeps its pinned terms.
     const lease = await buyer.client.get<{ state: string }>(`/v1/leases/${order.body.lease.id}`);
     expect(lease.body.state).toBe('active');
+  });
+
+  it('carries live status; available now means online and free; an offline resource is neither matched nor ordered', async () => {
+    const r = (
+      await seller.client.post<ResourceView>('/v1/resources', {
+        name: 'dark',
+        class: 'AI',
+        form: 'CTR',
+        location: { country: 'CN', subdivision: 'GZ', site: 'GA2' },
+        spec: { cpu: 96, memGiB: 1536, accel: { count: 8, model: 'H200' } },
+        capacity: 2,
+      })
+    ).body;
+    const key = await generateSigningKey();
+    const agent = (
+      await seller.client.post<{ id: string }>(`/v1/resources/${r.id}/agents`, {
+        publicJwk: key.publicJwk,
+      })
+    ).body;
+    await reportIn(api, agent.id, key.privateJwk, key.kid);
+    const beatAt = api.clock.now().toISOString();
+    await offer('h200-dark', r, [{ unit: 'slot_h', price: '39.00' }]);
+    const id = offers['h200-dark'].id;
+    const report = async (status: 'online' | 'degraded' | 'offline') => {
+      api.clock.advance(60_000); // a new minute: a beat with a repeated `at` is kept once
+      const agentApi = apiClient(
+        api.url,
+        await agentToken(agent.id, { ...key.privateJwk, kid: key.kid }),
+      );
+      expect((await agentApi.post('/v1/agents/me/heartbeats', { status })).status).toBe(202);
+    };
+    const liveOf = async () => {
+      const inCatalog = (await search('region=CN-GZ')).body.items.find((o) => o.id === id);
+      const page = (await apiClient(api.url).get<OfferView>(`/v1/offers/${id}`)).body;
+      expect(inCatalog?.resource.live).toEqual(page.resource.live);
+      return page.resource.live;
+    };
+    const demand = {
+      class: 'AI',
+      accelerators: { models: ['H200'], minCount: 8 },
+      region: 'CN-GZ',
+      slots: 1,
+      hours: 1,
+      currency: 'CNY',
+    };
+    const buyer = await signUpActor(api, ['buyer']);
+    await fundWallet(api, buyer.orgId, 'CNY', '100.00');
+    const matched = async () =>
+      (await buyer.client.post<{ items: DemandMatchView[] }>('/v1/demands', demand)).body.items.find(
+        (m) => m.offer.id === id,
+      );
+
+    expect(await liveOf()).toEqual({ status: 'online', lastHeartbeatAt: beatAt });
+    expect(titles((await search('availableNow=true&region=CN-GZ')).body)).toContain('h200-dark');
+    expect((await matched())?.components.find((c) => c.name === 'availability')?.value).toBe('1');
+
+    // The agent says it is degraded: still orderable, ranked lower, not "available now".
+    await report('degraded');
+    expect((await liveOf()).status).toBe('degraded');
+    expect(titles((await search('availableNow=true&region=CN-GZ')).body)).not.toContain(
+      'h200-dark',
+    );
+    expect((await matched())?.components.find((c) => c.name === 'availability')).toMatchObject({
+      value: '0.5',
+      reason: '2 of 2 slots free; resource degraded (halved)',
+    });
+
+    // Offline: shown so, not matched, and an order is refused before anything is held.
+    await report('offline');
+    expect((await liveOf()).status).toBe('offline');
+    expect(await matched()).toBeUndefined();
+    const refused = await buyer.client.postIdempotent<{
+      error: { code: string; details: { liveStatus: string } };
+    }>('/v1/orders', { offerId: id, slots: 1, hours: 1 });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toMatchObject({
+      code: 'resource_offline',
+      details: { liveStatus: 'offline' },
+    });
+    expect((await buyer.client.get<WalletView>('/v1/wallet')).body.balances[0]).toMatchObject({
+      available: '100.00',
+      held: '0.00',
+    });
+
+    // Back online: ordered. Silent for more than 15 minutes: offline by age.
+    await report('online');
+    expect(
+      (await buyer.client.postIdempotent('/v1/orders', { offerId: id, slots: 1, hours: 1 })).status,
+    ).toBe(201);
+    api.clock.advance(15 * 60_000 + 1_000);
+    expect((await liveOf()).status).toBe('offline');
+    const late = await buyer.client.postIdempotent<{ error: { code: string } }>('/v1/orders', {
+      offerId: id,
+      slots: 1,
+      hours: 1,
+    });
+    expect(late.body.error.code).toBe('resource_offline');
   });
 });

@@ -17,7 +17,8 @@ const d4 = (d: Decimal) => d.toDecimalPlaces(4).toString();
  * - credibility: score ÷ 100, or a neutral 0.5 before any evidence;
  * - locality: 1 in the preferred subdivision (or with no preference), 0.5 in the same
  *   country, 0 elsewhere;
- * - availability: the share of the offer's capacity that is free now.
+ * - availability: the share of the offer's capacity that is free now, halved while its resource
+ *   is degraded (late or self-reported degraded heartbeats).
  */
 export function rankOffers(
   offers: OfferView[],
@@ -70,10 +71,13 @@ export function rankOffers(
       add('locality', new Decimal('0.5'), `in ${loc.country}-${loc.subdivision}, same country`);
     else add('locality', new Decimal(0), `in ${loc.country}-${loc.subdivision}, outside`);
 
+    const free = o.capacity > 0 ? new Decimal(o.available).div(o.capacity) : new Decimal(0);
+    const degraded = o.resource.live.status === 'degraded';
     add(
       'availability',
-      o.capacity > 0 ? new Decimal(o.available).div(o.capacity) : new Decimal(0),
-      `${o.available} of ${o.capacity} slots free`,
+      degraded ? free.div(2) : free,
+      `${o.available} of ${o.capacity} slots free` +
+        (degraded ? '; resource degraded (halved)' : ''),
     );
 
     const score = parts.reduce((s, p) => s.plus(p.contribution), new Decimal(0));

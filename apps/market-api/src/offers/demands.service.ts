@@ -6,6 +6,7 @@ import { Clock } from '../common/clock.js';
 import { OfferEntity } from '../database/market.entities.js';
 import { ResourceEntity } from '../database/registry.entities.js';
 import { OFFER_SLOTS_HELD_SQL, RESOURCE_SLOTS_HELD_SQL } from '../leases/capacity.js';
+import { DEGRADED_WINDOW_MS, notOfflineSql } from '../registry/lifecycle.js';
 import { rankOffers } from './demand-scoring.js';
 import { OffersService } from './offers.service.js';
 
@@ -36,6 +37,11 @@ export class DemandsService {
         { slots: d.slots },
       )
       .andWhere('(o.available_from IS NULL OR o.available_from <= :now)', { now })
+      // An offline resource cannot be ordered, so it is no candidate (degraded ones are, ranked
+      // lower by their availability component).
+      .andWhere(notOfflineSql('r', ':liveSince'), {
+        liveSince: new Date(now.getTime() - DEGRADED_WINDOW_MS),
+      })
       .andWhere('(o.available_until IS NULL OR o.available_until >= :end)', {
         end: new Date(now.getTime() + d.hours * 3_600_000),
       })

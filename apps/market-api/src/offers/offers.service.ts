@@ -20,6 +20,7 @@ import { resourceScores } from '../credibility/resource-scores.js';
 import { OfferEntity } from '../database/market.entities.js';
 import { ResourceEntity } from '../database/registry.entities.js';
 import { RegistryService } from '../registry/registry.service.js';
+import { liveStatus, ONLINE_WINDOW_MS, onlineSql } from '../registry/lifecycle.js';
 import { BidScheduler } from '../leases/bid-scheduler.service.js';
 import {
   freeSlots,
@@ -167,9 +168,11 @@ interface CatalogRow {
   used: number;
   resource_capacity: number;
   resource_used: number;
+  last_heartbeat_at: Date | null;
+  reported_status: ResourceEntity['reportedStatus'];
 }
 
-function catalogView(r: CatalogRow): OfferView {
+function catalogView(r: CatalogRow, now: Date): OfferView {
   return {
     id: r.id,
     title: r.title,
@@ -183,6 +186,10 @@ function catalogView(r: CatalogRow): OfferView {
       form: r.form,
       location: { country: r.country, subdivision: r.subdivision, site: r.site },
       spec: r.spec,
+      live: {
+        status: liveStatus(r.last_heartbeat_at, now, r.reported_status),
+        lastHeartbeatAt: r.last_heartbeat_at?.toISOString() ?? null,
+      },
     },
     seller: { id: r.seller_org_id, name: r.seller_name ?? '' },
     currency: r.currency.trim(),
@@ -313,11 +320,15 @@ export class OffersService implements OnApplicationBootstrap {
       qb.andWhere('o.normalized_price >= :minPrice', { minPrice: q.minPrice });
     if (q.maxPrice !== undefined)
       qb.andWhere('o.normalized_price <= :maxPrice', { maxPrice: q.maxPrice });
+    // Available now: a free slot on an online resource (docs/decisions.md, "Live status in the
+    // market").
     if (q.availableNow === 'true')
       qb.andWhere(
         `o.capacity > ${OFFER_SLOTS_HELD_SQL}
          AND r.capacity_slots > ${RESOURCE_SLOTS_HELD_SQL}
-         AND (o.available_from IS NULL OR o.available_from <= :now)`,
+         AND (o.available_from IS NULL OR o.available_from <= :now)
+         AND ${onlineSql('r', ':onlineSince')}`,
+        { onlineSince: new Date(this.clock.now().getTime() - ONLINE_WINDOW_MS) },
       );
     if (q.minCredibility !== undefined)
       qb.andWhere(
@@ -385,7 +396,8 @@ export class OffersService implements OnApplicationBootstrap {
              o.normalized_price::text AS normalized_price, o.min_hours, o.max_hours,
              o.accepts_unsigned, o.available_from, o.available_until, o.sla, o.created_at,
              r.handle, r.cri, r.name AS resource_name, r.class, r.form, r.country, r.subdivision,
-             r.site, r.spec, s.name AS seller_name, cs.score, cs.confidence,
+             r.site, r.spec, r.last_heartbeat_at, r.reported_status, s.name AS seller_name,
+             cs.score, cs.confidence,
              r.capacity_slots AS resource_capacity,
              ${OFFER_SLOTS_HELD_SQL} AS used, ${RESOURCE_SLOTS_HELD_SQL} AS resource_used
         FROM page p
@@ -406,7 +418,8 @@ export class OffersService implements OnApplicationBootstrap {
       last >= 0
         ? encodeCursor({ sort: q.sort, key: page[last].sort_key ?? '', id: page[last].id })
         : null;
-    return { items: page.map(catalogView), nextCursor };
+    const now = this.clock.now();
+    return { items: page.map((r) => catalogView(r, now)), nextCursor };
   }
 
   async update(orgId: string, id: string, req: UpdateOfferRequest): Promise<OfferView> {
@@ -593,6 +606,7 @@ export class OffersService implements OnApplicationBootstrap {
           form: v.form,
           location: v.location,
           spec: v.spec,
+          live: { status: v.liveStatus, lastHeartbeatAt: v.lastHeartbeatAt },
         },
         seller: { id: o.sellerOrgId, name: sById.get(o.sellerOrgId)?.name ?? '' },
         currency: o.currency,

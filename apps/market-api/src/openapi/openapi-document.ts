@@ -98,6 +98,7 @@ const EXAMPLE_MESSAGES: Record<string, string> = {
   idempotency_conflict: 'this Idempotency-Key was used with another request',
   insufficient_funds: 'the wallet holds 12.00 CNY, 40.00 CNY are needed',
   capacity_unavailable: 'the offer has no free slot for that period',
+  resource_offline: "the offer's resource is offline (last heartbeat 2026-11-28T09:40:00Z)",
   invalid_state: 'the lease has ended',
   rate_limited: 'too many requests from this address; retry after 3 s',
 };

@@ -24,6 +24,7 @@ import { currentCorrelationId } from '../observability/correlation-context.js';
 import { OffersService } from '../offers/offers.service.js';
 import { withBid } from '../offers/pricing.js';
 import { RegistryService } from '../registry/registry.service.js';
+import { liveStatus } from '../registry/lifecycle.js';
 import { usageRows } from '../usage/usage-rows.js';
 import { FeesService } from '../fees/fees.service.js';
 import { DeliveryService } from '../delivery/delivery.service.js';
@@ -138,6 +139,20 @@ export class OrdersService {
         .findOneOrFail({ where: { id: offer.resourceId }, lock: { mode: 'pessimistic_write' } });
       if (resource.state === 'retired')
         throw new DomainError('invalid_state', 'the resource is retired', 409);
+      // Refused before anything is held (docs/decisions.md, "Live status in the market").
+      const live = liveStatus(resource.lastHeartbeatAt, now, resource.reportedStatus);
+      if (live === 'offline') {
+        throw new DomainError(
+          'resource_offline',
+          "the offer's resource is offline: its agent has not reported in recently",
+          409,
+          {
+            field: 'offerId',
+            liveStatus: live,
+            lastHeartbeatAt: resource.lastHeartbeatAt?.toISOString() ?? null,
+          },
+        );
+      }
       const interruptible = offer.pricingModel === 'interruptible';
       if (!interruptible && req.bid !== undefined) {
         throw new DomainError('validation_failed', 'only interruptible offers take a bid', 400, {

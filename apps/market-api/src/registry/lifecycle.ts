@@ -56,3 +56,26 @@ export function liveStatus(
   if (reported && RANK[reported] > RANK[byAge]) return reported;
   return byAge;
 }
+
+/**
+ * SQL for "the resource `alias` is online" (the rule of liveStatus): its last beat is at or
+ * after `sinceParam` (a placeholder bound to now − ONLINE_WINDOW_MS) and its agent did not
+ * report worse.
+ */
+export function onlineSql(alias: string, sinceParam: string): string {
+  return (
+    `${alias}.last_heartbeat_at >= ${sinceParam}` +
+    ` AND (${alias}.reported_status IS NULL OR ${alias}.reported_status = 'online')`
+  );
+}
+
+/**
+ * SQL for "the resource `alias` is not offline" (the rule of liveStatus): a beat at or after
+ * `sinceParam` (bound to now − DEGRADED_WINDOW_MS) that did not report it offline.
+ */
+export function notOfflineSql(alias: string, sinceParam: string): string {
+  return (
+    `${alias}.last_heartbeat_at >= ${sinceParam}` +
+    ` AND (${alias}.reported_status IS NULL OR ${alias}.reported_status <> 'offline')`
+  );
+}

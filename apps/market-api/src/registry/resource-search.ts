@@ -1,7 +1,7 @@
 import type { ResourceSearchQuery } from '@suanli/contracts';
 import { DomainError } from '../common/errors.js';
 import type { ResourceEntity } from '../database/registry.entities.js';
-import { DEGRADED_WINDOW_MS, ONLINE_WINDOW_MS } from './lifecycle.js';
+import { DEGRADED_WINDOW_MS, ONLINE_WINDOW_MS, onlineSql } from './lifecycle.js';
 
 /** The opaque cursor: the last row's exact `created_at` (PostgreSQL text, µs) and id. */
 export type SearchCursor = { t: string; i: string };
@@ -78,10 +78,7 @@ export function buildResourceSearch(
     // Written as plain ranges and IS NULL tests, which the planner estimates well.
     const notOffline = `(r.reported_status IS NULL OR r.reported_status <> 'offline')`;
     if (q.status === 'online') {
-      where.push(
-        `r.last_heartbeat_at >= ${p(online)}` +
-          ` AND (r.reported_status IS NULL OR r.reported_status = 'online')`,
-      );
+      where.push(onlineSql('r', p(online)));
     } else if (q.status === 'degraded') {
       const t3 = p(online);
       where.push(

@@ -19,6 +19,7 @@ import { computeUnits, CURRENT_CATALOG } from '@suanli/units';
 import {
   buyerWithLease,
   fundWallet,
+  reportIn,
   sellerWithOffer,
   signUpActor,
 } from '../../../../test/support/actors.js';
@@ -26,7 +27,6 @@ import { expectEventually } from '../../../../test/support/eventually.js';
 import { apiClient } from '../../../../test/support/http.js';
 import type { TestMarketApi } from '../../../../test/support/market-api.js';
 import { startUsageStack, type UsageStack } from '../../../../test/support/usage-stack.js';
-import { agentToken } from '../../../metering/src/agent/lease-client.js';
 import { Decimal } from '@suanli/money';
 
 let stack: UsageStack;
@@ -237,9 +237,7 @@ describe('usage over HTTP (API keys, unsigned CloudEvents, dead letters, series)
         publicJwk: key.publicJwk,
       })
     ).body;
-    await apiClient(api.url, await agentToken(agent.id, { ...key.privateJwk, kid: key.kid })).get(
-      '/v1/agents/me/leases',
-    );
+    await reportIn(api, agent.id, key.privateJwk, key.kid);
     const offer = await unsignedOffer(seller, resource.id, '8 vCPU VM', 1);
     expect(offer.status).toBe(201);
     const { buyer, lease } = await buyerWithLease(api, offer.body.id);

@@ -463,6 +463,7 @@ export const en = {
       idempotency_conflict: 'Duplicate request',
       insufficient_funds: 'Insufficient funds',
       capacity_unavailable: 'Capacity unavailable',
+      resource_offline: 'The resource is offline: it cannot be ordered now',
       invalid_state: 'Invalid state',
       invalid_cri: 'Invalid CRI',
       rate_limited: 'Too many requests',

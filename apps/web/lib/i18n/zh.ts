@@ -447,6 +447,7 @@ export const zh: Dict = {
       idempotency_conflict: '重复请求',
       insufficient_funds: '余额不足',
       capacity_unavailable: '容量不足',
+      resource_offline: '资源当前离线，暂不能订购',
       invalid_state: '状态无效',
       invalid_cri: '算力标识无效',
       rate_limited: '请求过于频繁',
