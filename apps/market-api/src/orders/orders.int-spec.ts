@@ -293,7 +293,8 @@ describe('orders, escrow and capacity (real API, real PostgreSQL)', () => {
     await db.connect();
     await db.query(
       `INSERT INTO resource_heartbeats (resource_id, at, agent_id, status)
-       SELECT $1, $2::timestamptz + make_interval(mins => m), $3, 'online' FROM generate_series(0, 59) m`,
+       SELECT $1, $2::timestamptz + make_interval(mins => m), $3, 'online' FROM generate_series(0, 59) m
+       ON CONFLICT DO NOTHING`,
       [resource.id, t0.toISOString(), agent.id],
     );
     await db.end();

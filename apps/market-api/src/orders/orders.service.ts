@@ -19,6 +19,7 @@ import { ResourceEntity } from '../database/registry.entities.js';
 import { EscrowService } from '../settlement/escrow.service.js';
 import { BidScheduler } from '../leases/bid-scheduler.service.js';
 import { freeSlots, offerSlotsHeld, resourceSlotsHeld } from '../leases/capacity.js';
+import { LeaseEndings } from '../leases/lease-endings.service.js';
 import { LeaseEventsService } from '../leases/lease-events.service.js';
 import { currentCorrelationId } from '../observability/correlation-context.js';
 import { OffersService } from '../offers/offers.service.js';
@@ -41,6 +42,7 @@ export class OrdersService {
     private readonly escrow: EscrowService,
     private readonly leaseEvents: LeaseEventsService,
     private readonly bids: BidScheduler,
+    private readonly endings: LeaseEndings,
     private readonly fees: FeesService,
     private readonly delivery: DeliveryService,
     private readonly config: AppConfig,
@@ -298,31 +300,8 @@ export class OrdersService {
           endReason: lease.endReason,
         });
       }
-      const now = wholeSecond(this.clock.now());
-      // Ended before access worked: nothing was delivered, nothing is billed.
-      const undelivered = lease.state === 'pending' || lease.state === 'provisioning';
-      lease.state = 'ended';
-      lease.endedAt = undelivered
-        ? lease.settledUntil
-        : now < lease.startsAt
-          ? lease.startsAt
-          : now;
-      lease.endReason = reason;
-      await m.getRepository(LeaseEntity).save(lease);
-      await this.leaseEvents.record(m, lease, 'lease.ended');
-      if (offer?.pricingModel === 'interruptible') {
-        await this.bids.reschedule(m, offer, now, { kind: 'lease_ended', leaseId: lease.id });
-      }
-      const resource = await m
-        .getRepository(ResourceEntity)
-        .findOne({ where: { id: lease.resourceId }, lock: { mode: 'pessimistic_write' } });
-      const stillRunning = await m.getRepository(LeaseEntity).countBy({
-        resourceId: lease.resourceId,
-        state: In(['pending', 'provisioning', 'active', 'suspended']),
-      });
-      if (resource && resource.state === 'running' && stillRunning === 0) {
-        await this.registry.transition(m, resource, 'schedulable');
-      }
+      await this.endings.end(m, lease, offer, reason, this.clock.now());
+      const resource = await this.registry.afterLeaseEnded(m, lease.resourceId);
       return leaseView(lease, resource?.cri ?? '');
     });
     // Its slots may let paused bids of the resource's interruptible offers run again.

@@ -33,6 +33,7 @@ import {
 } from '../database/registry.entities.js';
 import { BidScheduler } from '../leases/bid-scheduler.service.js';
 import { resourceSlotsHeld } from '../leases/capacity.js';
+import { LeaseEndings } from '../leases/lease-endings.service.js';
 import { EnrolledAgents } from './enrolled-agents.js';
 import { assertTransition, liveStatus } from './lifecycle.js';
 import { buildResourceSearch, encodeCursor, resourceFromRow } from './resource-search.js';
@@ -128,6 +129,7 @@ export class RegistryService {
     private readonly config: AppConfig,
     private readonly bids: BidScheduler,
     private readonly agents: EnrolledAgents,
+    private readonly endings: LeaseEndings,
   ) {}
 
   /**
@@ -322,29 +324,45 @@ export class RegistryService {
     return this.view(r);
   }
 
-  /** Retires a resource: no new offers or orders, its handle reserved for ever. */
+  /**
+   * Retires a resource: no new offers or orders, its handle reserved for ever. Its open leases
+   * end as `resource_retired` (settlement then invoices them up to now, with their SLA credit).
+   */
   async retire(orgId: string, id: string): Promise<ResourceDetailView> {
     const r = await this.db.transaction(async (m) => {
-      const r = await m.getRepository(ResourceEntity).findOne({
-        where: { id, ownerOrgId: orgId },
+      const owned = await m.getRepository(ResourceEntity).findOneBy({ id, ownerOrgId: orgId });
+      if (!owned) throw notFound('resource');
+      // Offers, then leases, then the resource: the order orders and cancellations lock them in.
+      const offers = await m.getRepository(OfferEntity).find({
+        where: { resourceId: id },
+        order: { id: 'ASC' },
         lock: { mode: 'pessimistic_write' },
       });
-      if (!r) throw notFound('resource');
+      const leases = await m.getRepository(LeaseEntity).find({
+        where: { resourceId: id, state: In([...OPEN_LEASES]) },
+        order: { id: 'ASC' },
+        lock: { mode: 'pessimistic_write' },
+      });
+      const r = await m
+        .getRepository(ResourceEntity)
+        .findOneOrFail({ where: { id }, lock: { mode: 'pessimistic_write' } });
       assertTransition(r.state, 'retired');
-      const open = await m
-        .getRepository(LeaseEntity)
-        .countBy({ resourceId: r.id, state: In([...OPEN_LEASES]) });
-      if (open > 0) {
-        throw invalidState(`the resource is ${r.state} with ${open} open lease(s)`, {
-          state: r.state,
-          openLeases: open,
-        });
+      const now = this.clock.now();
+      const offerById = new Map(offers.map((o) => [o.id, o]));
+      for (const lease of leases) {
+        await this.endings.end(
+          m,
+          lease,
+          offerById.get(lease.offerId) ?? null,
+          'resource_retired',
+          now,
+        );
       }
       await m
         .getRepository(OfferEntity)
         .update({ resourceId: r.id, status: In(['active', 'paused']) }, { status: 'closed' });
       r.state = 'retired';
-      r.retiredAt = this.clock.now();
+      r.retiredAt = now;
       return m.getRepository(ResourceEntity).save(r);
     });
     return this.view(r);
@@ -515,6 +533,23 @@ export class RegistryService {
     assertTransition(r.state, to);
     r.state = to;
     await m.getRepository(ResourceEntity).update({ id: r.id }, { state: to });
+  }
+
+  /**
+   * After one of its leases ended (the caller's transaction): a running resource with no open
+   * lease left is schedulable again. Returns the resource, row-locked.
+   */
+  async afterLeaseEnded(m: EntityManager, resourceId: string): Promise<ResourceEntity | null> {
+    const resource = await m
+      .getRepository(ResourceEntity)
+      .findOne({ where: { id: resourceId }, lock: { mode: 'pessimistic_write' } });
+    const stillOpen = await m
+      .getRepository(LeaseEntity)
+      .countBy({ resourceId, state: In([...OPEN_LEASES]) });
+    if (resource && resource.state === 'running' && stillOpen === 0) {
+      await this.transition(m, resource, 'schedulable');
+    }
+    return resource;
   }
 
   view(r: ResourceEntity): ResourceDetailView {

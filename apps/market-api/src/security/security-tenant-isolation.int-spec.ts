@@ -154,6 +154,7 @@ describe('tenant isolation: every object endpoint × every role, on real objects
       return leaf.recordId;
     };
 
+    await a.beat(); // two hours on: the agent is still there, so the resource is online
     const active = await buyerA.client.postIdempotent<OrderView>('/v1/orders', {
       offerId: a.offer.id,
       slots: 1,

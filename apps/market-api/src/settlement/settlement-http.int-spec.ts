@@ -1,11 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import type { DebitNoteView, InvoiceView, OrderView, Page, WalletView } from '@suanli/contracts';
+import type {
+  DebitNoteView,
+  InvoiceView,
+  LeaseView,
+  OrderView,
+  Page,
+  WalletView,
+} from '@suanli/contracts';
 import { fundWallet, sellerWithOffer, signUpActor } from '../../../../test/support/actors.js';
 import { apiClient } from '../../../../test/support/http.js';
 import { startMarketApi, type TestMarketApi } from '../../../../test/support/market-api.js';
 import type { TrialBalance } from '../ledger/ledger.service.js';
 import { pdfText } from './testing/pdf-text.js';
+import { SettlementScheduler } from './settlement.scheduler.js';
 import { reportOnline } from './testing/settlement-fixtures.js';
 import { DataSource } from 'typeorm';
 
@@ -13,6 +21,7 @@ import { DataSource } from 'typeorm';
 jest.setTimeout(60_000);
 
 const HOUR = 3_600_000;
+const MINUTE = 60_000;
 let api: TestMarketApi;
 
 beforeAll(async () => {
@@ -188,5 +197,118 @@ describe('wallet, settlement and invoices over HTTP', () => {
     expect(tb.body.balanced).toBe(true);
     expect(tb.body.currencies).toEqual([{ currency: 'CNY', entries: '0.00', balances: '0.00' }]);
     expect((await buyer.client.get('/v1/admin/ledger/trial-balance')).status).toBe(403);
+  });
+
+  /** A seller's offer at 10.00 per slot-hour and a buyer (100.00 CNY) who ordered it. */
+  async function leased(hours: number) {
+    const s = await sellerWithOffer(api, { prices: [{ unit: 'slot_h', price: '10.00' }] });
+    const buyer = await signUpActor(api, ['buyer']);
+    await fundWallet(api, buyer.orgId, 'CNY', '100.00');
+    const order = await buyer.client.postIdempotent<OrderView>('/v1/orders', {
+      offerId: s.offer.id,
+      slots: 1,
+      hours,
+    });
+    expect(order.status).toBe(201);
+    return { ...s, buyer, leaseId: order.body.lease.id };
+  }
+  const tick = () => api.app.get(SettlementScheduler).runOnce();
+  const endEvents = async (leaseId: string) =>
+    api.app.get(DataSource).query(
+      `SELECT type, payload->>'reason' AS reason FROM lease_events_outbox
+          WHERE lease_id = $1 AND type = 'lease.ended' ORDER BY id`,
+      [leaseId],
+    );
+  const invoiceOf = async (buyer: { client: ReturnType<typeof apiClient> }, leaseId: string) =>
+    (
+      await buyer.client.get<Page<InvoiceView & { sla: { creditPercent: string } }>>('/v1/invoices')
+    ).body.items.find((i) => i.leaseId === leaseId);
+
+  it('ends a lease whose resource stays offline past the SLA limit as sla_breach, credited on its invoice', async () => {
+    const t0 = api.clock.now().getTime(); // a whole hour
+    const { buyer, leaseId, resource, beat, seller } = await leased(4);
+    // Online for the first 20 minutes (history and the agent's beat), then silent: offline from
+    // 20 + 15 minutes, so the 60-minute limit runs out 95 minutes in.
+    await reportOnline(
+      api.app.get(DataSource),
+      resource.id,
+      new Date(t0),
+      new Date(t0 + 20 * MINUTE),
+    );
+    api.clock.advance(20 * MINUTE);
+    await beat();
+    const lease = async () => (await buyer.client.get<LeaseView>(`/v1/leases/${leaseId}`)).body;
+
+    api.clock.advance(40 * MINUTE); // offline for 25 minutes: within the limit
+    expect(await tick()).toBe('ran');
+    expect((await lease()).state).toBe('active');
+
+    api.clock.advance(40 * MINUTE); // 100 minutes in: past it
+    expect(await tick()).toBe('ran');
+    expect(await lease()).toMatchObject({
+      state: 'ended',
+      endReason: 'sla_breach',
+      endedAt: new Date(t0 + 95 * MINUTE).toISOString(),
+    });
+    expect(await endEvents(leaseId)).toEqual([{ type: 'lease.ended', reason: 'sla_breach' }]);
+    const mine = await seller.client.get<{ state: string }>(`/v1/resources/${resource.id}`);
+    expect(mine.body.state).toBe('schedulable');
+
+    api.clock.advance(20 * MINUTE); // the last period's hour is complete: invoiced
+    expect(await tick()).toBe('ran');
+    // 10.00 + 35 min × 10.00/h = 5.8333 → 5.83; online 21 of 95 minutes → 100 % credited back.
+    expect(await invoiceOf(buyer, leaseId)).toMatchObject({
+      subtotal: '15.83',
+      credits: '15.83',
+      total: '0.00',
+      sla: { activeMinutes: 95, availableMinutes: 21, creditPercent: '100' },
+    });
+    expect((await buyer.client.get<WalletView>('/v1/wallet')).body.balances[0]).toMatchObject({
+      available: '100.00',
+      held: '0.00',
+    });
+  });
+
+  it('retiring a resource ends its open leases as resource_retired; they are invoiced with their SLA credit', async () => {
+    const t1 = api.clock.now().getTime(); // a whole hour
+    const { buyer, leaseId, resource, seller, offer } = await leased(3);
+    // Online 29 of the 30 minutes it runs.
+    await reportOnline(
+      api.app.get(DataSource),
+      resource.id,
+      new Date(t1),
+      new Date(t1 + 29 * MINUTE),
+    );
+    api.clock.advance(30 * MINUTE);
+    const retired = await seller.client.post<{ state: string }>(
+      `/v1/resources/${resource.id}/retire`,
+      {},
+    );
+    expect(retired.status).toBe(200);
+    expect(retired.body.state).toBe('retired');
+    expect((await buyer.client.get<LeaseView>(`/v1/leases/${leaseId}`)).body).toMatchObject({
+      state: 'ended',
+      endReason: 'resource_retired',
+      endedAt: new Date(t1 + 30 * MINUTE).toISOString(),
+    });
+    expect(await endEvents(leaseId)).toEqual([{ type: 'lease.ended', reason: 'resource_retired' }]);
+    expect(
+      (await apiClient(api.url).get<{ status: string }>(`/v1/offers/${offer.id}`)).body.status,
+    ).toBe('closed');
+
+    api.clock.advance(30 * MINUTE);
+    expect(await tick()).toBe('ran');
+    // 30 min × 10.00/h = 5.00 (fee 0.25, net 4.75); 29 / 30 = 96.67 % < 99 → 25 %: seller
+    // 4.75 × 0.25 = 1.1875 → 1.19, platform 0.0625 → 0.06; credit 1.25.
+    expect(await invoiceOf(buyer, leaseId)).toMatchObject({
+      subtotal: '5.00',
+      credits: '1.25',
+      total: '3.75',
+      sla: { activeMinutes: 30, availableMinutes: 29, creditPercent: '25' },
+    });
+    expect((await buyer.client.get<WalletView>('/v1/wallet')).body.balances[0]).toMatchObject({
+      available: '96.25',
+      held: '0.00',
+    });
   });
 });

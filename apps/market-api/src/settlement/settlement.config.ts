@@ -13,6 +13,11 @@ const schema = z.object({
   SETTLEMENT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   /** Leases per transaction of the batched run (set-based SQL); 0 = per lease only. */
   SETTLEMENT_BATCH_SIZE: z.coerce.number().int().min(0).max(10000).default(500),
+  /**
+   * Minutes a leased resource may stay offline (live status, from its heartbeats) before its
+   * active leases end as `sla_breach`. Default 60.
+   */
+  SLA_OFFLINE_LIMIT_MINUTES: z.coerce.number().int().min(1).max(10080).default(60),
   /** Key of the HMAC that pseudonymizes buyers on sellers' invoices (required in production). */
   PSEUDONYM_SECRET: z.string().min(1).default(DEV_PSEUDONYM_SECRET),
 });
@@ -26,6 +31,7 @@ export class SettlementConfig {
   readonly pseudonymSecret: string;
   readonly concurrency: number;
   readonly batchSize: number;
+  readonly offlineLimitMs: number;
 
   constructor(v: Partial<z.input<typeof schema>> = {}) {
     const parsed = schema.safeParse(v);
@@ -41,6 +47,7 @@ export class SettlementConfig {
     this.pseudonymSecret = c.PSEUDONYM_SECRET;
     this.concurrency = c.SETTLEMENT_CONCURRENCY;
     this.batchSize = c.SETTLEMENT_BATCH_SIZE;
+    this.offlineLimitMs = c.SLA_OFFLINE_LIMIT_MINUTES * 60_000;
   }
 
   static fromEnv(env: Record<string, string | undefined>): SettlementConfig {
@@ -53,6 +60,7 @@ export class SettlementConfig {
       PSEUDONYM_SECRET: pseudonymSecretFrom(pick('PSEUDONYM_SECRET'), env.NODE_ENV),
       SETTLEMENT_CONCURRENCY: pick('SETTLEMENT_CONCURRENCY'),
       SETTLEMENT_BATCH_SIZE: pick('SETTLEMENT_BATCH_SIZE'),
+      SLA_OFFLINE_LIMIT_MINUTES: pick('SLA_OFFLINE_LIMIT_MINUTES'),
     });
   }
 }

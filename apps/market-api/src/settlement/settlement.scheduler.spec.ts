@@ -4,6 +4,7 @@ import { buyerPseudonym } from './pseudonym.js';
 import { SettlementConfig } from './settlement.config.js';
 import { SettlementScheduler } from './settlement.scheduler.js';
 import type { SettlementRunResult, SettlementService } from './settlement.service.js';
+import type { SlaWatch } from './sla-watch.service.js';
 
 const emptyRun = (now: Date): SettlementRunResult => ({
   runId: 'run-1',
@@ -31,6 +32,9 @@ function fakeSettlement(delayMs = 0) {
   return { service, calls };
 }
 
+/** The SLA watch finds nothing (it has its own integration test). */
+const noBreaches = { run: () => Promise.resolve({ breached: [] }) } as unknown as SlaWatch;
+
 afterEach(() => {
   jest.useRealTimers();
 });
@@ -40,7 +44,7 @@ describe('SettlementScheduler', () => {
     jest.useFakeTimers();
     const clock = new FixedClock(new Date('2026-11-28T10:00:00Z'));
     const { service, calls } = fakeSettlement(90_000);
-    const scheduler = new SettlementScheduler(service, clock, new SettlementConfig());
+    const scheduler = new SettlementScheduler(service, clock, new SettlementConfig(), noBreaches);
     scheduler.onApplicationBootstrap();
     await jest.advanceTimersByTimeAsync(60_000);
     expect(calls.map((d) => d.toISOString())).toEqual(['2026-11-28T10:00:00.000Z']);
@@ -64,7 +68,12 @@ describe('SettlementScheduler', () => {
     jest.useFakeTimers();
     const { service, calls } = fakeSettlement();
     const config = SettlementConfig.fromEnv({ SETTLEMENT_SCHEDULER: 'off' });
-    const scheduler = new SettlementScheduler(service, new FixedClock(new Date()), config);
+    const scheduler = new SettlementScheduler(
+      service,
+      new FixedClock(new Date()),
+      config,
+      noBreaches,
+    );
     scheduler.onApplicationBootstrap();
     await jest.advanceTimersByTimeAsync(600_000);
     expect(calls).toHaveLength(0);

@@ -14,9 +14,11 @@ import { runScheduledJob } from '../jobs/scheduled-job.js';
 import { Metrics } from '../observability/metrics.js';
 import { SettlementConfig } from './settlement.config.js';
 import { SettlementService } from './settlement.service.js';
+import { SlaWatch } from './sla-watch.service.js';
 
 /**
- * Runs settlement every SETTLEMENT_INTERVAL_SECONDS (60) unless SETTLEMENT_SCHEDULER=off. With
+ * Runs the SLA watch and then settlement every SETTLEMENT_INTERVAL_SECONDS (60) unless
+ * SETTLEMENT_SCHEDULER=off. With
  * several market-api instances, one of them (the holder of the `settlement` leader lock) runs
  * each tick; the others skip it.
  */
@@ -30,6 +32,7 @@ export class SettlementScheduler implements OnApplicationBootstrap, OnModuleDest
     private readonly settlement: SettlementService,
     private readonly clock: Clock,
     private readonly config: SettlementConfig,
+    private readonly slaWatch: SlaWatch,
     @Optional() @InjectDataSource() private readonly db?: DataSource,
     @Optional() private readonly metrics?: Metrics,
   ) {}
@@ -67,6 +70,14 @@ export class SettlementScheduler implements OnApplicationBootstrap, OnModuleDest
 
   private async runLed(): Promise<'ran' | 'skipped' | 'failed'> {
     try {
+      // First the SLA watch (its own leader lock): leases it ends are settled in this tick.
+      const w = await runScheduledJob('sla-watch', () => this.slaWatch.run(this.clock.now()), {
+        db: this.db,
+        metrics: this.metrics,
+      });
+      if (w.ran && w.value.breached.length > 0) {
+        this.log.log(`sla watch: ${w.value.breached.length} lease(s) ended (sla_breach)`);
+      }
       const r = await runScheduledJob(
         'settlement',
         () => this.settlement.runDue(this.clock.now()),

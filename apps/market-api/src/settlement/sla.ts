@@ -108,3 +108,29 @@ export function slaCredit(input: SlaCreditInput): InvoiceSla & { credit: string 
     credit: seller.plus(platform).toString(),
   };
 }
+
+/**
+ * When an active lease breaches its SLA by its resource being offline, or null while it does
+ * not (docs/decisions.md, "Live status in the market"). The resource is offline by the live
+ * status rule (`liveStatus`, registry/lifecycle.ts): from its last beat when that beat reported
+ * it offline, else from `degradedWindowMs` after it, and from the lease's start when it never
+ * beat. It is counted from the lease's start at the earliest; the lease breaches once that
+ * stretch reaches `limitMs`. Pure: no I/O, no clock.
+ */
+export function offlineBreachAt(input: {
+  lastHeartbeatAt: Date | null;
+  reported: 'online' | 'degraded' | 'offline' | null;
+  leaseStart: Date;
+  now: Date;
+  degradedWindowMs: number;
+  limitMs: number;
+}): Date | null {
+  const { lastHeartbeatAt: last, leaseStart, now } = input;
+  const offlineFrom = !last
+    ? leaseStart.getTime()
+    : input.reported === 'offline'
+      ? last.getTime()
+      : last.getTime() + input.degradedWindowMs;
+  const breach = Math.max(offlineFrom, leaseStart.getTime()) + input.limitMs;
+  return breach <= now.getTime() ? new Date(breach) : null;
+}

@@ -129,6 +129,14 @@ export async function reportOnline(
      ON CONFLICT (resource_id, at) DO UPDATE SET status = EXCLUDED.status`,
     [resourceId, from, to, status],
   );
+  // As the agents service does: the newest beat sets the resource's live status.
+  await ds.query(
+    `UPDATE resources r SET last_heartbeat_at = h.at, reported_status = h.status
+       FROM (SELECT at, status FROM resource_heartbeats WHERE resource_id = $1
+              ORDER BY at DESC LIMIT 1) h
+      WHERE r.id = $1 AND (r.last_heartbeat_at IS NULL OR r.last_heartbeat_at <= h.at)`,
+    [resourceId],
+  );
 }
 
 /** Inserts a resource and an active lease, and holds its first period as the orders service does. */
