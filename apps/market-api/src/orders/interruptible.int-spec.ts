@@ -73,7 +73,8 @@ describe('interruptible offers: the highest bids run (real API, real PostgreSQL)
     // Online every minute, so no SLA credit muddies the figures.
     await db.query(
       `INSERT INTO resource_heartbeats (resource_id, at, agent_id, status)
-       SELECT $1, $2::timestamptz + make_interval(mins => m), $3, 'online' FROM generate_series(0, 59) m`,
+       SELECT $1, $2::timestamptz + make_interval(mins => m), $3, 'online' FROM generate_series(0, 59) m
+       ON CONFLICT DO NOTHING`,
       [resource.id, t0.toISOString(), agent.id],
     );
     const [a, b, c, d] = [await buyer(), await buyer(), await buyer(), await buyer()];
@@ -181,7 +182,7 @@ describe('interruptible offers: the highest bids run (real API, real PostgreSQL)
 
   it('a smaller capacity pauses the lowest bids, a larger one resumes them; ended leases free capacity in the settlement sweep', async () => {
     const t0 = api.clock.now();
-    const { spot, seller } = await interruptibleOffer(2, '5.00');
+    const { spot, seller, beat } = await interruptibleOffer(2, '5.00');
     const [a, b, c] = [await buyer(), await buyer(), await buyer()];
     const la = await a.client.postIdempotent<OrderView>('/v1/orders', {
       offerId: spot.id,
@@ -209,6 +210,7 @@ describe('interruptible offers: the highest bids run (real API, real PostgreSQL)
     );
     // A new higher bid pauses B again; when A completes on its own, settlement resumes B.
     api.clock.set(new Date(t0.getTime() + 20 * MIN));
+    await beat(); // the agent is still there: the resource is online
     const lc = await c.client.postIdempotent<OrderView>('/v1/orders', {
       offerId: spot.id,
       slots: 1,

@@ -200,6 +200,7 @@ describe('who sees what', () => {
     const buyer = await distinctiveBuyer('access');
     await fundWallet(api, buyer.orgId, 'CNY', '500.00');
     const { leaseId, invoice } = await settledLease(buyer, offer.id, 2);
+    await other.beat(); // two hours on, its agent still reports in: online
     await settledLease(buyer, other.offer.id, 1);
 
     const secrets = [buyer.orgId, buyer.email, buyer.displayName, buyer.orgName];
