@@ -21,6 +21,11 @@ describe('catalog and offer management (real API, real PostgreSQL)', () => {
   let api: TestMarketApi;
   let seller: Seller;
   const offers: Record<string, OfferView> = {};
+  /** Each resource's agent (id and signing key), to report as it later. */
+  const agents: Record<
+    string,
+    { id: string; key: Awaited<ReturnType<typeof generateSigningKey>> }
+  > = {};
 
   async function connectedResource(body: object): Promise<ResourceView> {
     const r = (await seller.client.post<ResourceView>('/v1/resources', body)).body;
@@ -31,6 +36,7 @@ describe('catalog and offer management (real API, real PostgreSQL)', () => {
       })
     ).body;
     await reportIn(api, agent.id, key.privateJwk, key.kid);
+    agents[r.id] = { id: agent.id, key };
     return r;
   }
 
@@ -216,23 +222,15 @@ describe('catalog and offer management (real API, real PostgreSQL)', () => {
   });
 
   it('carries live status; available now means online and free; an offline resource is neither matched nor ordered', async () => {
-    const r = (
-      await seller.client.post<ResourceView>('/v1/resources', {
-        name: 'dark',
-        class: 'AI',
-        form: 'CTR',
-        location: { country: 'CN', subdivision: 'GZ', site: 'GA2' },
-        spec: { cpu: 96, memGiB: 1536, accel: { count: 8, model: 'H200' } },
-        capacity: 2,
-      })
-    ).body;
-    const key = await generateSigningKey();
-    const agent = (
-      await seller.client.post<{ id: string }>(`/v1/resources/${r.id}/agents`, {
-        publicJwk: key.publicJwk,
-      })
-    ).body;
-    await reportIn(api, agent.id, key.privateJwk, key.kid);
+    const r = await connectedResource({
+      name: 'dark',
+      class: 'AI',
+      form: 'CTR',
+      location: { country: 'CN', subdivision: 'GZ', site: 'GA2' },
+      spec: { cpu: 96, memGiB: 1536, accel: { count: 8, model: 'H200' } },
+      capacity: 2,
+    });
+    const { id: agentId, key } = agents[r.id];
     const beatAt = api.clock.now().toISOString();
     await offer('h200-dark', r, [{ unit: 'slot_h', price: '39.00' }]);
     const id = offers['h200-dark'].id;
@@ -240,7 +238,7 @@ describe('catalog and offer management (real API, real PostgreSQL)', () => {
       api.clock.advance(60_000); // a new minute: a beat with a repeated `at` is kept once
       const agentApi = apiClient(
         api.url,
-        await agentToken(agent.id, { ...key.privateJwk, kid: key.kid }),
+        await agentToken(agentId, { ...key.privateJwk, kid: key.kid }),
       );
       expect((await agentApi.post('/v1/agents/me/heartbeats', { status })).status).toBe(202);
     };
@@ -261,9 +259,9 @@ describe('catalog and offer management (real API, real PostgreSQL)', () => {
     const buyer = await signUpActor(api, ['buyer']);
     await fundWallet(api, buyer.orgId, 'CNY', '100.00');
     const matched = async () =>
-      (await buyer.client.post<{ items: DemandMatchView[] }>('/v1/demands', demand)).body.items.find(
-        (m) => m.offer.id === id,
-      );
+      (
+        await buyer.client.post<{ items: DemandMatchView[] }>('/v1/demands', demand)
+      ).body.items.find((m) => m.offer.id === id);
 
     expect(await liveOf()).toEqual({ status: 'online', lastHeartbeatAt: beatAt });
     expect(titles((await search('availableNow=true&region=CN-GZ')).body)).toContain('h200-dark');
