@@ -32,6 +32,7 @@ import * as m28 from './1796678365976-lease-escrow-held.js';
 import * as m29 from './1796679436489-sessions-and-log-ins.js';
 import * as m30 from './1796680000000-delivery.js';
 import * as m31 from './1796681000000-federation.js';
+import * as m32 from './1796690442776-federation-status-reports.js';
 
 type MigrationClass = new () => MigrationInterface;
 const classesOf = (m: Record<string, unknown>): MigrationClass[] =>
@@ -70,4 +71,5 @@ export const MIGRATIONS: MigrationClass[] = [
   m29,
   m30,
   m31,
+  m32,
 ].flatMap(classesOf);

@@ -9,9 +9,12 @@ import { generateSigningKey } from '@suanli/crypto';
 import {
   signAssertion,
   signDirectory,
+  signStatusReport,
   verifyDirectory,
   verifyResolutionRecord,
+  verifyStatusReport,
   type Directory,
+  type StatusReport,
 } from '@suanli/federation';
 import {
   dropFederationDatabases,
@@ -59,9 +62,13 @@ describe('federation: three platforms, directory, peer trust and resolution', ()
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
+        const assertion = req.headers['suanli-client-assertion'];
         fetch(`${nationalUrl}${req.url}`, {
           method: req.method,
-          headers: { 'content-type': 'application/json' },
+          headers: {
+            'content-type': 'application/json',
+            ...(typeof assertion === 'string' ? { 'suanli-client-assertion': assertion } : {}),
+          },
           body: req.method === 'GET' ? undefined : Buffer.concat(chunks),
         })
           .then(async (r) => {
@@ -89,6 +96,8 @@ describe('federation: three platforms, directory, peer trust and resolution', ()
         FEDERATION_RESOLUTION_FRESH_SECONDS: '1',
         FEDERATION_RESOLUTION_STALE_SECONDS: '6',
         FEDERATION_CALL_TIMEOUT_MS: '1000',
+        FEDERATION_REPORT_SECONDS: '1',
+        FEDERATION_REPORT_STALE_SECONDS: '3',
         SETTLEMENT_SCHEDULER: 'off',
       },
     });
@@ -157,6 +166,106 @@ describe('federation: three platforms, directory, peer trust and resolution', ()
       const [a, b] = await Promise.all([directoryOf(r03), directoryOf(i05)]);
       expect([a.d.serial, b.d.serial]).toEqual([d.serial, d.serial]);
     });
+  });
+
+  type Monitoring = {
+    platforms: {
+      code: string;
+      stale: boolean;
+      reportedAt: string | null;
+      record: string | null;
+      report: StatusReport | null;
+    }[];
+    alerts: { platform: string; kind: string }[];
+    federation: { platforms: string[]; totals: { resources: number } };
+  };
+  const monitoring = async () => {
+    const r = await apiClient(n00.url).get<Monitoring>('/v1/federation/monitoring');
+    expect(r.status).toBe(200);
+    return r.body;
+  };
+
+  it('every platform’s signed status report arrives on the national federation page', async () => {
+    const { d } = await directoryOf(n00);
+    await expectEventually(async () => {
+      const m = await monitoring();
+      expect(m.platforms.map((p) => [p.code, p.stale])).toEqual([
+        ['86.N00', false],
+        ['86.I05', false],
+        ['86.R03', false],
+      ]);
+      // every report counts the two resources its platform registered
+      expect(m.platforms.map((p) => p.report?.supply.reduce((t, c) => t + c.resources, 0))).toEqual(
+        [2, 2, 2],
+      );
+      expect(m.federation.platforms).toHaveLength(3);
+      expect(m.federation.totals.resources).toBe(6);
+      expect(m.alerts).toEqual([]);
+      for (const p of m.platforms) {
+        const verified = await verifyStatusReport(String(p.record), {
+          directory: d,
+          issuer: p.code,
+          nowSeconds: nowSeconds(),
+        });
+        expect(verified.platform).toBe(p.code);
+      }
+    });
+    // the same figures as the platform's own market statistics
+    const own = await apiClient(r03.url).get<{ aggregate: { totals: { resources: number } } }>(
+      '/v1/statistics/overview',
+    );
+    expect(own.status).toBe(200);
+    expect(own.body.aggregate.totals.resources).toBe(2);
+    // only the national platform keeps the federation page
+    expect((await apiClient(r03.url).get('/v1/federation/monitoring')).status).toBe(403);
+  });
+
+  it('refuses a status report with a bad signature or about another platform (422, nothing stored)', async () => {
+    const post = async (from: FederatedPlatform, report: string) => {
+      const assertion = await signAssertion(
+        { iss: from.code, aud: '86.N00', nowSeconds: nowSeconds() },
+        from.privateJwk,
+      );
+      const r = await fetch(`${n00.url}/v1/federation/reports`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'suanli-client-assertion': assertion },
+        body: JSON.stringify({ report }),
+      });
+      return { status: r.status, body: (await r.json()) as Answer };
+    };
+    const body = (platform: string) => ({
+      windowHours: 24,
+      resources: [{ class: 'AI', state: 'listed', count: 999 }],
+      supply: [],
+      volume: [],
+      priceIndex: [],
+      platform,
+      iat: nowSeconds(),
+      health: { status: 'ok' as const, directorySerial: 1 },
+    });
+    const mallory = await generateSigningKey();
+    const forged = await signStatusReport(body('86.I05'), mallory.privateJwk);
+    const bad = await post(i05, forged);
+    expect(bad.status).toBe(422);
+    expect(bad.body.error).toMatchObject({
+      code: 'invalid_report',
+      details: { reason: 'bad_signature' },
+    });
+    // R03 signs a report about I05 with its own genuine key
+    const impostor = await signStatusReport(body('86.I05'), r03.privateJwk);
+    const other = await post(r03, impostor);
+    expect(other.status).toBe(422);
+    expect(other.body.error.details.reason).toBe('untrusted_key');
+    // without a client assertion: 401
+    const anonymous = await fetch(`${n00.url}/v1/federation/reports`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ report: forged }),
+    });
+    expect(anonymous.status).toBe(401);
+    const m = await monitoring();
+    expect(m.platforms.map((p) => p.record)).not.toContain(forged);
+    expect(m.platforms.map((p) => p.record)).not.toContain(impostor);
   });
 
   it('resolves every platform’s CRIs from every platform (9 pairs) with the owner’s signed record', async () => {
@@ -321,11 +430,38 @@ describe('federation: three platforms, directory, peer trust and resolution', ()
     expect(nothing.body.error.code).toBe('upstream_unreachable');
     await new Promise((r) => setTimeout(r, 6000)); // past stale (6 s)
     expect((await resolveOn(r03, seen)).status).toBe(504);
+    // silent for longer than 3 s: the national page marks it stale, alerts and leaves it out
+    await expectEventually(async () => {
+      const m = await monitoring();
+      expect(m.platforms.find((p) => p.code === '86.I05')?.stale).toBe(true);
+      expect(m.alerts).toContainEqual({
+        platform: '86.I05',
+        kind: 'not_reporting',
+        since: expect.any(String),
+      });
+      expect(m.federation.platforms).not.toContain('86.I05');
+    });
+    const op = apiClient(n00.url, await operatorToken(n00.url));
+    await expectEventually(async () => {
+      const audit = await op.get<{ items: { action: string; target: { id: string } | null }[] }>(
+        '/v1/admin/audit-events?action=federation.&limit=200',
+      );
+      expect(audit.status).toBe(200);
+      const silent = audit.body.items.filter(
+        (e) => e.action === 'federation.platform.not_reporting',
+      );
+      expect(silent.map((e) => e.target?.id)).toContain('86.I05');
+    });
     await i05.start();
     const back = await resolveOn(r03, seen);
     expect(back.status).toBe(200);
     expect(back.body).toMatchObject({ authority: '86.I05', forwarded: true, stale: false });
     expect((await resolveOn(n00, never)).status).toBe(200);
+    await expectEventually(async () => {
+      const m = await monitoring();
+      expect(m.platforms.find((p) => p.code === '86.I05')?.stale).toBe(false);
+      expect(m.alerts).toEqual([]);
+    });
   });
 
   it('a suspended platform: its records hidden and its calls refused; resumed, it works again', async () => {

@@ -1311,6 +1311,30 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/federation/monitoring': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The national federation page (运行监测): every platform's last signed status report, whether it is stale, alerts for platfor
+     * @description The national federation page (运行监测): every platform's last signed status report, whether
+     *     it is stale, alerts for platforms that stopped reporting, and the federation's totals and
+     *     price index per standard unit over the fresh reports.
+     *
+     *     Public: no credentials needed.
+     */
+    get: operations['federationMonitoring'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/federation/platforms': {
     parameters: {
       query?: never;
@@ -1413,6 +1437,29 @@ export interface paths {
     get: operations['federationRecord'];
     put?: never;
     post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/federation/reports': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Platform-to-platform (national): a platform's signed status report, about itself (the caller its client assertion proves
+     * @description Platform-to-platform (national): a platform's signed status report, about itself (the
+     *     caller its client assertion proves), verified against the directory and kept as its latest.
+     *
+     *     Platform-to-platform: requires a client assertion of a platform of the federation (docs/federation.md).
+     */
+    post: operations['federationReport'];
     delete?: never;
     options?: never;
     head?: never;
@@ -2141,6 +2188,30 @@ export interface paths {
      *     Public: no credentials needed.
      */
     get: operations['statisticsMarket'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/statistics/overview': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Supply (resources by class and state, online share, listed and leased capacity, utilization by class and region), traded
+     * @description Supply (resources by class and state, online share, listed and leased capacity, utilization
+     *     by class and region), traded volume per currency and the price index per standard unit
+     *     (`scu.ai`, `scu.hpc`, `scu.gen`) of this platform; traded figures under k = 5 suppressed.
+     *
+     *     Public: no credentials needed.
+     */
+    get: operations['statisticsOverview'];
     put?: never;
     post?: never;
     delete?: never;
@@ -2943,7 +3014,8 @@ export interface components {
           | 'jti_replayed'
           | 'conflict_of_interest'
           | 'upstream_unreachable'
-          | 'hop_limit_exceeded';
+          | 'hop_limit_exceeded'
+          | 'invalid_report';
         details?: Record<string, never>;
         message: string;
       };
@@ -3047,6 +3119,67 @@ export interface components {
       stale: boolean;
       /** @enum {string} */
       state: 'prepared' | 'connected' | 'schedulable' | 'running' | 'retired';
+    };
+    FederationMonitoringView: {
+      /** @description Platforms that stopped reporting (or never did), active in the directory. */
+      alerts: {
+        /** @constant */
+        kind: 'not_reporting';
+        platform: string;
+        since: null | string;
+      }[];
+      /** @description Totals, shares and the price index over the platforms' fresh reports. */
+      federation: {
+        platforms: string[];
+        priceIndex: {
+          capacity: number;
+          currency: string;
+          /** @description Listed: capacity-weighted mean of the normalized prices (plain mean without capacity). */
+          listed: null | string;
+          max: null | string;
+          min: null | string;
+          offers: number;
+          suppressedIn: number;
+          /** @description Traded: Σ amount ÷ Σ quantity of the unit's metered lines (unsuppressed cells only). */
+          traded: null | string;
+          tradedQuantity: string;
+          unit: string;
+        }[];
+        resources: {
+          class: string;
+          count: number;
+          state: string;
+        }[];
+        supply: {
+          class: string;
+          leasedSlots: number;
+          listedSlots: number;
+          online: number;
+          onlineShare: string;
+          region: string;
+          resources: number;
+          utilization: string;
+        }[];
+        totals: {
+          leasedSlots: number;
+          listedSlots: number;
+          online: number;
+          onlineShare: string;
+          resources: number;
+          utilization: string;
+        };
+        volume: {
+          amount: string;
+          currency: string;
+          /** @description Snapshots whose figure for this currency was suppressed (k-anonymity). */
+          suppressedIn: number;
+        }[];
+      };
+      generatedAt: string;
+      national: string;
+      platforms: components['schemas']['ReportingPlatformView'][];
+      reportIntervalSeconds: number;
+      staleAfterSeconds: number;
     };
     FeeChangeView: {
       effectiveFrom: string;
@@ -3211,6 +3344,99 @@ export interface components {
     };
     /** @enum {string} */
     LiveStatus: 'unknown' | 'degraded' | 'up' | 'down';
+    MarketOverview: {
+      aggregate: {
+        priceIndex: {
+          capacity: number;
+          currency: string;
+          /** @description Listed: capacity-weighted mean of the normalized prices (plain mean without capacity). */
+          listed: null | string;
+          max: null | string;
+          min: null | string;
+          offers: number;
+          suppressedIn: number;
+          /** @description Traded: Σ amount ÷ Σ quantity of the unit's metered lines (unsuppressed cells only). */
+          traded: null | string;
+          tradedQuantity: string;
+          unit: string;
+        }[];
+        resources: {
+          class: string;
+          count: number;
+          state: string;
+        }[];
+        supply: {
+          class: string;
+          leasedSlots: number;
+          listedSlots: number;
+          online: number;
+          onlineShare: string;
+          region: string;
+          resources: number;
+          utilization: string;
+        }[];
+        totals: {
+          leasedSlots: number;
+          listedSlots: number;
+          online: number;
+          onlineShare: string;
+          resources: number;
+          utilization: string;
+        };
+        volume: {
+          amount: string;
+          currency: string;
+          /** @description Snapshots whose figure for this currency was suppressed (k-anonymity). */
+          suppressedIn: number;
+        }[];
+      };
+      generatedAt: string;
+      k: number;
+      snapshot: {
+        /**
+         * @description The price index per standard unit and currency: listed (active offers' normalized prices,
+         *     public anyway: count, capacity, capacity-weighted mean, min, max) and traded over the window
+         *     (metered quantity and amount of the unit's debit-note lines, k-anonymous).
+         */
+        priceIndex: {
+          capacity: number;
+          currency: string;
+          max: null | string;
+          mean: null | string;
+          min: null | string;
+          offers: number;
+          traded: {
+            amount: null | string;
+            quantity: null | string;
+            suppressed: boolean;
+          };
+          unit: string;
+        }[];
+        /** @description Registered resources by compute class and lifecycle state. */
+        resources: {
+          class: string;
+          count: number;
+          state: string;
+        }[];
+        /** @description Supply by class and region (country-subdivision): resources, online now, slots. */
+        supply: {
+          class: string;
+          leasedSlots: number;
+          listedSlots: number;
+          online: number;
+          region: string;
+          resources: number;
+        }[];
+        /** @description Traded (gross) volume per currency over the window. */
+        volume: {
+          amount: null | string;
+          currency: string;
+          suppressed: boolean;
+        }[];
+        /** @description Hours back from `iat` that the traded figures cover. */
+        windowHours: number;
+      };
+    };
     MarketStatisticsCell: {
       bucket: string;
       class: string;
@@ -3432,6 +3658,75 @@ export interface components {
       joined?: boolean;
       refusal?: string;
       serial: number;
+    };
+    ReportingPlatformView: {
+      code: string;
+      level: string;
+      name: string;
+      receivedAt: null | string;
+      /** @description The last report as signed (JWS), verifiable later against the directory; and its payload. */
+      record: null | string;
+      report: null | {
+        /** @description The platform's own health as it sees it. */
+        health: {
+          /** @description The serial of the directory it acts on (0: none). */
+          directorySerial: number;
+          /** @enum {string} */
+          status: 'degraded' | 'ok';
+        };
+        iat: number;
+        platform: string;
+        /**
+         * @description The price index per standard unit and currency: listed (active offers' normalized prices,
+         *     public anyway: count, capacity, capacity-weighted mean, min, max) and traded over the window
+         *     (metered quantity and amount of the unit's debit-note lines, k-anonymous).
+         */
+        priceIndex: {
+          capacity: number;
+          currency: string;
+          max: null | string;
+          mean: null | string;
+          min: null | string;
+          offers: number;
+          traded: {
+            amount: null | string;
+            quantity: null | string;
+            suppressed: boolean;
+          };
+          unit: string;
+        }[];
+        /** @description Registered resources by compute class and lifecycle state. */
+        resources: {
+          class: string;
+          count: number;
+          state: string;
+        }[];
+        /** @description Supply by class and region (country-subdivision): resources, online now, slots. */
+        supply: {
+          class: string;
+          leasedSlots: number;
+          listedSlots: number;
+          online: number;
+          region: string;
+          resources: number;
+        }[];
+        /** @constant */
+        typ: 'suanli.status/v1';
+        /** @description Traded (gross) volume per currency over the window. */
+        volume: {
+          amount: null | string;
+          currency: string;
+          suppressed: boolean;
+        }[];
+        /** @description Hours back from `iat` that the traded figures cover. */
+        windowHours: number;
+      };
+      /** @description When its last verified report was issued and received; null when it never reported. */
+      reportedAt: null | string;
+      /** @description No report for longer than the stale limit (or never): left out of the federation totals. */
+      stale: boolean;
+      /** @description Its state in the directory (`active`, `suspended`). */
+      state: string;
     };
     ResourceDetailView: {
       capacity: number;
@@ -4606,13 +4901,7 @@ export interface operations {
   };
   monitoringResources: {
     parameters: {
-      query?: {
-        /**
-         * @description Hours back from now that utilization, SLA attainment and incidents cover (default 24).
-         * @example 1
-         */
-        windowHours?: number;
-      };
+      query?: never;
       header?: never;
       path?: never;
       cookie?: never;
@@ -4675,13 +4964,7 @@ export interface operations {
   };
   monitoringSellers: {
     parameters: {
-      query?: {
-        /**
-         * @description Hours back from now that utilization, SLA attainment and incidents cover (default 24).
-         * @example 1
-         */
-        windowHours?: number;
-      };
+      query?: never;
       header?: never;
       path?: never;
       cookie?: never;
@@ -8039,6 +8322,156 @@ export interface operations {
       429: components['responses']['TooManyRequests'];
     };
   };
+  federationMonitoring: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "national": "example",
+           *       "generatedAt": "2026-11-28T08:00:00.000Z",
+           *       "reportIntervalSeconds": 1,
+           *       "staleAfterSeconds": 1,
+           *       "platforms": [
+           *         {
+           *           "code": "example",
+           *           "level": "example",
+           *           "name": "Example",
+           *           "state": "example",
+           *           "reportedAt": "2026-11-28T08:00:00.000Z",
+           *           "receivedAt": "2026-11-28T08:00:00.000Z",
+           *           "stale": false,
+           *           "record": "example",
+           *           "report": {
+           *             "windowHours": 1,
+           *             "resources": [
+           *               {
+           *                 "class": null,
+           *                 "state": null,
+           *                 "count": null
+           *               }
+           *             ],
+           *             "supply": [
+           *               {
+           *                 "class": null,
+           *                 "region": null,
+           *                 "resources": null,
+           *                 "online": null,
+           *                 "listedSlots": null,
+           *                 "leasedSlots": null
+           *               }
+           *             ],
+           *             "volume": [
+           *               {
+           *                 "currency": null,
+           *                 "suppressed": null,
+           *                 "amount": null
+           *               }
+           *             ],
+           *             "priceIndex": [
+           *               {
+           *                 "unit": null,
+           *                 "currency": null,
+           *                 "offers": null,
+           *                 "capacity": null,
+           *                 "mean": null,
+           *                 "min": null,
+           *                 "max": null,
+           *                 "traded": null
+           *               }
+           *             ],
+           *             "typ": "suanli.status/v1",
+           *             "platform": "example",
+           *             "iat": 1,
+           *             "health": {
+           *               "status": "degraded",
+           *               "directorySerial": 1
+           *             }
+           *           }
+           *         }
+           *       ],
+           *       "alerts": [
+           *         {
+           *           "platform": "example",
+           *           "kind": "not_reporting",
+           *           "since": "example"
+           *         }
+           *       ],
+           *       "federation": {
+           *         "resources": [
+           *           {
+           *             "class": "example",
+           *             "state": "example",
+           *             "count": 1
+           *           }
+           *         ],
+           *         "supply": [
+           *           {
+           *             "class": "example",
+           *             "region": "example",
+           *             "resources": 1,
+           *             "online": 1,
+           *             "listedSlots": 1,
+           *             "leasedSlots": 1,
+           *             "onlineShare": "example",
+           *             "utilization": "example"
+           *           }
+           *         ],
+           *         "totals": {
+           *           "resources": 1,
+           *           "online": 1,
+           *           "listedSlots": 1,
+           *           "leasedSlots": 1,
+           *           "onlineShare": "example",
+           *           "utilization": "example"
+           *         },
+           *         "volume": [
+           *           {
+           *             "currency": "CNY",
+           *             "amount": "12.50",
+           *             "suppressedIn": 1
+           *           }
+           *         ],
+           *         "priceIndex": [
+           *           {
+           *             "unit": "example",
+           *             "currency": "CNY",
+           *             "offers": 1,
+           *             "capacity": 1,
+           *             "listed": "example",
+           *             "min": "example",
+           *             "max": "example",
+           *             "traded": "example",
+           *             "tradedQuantity": "example",
+           *             "suppressedIn": 1
+           *           }
+           *         ],
+           *         "platforms": [
+           *           "example"
+           *         ]
+           *       }
+           *     }
+           */
+          'application/json': components['schemas']['FederationMonitoringView'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
   federationPlatforms: {
     parameters: {
       query?: never;
@@ -8407,6 +8840,95 @@ export interface operations {
       401: components['responses']['Unauthenticated'];
       403: components['responses']['Forbidden'];
       404: components['responses']['NotFound'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
+  federationReport: {
+    parameters: {
+      query?: never;
+      header?: {
+        /**
+         * @description The suanli-client-assertion header.
+         * @example example
+         */
+        'suanli-client-assertion'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        /**
+         * @example {
+         *       "report": "example"
+         *     }
+         */
+        'application/json': {
+          report: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted. */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "platform": "example",
+           *       "reportedAt": "2026-11-28T08:00:00.000Z"
+           *     }
+           */
+          'application/json': {
+            platform: string;
+            reportedAt: string;
+          };
+        };
+      };
+      400: components['responses']['BadRequest'];
+      401: components['responses']['Unauthenticated'];
+      403: components['responses']['Forbidden'];
+      404: components['responses']['NotFound'];
+      /** @description The object is not in a state that allows this, or a request with the same `Idempotency-Key` is still in progress. Codes: `conflict`, `invalid_state`. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "conflict",
+           *         "message": "a request with this Idempotency-Key is still in progress"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
+      413: components['responses']['PayloadTooLarge'];
+      415: components['responses']['UnsupportedMediaType'];
+      /** @description The request is well-formed but cannot be carried out (funds, signatures, keys), or its `Idempotency-Key` was used before with another request. Codes: `invalid_report`. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "invalid_report",
+           *         "message": "invalid report"
+           *       },
+           *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
+           *     }
+           */
+          'application/json': components['schemas']['ErrorEnvelope'];
+        };
+      };
       429: components['responses']['TooManyRequests'];
     };
   };
@@ -9335,13 +9857,7 @@ export interface operations {
   };
   monitoringMine: {
     parameters: {
-      query?: {
-        /**
-         * @description Hours back from now that utilization, SLA attainment and incidents cover (default 24).
-         * @example 1
-         */
-        windowHours?: number;
-      };
+      query?: never;
       header?: never;
       path?: never;
       cookie?: never;
@@ -11834,6 +12350,133 @@ export interface operations {
            *     }
            */
           'application/json': components['schemas']['MarketStatisticsView'];
+        };
+      };
+      400: components['responses']['BadRequest'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
+  statisticsOverview: {
+    parameters: {
+      query?: {
+        /**
+         * @description Hours back from now that the figures cover (default 24).
+         * @example 1
+         */
+        windowHours?: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "generatedAt": "2026-11-28T08:00:00.000Z",
+           *       "k": 1,
+           *       "snapshot": {
+           *         "windowHours": 1,
+           *         "resources": [
+           *           {
+           *             "class": "example",
+           *             "state": "example",
+           *             "count": 1
+           *           }
+           *         ],
+           *         "supply": [
+           *           {
+           *             "class": "example",
+           *             "region": "example",
+           *             "resources": 1,
+           *             "online": 1,
+           *             "listedSlots": 1,
+           *             "leasedSlots": 1
+           *           }
+           *         ],
+           *         "volume": [
+           *           {
+           *             "currency": "CNY",
+           *             "suppressed": false,
+           *             "amount": "12.50"
+           *           }
+           *         ],
+           *         "priceIndex": [
+           *           {
+           *             "unit": "example",
+           *             "currency": "CNY",
+           *             "offers": 1,
+           *             "capacity": 1,
+           *             "mean": "example",
+           *             "min": "example",
+           *             "max": "example",
+           *             "traded": {
+           *               "suppressed": false,
+           *               "quantity": "12.50",
+           *               "amount": "12.50"
+           *             }
+           *           }
+           *         ]
+           *       },
+           *       "aggregate": {
+           *         "resources": [
+           *           {
+           *             "class": "example",
+           *             "state": "example",
+           *             "count": 1
+           *           }
+           *         ],
+           *         "supply": [
+           *           {
+           *             "class": "example",
+           *             "region": "example",
+           *             "resources": 1,
+           *             "online": 1,
+           *             "listedSlots": 1,
+           *             "leasedSlots": 1,
+           *             "onlineShare": "example",
+           *             "utilization": "example"
+           *           }
+           *         ],
+           *         "totals": {
+           *           "resources": 1,
+           *           "online": 1,
+           *           "listedSlots": 1,
+           *           "leasedSlots": 1,
+           *           "onlineShare": "example",
+           *           "utilization": "example"
+           *         },
+           *         "volume": [
+           *           {
+           *             "currency": "CNY",
+           *             "amount": "12.50",
+           *             "suppressedIn": 1
+           *           }
+           *         ],
+           *         "priceIndex": [
+           *           {
+           *             "unit": "example",
+           *             "currency": "CNY",
+           *             "offers": 1,
+           *             "capacity": 1,
+           *             "listed": "example",
+           *             "min": "example",
+           *             "max": "example",
+           *             "traded": "example",
+           *             "tradedQuantity": "example",
+           *             "suppressedIn": 1
+           *           }
+           *         ]
+           *       }
+           *     }
+           */
+          'application/json': components['schemas']['MarketOverview'];
         };
       };
       400: components['responses']['BadRequest'];

@@ -101,3 +101,16 @@ export type MarketStatisticsView = {
   to: string;
   cells: MarketStatisticsCell[];
 };
+
+/** A window back from now (market overview, monitoring views). */
+export const windowHoursQuery = z
+  .object({
+    /** Hours back from now that the figures cover (default 24). */
+    windowHours: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 90)
+      .optional(),
+  })
+  .strict();

@@ -19,16 +19,7 @@ import {
   type Directory,
   type DirectoryEntry,
 } from './index.js';
-import { directoryOf, testPlatform } from './testing.js';
-
-async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await p;
-  } catch (e) {
-    return e instanceof FederationError ? e.code : `not a FederationError: ${String(e)}`;
-  }
-  return undefined;
-}
+import { codeOf, directoryOf, testPlatform } from './testing.js';
 
 const NOW = 1_800_000_100;
 type P = Awaited<ReturnType<typeof testPlatform>>;

@@ -43,3 +43,16 @@ export {
   type ResolutionRecord,
 } from './resolution.js';
 export { epochSeconds } from './jws-payload.js';
+export {
+  aggregateSnapshots,
+  marketSnapshotSchema,
+  reportIsStale,
+  share,
+  signStatusReport,
+  STATUS_REPORT_MAX_AGE_SECONDS,
+  STATUS_REPORT_TYPE,
+  verifyStatusReport,
+  type MarketAggregate,
+  type MarketSnapshot,
+  type StatusReport,
+} from './status-report.js';

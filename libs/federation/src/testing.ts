@@ -1,5 +1,6 @@
 import { generateSigningKey, jwkThumbprint, type SigningKey } from '@suanli/crypto';
 import type { Directory, DirectoryEntry, PlatformLevel } from './directory.js';
+import { FederationError } from './errors.js';
 
 /** A platform for tests: its code, level, a fresh key and its directory entry. */
 export async function testPlatform(
@@ -36,4 +37,14 @@ export function directoryOf(
     exp: o.exp ?? iat + 3600,
     platforms: entries,
   };
+}
+
+/** The FederationError code `p` rejects with (undefined when it resolves). */
+export async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await p;
+  } catch (e) {
+    return e instanceof FederationError ? e.code : `not a FederationError: ${String(e)}`;
+  }
+  return undefined;
 }

@@ -24,6 +24,15 @@ const schema = z.object({
   /** A forwarded resolution is fresh this long, then served `stale` while the owner is down. */
   FEDERATION_RESOLUTION_FRESH_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   FEDERATION_RESOLUTION_STALE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),
+  /** A platform sends the national platform its status report this often. */
+  FEDERATION_REPORT_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  /** The national platform marks a platform that has not reported for this long as stale. */
+  FEDERATION_REPORT_STALE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 86_400)
+    .default(900),
   /** Timeout of one platform-to-platform call. */
   FEDERATION_CALL_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(2000),
 });
@@ -39,6 +48,8 @@ export class FederationConfig {
   readonly refreshMs: number;
   readonly callTimeoutMs: number;
   readonly resolutionCache: { freshMs: number; staleMs: number };
+  readonly reportMs: number;
+  readonly reportStaleMs: number;
 
   constructor(env: Record<string, string | undefined>) {
     const pick = (k: keyof z.infer<typeof schema>) => (env[k] === '' ? undefined : env[k]);
@@ -66,6 +77,10 @@ export class FederationConfig {
     this.directoryTtlSeconds = v.FEDERATION_DIRECTORY_TTL_SECONDS;
     this.refreshMs = v.FEDERATION_REFRESH_SECONDS * 1000;
     this.callTimeoutMs = v.FEDERATION_CALL_TIMEOUT_MS;
+    this.reportMs = v.FEDERATION_REPORT_SECONDS * 1000;
+    // never stale before a report could have arrived
+    this.reportStaleMs =
+      Math.max(v.FEDERATION_REPORT_STALE_SECONDS, v.FEDERATION_REPORT_SECONDS) * 1000;
     this.resolutionCache = {
       freshMs: v.FEDERATION_RESOLUTION_FRESH_SECONDS * 1000,
       staleMs:

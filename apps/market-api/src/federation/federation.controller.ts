@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post } from '@nestjs/common';
-import { admitPlatformSchema, joinPlatformSchema } from '@suanli/contracts';
+import { admitPlatformSchema, joinPlatformSchema, statusReportSchema } from '@suanli/contracts';
 import { HOPS_HEADER } from '@suanli/federation';
 import {
   CurrentPrincipal,
@@ -12,6 +12,7 @@ import { DomainError, notFound } from '../common/errors.js';
 import { parseInput } from '../common/validation.js';
 import { DirectoryService } from './directory.service.js';
 import { Membership } from './membership.js';
+import { NationalMonitoring, type FederationMonitoringView } from './national-monitoring.js';
 import { ASSERTION_HEADER, PeerCalls } from './peer-calls.js';
 import { PlatformIdentity } from './platform-identity.js';
 import { ResolutionService } from './resolution.service.js';
@@ -24,6 +25,7 @@ export class FederationController {
     private readonly peers: PeerCalls,
     private readonly membership: Membership,
     private readonly self: PlatformIdentity,
+    private readonly national: NationalMonitoring,
   ) {}
 
   /**
@@ -43,6 +45,28 @@ export class FederationController {
     await this.peers.authenticate(assertion);
     const r = await this.resolution.local(code);
     return { record: r.record };
+  }
+
+  /**
+   * Platform-to-platform (national): a platform's signed status report, about itself (the
+   * caller its client assertion proves), verified against the directory and kept as its latest.
+   */
+  @PeerAuth()
+  @Post('federation/reports')
+  @HttpCode(202)
+  report(@Body() body: unknown, @Headers(ASSERTION_HEADER) assertion?: string) {
+    return this.national.receive(assertion, parseInput(statusReportSchema, body).report);
+  }
+
+  /**
+   * The national federation page (运行监测): every platform's last signed status report, whether
+   * it is stale, alerts for platforms that stopped reporting, and the federation's totals and
+   * price index per standard unit over the fresh reports.
+   */
+  @Public()
+  @Get('federation/monitoring')
+  monitoring(): Promise<FederationMonitoringView> {
+    return this.national.overview();
   }
 
   /** The signed directory this platform acts on (the national platform's own, or its cache). */

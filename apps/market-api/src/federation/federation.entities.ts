@@ -54,9 +54,25 @@ export class FederationResolutionCacheEntity {
   @Column({ name: 'fetched_at', type: 'timestamptz' }) fetchedAt!: Date;
 }
 
+/**
+ * The national platform's last verified status report of each platform (docs/federation.md,
+ * "5. National monitoring"): the JWS as sent, its payload, when it was issued and received, and
+ * when the platform was last alerted on as not reporting (null while it reports).
+ */
+@Entity('federation_status_reports')
+export class FederationStatusReportEntity {
+  @PrimaryColumn({ type: 'text' }) platform!: string;
+  @Column({ type: 'text' }) report!: string;
+  @Column({ type: 'jsonb' }) payload!: Record<string, unknown>;
+  @Column({ name: 'reported_at', type: 'timestamptz' }) reportedAt!: Date;
+  @Column({ name: 'received_at', type: 'timestamptz' }) receivedAt!: Date;
+  @Column({ name: 'alerted_at', type: 'timestamptz', nullable: true }) alertedAt!: Date | null;
+}
+
 export const FEDERATION_ENTITIES = [
   FederationPlatformEntity,
   FederationDirectoryEntity,
   FederationAssertionJtiEntity,
   FederationResolutionCacheEntity,
+  FederationStatusReportEntity,
 ];

@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { entryOf, epochSeconds, signJoinRequest } from '@suanli/federation';
 import { Clock } from '../common/clock.js';
-import { runScheduledJob } from '../jobs/scheduled-job.js';
+import { repeatScheduledJob } from '../jobs/scheduled-job.js';
 import { Metrics } from '../observability/metrics.js';
 import { DirectoryService } from './directory.service.js';
 import { FederationConfig } from './federation.config.js';
@@ -30,8 +30,7 @@ export interface RefreshResult {
 @Injectable()
 export class Membership implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly log = new Logger('federation');
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
+  private job: { stop(): Promise<void> } | undefined;
 
   constructor(
     private readonly config: FederationConfig,
@@ -44,15 +43,10 @@ export class Membership implements OnApplicationBootstrap, OnModuleDestroy {
 
   onApplicationBootstrap(): void {
     if (!this.directory.enabled || process.env.FEDERATION_SCHEDULER === 'off') return;
-    const tick = () => {
-      if (this.running) return;
-      this.running = runScheduledJob('federation', () => this.tick(), { metrics: this.metrics })
-        .catch((e: Error) => this.log.warn(`federation tick failed: ${e.message}`))
-        .finally(() => (this.running = undefined));
-    };
-    this.timer = setInterval(tick, this.config.refreshMs);
-    this.timer.unref();
-    setImmediate(tick);
+    this.job = repeatScheduledJob('federation', this.config.refreshMs, () => this.tick(), {
+      metrics: this.metrics,
+      warn: (m) => this.log.warn(m),
+    });
   }
 
   private async tick(): Promise<void> {
@@ -125,7 +119,6 @@ export class Membership implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+    await this.job?.stop();
   }
 }

@@ -90,7 +90,22 @@ export class PeerCalls {
    * GET `url` on platform `aud` with a fresh assertion; one retry after a short backoff when the
    * platform cannot be reached. 4xx answers are returned; unreachable or 5xx throws PeerUnreachable.
    */
-  async get(aud: string, url: string, headers: Record<string, string> = {}): Promise<PeerAnswer> {
+  get(aud: string, url: string, headers: Record<string, string> = {}): Promise<PeerAnswer> {
+    return this.call('GET', aud, url, undefined, headers);
+  }
+
+  /** POST `body` (JSON) to `url` on platform `aud`, as {@link get}. */
+  post(aud: string, url: string, body: unknown): Promise<PeerAnswer> {
+    return this.call('POST', aud, url, body, { 'content-type': 'application/json' });
+  }
+
+  private async call(
+    method: 'GET' | 'POST',
+    aud: string,
+    url: string,
+    body: unknown,
+    headers: Record<string, string>,
+  ): Promise<PeerAnswer> {
     let last: unknown;
     for (const backoff of [0, 200]) {
       if (backoff) await new Promise((r) => setTimeout(r, backoff));
@@ -100,15 +115,17 @@ export class PeerCalls {
           this.self.privateJwk,
         );
         const res = await fetch(url, {
+          method,
           headers: { accept: 'application/json', [ASSERTION_HEADER]: assertion, ...headers },
+          body: body === undefined ? undefined : JSON.stringify(body),
           signal: AbortSignal.timeout(this.config.callTimeoutMs),
         });
-        const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+        const answer = (await res.json().catch(() => ({}))) as Record<string, unknown>;
         if (res.status >= 500) {
           last = new Error(`${aud} answered ${res.status}`);
           continue;
         }
-        return { status: res.status, body };
+        return { status: res.status, body: answer };
       } catch (e) {
         last = e;
       }

@@ -25,3 +25,32 @@ export async function runScheduledJob<T>(
     throw e;
   }
 }
+
+/**
+ * Runs scheduled job `job` at once and then every `ms`, one tick at a time (a tick still running
+ * when the next is due is skipped); a failed tick is logged and the next one runs. `stop()` clears
+ * the timer and waits for the running tick (module destroy).
+ */
+export function repeatScheduledJob(
+  job: string,
+  ms: number,
+  fn: () => Promise<unknown>,
+  deps: { db?: DataSource; metrics?: Metrics; warn: (message: string) => void },
+): { stop(): Promise<void> } {
+  let running: Promise<unknown> | undefined;
+  const tick = () => {
+    if (running) return;
+    running = runScheduledJob(job, fn, deps)
+      .catch((e: Error) => deps.warn(`${job} tick failed: ${e.message}`))
+      .finally(() => (running = undefined));
+  };
+  const timer = setInterval(tick, ms);
+  timer.unref();
+  setImmediate(tick);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

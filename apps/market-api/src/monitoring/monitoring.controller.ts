@@ -1,5 +1,5 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { z } from 'zod';
+import { windowHoursQuery } from '@suanli/contracts';
 import { CurrentPrincipal, type Principal, Roles } from '../auth/auth.decorators.js';
 import { parseInput } from '../common/validation.js';
 import {
@@ -8,18 +8,8 @@ import {
   type SellerMonitoringView,
 } from './monitoring.service.js';
 
-/** The monitoring views' query. */
-export const windowQuery = z
-  .object({
-    /** Hours back from now that utilization, SLA attainment and incidents cover (default 24). */
-    windowHours: z.coerce
-      .number()
-      .int()
-      .min(1)
-      .max(24 * 90)
-      .optional(),
-  })
-  .strict();
+/** The monitoring views' query: utilization, SLA attainment and incidents over the window. */
+const windowQuery = windowHoursQuery;
 
 /** Status, utilization, SLA attainment and incidents of the compute being sold. */
 @Controller('v1')

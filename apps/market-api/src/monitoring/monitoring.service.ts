@@ -7,7 +7,7 @@ import { Metrics } from '../observability/metrics.js';
 import { DEFAULT_SLA } from '../settlement/sla.js';
 
 /** A heartbeat gap longer than this is an incident (the resource was not seen). */
-const TOLERANCE_SECONDS =
+export const TOLERANCE_SECONDS =
   Number(process.env.MONITORING_HEARTBEAT_TOLERANCE_SECONDS ?? '180') || 180;
 
 export type LiveStatus = 'up' | 'degraded' | 'down' | 'unknown';

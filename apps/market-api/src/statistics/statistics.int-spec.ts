@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import type { MarketStatisticsView, OrderView } from '@suanli/contracts';
+import { Decimal } from '@suanli/money';
+import type { MarketOverview } from './statistics.service.js';
 import { fundWallet, sellerWithOffer, signUpActor } from '../../../../test/support/actors.js';
 import { apiClient } from '../../../../test/support/http.js';
 import { startMarketApi, type TestMarketApi } from '../../../../test/support/market-api.js';
@@ -28,11 +30,14 @@ describe('market statistics', () => {
       ...['10.00', '11.00', '12.00', '13.00', '14.00'].map((price) => ({ price, currency: 'CNY' })),
       ...['3.00', '3.00', '3.00', '3.00'].map((price) => ({ price, currency: 'USD' })),
     ];
+    const normalized: Record<string, string[]> = { CNY: [], USD: [] };
     for (const p of pairs) {
       const { offer } = await sellerWithOffer(api, {
         currency: p.currency,
         prices: [{ unit: 'slot_h', price: p.price }],
       });
+      expect(offer.normalizedPrice?.unit).toBe('scu.ai');
+      normalized[p.currency]!.push(offer.normalizedPrice!.price);
       const buyer = await signUpActor(api, ['buyer']);
       await fundWallet(api, buyer.orgId, p.currency, '100.00');
       const order = await buyer.client.postIdempotent<OrderView>('/v1/orders', {
@@ -93,6 +98,53 @@ describe('market statistics', () => {
       ['60.00', '12.00'],
     ]);
     expect((await anyone.get('/v1/statistics/market?bucket=year')).status).toBe(400);
+
+    // The overview (what the platform's status report carries): supply, k-anonymous volume and
+    // the price index per standard unit, listed from the offers' normalized prices.
+    const overview = await anyone.get<MarketOverview>('/v1/statistics/overview?windowHours=24');
+    expect(overview.status).toBe(200);
+    const { snapshot, aggregate } = overview.body;
+    expect(snapshot.volume).toEqual([
+      { currency: 'CNY', suppressed: false, amount: '120.00' },
+      { currency: 'USD', suppressed: true, amount: null },
+    ]);
+    expect(aggregate.totals).toMatchObject({ resources: 9, listedSlots: 18, leasedSlots: 0 });
+    expect(snapshot.resources.reduce((t, r) => t + r.count, 0)).toBe(9);
+    const mean = (xs: string[]) =>
+      xs
+        .reduce((t, x) => t.plus(x), new Decimal(0))
+        .div(xs.length)
+        .toDecimalPlaces(6, Decimal.ROUND_HALF_EVEN)
+        .toString();
+    const min = (xs: string[]) => Decimal.min(...xs).toString();
+    // slot-hour lines only: nothing traded per standard unit, so no traded index
+    expect(aggregate.priceIndex).toEqual([
+      {
+        unit: 'scu.ai',
+        currency: 'CNY',
+        offers: 5,
+        capacity: 10,
+        listed: mean(normalized.CNY!),
+        min: min(normalized.CNY!),
+        max: Decimal.max(...normalized.CNY!).toString(),
+        traded: null,
+        tradedQuantity: '0',
+        suppressedIn: 0,
+      },
+      {
+        unit: 'scu.ai',
+        currency: 'USD',
+        offers: 4,
+        capacity: 8,
+        listed: mean(normalized.USD!),
+        min: min(normalized.USD!),
+        max: min(normalized.USD!),
+        traded: null,
+        tradedQuantity: '0',
+        suppressedIn: 0,
+      },
+    ]);
+    expect((await anyone.get('/v1/statistics/overview?windowHours=0')).status).toBe(400);
     expect(
       (await anyone.get('/v1/statistics/market?from=2026-11-28T10:00:00Z&to=2026-11-27T10:00:00Z'))
         .status,
