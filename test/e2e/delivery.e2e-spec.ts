@@ -42,6 +42,18 @@ const RUN = runId();
 const MINUTE = 60_000;
 const SOON = { timeoutMs: 60_000, intervalMs: 200 };
 
+/** Orders `slots` × `hours` of the offer; the new lease's id. */
+async function orderLease(
+  client: ReturnType<typeof apiClient>,
+  offerId: string,
+  slots: number,
+  hours: number,
+): Promise<string> {
+  const order = await client.postIdempotent<OrderView>('/v1/orders', { offerId, slots, hours });
+  expect(order.status).toBe(201);
+  return order.body.lease.id;
+}
+
 /** The real `suanli` CLI as a child process (asynchronous: the API answers from this process). */
 function suanli(args: string[], token: string): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve) => {
@@ -133,13 +145,7 @@ describe('delivery end to end (real API, ingest, Kafka, agent loop, sshd, ssh cl
 
     const buyer = await signUpActor(api, ['buyer']);
     await fundWallet(api, buyer.orgId, 'CNY', '100.00');
-    const order = await buyer.client.postIdempotent<OrderView>('/v1/orders', {
-      offerId: offer.id,
-      slots: 2,
-      hours: 1,
-    });
-    expect(order.status).toBe(201);
-    const leaseId = order.body.lease.id;
+    const leaseId = await orderLease(buyer.client, offer.id, 2, 1);
     await expectEventually(
       async () =>
         expect((await buyer.client.get<LeaseView>(`/v1/leases/${leaseId}`)).body.state).toBe(
@@ -246,13 +252,7 @@ describe('delivery end to end (real API, ingest, Kafka, agent loop, sshd, ssh cl
     expect(
       (await buyer.client.post('/v1/ssh-keys', { name: 'laptop', publicKey: k.publicKey })).status,
     ).toBe(201);
-    const order = await buyer.client.postIdempotent<OrderView>('/v1/orders', {
-      offerId: offer.id,
-      slots: 1,
-      hours: 3,
-    });
-    expect(order.status).toBe(201);
-    const leaseId = order.body.lease.id;
+    const leaseId = await orderLease(buyer.client, offer.id, 1, 3);
     const leaseState = async () =>
       (await buyer.client.get<LeaseView>(`/v1/leases/${leaseId}`)).body.state;
 
