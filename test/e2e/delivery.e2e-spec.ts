@@ -212,6 +212,9 @@ describe('delivery end to end (real API, ingest, Kafka, agent loop, sshd, ssh cl
   });
 
   it('key → VM lease → login → wallet dry: refused → top-up: back in → end: account gone', async () => {
+    // Settlement periods are whole hours: the lease starts at the next hour, where the agent
+    // reports in (the clock only moves forward, after the API test's real time).
+    api.clock.set(new Date(Math.ceil((api.clock.now().getTime() + 1) / 3_600_000) * 3_600_000));
     const {
       offer,
       agent: enrolled,
@@ -238,9 +241,6 @@ describe('delivery end to end (real API, ingest, Kafka, agent loop, sshd, ssh cl
       },
     });
     agents.push(agent);
-    // Settlement periods are whole hours: the lease starts at the next hour (the clock only
-    // moves forward, after the API test's real time).
-    api.clock.set(new Date(Math.ceil((api.clock.now().getTime() + 1) / 3_600_000) * 3_600_000));
     // The probe passes on this host: the market learns the resource delivers VM over SSH.
     expect(await agent.loop.reportCapabilities()).toEqual({ forms: ['BM', 'VM'] });
     agent.loop.start();
