@@ -56,6 +56,9 @@ describe('storefront', () => {
       await page.goto(`${base}/`);
       expect(await page.locator('h1').innerText()).toBe('Compute catalog');
       await screenshot(page, 'catalog-en');
+      // Its resource's live status from the agent's heartbeats (docs/decisions.md).
+      const row = page.locator('tr', { hasText: scenario.offerTitle }).first();
+      expect(await row.getByTestId('offer-live').innerText()).toBe('Online');
       const offerLink = page.getByRole('link', { name: scenario.offerTitle, exact: true });
       await offerLink.first().click();
       await page.waitForURL(`${base}/offers/${scenario.offerId}`);
@@ -69,6 +72,8 @@ describe('storefront', () => {
       expect(price).toMatch(/\d/);
       const currencyPrefix = formatMoney('0', scenario.currency).replace(/[\d.,]+$/, '');
       expect(price.startsWith(currencyPrefix)).toBe(true);
+      expect(await page.getByTestId('offer-live').getAttribute('data-status')).toBe('online');
+      expect(await page.getByTestId('offer-live').innerText()).toBe('Online');
       await screenshot(page, 'offer-en');
 
       // The CRI resolves through the public identifier gateway.
@@ -117,6 +122,7 @@ describe('storefront', () => {
 
       // Still in Chinese: order one more slot-hour (Server Action with an Idempotency-Key).
       await page.goto(`${base}/offers/${scenario.offerId}`);
+      expect(await page.getByTestId('offer-live').innerText()).toBe('在线');
       await page.getByRole('button', { name: '提交订单' }).click();
       await page.getByText('订单已受理。').waitFor();
 

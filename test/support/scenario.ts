@@ -162,6 +162,15 @@ export async function runSkeletonScenario(api: TestMarketApi): Promise<SkeletonR
   // The hour is over: settlement rates it and, the lease having ended, issues the invoice.
   api.clock.set(new Date(t0.getTime() + HOUR));
   check(await asOperator.post('/v1/admin/settlement/run', {}), 200, 'settlement run');
+  // The agent still beats once a minute: the resource stays online, so it can be ordered again.
+  check(
+    await apiClient(api.url, await agentToken(agent.id, { ...key.privateJwk, kid: key.kid })).post(
+      '/v1/agents/me/heartbeats',
+      { status: 'online' },
+    ),
+    202,
+    'heartbeat after the hour',
+  );
   const invoices = check(
     await asBuyer.get<{ items: InvoiceView[] }>('/v1/invoices'),
     200,

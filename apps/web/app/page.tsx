@@ -310,7 +310,14 @@ export default async function CatalogPage({
                       <ScoreBadge credibility={offer.credibility} t={t} />
                     </td>
                     <td className="num">
-                      {t.catalog.availableOf(offer.available, offer.capacity)}
+                      {t.catalog.availableOf(offer.available, offer.capacity)}{' '}
+                      <span
+                        className={`badge badge-${offer.resource.live.status}`}
+                        data-testid="offer-live"
+                        data-status={offer.resource.live.status}
+                      >
+                        {t.cri.live[offer.resource.live.status] ?? offer.resource.live.status}
+                      </span>
                     </td>
                     <td>
                       <Link

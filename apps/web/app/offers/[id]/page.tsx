@@ -189,6 +189,19 @@ export default async function OfferPage({ params }: Props) {
             </dd>
             <dt>{t.offer.available}</dt>
             <dd>{t.catalog.availableOf(offer.available, offer.capacity)}</dd>
+            <dt>{t.cri.liveStatus}</dt>
+            <dd>
+              <span
+                className={`badge badge-${offer.resource.live.status}`}
+                data-testid="offer-live"
+                data-status={offer.resource.live.status}
+              >
+                {t.cri.live[offer.resource.live.status] ?? offer.resource.live.status}
+              </span>
+              {offer.resource.live.lastHeartbeatAt
+                ? ` · ${t.cri.lastHeartbeat} ${formatDateTime(offer.resource.live.lastHeartbeatAt, lang)}`
+                : ''}
+            </dd>
             <dt>{t.offer.term}</dt>
             <dd>{t.offer.hoursRange(offer.minHours, offer.maxHours)}</dd>
             <dt>{t.offer.unsigned}</dt>
