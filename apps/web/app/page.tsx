@@ -2,6 +2,7 @@ import Link from 'next/link';
 import type { OfferView, SupportedCurrency } from '@suanli/contracts';
 import { ScoreBadge } from '@/components/credibility';
 import { ErrorBox } from '@/components/error-box';
+import { LiveBadge } from '@/components/live-status';
 import {
   classForm,
   NormalizedPrice,
@@ -311,13 +312,7 @@ export default async function CatalogPage({
                     </td>
                     <td className="num">
                       {t.catalog.availableOf(offer.available, offer.capacity)}{' '}
-                      <span
-                        className={`badge badge-${offer.resource.live.status}`}
-                        data-testid="offer-live"
-                        data-status={offer.resource.live.status}
-                      >
-                        {t.cri.live[offer.resource.live.status] ?? offer.resource.live.status}
-                      </span>
+                      <LiveBadge live={offer.resource.live} t={t} />
                     </td>
                     <td>
                       <Link

@@ -2,6 +2,7 @@ import type { Metadata } from 'next';
 import Link from 'next/link';
 import { CredibilityPanel } from '@/components/credibility';
 import { ErrorBox } from '@/components/error-box';
+import { LiveBadge } from '@/components/live-status';
 import {
   classForm,
   NormalizedPrice,
@@ -191,13 +192,7 @@ export default async function OfferPage({ params }: Props) {
             <dd>{t.catalog.availableOf(offer.available, offer.capacity)}</dd>
             <dt>{t.cri.liveStatus}</dt>
             <dd>
-              <span
-                className={`badge badge-${offer.resource.live.status}`}
-                data-testid="offer-live"
-                data-status={offer.resource.live.status}
-              >
-                {t.cri.live[offer.resource.live.status] ?? offer.resource.live.status}
-              </span>
+              <LiveBadge live={offer.resource.live} t={t} />
               {offer.resource.live.lastHeartbeatAt
                 ? ` · ${t.cri.lastHeartbeat} ${formatDateTime(offer.resource.live.lastHeartbeatAt, lang)}`
                 : ''}
