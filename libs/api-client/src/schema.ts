@@ -4901,7 +4901,13 @@ export interface operations {
   };
   monitoringResources: {
     parameters: {
-      query?: never;
+      query?: {
+        /**
+         * @description Hours back from now that the figures cover (default 24).
+         * @example 1
+         */
+        windowHours?: number;
+      };
       header?: never;
       path?: never;
       cookie?: never;
@@ -4964,7 +4970,13 @@ export interface operations {
   };
   monitoringSellers: {
     parameters: {
-      query?: never;
+      query?: {
+        /**
+         * @description Hours back from now that the figures cover (default 24).
+         * @example 1
+         */
+        windowHours?: number;
+      };
       header?: never;
       path?: never;
       cookie?: never;
@@ -9857,7 +9869,13 @@ export interface operations {
   };
   monitoringMine: {
     parameters: {
-      query?: never;
+      query?: {
+        /**
+         * @description Hours back from now that the figures cover (default 24).
+         * @example 1
+         */
+        windowHours?: number;
+      };
       header?: never;
       path?: never;
       cookie?: never;

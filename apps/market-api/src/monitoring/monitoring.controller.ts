@@ -8,9 +8,6 @@ import {
   type SellerMonitoringView,
 } from './monitoring.service.js';
 
-/** The monitoring views' query: utilization, SLA attainment and incidents over the window. */
-const windowQuery = windowHoursQuery;
-
 /** Status, utilization, SLA attainment and incidents of the compute being sold. */
 @Controller('v1')
 export class MonitoringController {
@@ -20,7 +17,7 @@ export class MonitoringController {
   @Roles('operator')
   @Get('admin/monitoring/resources')
   async resources(@Query() q: unknown): Promise<{ items: ResourceMonitoringView[] }> {
-    const { windowHours } = parseInput(windowQuery, q);
+    const { windowHours } = parseInput(windowHoursQuery, q);
     return { items: await this.monitoring.resources({ windowHours }) };
   }
 
@@ -28,7 +25,7 @@ export class MonitoringController {
   @Roles('operator')
   @Get('admin/monitoring/sellers')
   async sellers(@Query() q: unknown): Promise<{ items: SellerMonitoringView[] }> {
-    const { windowHours } = parseInput(windowQuery, q);
+    const { windowHours } = parseInput(windowHoursQuery, q);
     return { items: await this.monitoring.sellers({ windowHours }) };
   }
 
@@ -39,7 +36,7 @@ export class MonitoringController {
     @CurrentPrincipal() p: Principal,
     @Query() q: unknown,
   ): Promise<{ items: ResourceMonitoringView[] }> {
-    const { windowHours } = parseInput(windowQuery, q);
+    const { windowHours } = parseInput(windowHoursQuery, q);
     return { items: await this.monitoring.resources({ sellerOrgId: p.orgId, windowHours }) };
   }
 }
