@@ -25,6 +25,9 @@ export default {
   // A worker keeps every module and transform it loaded; past this it is restarted between
   // suites (in one long-lived process the last suites ran several times slower).
   workerIdleMemoryLimit: '1GB',
+  // tests and hooks without their own timeout (closing a pool, dropping a database) get 30 s, not
+  // 5: two suites at once on a busy 2-core machine (only the top-level value applies)
+  testTimeout: 30_000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,tools}/**/*.spec.ts'] },
     {
