@@ -1,4 +1,5 @@
 import { NextResponse, type NextRequest } from 'next/server';
+import { crossOriginAction } from './lib/action-origin';
 import {
   ACCESS_COOKIE,
   PROFILE_COOKIE,
@@ -8,13 +9,21 @@ import {
 import { refreshSession } from './lib/session-refresh';
 
 /**
- * Silent session renewal: when the access-token cookie has expired but a refresh token is still
- * there, exchange it (`POST /v1/auth/refresh`, which rotates it) before the page renders, so the
- * page sees the new access token and the browser stores the new pair. Concurrent requests with
+ * First refuses a cross-origin Server Action (403, lib/action-origin.ts). Then silent session
+ * renewal: when the access-token cookie has expired but a refresh token is still there,
+ * exchange it (`POST /v1/auth/refresh`, which rotates it) before the page renders, so the page
+ * sees the new access token and the browser stores the new pair. Concurrent requests with
  * the same refresh token share one exchange (lib/session-refresh.ts), so a prefetch racing the
  * page does not sign the user out.
  */
 export async function proxy(request: NextRequest): Promise<NextResponse> {
+  // CSRF: a Server Action posted from another origin is a 403 (Next.js would answer 500).
+  if (crossOriginAction(request)) {
+    return new NextResponse('cross-origin request refused', {
+      status: 403,
+      headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' },
+    });
+  }
   const refreshToken = request.cookies.get(REFRESH_COOKIE)?.value;
   if (request.cookies.has(ACCESS_COOKIE) || !refreshToken) return NextResponse.next();
 

@@ -3,6 +3,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { signUpActor } from '../support/actors.js';
 import { launchChromium } from '../support/browser.js';
 import { DESKTOP, PHONE } from '../support/journey.js';
+import { apiClient } from '../support/http.js';
 import { startMarketApi, type TestMarketApi } from '../support/market-api.js';
 import { startWeb, type WebServer } from '../support/web.js';
 
@@ -112,4 +113,82 @@ describe('storefront security (Chromium)', () => {
       await ctx.close();
     }
   });
+
+  // Issue #18, item 8: a Server Action posted from another origin answered 500.
+  it('refuses a Server Action posted from another origin with 403 (a form and a fetch action)', async () => {
+    const ctx = await browser.newContext({ viewport: DESKTOP, locale: 'en-US' });
+    try {
+      // A page on evil.example that posts a multipart form (what a no-JS action is) to the
+      // storefront's log-in page as soon as it loads.
+      await ctx.route(
+        (url) => url.hostname === EVIL,
+        (route) =>
+          route.fulfill({
+            status: 200,
+            contentType: 'text/html',
+            body:
+              `<form id="f" method="post" enctype="multipart/form-data" action="${web.url}/login">` +
+              '<input name="email" value="victim@suanli.test"></form>' +
+              '<script>document.getElementById("f").submit()</script>',
+          }),
+      );
+      const page = await ctx.newPage();
+      const answered = page.waitForResponse(
+        (r) => r.url() === `${web.url}/login` && r.request().method() === 'POST',
+        { timeout: 60_000 },
+      );
+      await page.goto(`http://${EVIL}/csrf`);
+      const response = await answered;
+      expect((await response.request().allHeaders()).origin).toBe(`http://${EVIL}`);
+      expect(response.status()).toBe(403);
+    } finally {
+      await ctx.close();
+    }
+    // What the storefront's own client sends for an action, from the wrong origin.
+    for (const origin of [`https://${EVIL}`, 'null']) {
+      const r = await fetch(`${web.url}/login`, {
+        method: 'POST',
+        headers: {
+          origin,
+          'next-action': '7f'.repeat(21),
+          'content-type': 'text/plain;charset=UTF-8',
+        },
+        body: '[]',
+      });
+      expect(r.status).toBe(403);
+    }
+  });
+
+  for (const [label, viewport, lang, logOut] of [
+    ['390 px, en', PHONE, 'en', 'Log out'],
+    ['desktop, zh', DESKTOP, 'zh', '退出'],
+  ] as const) {
+    it(`log-out revokes the session at the API, not only the cookies (${label})`, async () => {
+      const buyer = await signUpActor(api, ['buyer']);
+      const { ctx, page } = await context(viewport, 'en-US');
+      try {
+        await page.goto(`${web.url}/login?next=%2Fwallet`);
+        await page.getByLabel('Email').fill(buyer.email);
+        await page.getByLabel('Password').fill(buyer.password);
+        await page.getByRole('button', { name: 'Log in' }).click();
+        await page.waitForURL(`${web.url}/wallet`);
+        await page.goto(`${web.url}/lang/${lang}?next=%2Fwallet`);
+        await page.waitForURL(`${web.url}/wallet`);
+        const refreshToken = (await ctx.cookies()).find((c) => c.name === 'sx_refresh')?.value;
+        expect(refreshToken).toBeTruthy();
+
+        await page.getByRole('button', { name: logOut }).click();
+        await page.waitForURL(`${web.url}/`);
+        expect((await ctx.cookies()).map((c) => c.name)).not.toContain('sx_refresh');
+        // The stolen copy of the cookie is dead too: the API revoked its family.
+        const refreshed = await apiClient(api.url).post<{ error: { code: string } }>(
+          '/v1/auth/refresh',
+          { refreshToken },
+        );
+        expect(refreshed.status).toBe(401);
+      } finally {
+        await ctx.close();
+      }
+    });
+  }
 });

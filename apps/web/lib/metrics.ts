@@ -1,7 +1,7 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { bearerTokenMatches } from '@suanli/crypto';
 
 /**
  * The storefront's Prometheus metrics (prom-client, like market-api), served by
@@ -81,14 +81,12 @@ export function observeUpstream(
 
 /**
  * `/metrics` is for Prometheus only: it answers when WEB_METRICS_TOKEN is set and the request
- * carries it as `Authorization: Bearer …` (the storefront is public, unlike the API's port).
+ * carries it as `Authorization: Bearer …` (the same check as market-api's and the ingest's).
  */
 export function metricsAuthorized(authorization: string | null): boolean | 'off' {
   const token = process.env.WEB_METRICS_TOKEN ?? '';
   if (token === '') return 'off';
-  const given = /^Bearer (.+)$/.exec(authorization ?? '')?.[1] ?? '';
-  const digest = (s: string) => createHash('sha256').update(s).digest();
-  return timingSafeEqual(digest(given), digest(token));
+  return bearerTokenMatches(authorization, token);
 }
 
 // Route patterns of the app (from the build's manifest), so labels stay few: `/offers/[id]`,

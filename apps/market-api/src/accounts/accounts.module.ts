@@ -4,6 +4,7 @@ import { PrivacyModule } from '../privacy/privacy.module.js';
 import { AccountsController } from './accounts.controller.js';
 import { AccountsService } from './accounts.service.js';
 import { LoginThrottle } from './login-throttle.js';
+import { LoginThrottleSweeper } from './login-throttle.sweeper.js';
 import { UsersRepository } from './users.repository.js';
 
 /** Organizations, users, log-in and refresh tokens. */
@@ -14,6 +15,7 @@ import { UsersRepository } from './users.repository.js';
     AccountsService,
     UsersRepository,
     LoginThrottle,
+    LoginThrottleSweeper,
     { provide: OrganizationStateVerifier, useExisting: AccountsService },
   ],
   exports: [AccountsService, OrganizationStateVerifier],

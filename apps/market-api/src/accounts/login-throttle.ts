@@ -85,6 +85,28 @@ export class LoginThrottle {
     }
   }
 
+  /**
+   * Deletes rows the limit no longer reads: a run of failures older than FORGET_AFTER_MS whose
+   * wait is over counts as none (`attempt`), so the row only takes space. At most `batch` rows
+   * per call; returns how many went.
+   */
+  async purgeForgotten(batch = 10_000): Promise<number> {
+    const now = this.clock.now();
+    const before = new Date(now.getTime() - FORGET_AFTER_MS);
+    const [{ n }] = await this.db.query<{ n: number }[]>(
+      `WITH gone AS (
+         DELETE FROM login_throttles WHERE key IN (
+           SELECT key FROM login_throttles
+            WHERE updated_at < $1 AND (blocked_until IS NULL OR blocked_until <= $2)
+            LIMIT $3
+              FOR UPDATE SKIP LOCKED)
+         RETURNING 1)
+       SELECT count(*)::int AS n FROM gone`,
+      [before, now, batch],
+    );
+    return n;
+  }
+
   /** A successful log-in: the account's count starts again. */
   async succeeded(email: string): Promise<void> {
     await this.db.getRepository(LoginThrottleEntity).delete({ key: this.key(email) });

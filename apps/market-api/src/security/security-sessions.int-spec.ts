@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { SessionView } from '@suanli/contracts';
+import { DataSource } from 'typeorm';
 import { signUpActor } from '../../../../test/support/actors.js';
 import { apiClient } from '../../../../test/support/http.js';
 import { startMarketApi, type TestMarketApi } from '../../../../test/support/market-api.js';
+import { LoginThrottleSweeper } from '../accounts/login-throttle.sweeper.js';
 
 jest.setTimeout(120_000);
 
@@ -104,6 +106,25 @@ describe('sessions end when they are ended (real API, real PostgreSQL)', () => {
       expect((await attempt(actor.email, actor.password)).status).toBe(200);
       expect((await attempt(actor.email, 'wrong-password')).status).toBe(401);
       expect((await attempt(actor.email, actor.password)).status).toBe(200);
+    });
+
+    it('a scheduled job deletes the counts that are forgotten, and only those', async () => {
+      const db = api.app.get(DataSource);
+      const rows = async () =>
+        Number(
+          (await db.query<{ n: string }[]>('SELECT count(*)::text AS n FROM login_throttles'))[0].n,
+        );
+      const sweeper = api.app.get(LoginThrottleSweeper);
+      expect(await sweeper.runOnce()).toBeGreaterThanOrEqual(0);
+      const old = ['stale-1@suanli.test', 'stale-2@suanli.test'];
+      for (const email of old) expect((await attempt(email, 'wrong-password')).status).toBe(401);
+      api.clock.advance(3_600_001);
+      // A recent failure stays: the limit still reads it.
+      expect((await attempt('fresh@suanli.test', 'wrong-password')).status).toBe(401);
+      const before = await rows();
+      expect(await sweeper.runOnce()).toBe(before - 1);
+      expect(await rows()).toBe(1);
+      expect((await attempt('fresh@suanli.test', 'wrong-password')).status).toBe(401);
     });
 
     it('answers an unknown e-mail in about the time of a wrong password (a dummy hash)', async () => {
