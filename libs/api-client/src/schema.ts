@@ -8,8 +8,11 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Jwks
-     * @description Public: no credentials needed.
+     * Get the platform's public keys (JWKS)
+     * @description The platform's public Ed25519 keys as a JSON Web Key Set: they verify access tokens, signed
+     *     checkpoints, invoices and federation records.
+     *
+     *     Public: no credentials needed.
      */
     get: operations['healthJwks'];
     put?: never;
@@ -28,12 +31,39 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * The API reference as one self-contained HTML page (no scripts, no external assets).
-     * @description The API reference as one self-contained HTML page (no scripts, no external assets).
+     * Read the API reference
+     * @description The API reference: this document rendered by Redoc in the browser.
+     *
+     *     A static HTML page; its one script, Redoc's standalone bundle, is served by this API from
+     *     `/docs/redoc.standalone.js` (nothing from another origin).
      *
      *     Public: no credentials needed.
      */
     get: operations['openApiDocs'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/docs/redoc.standalone.js': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Get the reference page's script
+     * @description The reference page's script: Redoc's standalone bundle (the `redoc` npm package).
+     *
+     *     Versioned with the API's dependencies, so it may be cached for a day.
+     *
+     *     Public: no credentials needed.
+     */
+    get: operations['openApiDocsScript'];
     put?: never;
     post?: never;
     delete?: never;
@@ -50,8 +80,11 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Live
-     * @description Public: no credentials needed.
+     * Check that the process is alive
+     * @description Liveness: answers `{"status":"ok"}` while the process serves HTTP, whatever its dependencies do
+     *     (for restarts by an orchestrator).
+     *
+     *     Public: no credentials needed.
      */
     get: operations['healthLive'];
     put?: never;
@@ -70,7 +103,7 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Ready when PostgreSQL and Kafka both answer; 503 names what does not.
+     * Check that the API can serve requests
      * @description Ready when PostgreSQL and Kafka both answer; 503 names what does not.
      *
      *     Public: no credentials needed.
@@ -92,8 +125,12 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Scrape
-     * @description For Prometheus: requires the scrape token the server is configured with (`METRICS_TOKEN`, `Authorization: Bearer …`); without one configured the route answers 404.
+     * Scrape Prometheus metrics
+     * @description Counters and histograms in the Prometheus text format: requests by route and status, ingest,
+     *     settlement, payouts, webhooks. Counts and totals only, never identities. Only for the
+     *     scraper: it sends the bearer scrape token (`METRICS_TOKEN`); 404 when none is configured.
+     *
+     *     For Prometheus: requires the scrape token the server is configured with (`METRICS_TOKEN`, `Authorization: Bearer …`); without one configured the route answers 404.
      */
     get: operations['metricsScrape'];
     put?: never;
@@ -112,8 +149,11 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * The OpenAPI 3.1 document of this API.
+     * Get the OpenAPI document
      * @description The OpenAPI 3.1 document of this API.
+     *
+     *     The committed `apps/market-api/openapi.json`, generated from the controllers and the zod
+     *     contracts; the typed client (`@suanli/sdk`) is generated from it.
      *
      *     Public: no credentials needed.
      */
@@ -136,8 +176,11 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Accredit
-     * @description Requires an access token of an organization with one of the roles: `operator`.
+     * Set an assessor's accreditation level
+     * @description Operators set the accreditation level (1 to 3) of an assessor; the level scales the weight of
+     *     its evaluations in credibility scores.
+     *
+     *     Requires an access token of an organization with one of the roles: `operator`.
      */
     post: operations['credibilityAccredit'];
     delete?: never;
@@ -154,7 +197,7 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * The audit log, newest first: log-ins, API keys, role changes, payouts, fee changes…
+     * List audit events (operators)
      * @description The audit log, newest first: log-ins, API keys, role changes, payouts, fee changes…
      *
      *     Requires an access token of an organization with one of the roles: `operator`.
@@ -178,7 +221,7 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * `?scope=stale` recomputes only resources with new lease or telemetry evidence.
+     * Recompute credibility scores (operators)
      * @description `?scope=stale` recomputes only resources with new lease or telemetry evidence.
      *
      *     Requires an access token of an organization with one of the roles: `operator`.
@@ -200,8 +243,11 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Record dispute
-     * @description Requires an access token of an organization with one of the roles: `operator`.
+     * Record a dispute outcome (operators)
+     * @description Operators record the outcome of a dispute about a lease; it counts as evidence in the
+     *     credibility scores of the resource and its seller.
+     *
+     *     Requires an access token of an organization with one of the roles: `operator`.
      */
     post: operations['credibilityRecordDispute'];
     delete?: never;
@@ -218,13 +264,19 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * View
-     * @description Requires an access token of an organization with one of the roles: `operator`.
+     * Get the platform's fee (take rate)
+     * @description Operators: the take rate new leases get (a decimal fraction of the lease amount, e.g. `0.05` =
+     *     5 %), whether it comes from the schedule or the default, and its history.
+     *
+     *     Requires an access token of an organization with one of the roles: `operator`.
      */
     get: operations['feesView'];
     /**
-     * Set
-     * @description Requires an access token of an organization with one of the roles: `operator`.
+     * Change the platform's fee (take rate)
+     * @description Operators set the take rate for leases placed from now on; running leases keep the rate they
+     *     were placed with. Audited, with the note.
+     *
+     *     Requires an access token of an organization with one of the roles: `operator`.
      */
     put: operations['feesSet'];
     post?: never;
@@ -242,8 +294,11 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Trial balance
-     * @description Requires an access token of an organization with one of the roles: `operator`.
+     * Get the ledger trial balance (operators)
+     * @description The balance of every ledger account, per currency, with the check that debits equal credits
+     *     (double-entry bookkeeping).
+     *
+     *     Requires an access token of an organization with one of the roles: `operator`.
      */
     get: operations['ledgerTrialBalance'];
     put?: never;
@@ -262,7 +317,7 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Operators: every listed resource.
+     * Monitor every resource (operators)
      * @description Operators: every listed resource.
      *
      *     Requires an access token of an organization with one of the roles: `operator`.
@@ -284,7 +339,7 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Operators: per seller, aggregated.
+     * Monitor sellers (operators)
      * @description Operators: per seller, aggregated.
      *
      *     Requires an access token of an organization with one of the roles: `operator`.
@@ -306,7 +361,7 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Operators list organizations; the read of their names is written to the access log.
+     * List organizations (operators)
      * @description Operators list organizations; the read of their names is written to the access log.
      *
      *     Requires an access token of an organization with one of the roles: `operator`.
@@ -314,7 +369,7 @@ export interface paths {
     get: operations['accountsListOrganizations'];
     put?: never;
     /**
-     * Operators admit organizations with any roles (assessors, other operators).
+     * Admit an organization (operators)
      * @description Operators admit organizations with any roles (assessors, other operators).
      *
      *     Requires an access token of an organization with one of the roles: `operator`.
@@ -334,7 +389,7 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * An operator reads an organization's personal data; `purpose` is required and logged.
+     * Read an organization's billing profile (operators)
      * @description An operator reads an organization's personal data; `purpose` is required and logged.
      *
      *     Requires an access token of an organization with one of the roles: `operator`.
@@ -358,7 +413,7 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Rotates the organization's data key (fields re-encrypted, old key destroyed).
+     * Rotate an organization's data key (operators)
      * @description Rotates the organization's data key (fields re-encrypted, old key destroyed).
      *
      *     Requires an access token of an organization with one of the roles: `operator`.
@@ -380,7 +435,7 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Erases an organization's personal data for good (crypto-shredding).
+     * Erase an organization's personal data (operators)
      * @description Erases an organization's personal data for good (crypto-shredding).
      *
      *     Requires an access token of an organization with one of the roles: `operator`.
@@ -402,8 +457,11 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Grant roles
-     * @description Requires an access token of an organization with one of the roles: `operator`.
+     * Grant roles to an organization
+     * @description Operators add roles (`buyer`, `seller`, `assessor`, `operator`) to an organization; roles it
+     *     already holds are kept. Answers the organization with all its roles.
+     *
+     *     Requires an access token of an organization with one of the roles: `operator`.
      */
     post: operations['accountsGrantRoles'];
     delete?: never;
@@ -422,7 +480,7 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Operators: run the payout schedule now (idempotent per seller, currency and day).
+     * Run payouts now (operators)
      * @description Operators: run the payout schedule now (idempotent per seller, currency and day).
      *
      *     Requires an access token of an organization with one of the roles: `operator`.
@@ -442,8 +500,11 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Access log
-     * @description Requires an access token of an organization with one of the roles: `operator`.
+     * List reads of personal data (operators)
+     * @description The access log: who read which organization's personal data, when, why (`purpose`) and with
+     *     what outcome, newest first.
+     *
+     *     Requires an access token of an organization with one of the roles: `operator`.
      */
     get: operations['privacyAccessLog'];
     put?: never;
@@ -462,7 +523,7 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Maps a pseudonym back to its organization (only the platform can); the read is logged.
+     * Resolve a pseudonym (operators)
      * @description Maps a pseudonym back to its organization (only the platform can); the read is logged.
      *
      *     A pseudonym that maps to no organization (for that viewer) answers 404.
@@ -488,7 +549,7 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * After adding a new master key first in PRIVACY_MASTER_KEYS: re-wraps every data key.
+     * Re-wrap every data key (operators)
      * @description After adding a new master key first in PRIVACY_MASTER_KEYS: re-wraps every data key.
      *
      *     Requires an access token of an organization with one of the roles: `operator`.
@@ -508,7 +569,7 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Operators: ledger movements vs Stripe balance transactions, every difference listed.
+     * Reconcile the ledger with Stripe (operators)
      * @description Operators: ledger movements vs Stripe balance transactions, every difference listed.
      *
      *     Requires an access token of an organization with one of the roles: `operator`.
@@ -532,7 +593,7 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Runs settlement now (the injected Clock's now; a body `now` is ignored).
+     * Run settlement now (operators)
      * @description Runs settlement now (the injected Clock's now; a body `now` is ignored). Idempotent.
      *
      *     Requires an access token of an organization with one of the roles: `operator`.
@@ -554,7 +615,7 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Test-mode funding of a buyer's wallet (no real money).
+     * Credit a buyer wallet in test mode (operators)
      * @description Test-mode funding of a buyer's wallet (no real money). Refused once Stripe is configured,
      *     and for an organization that is unknown, erased or not a buyer; audited with the credit.
      *
@@ -575,7 +636,7 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * The control channel (long-poll with `cursor` and `waitSeconds`).
+     * Poll the agent's control channel
      * @description The control channel (long-poll with `cursor` and `waitSeconds`).
      *
      *     Requires a token signed by the metering agent's enrolled key.
@@ -598,7 +659,7 @@ export interface paths {
     };
     get?: never;
     /**
-     * The agent's provisioners as probed at its start: which forms it delivers.
+     * Report the agent's delivery capabilities
      * @description The agent's provisioners as probed at its start: which forms it delivers.
      *
      *     Requires a token signed by the metering agent's enrolled key.
@@ -621,8 +682,12 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Heartbeat
-     * @description Requires a token signed by the metering agent's enrolled key.
+     * Report the resource's health (agent)
+     * @description The agent's periodic report: `online`, `degraded` or `offline`, and the fraction of capacity in
+     *     use. The registry derives the resource's live status from these; a resource without a heartbeat
+     *     for a while shows as offline.
+     *
+     *     Requires a token signed by the metering agent's enrolled key.
      */
     post: operations['agentsHeartbeat'];
     delete?: never;
@@ -639,8 +704,11 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Agent leases
-     * @description Requires a token signed by the metering agent's enrolled key.
+     * List the leases the agent meters
+     * @description For the metering agent calling: the leases running (or about to start) on its resource, with
+     *     the lease's slots, spec, period and the unit catalog version to rate with.
+     *
+     *     Requires a token signed by the metering agent's enrolled key.
      */
     get: operations['agentsAgentLeases'];
     put?: never;
@@ -661,7 +729,7 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * A step the agent took for a lease; repeating it is a no-op.
+     * Report a delivery step for a lease
      * @description A step the agent took for a lease; repeating it is a no-op.
      *
      *     Requires a token signed by the metering agent's enrolled key.
@@ -681,14 +749,20 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * List
-     * @description Requires an access token of an organization with one of the roles: `seller`, `buyer`, `assessor`, `operator`.
+     * List the organization's API keys
+     * @description Every key of the caller's organization, revoked ones included, with its scopes and last use;
+     *     never the secret.
+     *
+     *     Requires an access token of an organization with one of the roles: `seller`, `buyer`, `assessor`, `operator`.
      */
     get: operations['apiKeysList'];
     put?: never;
     /**
-     * Create
-     * @description Requires an access token of an organization with one of the roles: `seller`, `buyer`, `assessor`, `operator`.
+     * Create an API key
+     * @description Creates an organization API key with the scopes asked for. The secret (`sk_…`) is in this
+     *     answer only: it is stored as a hash and never shown again.
+     *
+     *     Requires an access token of an organization with one of the roles: `seller`, `buyer`, `assessor`, `operator`.
      */
     post: operations['apiKeysCreate'];
     delete?: never;
@@ -708,8 +782,11 @@ export interface paths {
     put?: never;
     post?: never;
     /**
-     * Revoke
-     * @description Requires an access token of an organization with one of the roles: `seller`, `buyer`, `assessor`, `operator`.
+     * Revoke an API key
+     * @description The key stops working at once; its record and uses are kept. Revoking a revoked key answers it
+     *     unchanged.
+     *
+     *     Requires an access token of an organization with one of the roles: `seller`, `buyer`, `assessor`, `operator`.
      */
     delete: operations['apiKeysRevoke'];
     options?: never;
@@ -725,7 +802,7 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Every authenticated use of the key: time, method, path and address, newest first.
+     * List the uses of an API key
      * @description Every authenticated use of the key: time, method, path and address, newest first.
      *
      *     Requires an access token of an organization with one of the roles: `seller`, `buyer`, `assessor`, `operator`.
@@ -747,7 +824,7 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Settlement records of the sellers whose resources the assessor has evaluated: pseudonyms only, amounts banded, no line d
+     * List settlement records for an assessor
      * @description Settlement records of the sellers whose resources the assessor has evaluated:
      *     pseudonyms only, amounts banded, no line detail.
      *
@@ -770,8 +847,10 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Assessor
-     * @description Public: no credentials needed.
+     * Get an assessor's public profile
+     * @description An assessor's name, accreditation level and the weight its evaluations carry.
+     *
+     *     Public: no credentials needed.
      */
     get: operations['credibilityAssessor'];
     put?: never;
@@ -790,8 +869,10 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Jwks
-     * @description Public: no credentials needed.
+     * Get an assessor's public keys (JWKS)
+     * @description The assessor's active public keys as a JSON Web Key Set, to verify its evaluations offline.
+     *
+     *     Public: no credentials needed.
      */
     get: operations['credibilityJwks'];
     put?: never;
@@ -810,8 +891,11 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Me
-     * @description Requires an access token of an organization with one of the roles: `assessor`.
+     * Get the caller's assessor profile
+     * @description The calling assessor's accreditation level, the weight the credibility formula gives its
+     *     evaluations, and its signing keys.
+     *
+     *     Requires an access token of an organization with one of the roles: `assessor`.
      */
     get: operations['credibilityMe'];
     put?: never;
@@ -832,8 +916,11 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Register key
-     * @description Requires an access token of an organization with one of the roles: `assessor`.
+     * Register an assessor signing key
+     * @description Adds a public Ed25519 key (a JWK with a `kid`) the assessor signs its evaluations with.
+     *     Evaluations are verified against the assessor's active keys.
+     *
+     *     Requires an access token of an organization with one of the roles: `assessor`.
      */
     post: operations['credibilityRegisterKey'];
     delete?: never;
@@ -852,8 +939,10 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Retire key
-     * @description Requires an access token of an organization with one of the roles: `assessor`.
+     * Retire an assessor signing key
+     * @description A retired key verifies no new evaluation; evaluations it signed before stay valid.
+     *
+     *     Requires an access token of an organization with one of the roles: `assessor`.
      */
     post: operations['credibilityRetireKey'];
     delete?: never;
@@ -872,8 +961,11 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Rotate key
-     * @description Requires an access token of an organization with one of the roles: `assessor`.
+     * Rotate the assessor signing key
+     * @description Registers a new key and, when `retire` is given, retires that old key in the same step. Answers
+     *     all the assessor's keys.
+     *
+     *     Requires an access token of an organization with one of the roles: `assessor`.
      */
     post: operations['credibilityRotateKey'];
     delete?: never;
@@ -892,8 +984,12 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Log in
-     * @description A wrong e-mail or password answers 401, in about the same time whether or not the e-mail has an account. Attempts are rate limited per address, and per account: after 5 consecutive failures each further attempt waits 1 s, doubling up to 15 minutes (429 with Retry-After, the same for every e-mail).
+     * Log in with email and password
+     * @description Exchanges a user's email and password for an access token (an EdDSA JWT valid for 15 minutes)
+     *     and a refresh token. A wrong email or password answers 401 (`unauthenticated`) without saying
+     *     which.
+     *
+     *     A wrong e-mail or password answers 401, in about the same time whether or not the e-mail has an account. Attempts are rate limited per address, and per account: after 5 consecutive failures each further attempt waits 1 s, doubling up to 15 minutes (429 with Retry-After, the same for every e-mail).
      *
      *     Public: no credentials needed.
      */
@@ -914,8 +1010,11 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Refresh
-     * @description An unknown, used or expired refresh token answers 401. A used one presented again revokes every token rotated from the same log-in (a replay means two parties hold the session).
+     * Renew an access token
+     * @description Exchanges a refresh token for a new access token and a new refresh token (rotation): the old
+     *     refresh token is spent, and presenting a spent one again revokes its whole session family.
+     *
+     *     An unknown, used or expired refresh token answers 401. A used one presented again revokes every token rotated from the same log-in (a replay means two parties hold the session).
      *
      *     Public: no credentials needed.
      */
@@ -936,7 +1035,7 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Log-out: revokes the refresh token's session (its whole family); 200 whatever the token.
+     * Log out (revoke a refresh token)
      * @description Log-out: revokes the refresh token's session (its whole family); 200 whatever the token.
      *
      *     Log-out: revokes the session the refresh token belongs to, with every token rotated from the same log-in. The answer is the same whether or not the token was known.
@@ -960,8 +1059,12 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Sign up
-     * @description Public: no credentials needed.
+     * Sign up a new organization
+     * @description Creates an organization with the roles it asks for (`buyer` and/or `seller`) and its first
+     *     user, and logs that user in: the answer carries an access token (15 minutes) and a refresh
+     *     token.
+     *
+     *     Public: no credentials needed.
      */
     post: operations['accountsSignUp'];
     delete?: never;
@@ -978,8 +1081,11 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Formula
-     * @description Public: no credentials needed.
+     * Get the credibility formula
+     * @description The parameters and the formula of the credibility score (a beta reputation with time decay), as
+     *     published, so anyone can recompute a score from the evidence.
+     *
+     *     Public: no credentials needed.
      */
     get: operations['credibilityFormula'];
     put?: never;
@@ -998,8 +1104,11 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Resource
-     * @description Public: no credentials needed.
+     * Get a resource's credibility score
+     * @description The resource's score (0 to 100), its confidence (0 to 1) and the evidence totals it was
+     *     computed from.
+     *
+     *     Public: no credentials needed.
      */
     get: operations['credibilityResource'];
     put?: never;
@@ -1018,8 +1127,11 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Resource evidence
-     * @description Public: no credentials needed.
+     * List the evidence behind a resource's score
+     * @description Every piece of evidence (leases, telemetry, evaluations, disputes) that counts towards the
+     *     resource's score, with its weight and decay.
+     *
+     *     Public: no credentials needed.
      */
     get: operations['credibilityResourceEvidence'];
     put?: never;
@@ -1038,8 +1150,11 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Seller
-     * @description Public: no credentials needed.
+     * Get a seller's credibility score
+     * @description The seller's score (0 to 100), its confidence (0 to 1) and the evidence totals over its
+     *     resources.
+     *
+     *     Public: no credentials needed.
      */
     get: operations['credibilitySeller'];
     put?: never;
@@ -1058,8 +1173,10 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Seller evidence
-     * @description Public: no credentials needed.
+     * List the evidence behind a seller's score
+     * @description Every piece of evidence that counts towards the seller's score, with its weight and decay.
+     *
+     *     Public: no credentials needed.
      */
     get: operations['credibilitySellerEvidence'];
     put?: never;
@@ -1078,7 +1195,7 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * The identifier gateway: a full CRI or a handle (`86.R03.E00042/000137`, URL-encoded) of any platform of the federation,
+     * Resolve a compute resource identifier
      * @description The identifier gateway: a full CRI or a handle (`86.R03.E00042/000137`, URL-encoded) of any
      *     platform of the federation, with the owner's signed record.
      *
@@ -1103,7 +1220,7 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Ranked candidates for a demand; nothing is reserved until the buyer orders one.
+     * Match a demand to offers
      * @description Ranked candidates for a demand; nothing is reserved until the buyer orders one.
      *
      *     Requires an access token of an organization with one of the roles: `buyer`.
@@ -1123,7 +1240,7 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Sellers: payable balances, Connect account and payouts.
+     * Get the seller's earnings
      * @description Sellers: payable balances, Connect account and payouts.
      *
      *     Requires an access token of an organization with one of the roles: `seller`.
@@ -1147,7 +1264,7 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Sellers: onboard (or resume onboarding) as a Stripe Connect account.
+     * Onboard as a Stripe Connect account (sellers)
      * @description Sellers: onboard (or resume onboarding) as a Stripe Connect account.
      *
      *     Requires an access token of an organization with one of the roles: `seller`.
@@ -1167,8 +1284,11 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Methods
-     * @description Public: no credentials needed.
+     * List evaluation methods
+     * @description The evaluation methods an assessor may name in an evaluation, with how many observations each
+     *     counts for in the credibility formula.
+     *
+     *     Public: no credentials needed.
      */
     get: operations['credibilityMethods'];
     put?: never;
@@ -1187,14 +1307,20 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * List
-     * @description Public: no credentials needed.
+     * List evaluations
+     * @description Published evaluations, newest first, optionally only those of one assessor or about one
+     *     subject.
+     *
+     *     Public: no credentials needed.
      */
     get: operations['credibilityList'];
     put?: never;
     /**
-     * A compact JWS, as `application/jose` or JSON `{ "jws": "…" }`.
+     * Submit a signed evaluation
      * @description A compact JWS, as `application/jose` or JSON `{ "jws": "…" }`.
+     *
+     *     An assessor submits an evaluation of a resource or seller as a compact JWS signed with one of
+     *     its registered keys.
      *
      *     Requires an access token of an organization with one of the roles: `assessor`.
      */
@@ -1213,8 +1339,10 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Get
-     * @description Public: no credentials needed.
+     * Get an evaluation
+     * @description One evaluation with its verified claims and the compact JWS it was submitted as.
+     *
+     *     Public: no credentials needed.
      */
     get: operations['credibilityGet'];
     put?: never;
@@ -1235,8 +1363,11 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Revoke
-     * @description Requires an access token of an organization with one of the roles: `assessor`.
+     * Revoke an evaluation
+     * @description The assessor that published an evaluation withdraws it, with a reason; it stops counting in
+     *     credibility scores.
+     *
+     *     Requires an access token of an organization with one of the roles: `assessor`.
      */
     post: operations['credibilityRevoke'];
     delete?: never;
@@ -1253,7 +1384,7 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * The signed directory this platform acts on (the national platform's own, or its cache).
+     * Get the signed federation directory
      * @description The signed directory this platform acts on (the national platform's own, or its cache).
      *
      *     Public: no credentials needed.
@@ -1277,7 +1408,7 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * A member fetches the directory now (and joins if it is not listed).
+     * Refresh the federation directory (members)
      * @description A member fetches the directory now (and joins if it is not listed).
      *
      *     Requires an access token of an organization with one of the roles: `operator`.
@@ -1299,7 +1430,7 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * The join handshake (national): a signed join request by an admitted key.
+     * Join the federation (platform handshake)
      * @description The join handshake (national): a signed join request by an admitted key.
      *
      *     Public: no credentials needed.
@@ -1319,7 +1450,7 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * The national federation page (运行监测): every platform's last signed status report, whether it is stale, alerts for platfor
+     * Monitor the federation's platforms
      * @description The national federation page (运行监测): every platform's last signed status report, whether
      *     it is stale, alerts for platforms that stopped reporting, and the federation's totals and
      *     price index per standard unit over the fresh reports.
@@ -1343,13 +1474,16 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Platforms
-     * @description Requires an access token of an organization with one of the roles: `operator`.
+     * List the platforms of the federation
+     * @description Operators of the national platform: every admitted platform, with its code, endpoint, key
+     *     thumbprints and state (`active`, `suspended`, `removed`).
+     *
+     *     Requires an access token of an organization with one of the roles: `operator`.
      */
     get: operations['federationPlatforms'];
     put?: never;
     /**
-     * Admits a platform, or updates its admitted key thumbprints (a key rotation).
+     * Admit a platform to the federation
      * @description Admits a platform, or updates its admitted key thumbprints (a key rotation).
      *
      *     Requires an access token of an organization with one of the roles: `operator`.
@@ -1372,8 +1506,11 @@ export interface paths {
     put?: never;
     post?: never;
     /**
-     * Remove
-     * @description Requires an access token of an organization with one of the roles: `operator`.
+     * Remove a platform from the federation
+     * @description The platform is `removed` from the next directory for good; its records are no longer trusted.
+     *     Audited.
+     *
+     *     Requires an access token of an organization with one of the roles: `operator`.
      */
     delete: operations['federationRemove'];
     options?: never;
@@ -1391,8 +1528,10 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Resume
-     * @description Requires an access token of an organization with one of the roles: `operator`.
+     * Resume a suspended platform
+     * @description The platform is `active` again in the next directory. Audited.
+     *
+     *     Requires an access token of an organization with one of the roles: `operator`.
      */
     post: operations['federationResume'];
     delete?: never;
@@ -1411,8 +1550,11 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Suspend
-     * @description Requires an access token of an organization with one of the roles: `operator`.
+     * Suspend a platform
+     * @description The platform stays in the directory as `suspended`: its records are not trusted until it is
+     *     resumed. Audited.
+     *
+     *     Requires an access token of an organization with one of the roles: `operator`.
      */
     post: operations['federationSuspend'];
     delete?: never;
@@ -1429,7 +1571,7 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Platform-to-platform: this platform's signed record for one of its own codes.
+     * Get a signed resolution record (platforms)
      * @description Platform-to-platform: this platform's signed record for one of its own codes.
      *
      *     Platform-to-platform: requires a client assertion of a platform of the federation (docs/federation.md).
@@ -1453,7 +1595,7 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Platform-to-platform (national): a platform's signed status report, about itself (the caller its client assertion proves
+     * Send a platform status report (platforms)
      * @description Platform-to-platform (national): a platform's signed status report, about itself (the
      *     caller its client assertion proves), verified against the directory and kept as its latest.
      *
@@ -1474,7 +1616,7 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * This platform's view of the federation: its code, the directory in force, the last refusal.
+     * Get the federation status
      * @description This platform's view of the federation: its code, the directory in force, the last refusal.
      *
      *     Public: no credentials needed.
@@ -1496,7 +1638,7 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Buyers: their own invoices.
+     * List invoices
      * @description Buyers: their own invoices. Sellers: invoices on their resources, buyer pseudonymized.
      *
      *     Requires an access token of an organization with one of the roles: `buyer`, `seller`.
@@ -1518,7 +1660,7 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * One invoice as JSON, CSV or PDF (`/v1/invoices/<id>.pdf` or `?format=pdf`).
+     * Get an invoice (JSON, CSV or PDF)
      * @description One invoice as JSON, CSV or PDF (`/v1/invoices/<id>.pdf` or `?format=pdf`).
      *
      *     Requires an access token of an organization with one of the roles: `buyer`, `seller`.
@@ -1540,8 +1682,11 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Leases
-     * @description Requires an access token of an organization with one of the roles: `buyer`, `seller`.
+     * List leases
+     * @description The caller's leases: as buyer, those it ordered; as seller, those on its resources. Newest
+     *     first.
+     *
+     *     Requires an access token of an organization with one of the roles: `buyer`, `seller`.
      */
     get: operations['ordersLeases'];
     put?: never;
@@ -1560,8 +1705,10 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Lease
-     * @description Requires an access token of an organization with one of the roles: `buyer`, `seller`.
+     * Get a lease
+     * @description One lease with its offer, pinned price, period, status and amounts, for its buyer or seller.
+     *
+     *     Requires an access token of an organization with one of the roles: `buyer`, `seller`.
      */
     get: operations['ordersLease'];
     put?: never;
@@ -1580,7 +1727,7 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * The lease's access details, secrets included: its buyer only.
+     * Get a lease's access details
      * @description The lease's access details, secrets included: its buyer only.
      *
      *     Requires an access token of an organization with one of the roles: `buyer`.
@@ -1604,8 +1751,10 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Cancel
-     * @description Requires an access token of an organization with one of the roles: `buyer`.
+     * Cancel a lease (buyer)
+     * @description The buyer ends the lease early; usage up to now is billed and the rest of the hold is released.
+     *
+     *     Requires an access token of an organization with one of the roles: `buyer`.
      */
     post: operations['ordersCancel'];
     delete?: never;
@@ -1622,8 +1771,11 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Debit notes
-     * @description Requires an access token of an organization with one of the roles: `buyer`, `seller`.
+     * List a lease's debit notes
+     * @description The lease's debit notes: each settlement period's metered quantities, prices and amounts,
+     *     charged to the buyer's wallet. For the buyer and the seller of the lease.
+     *
+     *     Requires an access token of an organization with one of the roles: `buyer`, `seller`.
      */
     get: operations['invoicesDebitNotes'];
     put?: never;
@@ -1642,8 +1794,12 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Events
-     * @description Requires an access token of an organization with one of the roles: `buyer`, `seller`.
+     * List a lease's delivery events
+     * @description The steps of provisioning and tearing down the lease (`provisioning`, `granted`, `suspended`,
+     *     `resumed`, `revoked`, `failed`) as the agent reported them, oldest first. For the buyer and the
+     *     seller of the lease.
+     *
+     *     Requires an access token of an organization with one of the roles: `buyer`, `seller`.
      */
     get: operations['deliveryEvents'];
     put?: never;
@@ -1662,7 +1818,7 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * An interruptible lease's pauses and resumes with their reasons.
+     * List a lease's interruptions
      * @description An interruptible lease's pauses and resumes with their reasons.
      *
      *     Requires an access token of an organization with one of the roles: `buyer`, `seller`.
@@ -1686,8 +1842,11 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Terminate
-     * @description Requires an access token of an organization with one of the roles: `seller`.
+     * Terminate a lease (seller)
+     * @description The seller ends the lease early; the buyer is billed for usage up to now only, and the early
+     *     end counts as negative evidence in the seller's credibility.
+     *
+     *     Requires an access token of an organization with one of the roles: `seller`.
      */
     post: operations['ordersTerminate'];
     delete?: never;
@@ -1704,8 +1863,10 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Usage
-     * @description Requires an access token of an organization with one of the roles: `buyer`, `seller`.
+     * Get a lease's metered usage
+     * @description The lease's metered usage in standard units, bucketed by minute or hour within `[from, to)`.
+     *
+     *     Requires an access token of an organization with one of the roles: `buyer`, `seller`.
      */
     get: operations['ordersUsage'];
     put?: never;
@@ -1724,8 +1885,10 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Me
-     * @description Requires an access token of an organization with one of the roles: `buyer`, `seller`, `assessor`, `operator`.
+     * Get the current user and organization
+     * @description Who the access token belongs to: the user, the organization and its roles.
+     *
+     *     Requires an access token of an organization with one of the roles: `buyer`, `seller`, `assessor`, `operator`.
      */
     get: operations['accountsMe'];
     put?: never;
@@ -1744,14 +1907,14 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * The caller's own billing profile (decrypted for its owner).
+     * Get the organization's billing profile
      * @description The caller's own billing profile (decrypted for its owner).
      *
      *     Requires an access token of an organization with one of the roles: `buyer`, `seller`, `assessor`, `operator`.
      */
     get: operations['privacyOwn'];
     /**
-     * Sets (merges) the caller's billing profile; each field is stored encrypted.
+     * Set the organization's billing profile
      * @description Sets (merges) the caller's billing profile; each field is stored encrypted.
      *
      *     Requires an access token of an organization with one of the roles: `buyer`, `seller`, `assessor`, `operator`.
@@ -1772,7 +1935,7 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Sellers: their own resources.
+     * Monitor the seller's resources
      * @description Sellers: their own resources.
      *
      *     Requires an access token of an organization with one of the roles: `seller`.
@@ -1794,14 +1957,21 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Search
-     * @description Public: no credentials needed.
+     * Search offers
+     * @description Published, unpaused offers with free capacity, filtered by class, form, region, accelerator,
+     *     price and credibility, in the order asked for; paged with `cursor`.
+     *
+     *     Public: no credentials needed.
      */
     get: operations['offersSearch'];
     put?: never;
     /**
-     * Create
-     * @description Requires an access token of an organization with one of the roles: `seller`.
+     * Publish an offer
+     * @description A seller offers slots of one of its schedulable resources: capacity, pricing model and prices
+     *     per standard unit, minimum and maximum lease hours, availability window and SLA. Buyers can
+     *     order it at once.
+     *
+     *     Requires an access token of an organization with one of the roles: `seller`.
      */
     post: operations['offersCreate'];
     delete?: never;
@@ -1818,8 +1988,10 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Get
-     * @description Public: no credentials needed.
+     * Get an offer
+     * @description One offer with its prices, capacity, availability, SLA and the resource it sells.
+     *
+     *     Public: no credentials needed.
      */
     get: operations['offersGet'];
     put?: never;
@@ -1828,8 +2000,11 @@ export interface paths {
     options?: never;
     head?: never;
     /**
-     * Update
-     * @description Requires an access token of an organization with one of the roles: `seller`.
+     * Change an offer
+     * @description The seller changes an offer's terms; running leases keep the terms they were placed with
+     *     (pinned). Changing the pricing model needs the new prices in the same request.
+     *
+     *     Requires an access token of an organization with one of the roles: `seller`.
      */
     patch: operations['offersUpdate'];
     trace?: never;
@@ -1844,7 +2019,7 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Retires the offer for good; running leases go on under their pinned terms.
+     * Close an offer for good
      * @description Retires the offer for good; running leases go on under their pinned terms.
      *
      *     Requires an access token of an organization with one of the roles: `seller`.
@@ -1866,8 +2041,10 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Pause
-     * @description Requires an access token of an organization with one of the roles: `seller`.
+     * Pause an offer
+     * @description A paused offer is hidden from search and cannot be ordered; running leases go on.
+     *
+     *     Requires an access token of an organization with one of the roles: `seller`.
      */
     post: operations['offersPause'];
     delete?: never;
@@ -1886,8 +2063,10 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Resume
-     * @description Requires an access token of an organization with one of the roles: `seller`.
+     * Resume a paused offer
+     * @description The offer is searchable and can be ordered again.
+     *
+     *     Requires an access token of an organization with one of the roles: `seller`.
      */
     post: operations['offersResume'];
     delete?: never;
@@ -1904,8 +2083,10 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Mine
-     * @description Requires an access token of an organization with one of the roles: `seller`.
+     * List the seller's own offers
+     * @description Every offer of the caller's organization, paused and closed ones included.
+     *
+     *     Requires an access token of an organization with one of the roles: `seller`.
      */
     get: operations['offersMine'];
     put?: never;
@@ -1926,8 +2107,12 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Place
-     * @description Requires an access token of an organization with one of the roles: `buyer`.
+     * Order a lease
+     * @description A buyer orders slots of an offer for a period. The lease's estimated amount is held in the
+     *     buyer's wallet; a lease that cannot be delivered is refunded. Send an `Idempotency-Key`: a
+     *     retry with the same key answers the same lease.
+     *
+     *     Requires an access token of an organization with one of the roles: `buyer`.
      */
     post: operations['ordersPlace'];
     delete?: never;
@@ -1944,13 +2129,16 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * List
-     * @description Requires an access token of an organization with one of the roles: `seller`.
+     * List the seller's resources
+     * @description Every resource of the caller's organization with its CRI, spec, lifecycle state and live
+     *     status.
+     *
+     *     Requires an access token of an organization with one of the roles: `seller`.
      */
     get: operations['registryList'];
     put?: never;
     /**
-     * Registers a resource; idempotent under an optional Idempotency-Key (see README).
+     * Register a resource
      * @description Registers a resource; idempotent under an optional Idempotency-Key (see README).
      *
      *     Requires an access token of an organization with one of the roles: `seller`.
@@ -1970,8 +2158,11 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Get
-     * @description Requires an access token of an organization with one of the roles: `seller`.
+     * Get a resource
+     * @description One of the seller's resources with its CRI, spec, lifecycle state, live status and last
+     *     heartbeat.
+     *
+     *     Requires an access token of an organization with one of the roles: `seller`.
      */
     get: operations['registryGet'];
     put?: never;
@@ -1980,8 +2171,10 @@ export interface paths {
     options?: never;
     head?: never;
     /**
-     * Update
-     * @description Requires an access token of an organization with one of the roles: `seller`.
+     * Change a resource
+     * @description The seller corrects a resource's declared facts (spec, location, site). The CRI stays the same.
+     *
+     *     Requires an access token of an organization with one of the roles: `seller`.
      */
     patch: operations['registryUpdate'];
     trace?: never;
@@ -1996,8 +2189,12 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Enrol
-     * @description Requires an access token of an organization with one of the roles: `seller`.
+     * Enrol a metering agent for a resource
+     * @description Registers the public Ed25519 key (a JWK) of a metering agent installed on the seller's
+     *     resource. The agent signs its tokens and usage batches with the private half; the answer
+     *     carries the agent's id and handle.
+     *
+     *     Requires an access token of an organization with one of the roles: `seller`.
      */
     post: operations['agentsEnrol'];
     delete?: never;
@@ -2014,8 +2211,11 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Heartbeats
-     * @description Requires an access token of an organization with one of the roles: `seller`.
+     * List a resource's agent heartbeats
+     * @description The health reports the resource's metering agents sent, oldest first, within `[from, to)`; at
+     *     most `limit` of them. Only the seller that owns the resource sees them.
+     *
+     *     Requires an access token of an organization with one of the roles: `seller`.
      */
     get: operations['agentsHeartbeats'];
     put?: never;
@@ -2036,8 +2236,12 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Move to
-     * @description Requires an access token of an organization with one of the roles: `seller`.
+     * Move a resource to another lifecycle state
+     * @description Moves the resource along its lifecycle: `prepared` → `connected` (needs an enrolled agent) →
+     *     `schedulable` (may be offered) → `running` (needs an active lease) → `retired`. A move the
+     *     lifecycle does not allow answers 409 (`invalid_state`).
+     *
+     *     Requires an access token of an organization with one of the roles: `seller`.
      */
     post: operations['registryMoveTo'];
     delete?: never;
@@ -2056,8 +2260,11 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Retire
-     * @description Requires an access token of an organization with one of the roles: `seller`.
+     * Retire a resource
+     * @description The resource leaves the market for good: its offers close; running leases end under their
+     *     terms.
+     *
+     *     Requires an access token of an organization with one of the roles: `seller`.
      */
     post: operations['registryRetire'];
     delete?: never;
@@ -2074,8 +2281,11 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Resource usage
-     * @description Requires an access token of an organization with one of the roles: `seller`, `operator`.
+     * Get a resource's metered usage
+     * @description The resource's metered usage in standard units over all its leases, bucketed within `[from,
+     *     to)`. For its seller and operators.
+     *
+     *     Requires an access token of an organization with one of the roles: `seller`, `operator`.
      */
     get: operations['usageResourceUsage'];
     put?: never;
@@ -2094,8 +2304,11 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Public search over the registry (declared before `resources/:id`).
+     * Search the public registry
      * @description Public search over the registry (declared before `resources/:id`).
+     *
+     *     Public search over registered resources by class, form, location, industry, registrant,
+     *     accelerator, CPU and memory ranges, lifecycle state and live status; paged with `cursor`.
      *
      *     Public: no credentials needed.
      */
@@ -2116,7 +2329,7 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * The seller's own settlement records, as the log holds them (buyers pseudonymized).
+     * List the seller's settlement records
      * @description The seller's own settlement records, as the log holds them (buyers pseudonymized).
      *
      *     Requires an access token of an organization with one of the roles: `seller`.
@@ -2138,14 +2351,20 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * List keys
-     * @description Requires an access token of an organization with one of the roles: `buyer`.
+     * List the buyer's SSH keys
+     * @description The public SSH keys of the buyer's organization, installed on bare-metal and VM leases it
+     *     orders.
+     *
+     *     Requires an access token of an organization with one of the roles: `buyer`.
      */
     get: operations['deliveryListKeys'];
     put?: never;
     /**
-     * Add key
-     * @description Requires an access token of an organization with one of the roles: `buyer`.
+     * Add an SSH public key
+     * @description Adds an OpenSSH public key (one `authorized_keys` line, e.g. `ssh-ed25519 AAAA… laptop`) to the
+     *     buyer's organization; leases delivered over SSH get it installed.
+     *
+     *     Requires an access token of an organization with one of the roles: `buyer`.
      */
     post: operations['deliveryAddKey'];
     delete?: never;
@@ -2165,8 +2384,10 @@ export interface paths {
     put?: never;
     post?: never;
     /**
-     * Remove key
-     * @description Requires an access token of an organization with one of the roles: `buyer`.
+     * Remove an SSH public key
+     * @description Running leases keep the key until they end; new leases no longer get it.
+     *
+     *     Requires an access token of an organization with one of the roles: `buyer`.
      */
     delete: operations['deliveryRemoveKey'];
     options?: never;
@@ -2182,7 +2403,7 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Volume and price per class, region and time bucket; cells under k = 5 suppressed.
+     * Get market statistics
      * @description Volume and price per class, region and time bucket; cells under k = 5 suppressed.
      *
      *     Public: no credentials needed.
@@ -2230,7 +2451,7 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Stripe's webhook: signature-verified on the raw body; each event id applied once.
+     * Receive Stripe webhook events
      * @description Stripe's webhook: signature-verified on the raw body; each event id applied once.
      *
      *     Called by Stripe; the body must carry a valid `Stripe-Signature`.
@@ -2252,7 +2473,7 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * The latest signed checkpoint (a new one is signed when the tree grew).
+     * Get the latest signed checkpoint
      * @description The latest signed checkpoint (a new one is signed when the tree grew).
      *
      *     Public: no credentials needed.
@@ -2274,7 +2495,7 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * A checkpoint signed earlier, by its tree size.
+     * Get the checkpoint of a tree size
      * @description A checkpoint signed earlier, by its tree size.
      *
      *     Public: no credentials needed.
@@ -2296,7 +2517,7 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * The log as C2SP tlog-tiles (docs/decisions.md, "Settlement log as tiles"): the latest checkpoint as a signed note, signe
+     * Get the latest checkpoint as a signed note
      * @description The log as C2SP tlog-tiles (docs/decisions.md, "Settlement log as tiles"): the latest
      *     checkpoint as a signed note, signed by the platform key under the log's origin.
      *
@@ -2319,7 +2540,7 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * A tile (`tile/<L>/<N>[.p/<W>]`) or entry bundle (`tile/entries/<N>[.p/<W>]`): immutable.
+     * Get a tile of the settlement log
      * @description A tile (`tile/<L>/<N>[.p/<W>]`) or entry bundle (`tile/entries/<N>[.p/<W>]`): immutable.
      *
      *     `path` is a C2SP tlog-tiles path below `tile/`: `<L>/<N>[.p/<W>]` (N in 3-digit elements, all but the last prefixed with `x`, e.g. `0/x001/234`) or `entries/<N>[.p/<W>]`.
@@ -2343,8 +2564,11 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Consistency
-     * @description Public: no credentials needed.
+     * Get a consistency proof
+     * @description The hashes (base64) proving that the tree of size `first` is a prefix of the tree of size
+     *     `second`, so an earlier checkpoint was not rewritten (RFC 6962).
+     *
+     *     Public: no credentials needed.
      */
     get: operations['settlementLogConsistency'];
     put?: never;
@@ -2363,8 +2587,11 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Inclusion
-     * @description Public: no credentials needed.
+     * Get an inclusion proof
+     * @description The audit path proving that the leaf at `leafIndex` is in the tree of size `treeSize`: the
+     *     hashes (base64) to combine with the leaf hash up to the checkpoint's root (RFC 6962).
+     *
+     *     Public: no credentials needed.
      */
     get: operations['settlementLogInclusion'];
     put?: never;
@@ -2383,7 +2610,7 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * One record with its leaf, inclusion proof and checkpoint, for the buyer or seller it concerns (404 for anyone else).
+     * Get a settlement record with its proofs
      * @description One record with its leaf, inclusion proof and checkpoint, for the buyer or seller it
      *     concerns (404 for anyone else). Sellers see it pseudonymized, as everyone does.
      *
@@ -2406,8 +2633,12 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Dead letters
-     * @description Requires an access token of an organization with one of the roles: `seller`, `operator`.
+     * List refused usage events
+     * @description Usage events and batches the ingest refused (bad signature, unknown lease, window outside the
+     *     lease, duplicate sequence…), newest first, with the reason. Sellers see those of their
+     *     resources, operators all.
+     *
+     *     Requires an access token of an organization with one of the roles: `seller`, `operator`.
      */
     get: operations['usageDeadLetters'];
     put?: never;
@@ -2428,7 +2659,7 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * Plain CloudEvents from collectors that cannot sign, in any content mode of the CloudEvents HTTP binding: binary (the off
+     * Send usage as CloudEvents
      * @description Plain CloudEvents from collectors that cannot sign, in any content mode of the CloudEvents
      *     HTTP binding: binary (the official SDKs' default: `ce-*` headers, the event's `data` as an
      *     `application/json` body), structured (`application/cloudevents+json`, one event) or batched
@@ -2456,8 +2687,11 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Wallet
-     * @description Requires an access token of an organization with one of the roles: `buyer`.
+     * Get the buyer's wallet
+     * @description The buyer's balances per currency: available (spendable), held (reserved for running leases)
+     *     and their total, as decimal strings.
+     *
+     *     Requires an access token of an organization with one of the roles: `buyer`.
      */
     get: operations['walletWallet'];
     put?: never;
@@ -2476,13 +2710,15 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Refunds
-     * @description Requires an access token of an organization with one of the roles: `buyer`.
+     * List the wallet's refunds
+     * @description Refunds of unused balance to the buyer's card, newest first, with their status.
+     *
+     *     Requires an access token of an organization with one of the roles: `buyer`.
      */
     get: operations['paymentsRefunds'];
     put?: never;
     /**
-     * Refunds unused available balance to the card of a paid Stripe top-up.
+     * Refund unused wallet balance
      * @description Refunds unused available balance to the card of a paid Stripe top-up.
      *
      *     Requires an access token of an organization with one of the roles: `buyer`.
@@ -2502,13 +2738,16 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * List top ups
-     * @description Requires an access token of an organization with one of the roles: `buyer`.
+     * List the wallet's top-ups
+     * @description The buyer's top-ups, newest first, with their status (`open` until paid, then `paid`) and
+     *     amounts.
+     *
+     *     Requires an access token of an organization with one of the roles: `buyer`.
      */
     get: operations['paymentsListTopUps'];
     put?: never;
     /**
-     * Starts a top-up: a Stripe Checkout Session (its URL), or in test mode an immediate credit.
+     * Top up the wallet
      * @description Starts a top-up: a Stripe Checkout Session (its URL), or in test mode an immediate credit.
      *
      *     Requires an access token of an organization with one of the roles: `buyer`.
@@ -3934,24 +4173,6 @@ export interface components {
     };
   };
   responses: {
-    /** @description Another platform of the federation answered something this one cannot pass on. Codes: . */
-    BadGateway: {
-      headers: {
-        [name: string]: unknown;
-      };
-      content: {
-        /**
-         * @example {
-         *       "error": {
-         *         "code": "validation_failed",
-         *         "message": "slots: must be a positive integer"
-         *       },
-         *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
-         *     }
-         */
-        'application/json': components['schemas']['ErrorEnvelope'];
-      };
-    };
     /** @description The request is not valid (for a field, `details` names it). Codes: `validation_failed`. */
     BadRequest: {
       headers: {
@@ -4006,24 +4227,6 @@ export interface components {
         'application/json': components['schemas']['ErrorEnvelope'];
       };
     };
-    /** @description Another platform of the federation does not answer, and nothing usable is cached. Codes: . */
-    GatewayTimeout: {
-      headers: {
-        [name: string]: unknown;
-      };
-      content: {
-        /**
-         * @example {
-         *       "error": {
-         *         "code": "validation_failed",
-         *         "message": "slots: must be a positive integer"
-         *       },
-         *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
-         *     }
-         */
-        'application/json': components['schemas']['ErrorEnvelope'];
-      };
-    };
     /** @description The request is well-formed but cannot be carried out (funds, signatures, keys), or its `Idempotency-Key` was used before with another request. Codes: `idempotency_conflict`. */
     IdempotencyConflict: {
       headers: {
@@ -4035,24 +4238,6 @@ export interface components {
          *       "error": {
          *         "code": "idempotency_conflict",
          *         "message": "this Idempotency-Key was used with another request"
-         *       },
-         *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
-         *     }
-         */
-        'application/json': components['schemas']['ErrorEnvelope'];
-      };
-    };
-    /** @description The request went round too many platforms (hop limit). Codes: . */
-    LoopDetected: {
-      headers: {
-        [name: string]: unknown;
-      };
-      content: {
-        /**
-         * @example {
-         *       "error": {
-         *         "code": "validation_failed",
-         *         "message": "slots: must be a positive integer"
          *       },
          *       "correlationId": "0f8e2b7c-5d14-4a6b-9c3e-7a1d2f6b8e40"
          *     }
@@ -4396,6 +4581,29 @@ export interface operations {
       429: components['responses']['TooManyRequests'];
     };
   };
+  openApiDocsScript: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /** @example /*! For license information please see redoc.standalone.js.LICENSE.txt *\/ … */
+          'text/javascript': string;
+        };
+      };
+      400: components['responses']['BadRequest'];
+      429: components['responses']['TooManyRequests'];
+    };
+  };
   healthLive: {
     parameters: {
       query?: never;
@@ -4528,7 +4736,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The organization's id.
+         * @description The organization's id (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         orgId: string;
@@ -4593,7 +4801,7 @@ export interface operations {
          */
         action?: string;
         /**
-         * @description Only items whose actor user id matches.
+         * @description Only actions by this user (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         actorUserId?: string;
@@ -4618,7 +4826,7 @@ export interface operations {
          */
         orgId?: string;
         /**
-         * @description Only items whose outcome matches.
+         * @description Only actions that `succeeded`, or only those that `failed` (refused log-ins, denied access).
          * @example succeeded
          */
         outcome?: 'succeeded' | 'failed';
@@ -4679,7 +4887,7 @@ export interface operations {
     parameters: {
       query?: {
         /**
-         * @description What to recompute.
+         * @description `stale` recomputes only resources with new evidence; anything else (or nothing) recomputes every score.
          * @example example
          */
         scope?: string;
@@ -4820,7 +5028,7 @@ export interface operations {
       content: {
         /**
          * @example {
-         *       "takeRate": "example"
+         *       "takeRate": "0.05"
          *     }
          */
         'application/json': {
@@ -5189,7 +5397,7 @@ export interface operations {
     parameters: {
       query: {
         /**
-         * @description Only items whose purpose matches.
+         * @description Why the operator reads it (3 to 200 characters), written to the access log.
          * @example example
          */
         purpose: string;
@@ -5197,7 +5405,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The organization's id.
+         * @description The organization's id (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         id: string;
@@ -5238,7 +5446,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The organization's id.
+         * @description The organization's id (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         id: string;
@@ -5296,7 +5504,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The organization's id.
+         * @description The organization's id (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         id: string;
@@ -5337,7 +5545,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The organization's id.
+         * @description The organization's id (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         id: string;
@@ -5450,7 +5658,7 @@ export interface operations {
     parameters: {
       query?: {
         /**
-         * @description Only items whose org id matches.
+         * @description Only reads of this organization's personal data (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         orgId?: string;
@@ -5503,17 +5711,17 @@ export interface operations {
     parameters: {
       query: {
         /**
-         * @description Only items whose pseudonym matches.
-         * @example example
+         * @description The pseudonym to resolve: `buyer-` or `seller-` and 16 hex digits.
+         * @example buyer-3f6c2a4e8b1d4c3e
          */
         pseudonym: string;
         /**
-         * @description Only items whose purpose matches.
+         * @description Why the operator resolves it (3 to 200 characters), written to the access log.
          * @example example
          */
         purpose: string;
         /**
-         * @description Only items whose viewer matches.
+         * @description For a buyer pseudonym: the organization (seller or assessor) that saw it; buyer pseudonyms differ per viewer.
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         viewer?: string;
@@ -5710,7 +5918,7 @@ export interface operations {
       };
       path: {
         /**
-         * @description The organization's id.
+         * @description The buyer organization's id (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         orgId: string;
@@ -6078,7 +6286,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The lease's id.
+         * @description The lease's id (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         id: string;
@@ -6303,7 +6511,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The api key's id.
+         * @description The API key's id (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         id: string;
@@ -6359,7 +6567,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The api key's id.
+         * @description The API key's id (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         id: string;
@@ -6441,7 +6649,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The organization's id.
+         * @description The organization's id (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         orgId: string;
@@ -6487,7 +6695,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The organization's id.
+         * @description The organization's id (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         orgId: string;
@@ -6669,7 +6877,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The kid.
+         * @description The key id (`kid` of the JWK) to retire, e.g. `lab-key-2026-11`.
          * @example lab-key-2026-11
          */
         kid: string;
@@ -7186,7 +7394,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The resource's id.
+         * @description The resource's id (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         id: string;
@@ -7255,7 +7463,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The resource's id.
+         * @description The resource's id (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         id: string;
@@ -7287,7 +7495,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The organization's id.
+         * @description The seller organization's id (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         orgId: string;
@@ -7356,7 +7564,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The organization's id.
+         * @description The seller organization's id (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         orgId: string;
@@ -7387,14 +7595,14 @@ export interface operations {
       query?: never;
       header?: {
         /**
-         * @description The suanli-hops header.
+         * @description How many platforms the request has already gone through (set by platforms forwarding it; callers leave it out).
          * @example example
          */
         'suanli-hops'?: string;
       };
       path: {
         /**
-         * @description The code.
+         * @description A full CRI (`86.N00/CN-GZ-A1.AI.BM.H200x8.000001-K`) or a handle (`86.R03.E00042/000137`), URL-encoded.
          * @example 86.N00/CN-GZ-A1.AI.BM.H200x8.000001-K
          */
         code: string;
@@ -7614,8 +7822,8 @@ export interface operations {
            *                 "cpu": 1,
            *                 "memGiB": 1,
            *                 "accel": {
-           *                   "count": null,
-           *                   "model": null
+           *                   "count": 1,
+           *                   "model": "example"
            *                 },
            *                 "storageGiB": 1,
            *                 "netGbps": 1
@@ -7641,11 +7849,19 @@ export interface operations {
            *             "pricingModel": "fixed",
            *             "prices": [
            *               {
-           *                 "unit": null,
-           *                 "price": null,
-           *                 "model": null,
-           *                 "tiers": null,
-           *                 "reserved": null
+           *                 "unit": "scu.ai",
+           *                 "price": "12.50",
+           *                 "model": "fixed",
+           *                 "tiers": [
+           *                   {
+           *                     "upTo": "example",
+           *                     "price": "12.50"
+           *                   }
+           *                 ],
+           *                 "reserved": {
+           *                   "quantity": "12.50",
+           *                   "price": "12.50"
+           *                 }
            *               }
            *             ],
            *             "normalizedPrice": {
@@ -7661,8 +7877,8 @@ export interface operations {
            *               "target": "example",
            *               "schedule": [
            *                 {
-           *                   "below": null,
-           *                   "credit": null
+           *                   "below": "example",
+           *                   "credit": "example"
            *                 }
            *               ],
            *               "isDefault": false
@@ -7826,17 +8042,17 @@ export interface operations {
     parameters: {
       query?: {
         /**
-         * @description Only items whose assessor matches.
+         * @description Only evaluations by this assessor organization (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         assessor?: string;
         /**
-         * @description Only items whose include matches.
+         * @description `current`: only evaluations in force (not revoked or superseded); `all` (default): every one.
          * @example all
          */
         include?: 'current' | 'all';
         /**
-         * @description Only items whose subject matches.
+         * @description Only evaluations of this subject: a resource's CRI or id, or a seller organization's id.
          * @example example
          */
         subject?: string;
@@ -8070,7 +8286,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The evaluation's id.
+         * @description The evaluation's id (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         id: string;
@@ -8125,7 +8341,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The evaluation's id.
+         * @description The evaluation's id (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         id: string;
@@ -8369,38 +8585,42 @@ export interface operations {
            *             "windowHours": 1,
            *             "resources": [
            *               {
-           *                 "class": null,
-           *                 "state": null,
-           *                 "count": null
+           *                 "class": "example",
+           *                 "state": "example",
+           *                 "count": 1
            *               }
            *             ],
            *             "supply": [
            *               {
-           *                 "class": null,
-           *                 "region": null,
-           *                 "resources": null,
-           *                 "online": null,
-           *                 "listedSlots": null,
-           *                 "leasedSlots": null
+           *                 "class": "example",
+           *                 "region": "example",
+           *                 "resources": 1,
+           *                 "online": 1,
+           *                 "listedSlots": 1,
+           *                 "leasedSlots": 1
            *               }
            *             ],
            *             "volume": [
            *               {
-           *                 "currency": null,
-           *                 "suppressed": null,
-           *                 "amount": null
+           *                 "currency": "CNY",
+           *                 "suppressed": false,
+           *                 "amount": "12.50"
            *               }
            *             ],
            *             "priceIndex": [
            *               {
-           *                 "unit": null,
-           *                 "currency": null,
-           *                 "offers": null,
-           *                 "capacity": null,
-           *                 "mean": null,
-           *                 "min": null,
-           *                 "max": null,
-           *                 "traded": null
+           *                 "unit": "example",
+           *                 "currency": "CNY",
+           *                 "offers": 1,
+           *                 "capacity": 1,
+           *                 "mean": "example",
+           *                 "min": "example",
+           *                 "max": "example",
+           *                 "traded": {
+           *                   "suppressed": false,
+           *                   "quantity": "12.50",
+           *                   "amount": "12.50"
+           *                 }
            *               }
            *             ],
            *             "typ": "suanli.status/v1",
@@ -8546,7 +8766,7 @@ export interface operations {
          *       "name": "Example",
          *       "url": "https://example.com/",
          *       "thumbprints": [
-         *         "example"
+         *         "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
          *       ]
          *     }
          */
@@ -8602,7 +8822,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The code.
+         * @description The platform's code in the federation, e.g. `R03`.
          * @example 86.N00/CN-GZ-A1.AI.BM.H200x8.000001-K
          */
         code: string;
@@ -8668,7 +8888,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The code.
+         * @description The platform's code in the federation, e.g. `R03`.
          * @example 86.N00/CN-GZ-A1.AI.BM.H200x8.000001-K
          */
         code: string;
@@ -8734,7 +8954,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The code.
+         * @description The platform's code in the federation, e.g. `R03`.
          * @example 86.N00/CN-GZ-A1.AI.BM.H200x8.000001-K
          */
         code: string;
@@ -8799,14 +9019,14 @@ export interface operations {
       query?: never;
       header?: {
         /**
-         * @description The suanli-client-assertion header.
+         * @description The calling platform's client assertion (an EdDSA JWT signed by a key the federation directory lists).
          * @example example
          */
         'suanli-client-assertion'?: string;
       };
       path: {
         /**
-         * @description The code.
+         * @description The CRI or handle of one of this platform's own resources, URL-encoded.
          * @example 86.N00/CN-GZ-A1.AI.BM.H200x8.000001-K
          */
         code: string;
@@ -8859,10 +9079,7 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /**
-         * @description The suanli-client-assertion header.
-         * @example example
-         */
+        /** @example example */
         'suanli-client-assertion'?: string;
       };
       path?: never;
@@ -8979,15 +9196,19 @@ export interface operations {
            *             ],
            *             "keys": [
            *               {
-           *                 "kty": null,
-           *                 "alg": null,
+           *                 "kty": {
+           *                   "length": 1
+           *                 },
+           *                 "alg": "EdDSA",
            *                 "key_ops": [
-           *                   null
+           *                   "example"
            *                 ],
            *                 "ext": false,
-           *                 "use": null,
+           *                 "use": {
+           *                   "length": 1
+           *                 },
            *                 "x5c": [
-           *                   null
+           *                   "example"
            *                 ],
            *                 "x5t": "example",
            *                 "x5t#S256": "example",
@@ -9008,7 +9229,11 @@ export interface operations {
            *                 "pub": "example",
            *                 "priv": "example",
            *                 "oth": [
-           *                   null
+           *                   {
+           *                     "d": "example",
+           *                     "r": "example",
+           *                     "t": "example"
+           *                   }
            *                 ]
            *               }
            *             ]
@@ -9104,7 +9329,7 @@ export interface operations {
            *             "inclusionProof": {
            *               "treeSize": 1,
            *               "hashes": [
-           *                 null
+           *                 "example"
            *               ]
            *             },
            *             "checkpoint": "example"
@@ -9131,7 +9356,7 @@ export interface operations {
     parameters: {
       query?: {
         /**
-         * @description The representation: json, csv or pdf.
+         * @description The representation when `ref` has no suffix: `json` (default), `csv` or `pdf`.
          * @example pdf
          */
         format?: string;
@@ -9139,7 +9364,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The ref.
+         * @description The invoice's id (a UUID), optionally with a format suffix: `<id>.json`, `<id>.csv` or `<id>.pdf` (the suffix wins over `format`).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94.pdf
          */
         ref: string;
@@ -9277,7 +9502,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The lease's id.
+         * @description The lease's id (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         id: string;
@@ -9328,7 +9553,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The lease's id.
+         * @description The lease's id (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         id: string;
@@ -9374,7 +9599,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The lease's id.
+         * @description The lease's id (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         id: string;
@@ -9443,7 +9668,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The lease's id.
+         * @description The lease's id (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         id: string;
@@ -9505,7 +9730,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The lease's id.
+         * @description The lease's id (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         id: string;
@@ -9549,7 +9774,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The lease's id.
+         * @description The lease's id (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         id: string;
@@ -9594,7 +9819,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The lease's id.
+         * @description The lease's id (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         id: string;
@@ -9679,7 +9904,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The lease's id.
+         * @description The lease's id (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         id: string;
@@ -9975,12 +10200,12 @@ export interface operations {
          */
         limit?: number;
         /**
-         * @description Only items whose max price matches.
+         * @description Upper bound on the normalized price, a decimal string in the offer's currency.
          * @example 12.50
          */
         maxPrice?: string;
         /**
-         * @description Only items whose min accelerators matches.
+         * @description Only offers whose resource has at least this many accelerators.
          * @example 1
          */
         minAccelerators?: number;
@@ -10005,7 +10230,7 @@ export interface operations {
          */
         region?: string;
         /**
-         * @description The order of the items.
+         * @description The order: `newest` first (default), lowest normalized `price` first, or highest `credibility` first.
          * @example newest
          */
         sort?: 'newest' | 'price' | 'credibility';
@@ -10071,8 +10296,8 @@ export interface operations {
            *               "model": "fixed",
            *               "tiers": [
            *                 {
-           *                   "upTo": null,
-           *                   "price": null
+           *                   "upTo": "example",
+           *                   "price": "12.50"
            *                 }
            *               ],
            *               "reserved": {
@@ -10326,7 +10551,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The offer's id.
+         * @description The offer's id (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         id: string;
@@ -10438,7 +10663,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The offer's id.
+         * @description The offer's id (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         id: string;
@@ -10623,7 +10848,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The offer's id.
+         * @description The offer's id (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         id: string;
@@ -10755,7 +10980,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The offer's id.
+         * @description The offer's id (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         id: string;
@@ -10887,7 +11112,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The offer's id.
+         * @description The offer's id (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         id: string;
@@ -11077,8 +11302,8 @@ export interface operations {
            *               "model": "fixed",
            *               "tiers": [
            *                 {
-           *                   "upTo": null,
-           *                   "price": null
+           *                   "upTo": "example",
+           *                   "price": "12.50"
            *                 }
            *               ],
            *               "reserved": {
@@ -11430,7 +11655,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The resource's id.
+         * @description The resource's id (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         id: string;
@@ -11496,7 +11721,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The resource's id.
+         * @description The resource's id (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         id: string;
@@ -11610,7 +11835,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The resource's id.
+         * @description The resource's id (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         id: string;
@@ -11709,7 +11934,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The resource's id.
+         * @description The resource's id (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         id: string;
@@ -11754,7 +11979,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The resource's id.
+         * @description The resource's id (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         id: string;
@@ -11852,7 +12077,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The resource's id.
+         * @description The resource's id (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         id: string;
@@ -11952,7 +12177,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The resource's id.
+         * @description The resource's id (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         id: string;
@@ -11994,12 +12219,12 @@ export interface operations {
     parameters: {
       query?: {
         /**
-         * @description Only items whose accel min matches.
+         * @description At least this many accelerators.
          * @example 1
          */
         accelMin?: number;
         /**
-         * @description Only items whose accel model matches.
+         * @description Accelerator model code from the unit catalog, e.g. `H200`.
          * @example 1
          */
         accelModel?: string;
@@ -12009,12 +12234,12 @@ export interface operations {
          */
         class?: 'GEN' | 'AI' | 'HPC';
         /**
-         * @description Only items whose cpu max matches.
+         * @description At most this many CPU cores.
          * @example 1
          */
         cpuMax?: number;
         /**
-         * @description Only items whose cpu min matches.
+         * @description At least this many CPU cores.
          * @example 1
          */
         cpuMin?: number;
@@ -12029,7 +12254,7 @@ export interface operations {
          */
         form?: 'BM' | 'VM' | 'CTR' | 'API' | 'JOB';
         /**
-         * @description Only items whose industry matches.
+         * @description The industry section (one letter A to T, GB/T 4754) the resource serves.
          * @example I
          */
         industry?: string;
@@ -12044,12 +12269,12 @@ export interface operations {
          */
         location?: string;
         /**
-         * @description Only items whose mem max matches.
+         * @description At most this much memory, in GiB.
          * @example 1
          */
         memMax?: number;
         /**
-         * @description Only items whose mem min matches.
+         * @description At least this much memory, in GiB.
          * @example 1
          */
         memMin?: number;
@@ -12059,12 +12284,12 @@ export interface operations {
          */
         registrant?: string;
         /**
-         * @description Only items whose state matches.
+         * @description Only resources in this lifecycle state (`prepared`, `connected`, `schedulable`, `running`, `retired`).
          * @example prepared
          */
         state?: 'prepared' | 'connected' | 'schedulable' | 'running' | 'retired';
         /**
-         * @description Only items whose status matches.
+         * @description Only resources whose agents last reported this live status (`online`, `degraded`, `offline`).
          * @example online
          */
         status?: 'online' | 'degraded' | 'offline';
@@ -12132,12 +12357,12 @@ export interface operations {
     parameters: {
       query?: {
         /**
-         * @description Only items whose kind matches.
+         * @description Only records of this kind: `debit_note`, `invoice`, `payout` or `credit`.
          * @example debit_note
          */
         kind?: 'debit_note' | 'invoice' | 'payout' | 'credit';
         /**
-         * @description The most items to return (page size).
+         * @description The most records to return (1 to 1000), newest first.
          * @example 1
          */
         limit?: number;
@@ -12277,7 +12502,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The ssh key's id.
+         * @description The SSH key's id (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         id: string;
@@ -12305,7 +12530,7 @@ export interface operations {
     parameters: {
       query?: {
         /**
-         * @description Only items whose bucket matches.
+         * @description Width of each time bucket: `hour`, `day`, `week` or `month` (UTC).
          * @example hour
          */
         bucket?: 'hour' | 'day' | 'week' | 'month';
@@ -12506,7 +12731,7 @@ export interface operations {
       query?: never;
       header?: {
         /**
-         * @description Stripe's signature of the body (checked against the webhook secret).
+         * @description Stripe's signature of the raw body (`t=<time>,v1=<HMAC>`), checked against the webhook secret.
          * @example t=1764316800,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd
          */
         'stripe-signature'?: string;
@@ -12614,7 +12839,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The tree size.
+         * @description The number of leaves the log had when the checkpoint was signed (a positive integer).
          * @example 42
          */
         treeSize: string;
@@ -12682,7 +12907,7 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The path.
+         * @description The tile's path below `tile/`: `<L>/<N>[.p/<W>]` for a hash tile at level L, or `entries/<N>[.p/<W>]` for an entry bundle (C2SP tlog-tiles).
          * @example example
          */
         path: string;
@@ -12710,12 +12935,12 @@ export interface operations {
     parameters: {
       query: {
         /**
-         * @description Only items whose first matches.
+         * @description The smaller tree size: an earlier checkpoint's.
          * @example 1
          */
         first: number;
         /**
-         * @description Only items whose second matches.
+         * @description The larger tree size: a later checkpoint's.
          * @example 1
          */
         second: number;
@@ -12756,12 +12981,12 @@ export interface operations {
     parameters: {
       query: {
         /**
-         * @description Only items whose leaf index matches.
+         * @description The leaf's position in the log, counted from 0 (a record bundle's `leafIndex`).
          * @example 1
          */
         leafIndex: number;
         /**
-         * @description Only items whose tree size matches.
+         * @description The size of the tree to prove inclusion in: a signed checkpoint's tree size.
          * @example 1
          */
         treeSize: number;
@@ -12804,12 +13029,12 @@ export interface operations {
       header?: never;
       path: {
         /**
-         * @description The id.
+         * @description The record's id: the id of the debit note, invoice, payout or credit it records.
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         id: string;
         /**
-         * @description The kind.
+         * @description The record kind: `debit_note`, `invoice`, `payout` or `credit`.
          * @example invoice
          */
         kind: string;
@@ -12857,7 +13082,7 @@ export interface operations {
          */
         cursor?: string;
         /**
-         * @description Only items whose lease matches.
+         * @description Only events of this lease (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         lease?: string;
@@ -12867,7 +13092,8 @@ export interface operations {
          */
         limit?: number;
         /**
-         * @description Only items whose reason matches.
+         * @description Only refusals for this reason: `bad_signature`, `schema`, `unknown_lease`, `outside_lease`,
+         *     `over_capacity`, `units_mismatch`, `late` or `chain_gap` (docs/metering.md).
          * @example bad_signature
          */
         reason?:
@@ -12880,7 +13106,7 @@ export interface operations {
           | 'late'
           | 'chain_gap';
         /**
-         * @description Only items whose resource matches.
+         * @description Only events of this resource (a UUID).
          * @example 3f6c2a4e-8b1d-4c3e-9a7f-2d5b8e1c0a94
          */
         resource?: string;

@@ -377,12 +377,15 @@ export const offerSearchSchema = z.object({
     .string()
     .regex(/^[A-Z0-9]{1,16}$/)
     .optional(),
+  /** Only offers whose resource has at least this many accelerators. */
   minAccelerators: z.coerce.number().int().positive().max(100000).optional(),
   /** Bounds on the normalized price (per standard unit of the class), decimal strings. */
   minPrice: moneyDecimalString.optional(),
+  /** Upper bound on the normalized price, a decimal string in the offer's currency. */
   maxPrice: moneyDecimalString.optional(),
   /** Only offers whose resource is online and that have a free slot right now. */
   availableNow: z.enum(['true', 'false']).optional(),
+  /** The order: `newest` first (default), lowest normalized `price` first, or highest `credibility` first. */
   sort: z.enum(['newest', 'price', 'credibility']).default('newest'),
   cursor: z.string().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),

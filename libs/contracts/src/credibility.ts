@@ -85,8 +85,11 @@ export type EvaluationPayload = z.infer<typeof evaluationPayloadSchema>;
 export const submitEvaluationSchema = z.object({ jws: z.string().min(1).max(20000) });
 export const revokeEvaluationSchema = z.object({ reason: z.string().max(500).optional() });
 export const evaluationListSchema = z.object({
+  /** Only evaluations by this assessor organization (a UUID). */
   assessor: z.string().uuid().optional(),
+  /** Only evaluations of this subject: a resource's CRI or id, or a seller organization's id. */
   subject: z.string().max(200).optional(),
+  /** `current`: only evaluations in force (not revoked or superseded); `all` (default): every one. */
   include: z.enum(['current', 'all']).default('all'),
 });
 

@@ -4,16 +4,28 @@ import { isoUtcInstant } from './api.js';
 const nat = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 /** `GET /v1/transparency/proofs/inclusion?leafIndex=&treeSize=` */
-export const InclusionProofQuery = z.object({ leafIndex: nat, treeSize: nat });
+export const InclusionProofQuery = z.object({
+  /** The leaf's position in the log, counted from 0 (a record bundle's `leafIndex`). */
+  leafIndex: nat,
+  /** The size of the tree to prove inclusion in: a signed checkpoint's tree size. */
+  treeSize: nat,
+});
 /** `GET /v1/transparency/proofs/consistency?first=&second=` */
-export const ConsistencyProofQuery = z.object({ first: nat, second: nat });
+export const ConsistencyProofQuery = z.object({
+  /** The smaller tree size: an earlier checkpoint's. */
+  first: nat,
+  /** The larger tree size: a later checkpoint's. */
+  second: nat,
+});
 
 export const SETTLEMENT_RECORD_KINDS = ['debit_note', 'invoice', 'payout', 'credit'] as const;
 export type SettlementRecordKind = (typeof SETTLEMENT_RECORD_KINDS)[number];
 
 /** `GET /v1/seller/records?kind=&limit=` */
 export const SellerRecordsQuery = z.object({
+  /** Only records of this kind: `debit_note`, `invoice`, `payout` or `credit`. */
   kind: z.enum(SETTLEMENT_RECORD_KINDS).optional(),
+  /** The most records to return (1 to 1000), newest first. */
   limit: z.coerce.number().int().min(1).max(1000).optional(),
 });
 
@@ -45,7 +57,10 @@ export const BillingProfileInput = z.object({
 export type BillingProfile = z.infer<typeof BillingProfileInput>;
 
 /** Why an operator reads an organization's personal data (written to the access log). */
-export const PersonalDataReadQuery = z.object({ purpose: z.string().min(3).max(200) });
+export const PersonalDataReadQuery = z.object({
+  /** Why the operator reads it (3 to 200 characters), written to the access log. */
+  purpose: z.string().min(3).max(200),
+});
 
 /**
  * `GET /v1/admin/privacy/pseudonym?pseudonym=&viewer=&purpose=`: operators map a pseudonym back
@@ -54,8 +69,11 @@ export const PersonalDataReadQuery = z.object({ purpose: z.string().min(3).max(2
  */
 export const PseudonymResolveQuery = z
   .object({
+    /** The pseudonym to resolve: `buyer-` or `seller-` and 16 hex digits. */
     pseudonym: z.string().regex(/^(buyer|seller)-[0-9a-f]{16}$/, 'must look like buyer-<16 hex>'),
+    /** For a buyer pseudonym: the organization (seller or assessor) that saw it; buyer pseudonyms differ per viewer. */
     viewer: z.uuid().optional(),
+    /** Why the operator resolves it (3 to 200 characters), written to the access log. */
     purpose: z.string().min(3).max(200),
   })
   .refine((q) => q.pseudonym.startsWith('seller-') || q.viewer !== undefined, {
@@ -64,12 +82,16 @@ export const PseudonymResolveQuery = z
   });
 
 /** `GET /v1/admin/privacy/access-log?orgId=` */
-export const AccessLogQuery = z.object({ orgId: z.uuid().optional() });
+export const AccessLogQuery = z.object({
+  /** Only reads of this organization's personal data (a UUID). */
+  orgId: z.uuid().optional(),
+});
 
 /** `GET /v1/statistics/market?from=&to=&bucket=&currency=` */
 export const MarketStatisticsQuery = z.object({
   from: isoUtcInstant.optional(),
   to: isoUtcInstant.optional(),
+  /** Width of each time bucket: `hour`, `day`, `week` or `month` (UTC). */
   bucket: z.enum(['hour', 'day', 'week', 'month']).optional(),
   currency: z
     .string()

@@ -92,6 +92,7 @@ export const resourceSearchSchema = z
       .string()
       .regex(/^[A-Z]{2}(-[A-Z0-9]{1,3}(\.[A-Z0-9]{1,8})?)?$/, 'must be CN, CN-GZ or CN-GZ.GA1')
       .optional(),
+    /** The industry section (one letter A to T, GB/T 4754) the resource serves. */
     industry: z
       .string()
       .regex(/^[A-T]$/)
@@ -104,16 +105,24 @@ export const resourceSearchSchema = z
         'must be 86, 86.R07 or 86.R07.E00042',
       )
       .optional(),
+    /** Accelerator model code from the unit catalog, e.g. `H200`. */
     accelModel: z
       .string()
       .regex(/^[A-Z0-9]{1,16}$/)
       .optional(),
+    /** At least this many accelerators. */
     accelMin: intParam(RESOURCE_LIMITS.accelCount).optional(),
+    /** At least this many CPU cores. */
     cpuMin: intParam(RESOURCE_LIMITS.cpu).optional(),
+    /** At most this many CPU cores. */
     cpuMax: intParam(RESOURCE_LIMITS.cpu).optional(),
+    /** At least this much memory, in GiB. */
     memMin: intParam(RESOURCE_LIMITS.memGiB).optional(),
+    /** At most this much memory, in GiB. */
     memMax: intParam(RESOURCE_LIMITS.memGiB).optional(),
+    /** Only resources in this lifecycle state (`prepared`, `connected`, `schedulable`, `running`, `retired`). */
     state: z.enum(LIFECYCLE_STATES).optional(),
+    /** Only resources whose agents last reported this live status (`online`, `degraded`, `offline`). */
     status: z.enum(LIVE_STATUSES).optional(),
     limit: z.coerce.number().int().min(1).max(100).default(20),
     cursor: z.string().max(200).optional(),

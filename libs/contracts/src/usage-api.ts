@@ -44,8 +44,14 @@ export interface UsageIngestAccepted {
 }
 
 export const deadLettersQuerySchema = z.object({
+  /**
+   * Only refusals for this reason: `bad_signature`, `schema`, `unknown_lease`, `outside_lease`,
+   * `over_capacity`, `units_mismatch`, `late` or `chain_gap` (docs/metering.md).
+   */
   reason: z.enum(DLQ_REASONS).optional(),
+  /** Only events of this lease (a UUID). */
   lease: z.string().uuid().optional(),
+  /** Only events of this resource (a UUID). */
   resource: z.string().uuid().optional(),
   cursor: z
     .string()

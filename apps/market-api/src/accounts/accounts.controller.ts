@@ -20,12 +20,26 @@ export const createOrgSchema = signUpSchema.extend({
 export class AccountsController {
   constructor(private readonly accounts: AccountsService) {}
 
+  /**
+   * Creates an organization with the roles it asks for (`buyer` and/or `seller`) and its first
+   * user, and logs that user in: the answer carries an access token (15 minutes) and a refresh
+   * token.
+   *
+   * @summary Sign up a new organization
+   */
   @Public()
   @Post('auth/signup')
   signUp(@Body() body: unknown) {
     return this.accounts.signUp(parseInput(signUpSchema, body));
   }
 
+  /**
+   * Exchanges a user's email and password for an access token (an EdDSA JWT valid for 15 minutes)
+   * and a refresh token. A wrong email or password answers 401 (`unauthenticated`) without saying
+   * which.
+   *
+   * @summary Log in with email and password
+   */
   @Public()
   @Post('auth/login')
   @HttpCode(200)
@@ -33,6 +47,12 @@ export class AccountsController {
     return this.accounts.logIn(parseInput(logInSchema, body));
   }
 
+  /**
+   * Exchanges a refresh token for a new access token and a new refresh token (rotation): the old
+   * refresh token is spent, and presenting a spent one again revokes its whole session family.
+   *
+   * @summary Renew an access token
+   */
   @Public()
   @Post('auth/refresh')
   @HttpCode(200)
@@ -40,7 +60,11 @@ export class AccountsController {
     return this.accounts.refresh(parseInput(refreshSchema, body).refreshToken);
   }
 
-  /** Log-out: revokes the refresh token's session (its whole family); 200 whatever the token. */
+  /**
+   * Log-out: revokes the refresh token's session (its whole family); 200 whatever the token.
+   *
+   * @summary Log out (revoke a refresh token)
+   */
   @Public()
   @Post('auth/revoke')
   @HttpCode(200)
@@ -49,20 +73,33 @@ export class AccountsController {
     return { revoked: true };
   }
 
+  /**
+   * Who the access token belongs to: the user, the organization and its roles.
+   *
+   * @summary Get the current user and organization
+   */
   @Roles(...ROLES)
   @Get('me')
   me(@CurrentPrincipal() p: Principal) {
     return this.accounts.me(p.userId);
   }
 
-  /** Operators list organizations; the read of their names is written to the access log. */
+  /**
+   * Operators list organizations; the read of their names is written to the access log.
+   *
+   * @summary List organizations (operators)
+   */
   @Roles('operator')
   @Get('admin/organizations')
   listOrganizations(@CurrentPrincipal() p: Principal, @Query() query: unknown) {
     return this.accounts.listOrganizations(p, parseInput(adminOrganizationsQuerySchema, query));
   }
 
-  /** Operators admit organizations with any roles (assessors, other operators). */
+  /**
+   * Operators admit organizations with any roles (assessors, other operators).
+   *
+   * @summary Admit an organization (operators)
+   */
   @Roles('operator')
   @Post('admin/organizations')
   async createOrganization(@Body() body: unknown) {
@@ -73,6 +110,13 @@ export class AccountsController {
     };
   }
 
+  /**
+   * Operators add roles (`buyer`, `seller`, `assessor`, `operator`) to an organization; roles it
+   * already holds are kept. Answers the organization with all its roles.
+   *
+   * @summary Grant roles to an organization
+   * @param id The organization's id (a UUID).
+   */
   @Roles('operator')
   @Post('admin/organizations/:id/roles')
   @HttpCode(200)

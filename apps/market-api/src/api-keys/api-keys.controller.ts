@@ -19,6 +19,12 @@ export const apiKeyUsesQuerySchema = z.object({
 export class ApiKeysController {
   constructor(private readonly keys: ApiKeysService) {}
 
+  /**
+   * Creates an organization API key with the scopes asked for. The secret (`sk_…`) is in this
+   * answer only: it is stored as a hash and never shown again.
+   *
+   * @summary Create an API key
+   */
   @Roles('seller', 'buyer', 'assessor', 'operator')
   @Post()
   // Not @Idempotent: a replay store would keep the secret, which is shown once and never stored.
@@ -26,13 +32,24 @@ export class ApiKeysController {
     return this.keys.create(p, parseInput(createApiKeySchema, body));
   }
 
+  /**
+   * Every key of the caller's organization, revoked ones included, with its scopes and last use;
+   * never the secret.
+   *
+   * @summary List the organization's API keys
+   */
   @Roles('seller', 'buyer', 'assessor', 'operator')
   @Get()
   async list(@CurrentPrincipal() p: Principal) {
     return { items: await this.keys.list(p) };
   }
 
-  /** Every authenticated use of the key: time, method, path and address, newest first. */
+  /**
+   * Every authenticated use of the key: time, method, path and address, newest first.
+   *
+   * @summary List the uses of an API key
+   * @param id The API key's id (a UUID).
+   */
   @Roles('seller', 'buyer', 'assessor', 'operator')
   @Get(':id/uses')
   uses(
@@ -44,6 +61,13 @@ export class ApiKeysController {
     return this.keys.uses(p, id, cursor, limit);
   }
 
+  /**
+   * The key stops working at once; its record and uses are kept. Revoking a revoked key answers it
+   * unchanged.
+   *
+   * @summary Revoke an API key
+   * @param id The API key's id (a UUID).
+   */
   @Roles('seller', 'buyer', 'assessor', 'operator')
   @Delete(':id')
   revoke(@CurrentPrincipal() p: Principal, @Param('id', ParseUUIDPipe) id: string) {

@@ -11,7 +11,9 @@ export const auditQuerySchema = z.object({
     .optional(),
   /** The organization the actions concern. */
   orgId: z.string().uuid().optional(),
+  /** Only actions by this user (a UUID). */
   actorUserId: z.string().uuid().optional(),
+  /** Only actions that `succeeded`, or only those that `failed` (refused log-ins, denied access). */
   outcome: z.enum(['succeeded', 'failed']).optional(),
   from: isoUtcInstant.optional(),
   to: isoUtcInstant.optional(),

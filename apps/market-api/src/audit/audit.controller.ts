@@ -8,7 +8,11 @@ import { AuditService } from './audit.service.js';
 export class AuditController {
   constructor(private readonly audit: AuditService) {}
 
-  /** The audit log, newest first: log-ins, API keys, role changes, payouts, fee changes… */
+  /**
+   * The audit log, newest first: log-ins, API keys, role changes, payouts, fee changes…
+   *
+   * @summary List audit events (operators)
+   */
   @Roles('operator')
   @Get('audit-events')
   events(@Query() q: unknown): Promise<AuditEventPage> {

@@ -26,6 +26,12 @@ export class HealthController {
     });
   }
 
+  /**
+   * Liveness: answers `{"status":"ok"}` while the process serves HTTP, whatever its dependencies do
+   * (for restarts by an orchestrator).
+   *
+   * @summary Check that the process is alive
+   */
   @Public()
   @Get('health/live')
   @HttpCode(200)
@@ -33,7 +39,11 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Ready when PostgreSQL and Kafka both answer; 503 names what does not. */
+  /**
+   * Ready when PostgreSQL and Kafka both answer; 503 names what does not.
+   *
+   * @summary Check that the API can serve requests
+   */
   @Public()
   @Get('health/ready')
   async ready(@Res({ passthrough: true }) res: Response) {
@@ -49,6 +59,12 @@ export class HealthController {
     return { status: ok ? 'ok' : 'unavailable', checks: { postgres, kafka } };
   }
 
+  /**
+   * The platform's public Ed25519 keys as a JSON Web Key Set: they verify access tokens, signed
+   * checkpoints, invoices and federation records.
+   *
+   * @summary Get the platform's public keys (JWKS)
+   */
   @Public()
   @Get('.well-known/jwks.json')
   jwks() {

@@ -6,6 +6,12 @@ import { LedgerService, type TrialBalance } from './ledger.service.js';
 export class LedgerController {
   constructor(private readonly ledger: LedgerService) {}
 
+  /**
+   * The balance of every ledger account, per currency, with the check that debits equal credits
+   * (double-entry bookkeeping).
+   *
+   * @summary Get the ledger trial balance (operators)
+   */
   @Roles('operator')
   @Get('trial-balance')
   trialBalance(): Promise<TrialBalance> {

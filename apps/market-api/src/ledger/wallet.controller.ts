@@ -7,6 +7,12 @@ import { WalletService } from './wallet.service.js';
 export class WalletController {
   constructor(private readonly wallets: WalletService) {}
 
+  /**
+   * The buyer's balances per currency: available (spendable), held (reserved for running leases)
+   * and their total, as decimal strings.
+   *
+   * @summary Get the buyer's wallet
+   */
   @Roles('buyer')
   @Get('wallet')
   wallet(@CurrentPrincipal() p: Principal): Promise<WalletView> {

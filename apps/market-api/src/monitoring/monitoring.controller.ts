@@ -13,7 +13,11 @@ import {
 export class MonitoringController {
   constructor(private readonly monitoring: MonitoringService) {}
 
-  /** Operators: every listed resource. */
+  /**
+   * Operators: every listed resource.
+   *
+   * @summary Monitor every resource (operators)
+   */
   @Roles('operator')
   @Get('admin/monitoring/resources')
   async resources(@Query() q: unknown): Promise<{ items: ResourceMonitoringView[] }> {
@@ -21,7 +25,11 @@ export class MonitoringController {
     return { items: await this.monitoring.resources({ windowHours }) };
   }
 
-  /** Operators: per seller, aggregated. */
+  /**
+   * Operators: per seller, aggregated.
+   *
+   * @summary Monitor sellers (operators)
+   */
   @Roles('operator')
   @Get('admin/monitoring/sellers')
   async sellers(@Query() q: unknown): Promise<{ items: SellerMonitoringView[] }> {
@@ -29,7 +37,11 @@ export class MonitoringController {
     return { items: await this.monitoring.sellers({ windowHours }) };
   }
 
-  /** Sellers: their own resources. */
+  /**
+   * Sellers: their own resources.
+   *
+   * @summary Monitor the seller's resources
+   */
   @Roles('seller')
   @Get('monitoring/resources')
   async mine(

@@ -17,6 +17,13 @@ export class MetricsController {
     private readonly config: AppConfig,
   ) {}
 
+  /**
+   * Counters and histograms in the Prometheus text format: requests by route and status, ingest,
+   * settlement, payouts, webhooks. Counts and totals only, never identities. Only for the
+   * scraper: it sends the bearer scrape token (`METRICS_TOKEN`); 404 when none is configured.
+   *
+   * @summary Scrape Prometheus metrics
+   */
   @ScrapeTokenAuth()
   @Get('metrics')
   @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')

@@ -8,7 +8,11 @@ import { DemandsService } from './demands.service.js';
 export class DemandsController {
   constructor(private readonly demands: DemandsService) {}
 
-  /** Ranked candidates for a demand; nothing is reserved until the buyer orders one. */
+  /**
+   * Ranked candidates for a demand; nothing is reserved until the buyer orders one.
+   *
+   * @summary Match a demand to offers
+   */
   @Roles('buyer')
   @Post()
   @HttpCode(200)

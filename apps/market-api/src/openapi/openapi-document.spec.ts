@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import { ERROR_CODES } from '@suanli/contracts';
+import { documentProblems, exampleProblems } from './document-lint.js';
 import { DOCUMENT_FILE } from './document-file.js';
 import type { OpenApiDocument } from './openapi-document.js';
 
@@ -29,6 +30,14 @@ describe('the OpenAPI document', () => {
       }
     }
     expect(gaps).toEqual([]);
+  });
+
+  it('has a real summary and description for every operation and parameter (no placeholders)', () => {
+    expect(documentProblems(doc)).toEqual([]);
+  });
+
+  it('has examples that validate against their schemas', () => {
+    expect(exampleProblems(doc)).toEqual([]);
   });
 
   it('has an example for every request and success body', () => {

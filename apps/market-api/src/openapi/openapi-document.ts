@@ -157,6 +157,14 @@ const firstSentence = (s: string): string => {
   return (m ? m[1] : line).slice(0, 120);
 };
 
+const summaryOf = (facts: HandlerFacts | undefined): { summary?: string } => {
+  const text = facts?.summary ?? (facts?.description && firstSentence(facts.description));
+  return text ? { summary: text } : {};
+};
+
+const withText = (text: string | undefined): { description?: string } =>
+  text ? { description: text } : {};
+
 /** Descriptions of parameters that recur across operations. */
 const COMMON_PARAMS: Record<string, string> = {
   limit: 'The most items to return (page size).',
@@ -214,6 +222,7 @@ const CONTENT_EXAMPLES: Record<string, string> = {
   'text/csv':
     'number,period_start,period_end,line,quantity,unit,price,amount\nSL-2026-000042,2026-11-28T08:00:00Z,2026-11-28T10:00:00Z,slot_h,2,slot_h,60.00,120.00\n',
   'application/pdf': '%PDF-1.7 … (binary)',
+  'text/javascript': '/*! For license information please see redoc.standalone.js.LICENSE.txt */ …',
 };
 const contentExample = (mediaType: string): string | undefined =>
   CONTENT_EXAMPLES[mediaType.split(';')[0].trim()];
@@ -231,14 +240,14 @@ function withFieldDocs(schema: JsonSchema, docs: Record<string, string>): JsonSc
   return { ...schema, properties: next };
 }
 
-/** `{id}` after `/leases` → "The lease's id." */
-function pathParamText(name: string, segment: string): string {
-  if (name === 'orgId') return "The organization's id.";
+/** `{id}` after `/leases` → "The lease's id (a UUID)."; other names need the handler's `@param`. */
+function pathParamText(name: string, segment: string): string | undefined {
+  if (name === 'orgId') return "The organization's id (a UUID).";
   if (name === 'id' && !segment.startsWith('{')) {
     const noun = segment.replace(/-/g, ' ').replace(/ies$/, 'y').replace(/s$/, '');
-    return `The ${noun}'s id.`;
+    return `The ${noun}'s id (a UUID).`;
   }
-  return `The ${humanize(name).toLowerCase()}.`;
+  return undefined;
 }
 
 /** The response headers of a deprecated operation (docs/api-versioning.md). */
@@ -339,6 +348,7 @@ export async function buildDocument(input: BuildInput): Promise<OpenApiDocument>
   };
   const paths: OpenApiDocument['paths'] = {};
   const taken = new Set<string>();
+  const usedShared = new Set<string>();
   const routes = [...input.routes].sort(
     (a, b) => a.path.localeCompare(b.path) || a.method.localeCompare(b.method),
   );
@@ -355,11 +365,12 @@ export async function buildDocument(input: BuildInput): Promise<OpenApiDocument>
       if (a.kind === 'param' && a.name) {
         const uuid = a.pipes.includes('ParseUUIDPipe');
         const segment = r.path.split(`{${a.name}}`)[0].split('/').filter(Boolean).pop() ?? '';
+        const text = facts?.paramDocs[a.index] ?? pathParamText(a.name, segment);
         parameters.push({
           name: a.name,
           in: 'path',
           required: true,
-          description: pathParamText(a.name, segment),
+          ...(text ? { description: text } : {}),
           schema: uuid ? { type: 'string', format: 'uuid' } : { type: 'string' },
           example: uuid
             ? sampleOf({ type: 'string', format: 'uuid' }, components)
@@ -370,7 +381,7 @@ export async function buildDocument(input: BuildInput): Promise<OpenApiDocument>
           name: a.name,
           in: 'query',
           required: false,
-          description: COMMON_PARAMS[a.name] ?? `The ${humanize(a.name).toLowerCase()}.`,
+          ...withText(facts?.paramDocs[a.index] ?? COMMON_PARAMS[a.name]),
           schema: { type: 'string' },
           example: paramExample(a.name, { type: 'string' }, components),
         });
@@ -383,8 +394,7 @@ export async function buildDocument(input: BuildInput): Promise<OpenApiDocument>
           const text =
             (typeof description === 'string' ? description : undefined) ??
             parsed?.schema?.fieldDocs[name] ??
-            COMMON_PARAMS[name] ??
-            `Only items whose ${humanize(name).toLowerCase()} matches.`;
+            COMMON_PARAMS[name];
           parameters.push({
             name,
             in: 'query',
@@ -399,7 +409,7 @@ export async function buildDocument(input: BuildInput): Promise<OpenApiDocument>
           name: a.name,
           in: 'header',
           required: false,
-          description: COMMON_PARAMS[a.name] ?? `The ${a.name} header.`,
+          ...withText(facts?.paramDocs[a.index] ?? COMMON_PARAMS[a.name]),
           schema: { type: 'string' },
           example: paramExample(a.name.toLowerCase(), { type: 'string' }, components),
         });
@@ -425,7 +435,8 @@ export async function buildDocument(input: BuildInput): Promise<OpenApiDocument>
     const op: Operation = {
       operationId: operationId(r, taken),
       tags: [humanize(r.controller.replace(/Controller$/, ''))],
-      summary: facts?.description ? firstSentence(facts.description) : humanize(r.handler),
+      // the handler's `@summary`, else its JSDoc's first sentence; none at all fails the lint
+      ...summaryOf(facts),
       description: [facts?.description, note?.description, authText(r)]
         .filter((x) => x)
         .join('\n\n'),
@@ -507,10 +518,11 @@ export async function buildDocument(input: BuildInput): Promise<OpenApiDocument>
     for (const s of [...errors].sort()) {
       const base = s === '409' && r.method === 'get' ? [] : BASE_CODES[s];
       const all = [...new Set([...base, ...(codes.get(s) ?? [])])];
-      op.responses[s] =
-        all.join() === SHARED_CODES[s].join()
-          ? { $ref: `#/components/responses/${ERROR_RESPONSE_NAMES[s]}` }
-          : errorResponse(s, all);
+      const shared = all.join() === SHARED_CODES[s].join();
+      if (shared) usedShared.add(s);
+      op.responses[s] = shared
+        ? { $ref: `#/components/responses/${ERROR_RESPONSE_NAMES[s]}` }
+        : errorResponse(s, all);
     }
     (paths[r.path] ??= {})[r.method] = op;
   }
@@ -531,11 +543,14 @@ export async function buildDocument(input: BuildInput): Promise<OpenApiDocument>
       schemas: Object.fromEntries(
         Object.entries(components).sort(([a], [b]) => a.localeCompare(b)),
       ),
+      // the shared error responses some operation refers to
       responses: Object.fromEntries(
-        Object.keys(ERROR_STATUSES).map((status) => [
-          ERROR_RESPONSE_NAMES[status],
-          errorResponse(status, SHARED_CODES[status]),
-        ]),
+        Object.keys(ERROR_STATUSES)
+          .filter((status) => usedShared.has(status))
+          .map((status) => [
+            ERROR_RESPONSE_NAMES[status],
+            errorResponse(status, SHARED_CODES[status]),
+          ]),
       ),
       securitySchemes: {
         accessToken: {

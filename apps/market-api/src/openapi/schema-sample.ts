@@ -3,6 +3,7 @@ import type { JsonSchema } from './source-analysis.js';
 /** Candidate strings tried, in order, against a `pattern` (the first that matches wins). */
 const PATTERN_CANDIDATES = [
   '12.50',
+  '0.05',
   '1',
   'CNY',
   'CN',
@@ -13,6 +14,8 @@ const PATTERN_CANDIDATES = [
   'key-0001-example',
   'sk_3mYpZ1X0exampleexampleexampleexampleexample',
   '86.N00',
+  'buyer-3f6c2a4e8b1d4c3e',
+  'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs',
   'example',
 ];
 
@@ -52,7 +55,8 @@ export function sampleOf(
   /** Requests: only the required fields (or the first one when none is required). */
   minimal = false,
 ): unknown {
-  if (depth > 8) return null;
+  // deep enough for the nested views (a search page → offer → prices → tiers); a bound for cycles
+  if (depth > 24) return null;
   const ref = schema.$ref;
   if (typeof ref === 'string') {
     const target = components[ref.replace('#/components/schemas/', '')];

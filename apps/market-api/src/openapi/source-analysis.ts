@@ -27,6 +27,13 @@ export interface HandlerFacts {
   binary: boolean;
   /** The JSDoc comment on the handler. */
   description: string | undefined;
+  /** The handler's JSDoc `@summary` tag: the operation's one-line title. */
+  summary: string | undefined;
+  /**
+   * The handler's JSDoc `@param` texts, by the handler parameter's index: what a path, query or
+   * header parameter means (the route's `@Param('id') id` is documented as `@param id …`).
+   */
+  paramDocs: (string | undefined)[];
   /**
    * Domain errors the handler may answer with: every `new DomainError('<code>', …, <status>)`
    * in the handler and in the functions it calls (followed through the program's own sources),
@@ -134,11 +141,28 @@ export class SourceAnalysis {
       .map((d) => ts.getTextOfJSDocComment(d.comment) ?? '')
       .join('\n')
       .trim();
+    const paramDocs = m.parameters.map((p) => {
+      const text = ts
+        .getJSDocParameterTags(p)
+        .map((t) => ts.getTextOfJSDocComment(t.comment) ?? '')
+        .join(' ')
+        .replace(/^\s*-\s*/, '')
+        .replace(/\s+/g, ' ')
+        .trim();
+      return text === '' ? undefined : text;
+    });
+    const summary = ts
+      .getJSDocTags(m)
+      .filter((t) => t.tagName.text === 'summary')
+      .map((t) => (ts.getTextOfJSDocComment(t.comment) ?? '').replace(/\s+/g, ' ').trim())
+      .find((t) => t !== '');
     return {
       parsed,
       response,
       binary,
       description: doc === '' ? undefined : doc,
+      summary,
+      paramDocs,
       errors: this.errorsOf(m),
     };
   }

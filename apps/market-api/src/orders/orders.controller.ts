@@ -17,6 +17,13 @@ export const usageQuery = z.object({
 export class OrdersController {
   constructor(private readonly orders: OrdersService) {}
 
+  /**
+   * A buyer orders slots of an offer for a period. The lease's estimated amount is held in the
+   * buyer's wallet; a lease that cannot be delivered is refunded. Send an `Idempotency-Key`: a
+   * retry with the same key answers the same lease.
+   *
+   * @summary Order a lease
+   */
   @Roles('buyer')
   @Post('orders')
   @Idempotent()
@@ -24,25 +31,48 @@ export class OrdersController {
     return this.orders.place(p.orgId, parseInput(createOrderSchema, body));
   }
 
+  /**
+   * The caller's leases: as buyer, those it ordered; as seller, those on its resources. Newest
+   * first.
+   *
+   * @summary List leases
+   */
   @Roles('buyer', 'seller')
   @Get('leases')
   async leases(@CurrentPrincipal() p: Principal) {
     return { items: await this.orders.listLeases(p) };
   }
 
+  /**
+   * One lease with its offer, pinned price, period, status and amounts, for its buyer or seller.
+   *
+   * @summary Get a lease
+   * @param id The lease's id (a UUID).
+   */
   @Roles('buyer', 'seller')
   @Get('leases/:id')
   lease(@CurrentPrincipal() p: Principal, @Param('id', ParseUUIDPipe) id: string) {
     return this.orders.leaseView(p, id);
   }
 
-  /** An interruptible lease's pauses and resumes with their reasons. */
+  /**
+   * An interruptible lease's pauses and resumes with their reasons.
+   *
+   * @summary List a lease's interruptions
+   * @param id The lease's id (a UUID).
+   */
   @Roles('buyer', 'seller')
   @Get('leases/:id/interruptions')
   async interruptions(@CurrentPrincipal() p: Principal, @Param('id', ParseUUIDPipe) id: string) {
     return { items: await this.orders.interruptions(p, id) };
   }
 
+  /**
+   * The buyer ends the lease early; usage up to now is billed and the rest of the hold is released.
+   *
+   * @summary Cancel a lease (buyer)
+   * @param id The lease's id (a UUID).
+   */
   @Roles('buyer')
   @Post('leases/:id/cancel')
   @HttpCode(200)
@@ -50,6 +80,13 @@ export class OrdersController {
     return this.orders.endEarly(p, id, 'cancelled_by_buyer');
   }
 
+  /**
+   * The seller ends the lease early; the buyer is billed for usage up to now only, and the early
+   * end counts as negative evidence in the seller's credibility.
+   *
+   * @summary Terminate a lease (seller)
+   * @param id The lease's id (a UUID).
+   */
   @Roles('seller')
   @Post('leases/:id/terminate')
   @HttpCode(200)
@@ -57,6 +94,12 @@ export class OrdersController {
     return this.orders.endEarly(p, id, 'terminated_by_seller');
   }
 
+  /**
+   * The lease's metered usage in standard units, bucketed by minute or hour within `[from, to)`.
+   *
+   * @summary Get a lease's metered usage
+   * @param id The lease's id (a UUID).
+   */
   @Roles('buyer', 'seller')
   @Get('leases/:id/usage')
   async usage(

@@ -49,6 +49,9 @@ export class PaymentsController {
   /**
    * Test-mode funding of a buyer's wallet (no real money). Refused once Stripe is configured,
    * and for an organization that is unknown, erased or not a buyer; audited with the credit.
+   *
+   * @summary Credit a buyer wallet in test mode (operators)
+   * @param orgId The buyer organization's id (a UUID).
    */
   @Roles('operator')
   @Idempotent()
@@ -67,7 +70,11 @@ export class PaymentsController {
     });
   }
 
-  /** Starts a top-up: a Stripe Checkout Session (its URL), or in test mode an immediate credit. */
+  /**
+   * Starts a top-up: a Stripe Checkout Session (its URL), or in test mode an immediate credit.
+   *
+   * @summary Top up the wallet
+   */
   // Resumable: a retry after a crash carries on with the top-up its key created.
   @Roles('buyer')
   @Idempotent({ resumable: true })
@@ -81,13 +88,23 @@ export class PaymentsController {
     return this.topUps.create(p.orgId, input.currency, input.amount, key);
   }
 
+  /**
+   * The buyer's top-ups, newest first, with their status (`open` until paid, then `paid`) and
+   * amounts.
+   *
+   * @summary List the wallet's top-ups
+   */
   @Roles('buyer')
   @Get('wallet/top-ups')
   async listTopUps(@CurrentPrincipal() p: Principal): Promise<{ items: TopUpView[] }> {
     return { items: await this.topUps.list(p.orgId) };
   }
 
-  /** Refunds unused available balance to the card of a paid Stripe top-up. */
+  /**
+   * Refunds unused available balance to the card of a paid Stripe top-up.
+   *
+   * @summary Refund unused wallet balance
+   */
   // Resumable: a retry after a crash finds the parts its key booked and sends those not sent yet.
   @Roles('buyer')
   @Idempotent({ resumable: true })
@@ -101,13 +118,24 @@ export class PaymentsController {
     return this.payouts.refund(p.orgId, input.currency, input.amount, key);
   }
 
+  /**
+   * Refunds of unused balance to the buyer's card, newest first, with their status.
+   *
+   * @summary List the wallet's refunds
+   */
   @Roles('buyer')
   @Get('wallet/refunds')
   async refunds(@CurrentPrincipal() p: Principal): Promise<{ items: MovementView[] }> {
     return { items: await this.payouts.movements(p.orgId, 'refund') };
   }
 
-  /** Stripe's webhook: signature-verified on the raw body; each event id applied once. */
+  /**
+   * Stripe's webhook: signature-verified on the raw body; each event id applied once.
+   *
+   * @summary Receive Stripe webhook events
+   * @param signature Stripe's signature of the raw body (`t=<time>,v1=<HMAC>`), checked against the
+   * webhook secret.
+   */
   @Public()
   @Post('stripe/webhook')
   @HttpCode(200)
@@ -127,7 +155,11 @@ export class PaymentsController {
     );
   }
 
-  /** Sellers: onboard (or resume onboarding) as a Stripe Connect account. */
+  /**
+   * Sellers: onboard (or resume onboarding) as a Stripe Connect account.
+   *
+   * @summary Onboard as a Stripe Connect account (sellers)
+   */
   @Roles('seller')
   @Post('earnings/connect-account')
   @HttpCode(200)
@@ -135,14 +167,22 @@ export class PaymentsController {
     return this.payouts.onboard(p.orgId);
   }
 
-  /** Sellers: payable balances, Connect account and payouts. */
+  /**
+   * Sellers: payable balances, Connect account and payouts.
+   *
+   * @summary Get the seller's earnings
+   */
   @Roles('seller')
   @Get('earnings')
   earnings(@CurrentPrincipal() p: Principal): Promise<EarningsView> {
     return this.payouts.earnings(p.orgId);
   }
 
-  /** Operators: run the payout schedule now (idempotent per seller, currency and day). */
+  /**
+   * Operators: run the payout schedule now (idempotent per seller, currency and day).
+   *
+   * @summary Run payouts now (operators)
+   */
   @Roles('operator')
   @Post('admin/payouts/run')
   @HttpCode(200)
@@ -152,7 +192,11 @@ export class PaymentsController {
     return result;
   }
 
-  /** Operators: ledger movements vs Stripe balance transactions, every difference listed. */
+  /**
+   * Operators: ledger movements vs Stripe balance transactions, every difference listed.
+   *
+   * @summary Reconcile the ledger with Stripe (operators)
+   */
   @Roles('operator')
   @Get('admin/reconciliation')
   reconciliationReport(): Promise<ReconciliationReport> {

@@ -42,14 +42,24 @@ export class SettlementLogController {
     @InjectDataSource() private readonly db: DataSource,
   ) {}
 
-  /** The latest signed checkpoint (a new one is signed when the tree grew). */
+  /**
+   * The latest signed checkpoint (a new one is signed when the tree grew).
+   *
+   * @summary Get the latest signed checkpoint
+   */
   @Public()
   @Get('transparency/checkpoint')
   latest(): Promise<CheckpointView> {
     return this.log.latestCheckpoint();
   }
 
-  /** A checkpoint signed earlier, by its tree size. */
+  /**
+   * A checkpoint signed earlier, by its tree size.
+   *
+   * @summary Get the checkpoint of a tree size
+   * @param treeSize The number of leaves the log had when the checkpoint was signed (a positive
+   * integer).
+   */
   @Public()
   @Get('transparency/checkpoints/:treeSize')
   ofSize(@Param('treeSize') treeSize: string): Promise<CheckpointView> {
@@ -60,6 +70,8 @@ export class SettlementLogController {
   /**
    * The log as C2SP tlog-tiles (docs/decisions.md, "Settlement log as tiles"): the latest
    * checkpoint as a signed note, signed by the platform key under the log's origin.
+   *
+   * @summary Get the latest checkpoint as a signed note
    */
   @Public()
   @Get('transparency/log/checkpoint')
@@ -70,7 +82,13 @@ export class SettlementLogController {
     return cp.note ?? '';
   }
 
-  /** A tile (`tile/<L>/<N>[.p/<W>]`) or entry bundle (`tile/entries/<N>[.p/<W>]`): immutable. */
+  /**
+   * A tile (`tile/<L>/<N>[.p/<W>]`) or entry bundle (`tile/entries/<N>[.p/<W>]`): immutable.
+   *
+   * @summary Get a tile of the settlement log
+   * @param path The tile's path below `tile/`: `<L>/<N>[.p/<W>]` for a hash tile at level L, or
+   * `entries/<N>[.p/<W>]` for an entry bundle (C2SP tlog-tiles).
+   */
   @Public()
   @Get('transparency/log/tile/*path')
   async tile(
@@ -92,6 +110,12 @@ export class SettlementLogController {
     return new StreamableFile(Buffer.from(data), { type: 'application/octet-stream' });
   }
 
+  /**
+   * The audit path proving that the leaf at `leafIndex` is in the tree of size `treeSize`: the
+   * hashes (base64) to combine with the leaf hash up to the checkpoint's root (RFC 6962).
+   *
+   * @summary Get an inclusion proof
+   */
   @Public()
   @Get('transparency/proofs/inclusion')
   inclusion(
@@ -101,6 +125,12 @@ export class SettlementLogController {
     return this.log.inclusionProof(leafIndex, treeSize);
   }
 
+  /**
+   * The hashes (base64) proving that the tree of size `first` is a prefix of the tree of size
+   * `second`, so an earlier checkpoint was not rewritten (RFC 6962).
+   *
+   * @summary Get a consistency proof
+   */
   @Public()
   @Get('transparency/proofs/consistency')
   consistency(@Query() q: unknown): Promise<{ first: number; second: number; hashes: string[] }> {
@@ -111,6 +141,10 @@ export class SettlementLogController {
   /**
    * One record with its leaf, inclusion proof and checkpoint, for the buyer or seller it
    * concerns (404 for anyone else). Sellers see it pseudonymized, as everyone does.
+   *
+   * @summary Get a settlement record with its proofs
+   * @param kind The record kind: `debit_note`, `invoice`, `payout` or `credit`.
+   * @param id The record's id: the id of the debit note, invoice, payout or credit it records.
    */
   @Roles('buyer', 'seller')
   @Get('transparency/records/:kind/:id')
@@ -135,7 +169,11 @@ export class SettlementLogController {
     return bundle;
   }
 
-  /** The seller's own settlement records, as the log holds them (buyers pseudonymized). */
+  /**
+   * The seller's own settlement records, as the log holds them (buyers pseudonymized).
+   *
+   * @summary List the seller's settlement records
+   */
   @Roles('seller')
   @Get('seller/records')
   async sellerRecords(
@@ -149,6 +187,8 @@ export class SettlementLogController {
   /**
    * Settlement records of the sellers whose resources the assessor has evaluated:
    * pseudonyms only, amounts banded, no line detail.
+   *
+   * @summary List settlement records for an assessor
    */
   @Roles('assessor')
   @Get('assessor/records')

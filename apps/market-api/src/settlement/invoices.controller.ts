@@ -28,14 +28,26 @@ function parseRef(ref: string, format: string | undefined): { id: string; format
 export class InvoicesController {
   constructor(private readonly invoices: InvoicesService) {}
 
-  /** Buyers: their own invoices. Sellers: invoices on their resources, buyer pseudonymized. */
+  /**
+   * Buyers: their own invoices. Sellers: invoices on their resources, buyer pseudonymized.
+   *
+   * @summary List invoices
+   */
   @Roles('buyer', 'seller')
   @Get('invoices')
   list(@CurrentPrincipal() p: Principal): Promise<Page<InvoiceDocument>> {
     return this.invoices.list(p);
   }
 
-  /** One invoice as JSON, CSV or PDF (`/v1/invoices/<id>.pdf` or `?format=pdf`). */
+  /**
+   * One invoice as JSON, CSV or PDF (`/v1/invoices/<id>.pdf` or `?format=pdf`).
+   *
+   * @summary Get an invoice (JSON, CSV or PDF)
+   * @param ref The invoice's id (a UUID), optionally with a format suffix: `<id>.json`, `<id>.csv`
+   * or `<id>.pdf` (the suffix wins over `format`).
+   * @param formatQuery The representation when `ref` has no suffix: `json` (default), `csv` or
+   * `pdf`.
+   */
   @Roles('buyer', 'seller')
   @Get('invoices/:ref')
   async get(
@@ -60,6 +72,13 @@ export class InvoicesController {
     });
   }
 
+  /**
+   * The lease's debit notes: each settlement period's metered quantities, prices and amounts,
+   * charged to the buyer's wallet. For the buyer and the seller of the lease.
+   *
+   * @summary List a lease's debit notes
+   * @param id The lease's id (a UUID).
+   */
   @Roles('buyer', 'seller')
   @Get('leases/:id/debit-notes')
   debitNotes(

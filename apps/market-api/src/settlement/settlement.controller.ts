@@ -12,7 +12,11 @@ export class SettlementController {
     @Optional() private readonly metrics?: Metrics,
   ) {}
 
-  /** Runs settlement now (the injected Clock's now; a body `now` is ignored). Idempotent. */
+  /**
+   * Runs settlement now (the injected Clock's now; a body `now` is ignored). Idempotent.
+   *
+   * @summary Run settlement now (operators)
+   */
   @Roles('operator')
   @Post('run')
   @HttpCode(200)

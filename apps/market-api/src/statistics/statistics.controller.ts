@@ -12,7 +12,11 @@ import { StatisticsService, type MarketOverview } from './statistics.service.js'
 export class StatisticsController {
   constructor(private readonly stats: StatisticsService) {}
 
-  /** Volume and price per class, region and time bucket; cells under k = 5 suppressed. */
+  /**
+   * Volume and price per class, region and time bucket; cells under k = 5 suppressed.
+   *
+   * @summary Get market statistics
+   */
   @Public()
   @Get('market')
   market(@Query() q: unknown): Promise<MarketStatisticsView> {

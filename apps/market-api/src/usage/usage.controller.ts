@@ -25,6 +25,8 @@ export class UsageController {
    * `data.units` (and `data.catalog`): the exchange then rates its raw `usage` with the catalog
    * version it names, else the current one, and answers which in `rated`. Answers 202: the
    * ingest applies the events (or dead-letters them: `GET /v1/usage/dead-letters`).
+   *
+   * @summary Send usage as CloudEvents
    */
   @ApiKeyAuth('usage:write')
   @Post('usage/events')
@@ -36,12 +38,26 @@ export class UsageController {
     return this.usage.ingest(key, cloudEventsOf(req).events);
   }
 
+  /**
+   * Usage events and batches the ingest refused (bad signature, unknown lease, window outside the
+   * lease, duplicate sequence…), newest first, with the reason. Sellers see those of their
+   * resources, operators all.
+   *
+   * @summary List refused usage events
+   */
   @Roles('seller', 'operator')
   @Get('usage/dead-letters')
   deadLetters(@CurrentPrincipal() p: Principal, @Query() q: unknown) {
     return this.usage.deadLetters(p, parseInput(deadLettersQuerySchema, q));
   }
 
+  /**
+   * The resource's metered usage in standard units over all its leases, bucketed within `[from,
+   * to)`. For its seller and operators.
+   *
+   * @summary Get a resource's metered usage
+   * @param id The resource's id (a UUID).
+   */
   @Roles('seller', 'operator')
   @Get('resources/:id/usage')
   async resourceUsage(
