@@ -127,8 +127,7 @@ export interface paths {
     /**
      * Scrape Prometheus metrics
      * @description Counters and histograms in the Prometheus text format: requests by route and status, ingest,
-     *     settlement, payouts, webhooks. Counts and totals only, never identities. Only for the
-     *     scraper: it sends the bearer scrape token (`METRICS_TOKEN`); 404 when none is configured.
+     *     settlement, payouts, webhooks. Counts and totals only, never identities.
      *
      *     For Prometheus: requires the scrape token the server is configured with (`METRICS_TOKEN`, `Authorization: Bearer …`); without one configured the route answers 404.
      */

@@ -19,8 +19,7 @@ export class MetricsController {
 
   /**
    * Counters and histograms in the Prometheus text format: requests by route and status, ingest,
-   * settlement, payouts, webhooks. Counts and totals only, never identities. Only for the
-   * scraper: it sends the bearer scrape token (`METRICS_TOKEN`); 404 when none is configured.
+   * settlement, payouts, webhooks. Counts and totals only, never identities.
    *
    * @summary Scrape Prometheus metrics
    */
