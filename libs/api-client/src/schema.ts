@@ -2424,7 +2424,7 @@ export interface paths {
       cookie?: never;
     };
     /**
-     * Supply (resources by class and state, online share, listed and leased capacity, utilization by class and region), traded
+     * Get the market overview
      * @description Supply (resources by class and state, online share, listed and leased capacity, utilization
      *     by class and region), traded volume per currency and the price index per standard unit
      *     (`scu.ai`, `scu.hpc`, `scu.gen`) of this platform; traded figures under k = 5 suppressed.
@@ -9078,7 +9078,10 @@ export interface operations {
     parameters: {
       query?: never;
       header?: {
-        /** @example example */
+        /**
+         * @description The calling platform's client assertion (an EdDSA JWT signed by a key the federation directory lists).
+         * @example example
+         */
         'suanli-client-assertion'?: string;
       };
       path?: never;

@@ -65,6 +65,8 @@ export class FederationController {
    * caller its client assertion proves), verified against the directory and kept as its latest.
    *
    * @summary Send a platform status report (platforms)
+   * @param assertion The calling platform's client assertion (an EdDSA JWT signed by a key the
+   * federation directory lists).
    */
   @PeerAuth()
   @Post('federation/reports')

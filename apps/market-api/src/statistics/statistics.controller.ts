@@ -27,6 +27,8 @@ export class StatisticsController {
    * Supply (resources by class and state, online share, listed and leased capacity, utilization
    * by class and region), traded volume per currency and the price index per standard unit
    * (`scu.ai`, `scu.hpc`, `scu.gen`) of this platform; traded figures under k = 5 suppressed.
+   *
+   * @summary Get the market overview
    */
   @Public()
   @Get('overview')
