@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './ports.js';
+import { withLock } from '../../tools/dev/services.js';
 import { NEXT_BUILD_ARGS, webBuildIsStale } from '../../tools/dev/web-build.js';
 
 /**
@@ -52,17 +53,27 @@ const BUILD_WAIT_MS = 240_000;
  */
 export async function buildWeb(): Promise<{ built: boolean; ms: number }> {
   const started = Date.now();
-  for (;;) {
-    if (!webBuildIsStale()) return { built: false, ms: Date.now() - started };
-    try {
-      await run(NEXT_BIN, NEXT_BUILD_ARGS, webEnv({ NODE_ENV: 'production' }));
-      return { built: true, ms: Date.now() - started };
-    } catch (error) {
-      const locked = error instanceof Error && BUILD_LOCKED.test(error.message);
-      if (!locked || Date.now() - started > BUILD_WAIT_MS) throw error;
-      await new Promise((r) => setTimeout(r, 2000));
-    }
-  }
+  // One build at a time among the test workers: a suite arriving during another's build waits for
+  // it to end, never starting `next start` on a half-written .next (BUILD_ID is written before
+  // the build is complete).
+  return withLock(
+    'web-build',
+    () => undefined,
+    undefined,
+    async () => {
+      for (;;) {
+        if (!webBuildIsStale()) return { built: false, ms: Date.now() - started };
+        try {
+          await run(NEXT_BIN, NEXT_BUILD_ARGS, webEnv({ NODE_ENV: 'production' }));
+          return { built: true, ms: Date.now() - started };
+        } catch (error) {
+          const locked = error instanceof Error && BUILD_LOCKED.test(error.message);
+          if (!locked || Date.now() - started > BUILD_WAIT_MS) throw error;
+          await new Promise((r) => setTimeout(r, 2000));
+        }
+      }
+    },
+  );
 }
 
 function exited(child: ChildProcess): Promise<void> {

@@ -309,8 +309,11 @@ async function stopProcess(
   while (isAlive(p.pid) || groupMembers(p.pgid).length > 0) await sleep(50);
 }
 
-// A directory lock so that two runs in the same checkout do not start the same service twice.
-async function withLock<T>(
+/**
+ * A directory lock (`.local/run/<name>.lock`) so that two runs in the same checkout do not start
+ * the same service twice (or build the storefront twice at once, test/support/web.ts).
+ */
+export async function withLock<T>(
   name: string,
   log: (s: string) => void,
   sig: AbortSignal | undefined,
