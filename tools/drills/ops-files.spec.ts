@@ -23,6 +23,7 @@ function exportedMetrics(): Set<string> {
   const sources = [
     read('apps/market-api/src/observability/metrics.ts'),
     read('apps/market-api/src/monitoring/monitoring.service.ts'),
+    read('apps/market-api/src/federation/national-monitoring.ts'),
     read('apps/metering/src/ingest/metrics.ts'),
     read('apps/metering/src/agent/metrics.ts'),
     read('apps/web/lib/metrics.ts'),
