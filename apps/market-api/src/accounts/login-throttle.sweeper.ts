@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { runScheduledJob } from '../jobs/scheduled-job.js';
+import { repeatScheduledJob, runScheduledJob } from '../jobs/scheduled-job.js';
 import { Metrics } from '../observability/metrics.js';
 import { LoginThrottle } from './login-throttle.js';
 
@@ -17,14 +17,13 @@ const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
 /**
  * Deletes the per-account log-in counts that have been forgotten (docs/security.md, "Log-in
  * abuse"), so that guesses at many e-mails do not leave one row each for ever. A scheduled job
- * (`login-throttles`, one instance at a time under its leader lock) every 10 minutes; off when
- * SETTLEMENT_SCHEDULER=off (the test harness, which calls `runOnce`).
+ * (`login-throttles`, one instance at a time under its leader lock) at start and every 10
+ * minutes; off when SETTLEMENT_SCHEDULER=off (the test harness, which calls `runOnce`).
  */
 @Injectable()
 export class LoginThrottleSweeper implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly log = new Logger('login-throttles');
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> | null = null;
+  private job: { stop(): Promise<void> } | undefined;
 
   constructor(
     private readonly throttle: LoginThrottle,
@@ -34,21 +33,16 @@ export class LoginThrottleSweeper implements OnApplicationBootstrap, OnModuleDes
 
   onApplicationBootstrap(): void {
     if (process.env.SETTLEMENT_SCHEDULER === 'off') return;
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.runOnce()
-        .catch((e: unknown) => this.log.error(`sweep failed: ${String(e)}`))
-        .finally(() => {
-          this.running = null;
-        });
-    }, SWEEP_INTERVAL_MS);
-    this.timer.unref();
+    this.job = repeatScheduledJob(
+      'login-throttles',
+      SWEEP_INTERVAL_MS,
+      () => this.throttle.purgeForgotten(),
+      { db: this.db, metrics: this.metrics, warn: (m) => this.log.error(m) },
+    );
   }
 
   async onModuleDestroy(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running;
+    await this.job?.stop();
   }
 
   /** One sweep: the number of rows deleted, or null when another instance holds the job. */
